@@ -1,0 +1,72 @@
+# Firestorm: `make help` lists the targets. Every target sets itself up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Tests get their own broker, Redis and state so they never touch a running demo.
+TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test FIRESTORM_KAFKA_PORT=19092 \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=19093 FIRESTORM_REDIS_PORT=16379
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
+	  awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: install
+install: $(STAMP) ## create .venv and install Firestorm with its dev tools
+
+.PHONY: demo
+demo: $(STAMP) ## start Kafka, Redis and a worker, feed a sample storm, show the alert
+	deploy/local/demo.sh
+
+.PHONY: demo-stop
+demo-stop: ## stop the demo's worker, Kafka and Redis
+	deploy/local/demo.sh stop
+
+.PHONY: test
+test: $(STAMP) ## every test: unit, doctests, and integration on a real Kafka and Redis
+	$(TEST_ENV) deploy/local/with-stack.sh $(BIN)/pytest
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## unit tests and doctests only (no services)
+	$(BIN)/pytest -m 'not integration'
+
+.PHONY: lint
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check streams models alerting tests bench
+
+.PHONY: bench
+bench: $(STAMP) ## throughput benchmarks (figures go in docs/benchmarks.md)
+	$(BIN)/python bench/run.py
+
+.PHONY: evaluate
+evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
+	$(BIN)/python bench/evaluate.py
+
+.PHONY: stack-start
+stack-start: $(STAMP) ## start the local Kafka broker and Redis
+	deploy/local/stack.sh start
+
+.PHONY: stack-stop
+stack-stop: ## stop the local Kafka broker and Redis
+	deploy/local/stack.sh stop
+
+.PHONY: stack-status
+stack-status: ## is the local stack up?
+	deploy/local/stack.sh status
+
+.PHONY: clean
+clean: ## remove the virtualenv and all local service state
+	-deploy/local/stack.sh stop
+	-$(TEST_ENV) deploy/local/stack.sh stop
+	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,52 @@
+"""Pseudonymise ordinary accounts; name public figures.
+
+Firestorm watches conversation about policies and organisations, not people.
+An account below the reach threshold is shown as a keyed hash: stable (the
+same account reads the same in every alert, so coordinated bursts stay
+visible) but not reversible without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+__all__ = ["Pseudonymiser"]
+
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Pseudonymiser:
+    """Keyed-hash pseudonyms for accounts with fewer than ``reach_threshold`` followers.
+
+    >>> p = Pseudonymiser(key=b"k", reach_threshold=10_000)
+    >>> p.author("@jo_bloggs", 120)
+    'anon:ad4093cf5eed'
+    >>> p.author("@MPforSomewhere", 250_000)
+    '@MPforSomewhere'
+    >>> p.text("@jo_bloggs says boycott @AcmeStores", keep={"@acmestores"})
+    'anon:ad4093cf5eed says boycott @AcmeStores'
+    """
+
+    key: bytes
+    reach_threshold: int = 10_000
+
+    def author(self, handle: str, followers: int | None) -> str:
+        if followers is not None and followers >= self.reach_threshold:
+            return handle
+        digest = hmac.new(self.key, handle.casefold().encode("utf-8", "surrogatepass"),
+                          hashlib.sha256).hexdigest()
+        return f"anon:{digest[:12]}"
+
+    def text(self, text: str, keep: Collection[str] = ()) -> str:
+        """Pseudonymise @handles inside a post, except watched ones (lower-case in ``keep``).
+
+        The reach of an account named inside a post is unknown, so it is treated
+        as ordinary.
+        """
+        return _HANDLE.sub(
+            lambda m: m[0] if m[0].casefold() in keep else self.author(m[0], None), text)

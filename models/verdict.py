@@ -1,0 +1,94 @@
+"""What detection says about one entity at one moment of event time.
+
+A :class:`Verdict` is the only thing the incident lifecycle (``alerting``)
+sees of detection: plain values, so that lifecycle and detection can be
+tested apart and replay and stream agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["SEVERITIES", "Evidence", "Sample", "Verdict", "severity_rank"]
+
+# The ladder, lowest first. None (no severity) means "normal".
+SEVERITIES = ("watch", "warning", "critical")
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 for normal, then 1..3 up the ladder.
+
+    >>> severity_rank(None), severity_rank("critical")
+    (0, 3)
+    """
+    return 0 if severity is None else SEVERITIES.index(severity) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One post shown as evidence (author already pseudonymised if ordinary)."""
+
+    id: str
+    author: str
+    text: str
+    followers: int | None = None
+    negativity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a verdict is what it is, in terms a press officer can check."""
+
+    top_terms: tuple[tuple[str, int], ...] = ()
+    top_hashtags: tuple[tuple[str, int], ...] = ()
+    samples: tuple[Sample, ...] = ()
+    top_authors: tuple[tuple[str, int], ...] = ()  # (author, followers), by reach
+    linked: tuple[tuple[str, int], ...] = ()  # (entity id, co-mentions)
+    coordinated_share: float = 0.0  # share of volume that looks copy-pasted/bot-like
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        pairs = ("top_terms", "top_hashtags", "top_authors", "linked")
+        kwargs: dict[str, Any] = {k: tuple(tuple(p) for p in data.get(k, ())) for k in pairs}
+        kwargs["samples"] = tuple(Sample(**s) for s in data.get("samples", ()))
+        kwargs["coordinated_share"] = float(data.get("coordinated_share", 0.0))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Detection's judgement of one entity for the window ending at ``at``.
+
+    >>> v = Verdict("acme", at=1.7e9, severity="warning", score=5.2, volume=40,
+    ...             expected_volume=8.0, negativity=0.7, expected_negativity=0.3,
+    ...             reasons=("volume 5x baseline",))
+    >>> Verdict.from_dict(v.to_dict()) == v
+    True
+    """
+
+    entity_id: str
+    at: float  # event time (epoch seconds) of the end of the judged window
+    severity: str | None
+    score: float
+    volume: int
+    expected_volume: float
+    negativity: float
+    expected_negativity: float
+    reasons: tuple[str, ...] = ()
+    evidence: Evidence = field(default_factory=Evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["evidence"] = self.evidence.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        fields = dict(data)
+        fields["reasons"] = tuple(fields.get("reasons", ()))
+        fields["evidence"] = Evidence.from_dict(fields.get("evidence", {}))
+        return cls(**fields)

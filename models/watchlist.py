@@ -1,0 +1,138 @@
+"""The watchlist contract: which policies, partners and departments to watch.
+
+Validation errors name the entity, the field and the fix, because the person
+editing the YAML at 2am is not the person who wrote this parser.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from models.errors import WatchlistError
+
+__all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
+
+KINDS = ("policy", "partner", "department", "person")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_FIELDS = frozenset(
+    ("id", "name", "kind", "terms", "hashtags", "handles", "owner", "linked")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One watched thing and the words that name it."""
+
+    id: str
+    name: str
+    kind: str
+    terms: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+    owner: str | None = None
+    linked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """Validated entities by id; partner→policy links resolved both ways.
+
+    >>> wl = parse_watchlist('''
+    ... entities:
+    ...   - {id: work-programme, name: Work Programme, kind: policy, terms: [workfare]}
+    ...   - {id: acme, name: Acme, kind: partner, terms: [acme], linked: [work-programme]}
+    ... ''')
+    >>> wl.linked_to("work-programme")
+    ('acme',)
+    """
+
+    entities: tuple[Entity, ...]
+
+    def __getitem__(self, entity_id: str) -> Entity:
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(entity_id)
+
+    def linked_to(self, entity_id: str) -> tuple[str, ...]:
+        """Entities linked with this one, in either direction."""
+        out = list(self[entity_id].linked)
+        out += [e.id for e in self.entities if entity_id in e.linked and e.id not in out]
+        return tuple(out)
+
+
+def parse_watchlist(text: str, source: str = "watchlist") -> Watchlist:
+    """Parse and validate watchlist YAML; raise :class:`WatchlistError` with the fix."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise WatchlistError(f"{source}{where}: not valid YAML ({_problem(exc)})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("entities"), list):
+        raise WatchlistError(f"{source}: expected a top-level 'entities:' list of entities")
+    if not doc["entities"]:
+        raise WatchlistError(f"{source}: 'entities' is empty: add at least one entity to watch")
+    entities = [_entity(item, i, source) for i, item in enumerate(doc["entities"], start=1)]
+    seen: set[str] = set()
+    for entity in entities:
+        if entity.id in seen:
+            raise WatchlistError(f"{source}: entity '{entity.id}': duplicate id; ids must be unique")
+        seen.add(entity.id)
+    for entity in entities:
+        for target in entity.linked:
+            if target not in seen:
+                raise WatchlistError(
+                    f"{source}: entity '{entity.id}' field 'linked': unknown entity '{target}';"
+                    f" link to one of: {', '.join(sorted(seen))}"
+                )
+    return Watchlist(tuple(entities))
+
+
+def _entity(item: Any, index: int, source: str) -> Entity:
+    if not isinstance(item, dict):
+        raise WatchlistError(f"{source}: entity #{index}: expected a mapping with id, name, kind")
+    label = f"entity '{item['id']}'" if isinstance(item.get("id"), str) else f"entity #{index}"
+
+    def fail(field: str, fix: str) -> WatchlistError:
+        return WatchlistError(f"{source}: {label} field '{field}': {fix}")
+
+    unknown = sorted(set(item) - _FIELDS)
+    if unknown:
+        raise fail(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(_FIELDS))}")
+    for name in ("id", "name", "kind"):
+        if not isinstance(item.get(name), str) or not item[name].strip():
+            raise fail(name, "required, a non-empty string")
+    if not _SLUG.match(item["id"]):
+        raise fail("id", "use a slug of lower-case letters, digits and '-' (e.g. work-programme)")
+    if item["kind"] not in KINDS:
+        raise fail("kind", f"must be one of {', '.join(KINDS)}")
+    lists = {name: _strings(item.get(name, []), fail, name) for name in
+             ("terms", "hashtags", "handles", "linked")}
+    if not (lists["terms"] or lists["hashtags"] or lists["handles"]):
+        raise fail("terms", "give at least one of terms, hashtags or handles to match on")
+    for tag in lists["hashtags"]:
+        if not re.fullmatch(r"#\w+", tag):
+            raise fail("hashtags", f"{tag!r} must look like '#word'")
+    for handle in lists["handles"]:
+        if not re.fullmatch(r"@\w+", handle):
+            raise fail("handles", f"{handle!r} must look like '@account'")
+    owner = item.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise fail("owner", "must be a string such as 'DWP'")
+    return Entity(id=item["id"], name=item["name"].strip(), kind=item["kind"], owner=owner,
+                  **lists)
+
+
+def _strings(value: Any, fail: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise fail(name, "must be a list of non-empty strings, e.g. [\"workfare\"]")
+    return tuple(v.strip() for v in value)
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).strip()

@@ -1,0 +1,127 @@
+"""The Faust application: topics, the engine table and two thin agents.
+
+``intake`` reads raw mentions, routes rejects to the dead-letter topic (original
+bytes, reason in headers) and forwards observations and ticks keyed by entity;
+``detect`` runs on the entity's partition, where that entity's engine state
+lives in a changelog-backed table, and publishes alert events. Neither agent
+holds detection logic: that is :mod:`models` and :mod:`alerting`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from alerting.engine import Engine, EntityEngineState
+from alerting.event import AlertEvent
+from models.intake import Intake
+from models.observation import Observation, Tick
+from streams.settings import Settings
+
+__all__ = ["Counters", "build_app"]
+
+log = logging.getLogger("firestorm.worker")
+
+Publish = Callable[[AlertEvent], None]
+
+
+@dataclass(slots=True)
+class Counters:
+    """What ops watch: ``received == accepted + dead`` at every batch boundary."""
+
+    received: int = 0
+    accepted: int = 0
+    dead: int = 0
+    observations: int = 0
+    alerts: int = 0
+
+
+def build_app(settings: Settings, intake: Intake, engine: Engine,
+              publish: Publish) -> tuple[faust.App, Counters]:
+    """A Faust app wired to the pure pipeline; ``publish`` delivers alert events."""
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",  # tables are rebuilt from their Kafka changelog on start
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        datadir=settings.data_dir,
+        value_serializer="json",
+    )
+    mentions = app.topic(settings.topic_mentions, key_serializer="raw", value_serializer="raw")
+    dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
+    observations = app.topic(settings.topic_observations, key_type=str,
+                             key_serializer="raw", value_serializer="json")
+    states = app.Table("engine-state", default=None, partitions=settings.partitions,
+                       key_serializer="raw", value_serializer="json")
+    counters = Counters()
+
+    @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
+    async def intake_agent(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
+            raws = [event.value for event in batch]
+            result = intake.accept_many(raws, now=time.time())
+            sent: list[Awaitable[Any]] = []
+            for index, rejection in result.rejected:
+                message = batch[index].message
+                sent.append(await dead.send(value=rejection.raw, key=message.key, headers=[
+                    ("firestorm-reason", rejection.reason.encode("utf-8")),
+                    ("firestorm-source", f"{message.topic}/{message.partition}/"
+                                         f"{message.offset}".encode()),
+                ]))
+            for item in result.items:
+                sent.append(await observations.send(
+                    key=item.entity_id.encode("utf-8"), value=item.to_dict()))
+            # Offsets are acked after this batch: wait until Kafka has every output.
+            await asyncio.gather(*sent)
+            counters.received += len(batch)
+            counters.accepted += result.accepted
+            counters.dead += len(result.rejected)
+            counters.observations += len(result.observations)
+            log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
+                     len(batch), result.accepted, len(result.rejected),
+                     len(result.observations), result.untagged)
+
+    @app.agent(observations, concurrency=1)
+    async def detect_agent(stream: faust.StreamT) -> None:
+        loop = asyncio.get_running_loop()
+        watched = {e.id for e in engine.watchlist.entities}
+        async for value in stream:
+            item = _decode_item(value)
+            if item.entity_id not in watched:
+                log.warning("skipping entity=%s: no longer in the watchlist", item.entity_id)
+                continue
+            stored = states.get(item.entity_id)
+            before = EntityEngineState.from_dict(stored) if stored else None
+            after, events = engine.step(before, item)
+            for event in events:
+                # Publish before the offset is acked: a crash here redelivers the
+                # observation and the store's event-id dedupe drops the repeat.
+                await loop.run_in_executor(None, publish, event)
+                counters.alerts += 1
+                log.info("alert entity=%s incident=%s event=%s severity=%s",
+                         event.entity_id, event.incident_id, event.event, event.severity)
+            states[item.entity_id] = after.to_dict()
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "received": counters.received,
+                         "accepted": counters.accepted, "dead": counters.dead,
+                         "observations": counters.observations, "alerts": counters.alerts})
+
+    return app, counters
+
+
+def _decode_item(value: dict[str, Any]) -> Observation | Tick:
+    if "tick" in value:
+        return Tick(value["entity_id"], float(value["tick"]))
+    return Observation.from_dict(value)

@@ -1,0 +1,74 @@
+"""``firestorm produce``: feed a JSONL file of mentions to the mentions topic.
+
+Lines are sent exactly as they are, malformed ones included: validation is the
+worker's job, so that every bad message reaches the dead-letter topic with its
+reason instead of being silently dropped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from streams.errors import FirestormError
+from streams.lines import open_lines
+from streams.progress import Progress
+from streams.settings import Settings
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "produce", help="send a JSONL file of mentions to Kafka",
+        description="Send each line of a JSONL file (or .gz, or - for stdin) as one message"
+                    " to the mentions topic. Lines are not validated here: malformed ones"
+                    " reach the dead-letter topic through the worker.")
+    p.add_argument("--input", "-i", required=True, metavar="FILE",
+                   help="mentions file: .jsonl, .jsonl.gz, or - for stdin")
+    p.add_argument("--topic", help="topic to send to (default: FIRESTORM_TOPIC_MENTIONS)")
+    p.add_argument("--rate", type=float, default=0.0, metavar="N",
+                   help="send at most N messages a second (default: as fast as possible)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    if args.rate < 0:
+        raise FirestormError("--rate must be >= 0")
+    topic = args.topic or settings.topic_mentions
+    try:
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                                 acks="all", linger_ms=5, retries=5)
+    except KafkaError as exc:
+        raise FirestormError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); is the broker up?"
+            " try: deploy/local/stack.sh start") from None
+    progress = Progress(f"producing to {topic}")
+    failures: list[Exception] = []
+    started = time.monotonic()
+    try:
+        with open_lines(args.input) as lines:
+            for line in lines:
+                future = producer.send(topic, value=line)
+                future.add_errback(failures.append)
+                progress.advance()
+                if args.rate:
+                    delay = started + progress.count / args.rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+        producer.flush(timeout=60)
+    finally:
+        producer.close(timeout=10)
+        progress.close()
+    if failures:
+        print(f"firestorm produce: {len(failures)} of {progress.count} messages failed:"
+              f" {failures[0]}", file=sys.stderr)
+        return 1
+    print(f"sent {progress.count} messages to {topic} at {settings.kafka_bootstrap}",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,46 @@
+"""Build the pure pipeline pieces from settings: the same for worker and replay."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alerting.engine import Engine
+from models.intake import Intake
+from models.negativity import NegativityScorer
+from models.privacy import Pseudonymiser
+from models.watchlist import Watchlist, parse_watchlist
+from streams.errors import ConfigError
+from streams.settings import Settings
+
+__all__ = ["DEV_PSEUDONYM_KEY", "build_engine", "build_intake", "load_watchlist"]
+
+log = logging.getLogger(__name__)
+
+# Used only when FIRESTORM_PSEUDONYM_KEY is unset; pseudonyms made with it are
+# reversible by anyone with this source, so the worker warns at start.
+DEV_PSEUDONYM_KEY = "firestorm-development-key"
+
+
+def load_watchlist(path: str) -> Watchlist:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"watchlist {path!r} not found: pass --watchlist or set"
+                          " FIRESTORM_WATCHLIST (example: deploy/examples/watchlist.yaml)")
+    return parse_watchlist(file.read_text(encoding="utf-8"), source=str(file))
+
+
+def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "") -> Intake:
+    path = model_path or settings.negativity_model
+    scorer = NegativityScorer.load(path) if path else NegativityScorer.default()
+    key = settings.pseudonym_key
+    if not key:
+        log.warning("FIRESTORM_PSEUDONYM_KEY is unset: using the development key;"
+                    " set a secret key in production")
+        key = DEV_PSEUDONYM_KEY
+    pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
+    return Intake(watchlist, scorer.score_many, pseudonymiser)
+
+
+def build_engine(watchlist: Watchlist) -> Engine:
+    return Engine.for_watchlist(watchlist)

@@ -1,0 +1,87 @@
+"""All configuration, read once from ``FIRESTORM_*`` environment variables.
+
+This is the only module that reads the environment. Everything below the edge
+gets plain values from the frozen :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from streams.errors import ConfigError
+
+__all__ = ["Settings"]
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Firestorm's settings; each field is ``FIRESTORM_<FIELD>`` in the environment."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    app_id: str = "firestorm"
+    topic_mentions: str = "mentions"
+    topic_dead: str = "mentions-dead"
+    topic_observations: str = "firestorm-observations"
+    partitions: int = 1
+    watchlist: str = str(_REPO / "deploy" / "examples" / "watchlist.yaml")
+    negativity_model: str = ""  # empty: the model shipped in models/artefacts
+    pseudonym_key: str = ""  # empty: a development key, with a warning at start
+    reach_threshold: int = 10_000  # followers at which an account is shown by name
+    batch_size: int = 500
+    batch_wait: float = 0.5  # seconds to wait for a batch to fill
+    data_dir: str = str(_REPO / ".stack" / "worker")
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); bad values raise ConfigError."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f"FIRESTORM_{f.name.upper()}"
+            if name not in env:
+                continue
+            raw = env[name]
+            kind = type(getattr(cls(), f.name))
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ConfigError(
+                    f"{name}={raw!r}: must be {'an integer' if kind is int else 'a number'}"
+                    f" (default {getattr(cls(), f.name)!r})") from None
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the variable and the fix."""
+        if self.partitions < 1:
+            raise ConfigError("FIRESTORM_PARTITIONS must be >= 1")
+        if self.batch_size < 1:
+            raise ConfigError("FIRESTORM_BATCH_SIZE must be >= 1 (try 500)")
+        if self.batch_wait <= 0:
+            raise ConfigError("FIRESTORM_BATCH_WAIT must be > 0 seconds (try 0.5)")
+        if self.reach_threshold < 0:
+            raise ConfigError("FIRESTORM_REACH_THRESHOLD must be >= 0 followers")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://", "memory://")):
+            raise ConfigError(
+                "FIRESTORM_REDIS_URL must start with redis://, rediss:// (TLS), unix://"
+                f" or memory://, got {self.redis_url!r}")
+        if ":" not in self.kafka_bootstrap:
+            raise ConfigError(
+                f"FIRESTORM_KAFKA_BOOTSTRAP must be host:port[,host:port], got"
+                f" {self.kafka_bootstrap!r}")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise ConfigError("FIRESTORM_LOG_LEVEL must be debug, info, warning or error")
+        topics = (self.topic_mentions, self.topic_dead, self.topic_observations)
+        if len(set(topics)) != len(topics):
+            raise ConfigError("FIRESTORM_TOPIC_*: the mentions, dead-letter and observations"
+                              " topics must be three different topics")
