@@ -16,7 +16,34 @@ from models.detector import Detector, EntityState
 from models.observation import Observation, Tick
 from models.watchlist import Watchlist
 
-__all__ = ["Engine", "EntityEngineState"]
+__all__ = ["Ack", "Engine", "EntityEngineState", "entity_of_incident"]
+
+
+def entity_of_incident(incident_id: str) -> str:
+    """The entity an incident id belongs to (ids are ``<entity>-<YYYYMMDDTHHMMSSZ>``).
+
+    >>> entity_of_incident("acme-stores-20260105T101500Z")
+    'acme-stores'
+    """
+    return incident_id.rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A person has acknowledged an incident; travels on the entity's partition like a tick."""
+
+    entity_id: str
+    incident_id: str
+    by: str
+    ts: float  # when they acknowledged it (their clock: an ack is a human act, not data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ack": self.incident_id, "entity_id": self.entity_id, "by": self.by,
+                "ts": self.ts}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ack:
+        return cls(data["entity_id"], data["ack"], data["by"], float(data["ts"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +79,14 @@ class Engine:
         return EntityEngineState(self.detector.initial(), IncidentState())
 
     def step(self, state: EntityEngineState | None,
-             item: Observation | Tick) -> tuple[EntityEngineState, list[AlertEvent]]:
+             item: Observation | Tick | Ack) -> tuple[EntityEngineState, list[AlertEvent]]:
+        """Fold one item; an :class:`Ack` of an unknown incident raises LifecycleError."""
         state = state or self.initial()
+        if isinstance(item, Ack):
+            incident, events = self.lifecycle.acknowledge(
+                state.incident, item.incident_id, item.by, item.ts,
+                self.watchlist[item.entity_id])
+            return EntityEngineState(state.detector, incident), events
         if isinstance(item, Tick):
             detector, verdicts = self.detector.tick(state.detector, item.ts, item.entity_id)
         else:

@@ -14,7 +14,8 @@ from models.watchlist import Watchlist
 
 __all__ = ["Matcher", "tokens"]
 
-_TOKEN = re.compile(r"(?<!\w)[#@]\w+|\w+(?:['’]\w+)*")
+_APOSTROPHE = "\u2019"  # typographic apostrophe, as phones type it
+_TOKEN = re.compile(r"(?<!\w)[#@]\w+|\w+(?:['\u2019]\w+)*")
 
 
 def tokens(text: str) -> list[str]:
@@ -23,7 +24,7 @@ def tokens(text: str) -> list[str]:
     >>> tokens("Boycott @AcmeStores! #Workfare isn't work")
     ['boycott', '@acmestores', '#workfare', "isn't", 'work']
     """
-    return [t.replace("’", "'") for t in _TOKEN.findall(text.casefold())]
+    return [t.replace(_APOSTROPHE, "'") for t in _TOKEN.findall(text.casefold())]
 
 
 class Matcher:

@@ -81,7 +81,8 @@ def parse_watchlist(text: str, source: str = "watchlist") -> Watchlist:
     seen: set[str] = set()
     for entity in entities:
         if entity.id in seen:
-            raise WatchlistError(f"{source}: entity '{entity.id}': duplicate id; ids must be unique")
+            raise WatchlistError(
+                f"{source}: entity '{entity.id}': duplicate id; ids must be unique")
         seen.add(entity.id)
     for entity in entities:
         for target in entity.linked:

@@ -18,8 +18,10 @@ from typing import Any
 
 import faust
 
-from alerting.engine import Engine, EntityEngineState
+from alerting.engine import Ack, Engine, EntityEngineState
+from alerting.errors import LifecycleError
 from alerting.event import AlertEvent
+from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams.settings import Settings
@@ -28,7 +30,7 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-Publish = Callable[[AlertEvent], None]
+Deliver = Callable[[list[AlertEvent], IncidentState], object]
 
 
 @dataclass(slots=True)
@@ -39,12 +41,17 @@ class Counters:
     accepted: int = 0
     dead: int = 0
     observations: int = 0
+    judged: int = 0  # observations and ticks the detect agent has stepped
     alerts: int = 0
 
 
-def build_app(settings: Settings, intake: Intake, engine: Engine,
-              publish: Publish) -> tuple[faust.App, Counters]:
-    """A Faust app wired to the pure pipeline; ``publish`` delivers alert events."""
+def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliver,
+              flush: Callable[[], object]) -> tuple[faust.App, Counters]:
+    """A Faust app wired to the pure pipeline.
+
+    ``deliver(events, incident_state)`` hands alert events (and the incident's
+    timeline) to the durable outbox; ``flush()`` retries what is queued.
+    """
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -102,26 +109,40 @@ def build_app(settings: Settings, intake: Intake, engine: Engine,
                 continue
             stored = states.get(item.entity_id)
             before = EntityEngineState.from_dict(stored) if stored else None
-            after, events = engine.step(before, item)
+            try:
+                after, events = engine.step(before, item)
+            except LifecycleError as exc:  # only an Ack can be refused: bad input, not a bug
+                log.warning("ack refused entity=%s: %s", item.entity_id, exc)
+                continue
+            if events or after.incident != (before.incident if before else None):
+                # Into the outbox before the offset is acked: a crash here redelivers
+                # the observation and the store's event-id dedupe drops the repeat.
+                await loop.run_in_executor(None, deliver, events, after.incident)
             for event in events:
-                # Publish before the offset is acked: a crash here redelivers the
-                # observation and the store's event-id dedupe drops the repeat.
-                await loop.run_in_executor(None, publish, event)
                 counters.alerts += 1
                 log.info("alert entity=%s incident=%s event=%s severity=%s",
                          event.entity_id, event.incident_id, event.event, event.severity)
             states[item.entity_id] = after.to_dict()
+            counters.judged += 1
+
+    @app.timer(interval=1.0)
+    async def flush_outbox() -> None:
+        # Events queued while Redis was away go out when it returns, new events or not.
+        await asyncio.get_running_loop().run_in_executor(None, flush)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "received": counters.received,
                          "accepted": counters.accepted, "dead": counters.dead,
-                         "observations": counters.observations, "alerts": counters.alerts})
+                         "observations": counters.observations, "judged": counters.judged,
+                         "alerts": counters.alerts})
 
     return app, counters
 
 
-def _decode_item(value: dict[str, Any]) -> Observation | Tick:
+def _decode_item(value: dict[str, Any]) -> Observation | Tick | Ack:
     if "tick" in value:
         return Tick(value["entity_id"], float(value["tick"]))
+    if "ack" in value:
+        return Ack.from_dict(value)
     return Observation.from_dict(value)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from alerting.errors import FirestormAlertError
 from models.errors import FirestormModelError
 from streams.errors import FirestormError
 from streams.settings import Settings
@@ -20,7 +21,7 @@ Configuration comes from FIRESTORM_* environment variables (see README):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from streams.commands import alerts, negativity, produce, replay, worker
+    from streams.commands import ack, alerts, negativity, produce, replay, worker
 
     parser = argparse.ArgumentParser(
         prog="firestorm", description="Early warning of social-media firestorms.",
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_parser(sub)
     produce.add_parser(sub)
     alerts.add_parser(sub)
+    ack.add_parser(sub)
     replay.add_parser(sub)
     negativity.add_score_parser(sub)
     negativity.add_train_parser(sub)
@@ -41,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.settings = Settings.from_env()
         return int(args.func(args) or 0)
-    except (FirestormError, FirestormModelError) as exc:
+    except (FirestormError, FirestormAlertError, FirestormModelError) as exc:
         print(f"firestorm {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

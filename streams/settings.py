@@ -23,7 +23,10 @@ class Settings:
     """Firestorm's settings; each field is ``FIRESTORM_<FIELD>`` in the environment."""
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # rediss:// for TLS; password in the URL
+    redis_ca: str = ""  # CA file to verify a rediss:// server (empty: system CAs)
+    redis_stream_maxlen: int = 100_000  # events kept in firestorm:alerts:log for catch-up
+    retention_days: float = 30.0  # incidents, timelines and sample posts expire after this
     app_id: str = "firestorm"
     topic_mentions: str = "mentions"
     topic_dead: str = "mentions-dead"
@@ -36,9 +39,18 @@ class Settings:
     batch_size: int = 500
     batch_wait: float = 0.5  # seconds to wait for a batch to fill
     data_dir: str = str(_REPO / ".stack" / "worker")
-    web_host: str = "127.0.0.1"
+    web_host: str = "127.0.0.1"  # the worker's Faust web server (health)
     web_port: int = 6066
+    pages_host: str = "127.0.0.1"  # incident timeline pages (firestorm pages)
+    pages_port: int = 8088
+    pages_token: str = ""  # access token the pages require; pages refuse to start without
+    notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
     log_level: str = "info"
+
+    @property
+    def outbox_path(self) -> str:
+        """Where undelivered alert events wait (and survive a restart) while Redis is down."""
+        return str(Path(self.data_dir) / "outbox.jsonl")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +81,10 @@ class Settings:
             raise ConfigError("FIRESTORM_BATCH_SIZE must be >= 1 (try 500)")
         if self.batch_wait <= 0:
             raise ConfigError("FIRESTORM_BATCH_WAIT must be > 0 seconds (try 0.5)")
+        if self.redis_stream_maxlen < 1:
+            raise ConfigError("FIRESTORM_REDIS_STREAM_MAXLEN must be >= 1 (try 100000)")
+        if self.retention_days <= 0:
+            raise ConfigError("FIRESTORM_RETENTION_DAYS must be > 0 (try 30)")
         if self.reach_threshold < 0:
             raise ConfigError("FIRESTORM_REACH_THRESHOLD must be >= 0 followers")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://", "memory://")):

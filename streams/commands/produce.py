@@ -8,9 +8,11 @@ reason instead of being silently dropped here.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
+from models.mention import MAX_FUTURE_SECONDS, parse_ts
 from streams.errors import FirestormError
 from streams.lines import open_lines
 from streams.progress import Progress
@@ -28,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", "-i", required=True, metavar="FILE",
                    help="mentions file: .jsonl, .jsonl.gz, or - for stdin")
     p.add_argument("--topic", help="topic to send to (default: FIRESTORM_TOPIC_MENTIONS)")
+    p.add_argument("--retime", action="store_true",
+                   help="shift every valid timestamp so that the newest one is now (for demos"
+                        " and drills; reads the whole file first, not stdin)")
     p.add_argument("--rate", type=float, default=0.0, metavar="N",
                    help="send at most N messages a second (default: as fast as possible)")
     p.set_defaults(func=run)
@@ -48,13 +53,14 @@ def run(args: argparse.Namespace) -> int:
         raise FirestormError(
             f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); is the broker up?"
             " try: deploy/local/stack.sh start") from None
+    shift = _retime_shift(args.input) if args.retime else None
     progress = Progress(f"producing to {topic}")
     failures: list[Exception] = []
     started = time.monotonic()
     try:
         with open_lines(args.input) as lines:
             for line in lines:
-                future = producer.send(topic, value=line)
+                future = producer.send(topic, value=_shifted(line, shift) if shift else line)
                 future.add_errback(failures.append)
                 progress.advance()
                 if args.rate:
@@ -72,3 +78,36 @@ def run(args: argparse.Namespace) -> int:
     print(f"sent {progress.count} messages to {topic} at {settings.kafka_bootstrap}",
           file=sys.stderr)
     return 0
+
+
+def _retime_shift(path: str) -> float:
+    """Seconds to add so the newest plausible timestamp in the file becomes now."""
+    if path == "-":
+        raise FirestormError("--retime needs a file, not stdin")
+    now = time.time()
+    newest = None
+    with open_lines(path) as lines:
+        for line in lines:
+            ts = _ts(line)
+            if ts is not None and ts <= now + MAX_FUTURE_SECONDS:
+                newest = ts if newest is None else max(newest, ts)
+    return 0.0 if newest is None else now - newest
+
+
+def _shifted(line: bytes, shift: float) -> bytes:
+    """The line with its ``ts`` moved by ``shift`` seconds; anything invalid stays as it is."""
+    ts = _ts(line)
+    if ts is None or ts > time.time() + MAX_FUTURE_SECONDS:
+        return line
+    data = json.loads(line)
+    data["ts"] = round(ts + shift, 3)
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _ts(line: bytes) -> float | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    ts = parse_ts(data.get("ts")) if isinstance(data, dict) else None
+    return ts if isinstance(ts, float) else None

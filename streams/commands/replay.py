@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay(lines: Iterator[bytes], intake, engine, out: TextIO | None,  # noqa: ANN001
+def replay(lines: Iterator[bytes], intake, engine, out: TextIO | None,
            dead: TextIO | None = None, flush: bool = True) -> dict:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
     states: dict[str, EntityEngineState] = {}
@@ -79,7 +79,7 @@ def replay(lines: Iterator[bytes], intake, engine, out: TextIO | None,  # noqa: 
         stats["events"] += len(events)
         if out is not None:
             for event in events:
-                out.write(event.to_json() + "\n")
+                out.write(event.stamped(time.time()).to_json() + "\n")
 
     while batch := list(islice(lines, BATCH)):
         result = intake.accept_many(batch, now=time.time())

@@ -1,0 +1,315 @@
+"""Incident lifecycle: verdicts in, incident events out. Pure: no I/O, no clock.
+
+Per entity, one state value and one step::
+
+    state, events = lifecycle.advance(state, verdict, entity)
+
+The state machine (one incident per entity at a time)::
+
+             confirmed run of alerting minutes (open_watch / open_warning / open_critical)
+      idle ─────────────────────────────────────────────────► open ──┐
+       ▲                                                      │  ▲   │ escalated: a confirmed
+       │ resolved: no alerting minute for resolve_quiet       │  │   │   level above its own, now
+       └──────────────────────────────────────────────────────┘  │   │ deescalated: below its level
+                                                                 │   │   for deescalate_hold
+                                                                 └───┘ updated: still alerting and
+                                                                         renotify_cooldown since
+                                                                         the last notification
+      acknowledged: by a person, once per incident (the open one or the latest resolved one)
+
+Why asymmetric: opening needs a confirmed run (two watch minutes, or one
+warning/critical minute) but resolving needs half an hour of calm, so an entity
+hovering at the threshold makes one incident, not a stream of open/resolve
+pairs. Escalation is immediate because that is what the duty officer must hear;
+de-escalation waits for a hold, so warning/critical flapping is at most one
+pair of events per hold.
+
+Redelivery: a verdict whose ``at`` is not after the last one processed yields
+no events, so a worker that restarts and re-reads its input never makes a
+second incident or a second event. Incident ids and event sequence numbers
+come from the data alone, so replay and stream give the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from alerting.errors import LifecycleError, UnknownIncidentError
+from alerting.event import AlertEvent, evidence_to_dict
+from alerting.timeline import TimelinePoint
+from models.verdict import SEVERITIES, Evidence, Verdict, severity_rank
+from models.watchlist import Entity
+
+__all__ = ["Incident", "IncidentState", "Lifecycle", "LifecycleParams", "incident_id"]
+
+_LEVELS = (1, 2, 3)  # ranks of watch, warning, critical
+
+
+def incident_id(entity_id: str, opened_at: float) -> str:
+    """Deterministic id: the entity and the event time of the verdict that opened it.
+
+    >>> incident_id("acme", 1714566840.0)
+    'acme-20240501T123400Z'
+    """
+    return f"{entity_id}-{datetime.fromtimestamp(opened_at, UTC):%Y%m%dT%H%M%SZ}"
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleParams:
+    """Knobs of the lifecycle; defaults suit one verdict per entity per minute.
+
+    >>> LifecycleParams().needed("watch"), LifecycleParams().needed("critical")
+    (2, 1)
+    """
+
+    open_watch: int = 2  # consecutive minutes at >= watch to open (or escalate to) watch
+    open_warning: int = 1  # ... at >= warning to open/escalate at warning
+    open_critical: int = 1  # ... at critical
+    resolve_quiet: float = 1800.0  # seconds with no alerting minute before 'resolved'
+    deescalate_hold: float = 600.0  # seconds below the incident's level before 'deescalated'
+    renotify_cooldown: float = 900.0  # min seconds between notifications before 'updated'
+    lookback: int = 10  # minutes before the opening kept as the incident's build-up
+    max_points: int = 360  # per-minute points kept in state (the store keeps them all)
+
+    def __post_init__(self) -> None:
+        for name in ("open_watch", "open_warning", "open_critical", "lookback", "max_points"):
+            if getattr(self, name) < 1:
+                raise LifecycleError(f"LifecycleParams.{name} must be 1 or more,"
+                                     f" got {getattr(self, name)}")
+        for name in ("resolve_quiet", "deescalate_hold", "renotify_cooldown"):
+            if getattr(self, name) < 0:
+                raise LifecycleError(f"LifecycleParams.{name} must be seconds >= 0,"
+                                     f" got {getattr(self, name)}")
+
+    def needed(self, severity: str) -> int:
+        """Consecutive minutes at or above ``severity`` that confirm it."""
+        return (self.open_watch, self.open_warning, self.open_critical)[severity_rank(severity) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One episode of one entity, open or resolved."""
+
+    id: str
+    entity_id: str
+    opened_at: float
+    severity: str
+    status: str = "open"  # "open" | "resolved"
+    seq: int = 0  # sequence number of the last event emitted
+    notified_at: float = 0.0  # at of the last notification (opened/escalated/updated/deesc.)
+    alerting_at: float = 0.0  # at of the last alerting minute; quiet is measured from it
+    level_at: float = 0.0  # at of the last minute at or above `severity`; hold from it
+    below_peak: int = 0  # highest rank seen since level_at (where to de-escalate to)
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    resolved_at: float | None = None
+    reasons: tuple[str, ...] = ()  # of the last alerting minute, for events caused by calm
+    evidence: Evidence = field(default_factory=Evidence)
+    points: tuple[TimelinePoint, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "entity_id": self.entity_id, "opened_at": self.opened_at,
+                "severity": self.severity, "status": self.status, "seq": self.seq,
+                "notified_at": self.notified_at, "alerting_at": self.alerting_at,
+                "level_at": self.level_at, "below_peak": self.below_peak,
+                "acknowledged_by": self.acknowledged_by,
+                "acknowledged_at": self.acknowledged_at, "resolved_at": self.resolved_at,
+                "reasons": list(self.reasons),
+                "evidence": evidence_to_dict(self.evidence),
+                "points": [p.to_dict() for p in self.points]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incident:
+        fields = dict(data)
+        fields["reasons"] = tuple(fields["reasons"])
+        fields["evidence"] = Evidence.from_dict(fields["evidence"])
+        fields["points"] = tuple(TimelinePoint.from_dict(p) for p in fields["points"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentState:
+    """Everything the lifecycle remembers about one entity (a Faust table value).
+
+    >>> s = IncidentState()
+    >>> IncidentState.from_dict(s.to_dict()) == s, s.open_incident
+    (True, None)
+    """
+
+    last_at: float | None = None  # at of the last verdict processed (the redelivery guard)
+    runs: tuple[int, int, int] = (0, 0, 0)  # consecutive minutes at >= watch, warning, critical
+    recent: tuple[TimelinePoint, ...] = ()  # last `lookback` minutes: the build-up
+    incident: Incident | None = None  # the open incident, or the last resolved one
+
+    @property
+    def open_incident(self) -> Incident | None:
+        return self.incident if self.incident is not None and self.incident.is_open else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"last_at": self.last_at, "runs": list(self.runs),
+                "recent": [p.to_dict() for p in self.recent],
+                "incident": None if self.incident is None else self.incident.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IncidentState:
+        runs = tuple(int(r) for r in data["runs"])
+        if len(runs) != 3:
+            raise LifecycleError(f"IncidentState.runs must have 3 counts, got {runs}")
+        return cls(last_at=data["last_at"], runs=(runs[0], runs[1], runs[2]),
+                   recent=tuple(TimelinePoint.from_dict(p) for p in data["recent"]),
+                   incident=None if data["incident"] is None
+                   else Incident.from_dict(data["incident"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Turns one entity's verdicts into incident events.
+
+    >>> from models.watchlist import Entity
+    >>> acme = Entity("acme", "Acme Stores", "partner", terms=("acme",))
+    >>> def v(minute, severity):
+    ...     return Verdict("acme", 1714566840.0 + 60 * minute, severity, 5.0, 40, 8.0, 0.7, 0.3)
+    >>> life, state, out = Lifecycle(), IncidentState(), []
+    >>> for minute, severity in enumerate([None, "watch", "watch", "critical"] + [None] * 30):
+    ...     state, events = life.advance(state, v(minute, severity), acme)
+    ...     out += [e.event for e in events]
+    >>> out
+    ['opened', 'escalated', 'deescalated', 'resolved']
+    >>> state, again = life.advance(state, v(5, "critical"), acme)   # redelivered: ignored
+    >>> again
+    []
+    """
+
+    params: LifecycleParams = field(default_factory=LifecycleParams)
+
+    def initial(self) -> IncidentState:
+        return IncidentState()
+
+    def advance(self, state: IncidentState, verdict: Verdict,
+                entity: Entity) -> tuple[IncidentState, list[AlertEvent]]:
+        """Fold one verdict (one closed minute of ``entity``) into its state."""
+        if verdict.entity_id != entity.id:
+            raise LifecycleError(f"verdict for entity {verdict.entity_id!r} given with entity"
+                                 f" {entity.id!r}; pass the watchlist entry of the verdict")
+        if state.last_at is not None and verdict.at <= state.last_at:
+            return state, []  # redelivered or out of order: already reflected in state
+        p = self.params
+        rank = severity_rank(verdict.severity)
+        runs = tuple(r + 1 if rank >= level else 0 for level, r in zip(_LEVELS, state.runs,
+                                                                         strict=True))
+        needs = (p.open_watch, p.open_warning, p.open_critical)
+        confirmed = max((lvl for lvl in _LEVELS if runs[lvl - 1] >= needs[lvl - 1]), default=0)
+        point = TimelinePoint.from_verdict(verdict)
+        state = replace(state, last_at=verdict.at, runs=(runs[0], runs[1], runs[2]),
+                        recent=(*state.recent, point)[-p.lookback:])
+        incident = state.open_incident
+        if incident is None:
+            if not confirmed:
+                return state, []
+            incident = Incident(
+                id=incident_id(entity.id, verdict.at), entity_id=entity.id,
+                opened_at=verdict.at, severity=SEVERITIES[confirmed - 1],
+                notified_at=verdict.at, alerting_at=verdict.at, level_at=verdict.at,
+                reasons=verdict.reasons, evidence=verdict.evidence, points=state.recent)
+            return self._emit(state, incident, "opened", verdict, entity)
+
+        incident = replace(incident, points=(*incident.points, point)[-p.max_points:])
+        if rank:
+            incident = replace(incident, alerting_at=verdict.at, reasons=verdict.reasons,
+                               evidence=verdict.evidence)
+        current = severity_rank(incident.severity)
+        if rank >= current:
+            incident = replace(incident, level_at=verdict.at, below_peak=0)
+        else:
+            incident = replace(incident, below_peak=max(incident.below_peak, rank))
+
+        if confirmed > current:
+            incident = replace(incident, severity=SEVERITIES[confirmed - 1],
+                               notified_at=verdict.at, level_at=verdict.at, below_peak=0)
+            return self._emit(state, incident, "escalated", verdict, entity,
+                              previous=SEVERITIES[current - 1])
+        if not rank and verdict.at - incident.alerting_at >= p.resolve_quiet:
+            incident = replace(incident, status="resolved", resolved_at=verdict.at)
+            quiet = f"no alerting minute for {(verdict.at - incident.alerting_at) / 60:.0f} min"
+            return self._emit(state, incident, "resolved", verdict, entity, reasons=(quiet,))
+        # Down to the highest level seen during the hold, never below watch:
+        # an open incident always has a severity until it resolves.
+        lower = max(incident.below_peak, 1)
+        held_for = verdict.at - incident.level_at
+        if rank < current and lower < current and held_for >= p.deescalate_hold:
+            held = (f"below {incident.severity} for {held_for / 60:.0f} min",)
+            incident = replace(incident, severity=SEVERITIES[lower - 1], notified_at=verdict.at,
+                               level_at=verdict.at, below_peak=0)
+            return self._emit(state, incident, "deescalated", verdict, entity,
+                              previous=SEVERITIES[current - 1],
+                              reasons=verdict.reasons if rank else held)
+        if rank and verdict.at - incident.notified_at >= p.renotify_cooldown:
+            incident = replace(incident, notified_at=verdict.at)
+            return self._emit(state, incident, "updated", verdict, entity)
+        return replace(state, incident=incident), []
+
+    def acknowledge(self, state: IncidentState, incident_id: str, by: str, at: float,
+                    entity: Entity) -> tuple[IncidentState, list[AlertEvent]]:
+        """Record that ``by`` has seen the incident; a second ack yields no event.
+
+        ``at`` is the time of the acknowledgement as the console recorded it.
+        The latest incident can be acknowledged even after it resolved.
+        """
+        incident = state.incident
+        if incident is None or incident.id != incident_id:
+            latest = "none" if incident is None else repr(incident.id)
+            raise UnknownIncidentError(
+                f"cannot acknowledge incident {incident_id!r}: entity {entity.id!r} holds"
+                f" {latest}; acknowledge the latest incident of the entity")
+        if not by.strip():
+            raise LifecycleError("an acknowledgement needs the name of who acknowledged it")
+        if incident.acknowledged_by is not None:
+            return state, []
+        incident = replace(incident, acknowledged_by=by, acknowledged_at=at)
+        last = incident.points[-1] if incident.points else None
+        event = AlertEvent(
+            incident_id=incident.id, seq=incident.seq + 1, event="acknowledged",
+            entity_id=entity.id, entity_name=entity.name, entity_kind=entity.kind,
+            severity=incident.severity, at=at,
+            volume=last.volume if last else 0,
+            expected_volume=last.expected_volume if last else 0.0,
+            negativity=last.negativity if last else 0.0,
+            expected_negativity=last.expected_negativity if last else 0.0,
+            score=last.score if last else 0.0, reasons=(f"acknowledged by {by}",),
+            evidence=_with_links(incident.evidence, entity), owner=entity.owner,
+            acknowledged_by=by)
+        return replace(state, incident=replace(incident, seq=event.seq)), [event]
+
+    def _emit(self, state: IncidentState, incident: Incident, kind: str, verdict: Verdict,
+              entity: Entity, *, previous: str | None = None,
+              reasons: tuple[str, ...] | None = None) -> tuple[IncidentState, list[AlertEvent]]:
+        incident = replace(incident, seq=incident.seq + 1)
+        event = AlertEvent(
+            incident_id=incident.id, seq=incident.seq, event=kind, entity_id=entity.id,
+            entity_name=entity.name, entity_kind=entity.kind, severity=incident.severity,
+            at=verdict.at, volume=verdict.volume, expected_volume=verdict.expected_volume,
+            negativity=verdict.negativity, expected_negativity=verdict.expected_negativity,
+            score=verdict.score, reasons=verdict.reasons if reasons is None else reasons,
+            # Calm minutes carry no evidence: show what the incident was about.
+            evidence=_with_links(verdict.evidence if verdict.severity else incident.evidence,
+                                 entity),
+            owner=entity.owner, previous_severity=previous,
+            acknowledged_by=incident.acknowledged_by)
+        return replace(state, incident=incident), [event]
+
+
+def _with_links(evidence: Evidence, entity: Entity) -> Evidence:
+    """Add the watchlist's links (partner <-> policy) to the co-mentioned ones, count 0.
+
+    The press officer should see "Acme delivers the Work Programme" even when
+    no post today names both.
+    """
+    seen = {entity_id for entity_id, _ in evidence.linked}
+    extra = tuple((e, 0) for e in entity.linked if e not in seen)
+    return replace(evidence, linked=evidence.linked + extra) if extra else evidence

@@ -1,0 +1,127 @@
+"""The alert store in a dict: same behaviour as Redis, for tests and Redis-less drivers.
+
+Not a mock: it keeps the same dedupe, stream ids, capped log, records and
+timelines as :class:`alerting.redis_store.RedisAlertStore`, and it can be
+switched off (``available = False``) to show what callers do when the real
+one is unreachable. Retention is not enforced in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from alerting.errors import AlertStoreUnavailable
+from alerting.event import AlertEvent
+from alerting.store import DEFAULT_RETENTION, DEFAULT_STREAM_MAXLEN, Keys
+from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fields
+
+__all__ = ["MemoryAlertStore"]
+
+
+class MemoryAlertStore:
+    """Alert events, incidents and timelines in process memory.
+
+    >>> from alerting.event import AlertEvent
+    >>> store = MemoryAlertStore(clock=lambda: 1714566845.0)
+    >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "warning", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> store.publish(e), store.publish(e)          # the second is a redelivery
+    ('1714566845000-0', None)
+    >>> [i.incident_id for i in store.open_incidents()]
+    ['acme-20240501T123400Z']
+    >>> [event.seq for _, event in store.catch_up("0-0")]
+    [1]
+    """
+
+    def __init__(self, *, stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+                 retention_seconds: int = DEFAULT_RETENTION, prefix: str = "firestorm",
+                 clock: Callable[[], float] = time.time) -> None:
+        self.keys = Keys(prefix)
+        self.stream_maxlen = stream_maxlen
+        self.retention_seconds = retention_seconds
+        self.available = True  # set False to behave like an unreachable Redis
+        self._clock = clock
+        self._seen: set[str] = set()
+        self._log: deque[tuple[str, AlertEvent]] = deque(maxlen=stream_maxlen)
+        self._last_id = (0, 0)
+        self._records: dict[str, dict[str, str]] = {}
+        self._events: dict[str, list[AlertEvent]] = {}
+        self._points: dict[str, dict[float, TimelinePoint]] = {}
+        self._open: set[str] = set()
+        self._channels: dict[str, list[AlertEvent]] = {}
+
+    def publish(self, event: AlertEvent) -> str | None:
+        """Deliver once: log, record, publish; None if this event_id was delivered before."""
+        self._check()
+        if event.event_id in self._seen:
+            return None
+        self._seen.add(event.event_id)
+        stream_id = self._next_id()
+        self._log.append((stream_id, event))
+        self._records.setdefault(event.incident_id, {}).update(record_fields(event))
+        self._events.setdefault(event.incident_id, []).append(event)
+        if event.event == "resolved":
+            self._open.discard(event.incident_id)
+        elif event.event != "acknowledged":
+            self._open.add(event.incident_id)
+        for channel in (self.keys.channel(), self.keys.channel(event.entity_id)):
+            self._channels.setdefault(channel, []).append(event)
+        return stream_id
+
+    def record_points(self, incident_id: str, points: Iterable[TimelinePoint]) -> None:
+        """Store per-minute points; the same minute again overwrites itself."""
+        self._check()
+        self._points.setdefault(incident_id, {}).update({p.at: p for p in points})
+
+    def catch_up(self, last_id: str = "0-0",
+                 count: int | None = None) -> list[tuple[str, AlertEvent]]:
+        """Events logged after stream id ``last_id``, oldest first."""
+        self._check()
+        after = _parse_id(last_id)
+        out = [(sid, e) for sid, e in self._log if _parse_id(sid) > after]
+        return out if count is None else out[:count]
+
+    def open_incidents(self) -> list[IncidentRecord]:
+        self._check()
+        records = [IncidentRecord.from_fields(self._records[i]) for i in self._open]
+        return sorted(records, key=lambda r: (r.opened_at or r.last_at, r.incident_id))
+
+    def incident(self, incident_id: str) -> IncidentRecord | None:
+        self._check()
+        fields = self._records.get(incident_id)
+        return None if fields is None else IncidentRecord.from_fields(fields)
+
+    def timeline(self, incident_id: str) -> Timeline | None:
+        self._check()
+        if incident_id not in self._events and incident_id not in self._points:
+            return None
+        points = self._points.get(incident_id, {})
+        return Timeline(incident_id, tuple(points[at] for at in sorted(points)),
+                        tuple(self._events.get(incident_id, ())))
+
+    def channel_messages(self, channel: str) -> list[AlertEvent]:
+        """What a subscriber of ``channel`` would have received (memory only)."""
+        return list(self._channels.get(channel, ()))
+
+    def ping(self) -> None:
+        self._check()
+
+    def close(self) -> None:
+        """Nothing to release; present so both stores are used the same way."""
+
+    def _check(self) -> None:
+        if not self.available:
+            raise AlertStoreUnavailable("memory store switched off (available=False)")
+
+    def _next_id(self) -> str:
+        ms = int(self._clock() * 1000)
+        last_ms, last_seq = self._last_id
+        self._last_id = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
+        return f"{self._last_id[0]}-{self._last_id[1]}"
+
+
+def _parse_id(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)

@@ -1,0 +1,240 @@
+"""The alert store on Redis: live PUBLISH, a capped stream for catch-up, records with a TTL.
+
+One event is delivered by one Lua script, so it is all-or-nothing and
+idempotent: the script first claims ``<prefix>:alerts:seen:<event_id>`` with
+``SET NX``; only the first delivery of an event appends it to the stream,
+updates the incident record and timeline and PUBLISHes it. A retry after a
+lost reply, or a redelivery after a worker restart, does nothing.
+
+Keys (prefix ``firestorm``; every incident key expires ``retention_seconds``
+after its last write)::
+
+    firestorm:alerts                    channel: every event
+    firestorm:alerts:<entity_id>        channel: events of one entity
+    firestorm:alerts:log                stream, MAXLEN ~stream_maxlen; field 'event' = JSON
+    firestorm:alerts:seen:<event_id>    dedupe marker
+    firestorm:incident:<id>             hash: the incident record
+    firestorm:incident:<id>:events      list: its events (JSON), in order
+    firestorm:incident:<id>:points      hash: per-minute points by event time
+    firestorm:incidents:open            set: ids of open incidents
+
+Single-node Redis (or a primary behind Sentinel): the script touches keys of
+several incidents' slots, so Redis Cluster is not supported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    AuthenticationError,
+    NoPermissionError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
+from redis.retry import Retry
+
+from alerting.errors import (
+    AlertStoreAuthError,
+    AlertStoreConfigError,
+    AlertStoreError,
+    AlertStoreUnavailable,
+)
+from alerting.event import AlertEvent
+from alerting.store import DEFAULT_RETENTION, DEFAULT_STREAM_MAXLEN, Keys
+from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fields
+
+__all__ = ["RedisAlertStore"]
+
+# KEYS: seen, stream, record, events, open set
+# ARGV: event json, maxlen, retention, channel, entity channel, incident id, status,
+#       event id, entity id, then record field/value pairs
+_PUBLISH = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return false end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[1],
+                      'event_id', ARGV[8], 'incident_id', ARGV[6], 'entity_id', ARGV[9])
+redis.call('RPUSH', KEYS[4], ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[3])
+local fields = {}
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[3], unpack(fields))
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+if ARGV[7] == 'open' then redis.call('SADD', KEYS[5], ARGV[6])
+elseif ARGV[7] == 'resolved' then redis.call('SREM', KEYS[5], ARGV[6]) end
+redis.call('PUBLISH', ARGV[4], ARGV[1])
+redis.call('PUBLISH', ARGV[5], ARGV[1])
+return id
+"""
+
+
+class RedisAlertStore:
+    """Alert delivery and incident records on a Redis server.
+
+    ``url`` is ``redis://[[user]:password@]host:port/db``, ``rediss://...`` for
+    TLS, or ``unix:///path.sock``; ``username``/``password`` override the URL's.
+    Timeouts are short on purpose: a slow Redis must not stall the worker, the
+    outbox (:class:`alerting.delivery.DurableDelivery`) retries later.
+
+    >>> RedisAlertStore("redis://:s3cret@localhost:6379/0", stream_maxlen=10)
+    RedisAlertStore(url='redis://:***@localhost:6379/0', prefix='firestorm')
+    """
+
+    def __init__(self, url: str, *, stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+                 retention_seconds: int = DEFAULT_RETENTION, prefix: str = "firestorm",
+                 username: str | None = None, password: str | None = None,
+                 ssl_ca_certs: str | None = None, ssl_certfile: str | None = None,
+                 ssl_keyfile: str | None = None, socket_timeout: float = 0.5,
+                 connect_timeout: float = 0.5, client: redis.Redis | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        if stream_maxlen < 1 or retention_seconds < 1:
+            raise AlertStoreConfigError("stream_maxlen and retention_seconds must be 1 or more")
+        tls_files = {"ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
+                     "ssl_keyfile": ssl_keyfile}
+        given = {k: v for k, v in tls_files.items() if v is not None}
+        if given and not url.lower().startswith("rediss://"):
+            raise AlertStoreConfigError(
+                f"{', '.join(given)} given but the URL is not TLS; use rediss://host:port")
+        for name, path in given.items():
+            if not os.path.isfile(path):
+                raise AlertStoreConfigError(f"{name}: no such file {path!r}")
+        self.keys = Keys(prefix)
+        self.stream_maxlen = stream_maxlen
+        self.retention_seconds = retention_seconds
+        self._url = url
+        self._clock = clock
+        options: dict[str, Any] = {
+            "socket_timeout": socket_timeout, "socket_connect_timeout": connect_timeout,
+            # One immediate retry reconnects a pooled socket that a Redis restart
+            # closed; longer waits are the outbox's job, not the client's.
+            "retry": Retry(NoBackoff(), 1), "health_check_interval": 30, **given,
+        }
+        if username is not None:
+            options["username"] = username
+        if password is not None:
+            options["password"] = password
+        try:
+            self._redis = client or redis.Redis.from_url(url, **options)
+        except ValueError as exc:
+            raise AlertStoreConfigError(f"alert store URL {self!r}: {exc}") from None
+        self._publish = self._redis.register_script(_PUBLISH)
+
+    def __repr__(self) -> str:
+        return f"RedisAlertStore(url={_redact(self._url)!r}, prefix={self.keys.prefix!r})"
+
+    def publish(self, event: AlertEvent) -> str | None:
+        """Deliver once: stream, record, timeline, PUBLISH; None if already delivered."""
+        k = self.keys
+        fields = record_fields(event)
+        status = "" if event.event == "acknowledged" else fields["status"]
+        args: list[str | int] = [
+            event.to_json(), self.stream_maxlen, self.retention_seconds, k.channel(),
+            k.channel(event.entity_id), event.incident_id, status, event.event_id,
+            event.entity_id]
+        for name, value in fields.items():
+            args += [name, value]
+        keys = [k.seen(event.event_id), k.stream, k.incident(event.incident_id),
+                k.events(event.incident_id), k.open_set]
+        stream_id = self._call(self._publish, keys=keys, args=args)
+        return None if stream_id is None else _text(stream_id)
+
+    def record_points(self, incident_id: str, points: Iterable[TimelinePoint]) -> None:
+        """Store per-minute points keyed by event time: writing one twice is harmless."""
+        mapping = {repr(p.at): json.dumps(p.to_dict()) for p in points}
+        if not mapping:
+            return
+        key = self.keys.points(incident_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, self.retention_seconds)
+        self._call(pipe.execute)
+
+    def catch_up(self, last_id: str = "0-0",
+                 count: int | None = None) -> list[tuple[str, AlertEvent]]:
+        """Events logged after stream id ``last_id`` (exclusive), oldest first.
+
+        A console stores the id of the last entry it showed and passes it back
+        after being offline. Entries older than the stream cap are gone.
+        """
+        low = "-" if last_id in ("0", "0-0") else f"({last_id}"
+        entries = self._call(self._redis.xrange, self.keys.stream, min=low, max="+",
+                             count=count)
+        return [(_text(sid), AlertEvent.from_json(fields[b"event"])) for sid, fields in entries]
+
+    def open_incidents(self) -> list[IncidentRecord]:
+        ids = sorted(_text(i) for i in self._call(self._redis.smembers, self.keys.open_set))
+        records = [self.incident(i) for i in ids]
+        expired = [i for i, r in zip(ids, records, strict=True) if r is None]
+        if expired:  # the record outlived its retention while still listed as open
+            self._call(self._redis.srem, self.keys.open_set, *expired)
+        live = [r for r in records if r is not None]
+        return sorted(live, key=lambda r: (r.opened_at or r.last_at, r.incident_id))
+
+    def incident(self, incident_id: str) -> IncidentRecord | None:
+        raw = self._call(self._redis.hgetall, self.keys.incident(incident_id))
+        if not raw:
+            return None
+        return IncidentRecord.from_fields({_text(k): _text(v) for k, v in raw.items()})
+
+    def timeline(self, incident_id: str) -> Timeline | None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lrange(self.keys.events(incident_id), 0, -1)
+        pipe.hgetall(self.keys.points(incident_id))
+        events, points = self._call(pipe.execute)
+        if not events and not points:
+            return None
+        decoded = sorted((TimelinePoint.from_dict(json.loads(v)) for v in points.values()),
+                         key=lambda p: p.at)
+        return Timeline(incident_id, tuple(decoded),
+                        tuple(AlertEvent.from_json(e) for e in events))
+
+    def ping(self) -> None:
+        """Check reachability and credentials now (call at start-up to fail fast)."""
+        self._call(self._redis.ping)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (AuthenticationError, NoPermissionError) as exc:
+            raise AlertStoreAuthError(
+                f"Redis at {_redact(self._url)} refused the credentials ({exc}); check the"
+                " password/ACL user in the store URL or the password option") from None
+        except ReadOnlyError as exc:  # a failover is in progress: like unreachable
+            raise AlertStoreUnavailable(f"Redis at {_redact(self._url)} is a read-only"
+                                        f" replica now: {exc}") from None
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
+                raise AlertStoreAuthError(
+                    f"Redis at {_redact(self._url)} refused the credentials ({text}); check"
+                    " the password/ACL user in the store URL") from None
+            raise AlertStoreError(f"Redis at {_redact(self._url)} answered an error: {text}"
+                                  ) from exc
+        except (RedisError, OSError) as exc:
+            # Connection refused/reset, timeout, LOADING after a restart, READONLY replica.
+            raise AlertStoreUnavailable(
+                f"Redis at {_redact(self._url)} unavailable: {exc.__class__.__name__}: {exc}"
+            ) from None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -1,0 +1,59 @@
+"""``firestorm worker``: run the Faust worker on the configured Kafka and Redis."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from streams.settings import Settings
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "worker", help="start a stream worker (Kafka in, Redis alerts out)",
+        description="Start a Faust worker: consume the mentions topic, send bad input to the"
+                    " dead-letter topic, detect escalation per entity and publish alert events"
+                    " to Redis. Configured by FIRESTORM_* variables; see README.")
+    p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
+    p.add_argument("--negativity-model", metavar="PATH", default="",
+                   help="negativity model artefact (default: the shipped model)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import faust
+
+    from alerting.delivery import DurableDelivery
+    from alerting.errors import AlertStoreUnavailable
+    from alerting.store import open_store
+    from streams.app import build_app
+    from streams.components import build_engine, build_intake, load_watchlist
+
+    settings: Settings = args.settings
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    watchlist = load_watchlist(args.watchlist or settings.watchlist)
+    intake = build_intake(settings, watchlist, args.negativity_model)
+    engine = build_engine(watchlist)
+    store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
+                       retention_seconds=int(settings.retention_days * 86_400),
+                       **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}))
+    try:
+        store.ping()  # fail fast on a wrong password, before consuming anything
+    except AlertStoreUnavailable as exc:
+        logging.getLogger("firestorm.worker").warning(
+            "redis unreachable at start (%s): alerts wait in the outbox until it answers", exc)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    delivery = DurableDelivery(store, spill_path=settings.outbox_path)
+    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush)
+    logging.getLogger("firestorm.worker").info(
+        "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
+        settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
+        settings.topic_dead)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
+    return 0

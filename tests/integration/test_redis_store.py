@@ -1,0 +1,324 @@
+"""RedisAlertStore and the outbox against real redis-server processes that this module owns.
+
+Each test starts its own throwaway server on a free port (so it can kill and
+restart it mid-test) with AOF fsync on every write, as production should run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from alerting.delivery import DurableDelivery
+from alerting.errors import AlertStoreAuthError, AlertStoreConfigError, AlertStoreUnavailable
+from alerting.event import AlertEvent
+from alerting.redis_store import RedisAlertStore
+from alerting.store import open_store
+from alerting.timeline import TimelinePoint
+
+pytestmark = pytest.mark.integration
+
+T0 = 1714566840.0
+INCIDENT = "acme-20240501T123400Z"
+
+
+def ev(seq: int, kind: str = "updated", entity: str = "acme", **kw) -> AlertEvent:
+    return AlertEvent(f"{entity}-20240501T123400Z", seq, kind, entity, entity.title(),
+                      "partner", "warning", T0 + 60 * seq, 40 + seq, 8.0, 0.7, 0.3, 5.0,
+                      reasons=(f"minute {seq}",), **kw)
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """One redis-server process on a fixed port and data dir; can be crashed and restarted."""
+
+    def __init__(self, binary: str, workdir: Path, *extra: str) -> None:
+        self.binary, self.workdir, self.extra = binary, workdir, extra
+        self.port = free_port()
+        self.password = next((extra[i + 1] for i, a in enumerate(extra)
+                              if a == "--requirepass"), None)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "", "--daemonize", "no", "--logfile", "redis.log", *self.extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
+
+        def answers() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"redis-server exited {self.proc.returncode}:"
+                            f" {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                            f" {self.log()}")
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+            except redis.ResponseError as exc:  # LOADING the AOF after a restart
+                return not str(exc).startswith("LOADING")
+
+        try:
+            wait_for(answers, 20, f"redis-server on port {self.port}")
+        finally:
+            client.close()
+
+    def crash(self) -> None:
+        """SIGKILL: no shutdown save, like a crashed or OOM-killed server."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        path = self.workdir / "redis.log"
+        return path.read_text()[-2000:] if path.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server not found: run `deploy/local/redis.sh start` (installs it)"
+                    " or `apt-get install redis-server`")
+    return binary
+
+
+@pytest.fixture
+def server_factory(redis_binary: str, tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    servers: list[RedisServer] = []
+
+    def make(*extra: str) -> RedisServer:
+        workdir = tmp_path / f"redis-{len(servers)}"
+        workdir.mkdir()
+        server = RedisServer(redis_binary, workdir, *extra)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., RedisServer]) -> RedisServer:
+    return server_factory()
+
+
+@pytest.fixture
+def store(server: RedisServer) -> Iterator[RedisAlertStore]:
+    s = RedisAlertStore(server.url, stream_maxlen=1000, retention_seconds=3600)
+    yield s
+    s.close()
+
+
+def raw(server: RedisServer) -> redis.Redis:
+    return redis.Redis(port=server.port, password=server.password, socket_timeout=2)
+
+
+def test_subscribers_get_each_event_once_on_both_channels(server, store):
+    client = raw(server)
+    pubsub = client.pubsub()
+    pubsub.subscribe("firestorm:alerts", "firestorm:alerts:acme", "firestorm:alerts:other")
+    channels = ("firestorm:alerts", "firestorm:alerts:acme", "firestorm:alerts:other")
+    wait_for(lambda: all(n == 1 for _, n in client.pubsub_numsub(*channels)), 5,
+             "the server to register the subscriptions")
+    events = [ev(1, "opened"), ev(2), ev(1, "opened")]  # the last is a redelivery
+    results = [store.publish(e) for e in events]
+    assert results[0] and results[1] and results[2] is None
+    got: dict[str, list[AlertEvent]] = {}
+
+    def received() -> bool:
+        while (m := pubsub.get_message(timeout=0.05)) is not None:
+            if m["type"] == "message":
+                got.setdefault(m["channel"].decode(), []).append(AlertEvent.from_json(m["data"]))
+        return all(len(got.get(c, [])) >= 2 for c in ("firestorm:alerts",
+                                                      "firestorm:alerts:acme"))
+
+    wait_for(received, 10, "events on both channels")
+    time.sleep(0.2)  # a duplicate would have arrived by now; make sure none does
+    received()
+    assert got["firestorm:alerts"] == got["firestorm:alerts:acme"] == events[:2]
+    assert "firestorm:alerts:other" not in got
+    pubsub.close()
+    client.close()
+
+
+def test_offline_console_catches_up_with_exactly_what_it_missed(store):
+    seen = [store.publish(ev(seq, "opened" if seq == 1 else "updated")) for seq in (1, 2, 3)]
+    last_shown = seen[-1]
+    # console goes offline; the worker keeps publishing
+    missed = [ev(seq) for seq in (4, 5, 6, 7)]
+    for e in missed:
+        store.publish(e)
+    caught = store.catch_up(last_shown)
+    assert [e for _, e in caught] == missed
+    assert store.catch_up(caught[-1][0]) == []
+    assert [e.seq for _, e in store.catch_up(last_shown, count=2)] == [4, 5]
+    assert [e.seq for _, e in store.catch_up()] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_incident_record_timeline_and_retention(server, store):
+    store.publish(ev(1, "opened"))
+    store.record_points(INCIDENT, [TimelinePoint(T0 + 60 * i, i, 8.0, 0.5, 0.3, 1.0, "warning")
+                                   for i in range(3)])
+    store.record_points(INCIDENT, [TimelinePoint(T0 + 120, 2, 8.0, 0.5, 0.3, 1.0, "warning")])
+    assert [r.incident_id for r in store.open_incidents()] == [INCIDENT]
+    store.publish(ev(2, "resolved"))
+    store.publish(ev(3, "acknowledged", acknowledged_by="duty-officer"))
+    record = store.incident(INCIDENT)
+    assert (record.status, record.acknowledged_by, record.last_seq) == (
+        "resolved", "duty-officer", 3)
+    assert store.open_incidents() == []
+    timeline = store.timeline(INCIDENT)
+    assert [p.volume for p in timeline.points] == [0, 1, 2]
+    assert [e.event for e in timeline.events] == ["opened", "resolved", "acknowledged"]
+    client = raw(server)
+    for key in (f"firestorm:incident:{INCIDENT}", f"firestorm:incident:{INCIDENT}:events",
+                f"firestorm:incident:{INCIDENT}:points", f"firestorm:alerts:seen:{INCIDENT}:1"):
+        assert 3500 < client.ttl(key) <= 3600, key
+    client.close()
+
+
+def test_stream_is_capped(server):
+    capped = RedisAlertStore(server.url, stream_maxlen=10)
+    for seq in range(1, 501):
+        capped.publish(ev(seq))
+    length = raw(server).xlen("firestorm:alerts:log")
+    assert 10 <= length < 500  # MAXLEN ~ trims in whole nodes: at least the cap is kept
+    assert capped.catch_up()[-1][1].seq == 500
+
+
+def test_redis_restarted_mid_run_loses_no_event_and_duplicates_none(server):
+    store = RedisAlertStore(server.url, socket_timeout=0.3, connect_timeout=0.3)
+    outbox = DurableDelivery(store, min_backoff=0.1, max_backoff=0.5)
+    events = [ev(seq, "opened" if seq == 1 else "updated") for seq in range(1, 13)]
+    for e in events[:4]:
+        outbox.publish(e)
+    assert outbox.pending == 0
+    server.crash()
+    started = time.monotonic()
+    for e in events[4:8]:
+        outbox.publish(e)  # Redis is gone: kept, and the worker is not held up
+    assert time.monotonic() - started < 5
+    assert outbox.pending == 4 and not outbox.healthy
+    with pytest.raises(AlertStoreUnavailable, match="unavailable"):
+        store.catch_up()
+    server.start()  # same port, same data dir: the AOF brings back events 1..4
+    for e in events[8:]:
+        outbox.publish(e)
+    wait_for(lambda: outbox.flush() >= 0 and outbox.pending == 0, 20, "the outbox to drain")
+    assert outbox.healthy
+    logged = [e for _, e in store.catch_up()]
+    assert logged == events  # every event, once, in order
+    for e in events:  # a restarted worker redelivering everything changes nothing
+        outbox.publish(e)
+    assert [e for _, e in store.catch_up()] == events
+    store.close()
+
+
+def test_password_in_url_works_and_a_wrong_one_says_so(server_factory):
+    server = server_factory("--requirepass", "s3cret-pw")
+    good = open_store(server.url)
+    good.publish(ev(1, "opened"))
+    assert good.incident(INCIDENT) is not None
+    explicit = RedisAlertStore(f"redis://127.0.0.1:{server.port}/0", password="s3cret-pw")
+    explicit.ping()
+    for url in (f"redis://:wrong@127.0.0.1:{server.port}/0", f"redis://127.0.0.1:{server.port}/0"):
+        bad = RedisAlertStore(url)
+        with pytest.raises(AlertStoreAuthError, match="refused the credentials") as info:
+            bad.ping()
+        assert "wrong" not in str(info.value) or ":***@" in str(info.value)
+        # the outbox keeps events a misconfigured store refuses
+        outbox = DurableDelivery(bad)
+        outbox.publish(ev(2))
+        assert outbox.pending == 1
+
+
+def test_acl_user_in_url(server):
+    admin = raw(server)
+    admin.execute_command("ACL", "SETUSER", "firestorm", "on", ">user-pw", "~firestorm:*",
+                          "&firestorm:*", "+@all")
+    store = RedisAlertStore(f"redis://firestorm:user-pw@127.0.0.1:{server.port}/0")
+    assert store.publish(ev(1, "opened"))
+    assert [e.seq for _, e in store.catch_up()] == [1]
+    outsider = RedisAlertStore(f"redis://firestorm:user-pw@127.0.0.1:{server.port}/0",
+                               prefix="elsewhere")
+    with pytest.raises(AlertStoreAuthError):
+        outsider.publish(ev(1, "opened"))
+    admin.close()
+
+
+def test_tls_with_a_private_ca(server_factory, tmp_path):
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl not found: apt-get install openssl")
+    certs = tmp_path / "tls"
+    certs.mkdir()
+
+    def ssl(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=certs, check=True, capture_output=True)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
+        "server.key", "-out", "server.csr")
+    (certs / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt")
+    tls_port = free_port()
+    server = server_factory("--tls-port", str(tls_port), "--tls-cert-file",
+                            str(certs / "server.crt"), "--tls-key-file",
+                            str(certs / "server.key"), "--tls-ca-cert-file",
+                            str(certs / "ca.crt"), "--tls-auth-clients", "no")
+    assert server.port  # the plain port stays up for the fixture's health check
+    store = RedisAlertStore(f"rediss://127.0.0.1:{tls_port}/0",
+                            ssl_ca_certs=str(certs / "ca.crt"))
+    assert store.publish(ev(1, "opened"))
+    assert [e.seq for _, e in store.catch_up()] == [1]
+    untrusting = RedisAlertStore(f"rediss://127.0.0.1:{tls_port}/0")  # system CAs only
+    with pytest.raises(AlertStoreUnavailable):
+        untrusting.ping()
+    with pytest.raises(AlertStoreConfigError, match="use rediss://"):
+        RedisAlertStore(f"redis://127.0.0.1:{tls_port}/0", ssl_ca_certs=str(certs / "ca.crt"))
+    with pytest.raises(AlertStoreConfigError, match="no such file"):
+        RedisAlertStore(f"rediss://127.0.0.1:{tls_port}/0", ssl_ca_certs=os.devnull + "x")

@@ -1,0 +1,70 @@
+"""Intake: count in = accepted + rejected, one observation per (mention, entity), ticks."""
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.intake import Intake
+from models.observation import Observation, Tick
+from models.privacy import Pseudonymiser
+from models.watchlist import parse_watchlist
+
+WATCHLIST = parse_watchlist("""
+entities:
+  - {id: wp, name: Work Programme, kind: policy, terms: [workfare]}
+  - {id: acme, name: Acme, kind: partner, terms: [acme], handles: ["@acmestores"],
+     linked: [wp]}
+""")
+
+
+def intake() -> Intake:
+    return Intake(WATCHLIST, score_many=lambda texts: [len(t) / 1000 for t in texts],
+                  pseudonymiser=Pseudonymiser(b"key", reach_threshold=1000))
+
+
+def line(i: int, ts: float, text: str, followers: int = 10, author: str = "@jo") -> bytes:
+    return json.dumps({"id": str(i), "ts": ts, "platform": "x", "author": author,
+                       "text": text, "author_followers": followers}).encode()
+
+
+def test_a_post_naming_two_entities_becomes_two_observations_that_know_each_other():
+    result = intake().accept_many([line(1, 1.7e9, "acme and workfare")], now=1.7e9)
+    obs = result.observations
+    assert [(o.entity_id, o.others) for o in obs] == [("wp", ("acme",)), ("acme", ("wp",))]
+    assert obs[0].negativity == len("acme and workfare") / 1000
+
+
+def test_ordinary_authors_and_handles_in_text_are_pseudonymised_public_figures_are_not():
+    result = intake().accept_many([
+        line(1, 1.7e9, "@neighbour says boycott @acmestores", followers=10, author="@jo"),
+        line(2, 1.7e9, "acme again", followers=50_000, author="@famous_mp"),
+    ], now=1.7e9)
+    first, second = result.observations
+    assert first.author.startswith("anon:") and "@jo" not in first.author
+    assert "@neighbour" not in first.text and "@acmestores" in first.text
+    assert second.author == "@famous_mp"
+
+
+def test_crossing_a_minute_sends_a_tick_for_every_entity_before_the_crossing_mention():
+    t0 = 1_700_000_000.0 - 1_700_000_000 % 60
+    result = intake().accept_many([line(1, t0 + 5, "acme"), line(2, t0 + 65, "workfare")],
+                                  now=t0)
+    kinds = [(type(i).__name__, i.entity_id) for i in result.items]
+    assert kinds == [("Observation", "acme"), ("Tick", "wp"), ("Tick", "acme"),
+                     ("Observation", "wp")]
+    assert {i.ts for i in result.items if isinstance(i, Tick)} == {t0 + 60}
+
+
+def test_untagged_mentions_are_accepted_and_counted_but_not_observed():
+    result = intake().accept_many([line(1, 1.7e9, "nothing watched here")], now=1.7e9)
+    assert (result.accepted, result.untagged, result.observations) == (1, 1, [])
+
+
+@given(st.lists(st.one_of(st.binary(max_size=40), st.builds(
+    line, st.integers(0, 99), st.floats(1.6e9, 1.7e9), st.sampled_from(
+        ["acme", "workfare acme", "none", ""]))), max_size=30))
+def test_every_message_is_accepted_or_rejected_never_lost(raws):
+    result = intake().accept_many(raws, now=1.7e9)
+    assert result.accepted + len(result.rejected) == len(raws)
+    assert all(isinstance(i, Observation | Tick) for i in result.items)

@@ -1,0 +1,244 @@
+"""The incident lifecycle, as a table of severity series and the events they must give."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerting.errors import LifecycleError, UnknownIncidentError
+from alerting.lifecycle import IncidentState, Lifecycle, LifecycleParams
+from models.verdict import Evidence, Sample, Verdict, severity_rank
+from models.watchlist import Entity
+
+T0 = 1714566840.0  # 2024-05-01T12:34:00Z
+ACME = Entity("acme", "Acme Stores", "partner", terms=("acme",), owner="DWP",
+              linked=("work-programme",))
+N, W, R, C = None, "watch", "warning", "critical"
+
+
+def verdict(minute: int, severity: str | None, volume: int = 40) -> Verdict:
+    evidence = Evidence(samples=(Sample(f"m{minute}", "someone", "acme again"),),
+                        linked=(("other-policy", 3),)) if severity else Evidence()
+    return Verdict("acme", T0 + 60 * minute, severity, 5.0, volume, 8.0, 0.7, 0.3,
+                   reasons=(f"minute {minute}",) if severity else (), evidence=evidence)
+
+
+def run(series, params=None, state=None, start=0):
+    life, state = Lifecycle(params or LifecycleParams()), state or IncidentState()
+    out = []
+    for minute, severity in enumerate(series, start=start):
+        state, events = life.advance(state, verdict(minute, severity), ACME)
+        out += [(minute, e.event, e.severity) for e in events]
+    return state, out
+
+
+@pytest.mark.parametrize(("series", "expected"), [
+    # opening: watch needs two minutes in a row, warning and critical one
+    ([N, W, N, W, N], []),
+    ([N, W, W], [(2, "opened", W)]),
+    ([R], [(0, "opened", R)]),
+    ([C], [(0, "opened", C)]),
+    ([W, R], [(1, "opened", R)]),
+    # escalation is immediate
+    ([R, C], [(0, "opened", R), (1, "escalated", C)]),
+    ([W, W, R, C], [(1, "opened", W), (2, "escalated", R), (3, "escalated", C)]),
+    # flapping at the threshold: one incident, no resolve in between
+    ([R, N] * 10, [(0, "opened", R), (16, "updated", R)]),
+    ([W, W] + [N, W] * 10, [(1, "opened", W), (17, "updated", W)]),
+    # warning/critical flapping: one escalation, de-escalation only after the hold
+    ([R] + [C, R] * 5, [(0, "opened", R), (1, "escalated", C)]),
+    ([C] + [R] * 10, [(0, "opened", C), (10, "deescalated", R)]),
+    ([C] + [W] * 9 + [R], [(0, "opened", C), (10, "deescalated", R)]),
+    # resolve after 30 quiet minutes (calming through watch first)
+    ([R] + [N] * 29, [(0, "opened", R), (10, "deescalated", W)]),
+    ([R] + [N] * 30, [(0, "opened", R), (10, "deescalated", W), (30, "resolved", W)]),
+    ([W, W] + [N] * 30, [(1, "opened", W), (31, "resolved", W)]),
+    # a new episode after resolving is a new incident
+    ([C] + [N] * 30 + [C], [(0, "opened", C), (10, "deescalated", W),
+                            (30, "resolved", W), (31, "opened", C)]),
+    # cooldown: 'updated' at most every 15 minutes while it keeps alerting
+    ([R] * 31, [(0, "opened", R), (15, "updated", R), (30, "updated", R)]),
+    ([R] * 14, [(0, "opened", R)]),
+    ([R, C] + [C] * 15, [(0, "opened", R), (1, "escalated", C), (16, "updated", C)]),
+])
+def test_events_for_severity_series(series, expected):
+    assert run(series)[1] == expected
+
+
+@pytest.mark.parametrize(("params", "series", "expected"), [
+    (LifecycleParams(open_watch=1), [W], [(0, "opened", W)]),
+    (LifecycleParams(open_warning=2), [R, W], [(1, "opened", W)]),
+    (LifecycleParams(open_warning=2), [R, R], [(1, "opened", R)]),
+    (LifecycleParams(resolve_quiet=300), [R, N, N, N, N, N],
+     [(0, "opened", R), (5, "resolved", R)]),
+    (LifecycleParams(deescalate_hold=120), [C, R, R], [(0, "opened", C), (2, "deescalated", R)]),
+    (LifecycleParams(renotify_cooldown=120), [R] * 5,
+     [(0, "opened", R), (2, "updated", R), (4, "updated", R)]),
+])
+def test_parameters_change_the_rules(params, series, expected):
+    assert run(series, params)[1] == expected
+
+
+def test_events_carry_the_verdict_figures_evidence_and_entity():
+    life = Lifecycle()
+    _, [opened] = life.advance(IncidentState(), verdict(0, R, volume=77), ACME)
+    assert (opened.incident_id, opened.seq, opened.event_id) == (
+        "acme-20240501T123400Z", 1, "acme-20240501T123400Z:1")
+    assert (opened.entity_name, opened.entity_kind, opened.owner) == ("Acme Stores", "partner",
+                                                                      "DWP")
+    assert (opened.volume, opened.expected_volume, opened.score) == (77, 8.0, 5.0)
+    assert opened.reasons == ("minute 0",)
+    assert opened.evidence.samples[0].id == "m0"
+    # co-mentioned entities first, then the watchlist's links
+    assert opened.evidence.linked == (("other-policy", 3), ("work-programme", 0))
+    assert opened.at == T0 and opened.emitted_at is None
+
+
+def test_calm_events_show_the_last_alerting_evidence():
+    life = Lifecycle()
+    state = IncidentState()
+    out = []
+    for minute, severity in enumerate([R] + [N] * 30):
+        state, events = life.advance(state, verdict(minute, severity), ACME)
+        out += events
+    resolved = out[-1]
+    assert resolved.event == "resolved" and resolved.evidence.samples[0].id == "m0"
+    assert resolved.reasons == ("no alerting minute for 30 min",)
+    assert [e.seq for e in out] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("redelivered", [[0], [0, 1, 2], [2], [1, 2, 2, 2]])
+def test_redelivery_makes_no_second_incident_or_event(redelivered):
+    state, first = run([N, R, R])
+    assert [event for _, event, _ in first] == ["opened"]
+    life = Lifecycle()
+    for minute in redelivered:
+        state, again = life.advance(state, verdict(minute, [N, R, R][minute]), ACME)
+        assert again == []
+    assert state.open_incident is not None
+
+
+def test_restart_from_a_saved_state_gives_the_same_ids():
+    series = [N, W, W, R, C] + [N] * 40 + [W, W]
+    _, whole = run(series)
+    state, head = run(series[:20])
+    saved = IncidentState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert saved == state and pickle.loads(pickle.dumps(state)) == state
+    # the restarted worker re-reads from minute 15: the overlap is ignored
+    _, tail = run(series[15:], state=saved, start=15)
+    assert head + tail == whole
+
+
+def test_acknowledge_once_then_later_events_name_who():
+    life = Lifecycle()
+    state, [opened] = life.advance(IncidentState(), verdict(0, R), ACME)
+    state, [ack] = life.acknowledge(state, opened.incident_id, "duty-officer", T0 + 30, ACME)
+    assert (ack.event, ack.seq, ack.acknowledged_by, ack.at) == (
+        "acknowledged", 2, "duty-officer", T0 + 30)
+    assert ack.reasons == ("acknowledged by duty-officer",) and ack.volume == 40
+    state, again = life.acknowledge(state, opened.incident_id, "someone-else", T0 + 40, ACME)
+    assert again == []
+    state, [escalated] = life.advance(state, verdict(1, C), ACME)
+    assert escalated.seq == 3 and escalated.acknowledged_by == "duty-officer"
+
+
+def test_a_resolved_incident_can_still_be_acknowledged():
+    state, _ = run([R] + [N] * 30)
+    assert state.open_incident is None
+    _, [ack] = Lifecycle().acknowledge(state, "acme-20240501T123400Z", "lead", T0 + 3600, ACME)
+    assert ack.event == "acknowledged" and ack.seq == 4
+
+
+@pytest.mark.parametrize("incident", ["acme-20240501T000000Z", "other-20240501T123400Z"])
+def test_acknowledging_an_unknown_incident_says_which_one_is_held(incident):
+    state, _ = run([R])
+    with pytest.raises(UnknownIncidentError, match="acme-20240501T123400Z"):
+        Lifecycle().acknowledge(state, incident, "duty", T0, ACME)
+    with pytest.raises(UnknownIncidentError, match="holds none"):
+        Lifecycle().acknowledge(IncidentState(), incident, "duty", T0, ACME)
+
+
+def test_verdict_for_another_entity_is_a_bug():
+    other = Verdict("other", T0, R, 1.0, 1, 1.0, 0.1, 0.1)
+    with pytest.raises(LifecycleError, match="'other'"):
+        Lifecycle().advance(IncidentState(), other, ACME)
+
+
+@pytest.mark.parametrize("bad", [{"open_watch": 0}, {"resolve_quiet": -1}, {"max_points": 0}])
+def test_bad_parameters_are_refused(bad):
+    with pytest.raises(LifecycleError, match=next(iter(bad))):
+        LifecycleParams(**bad)
+
+
+def test_timeline_points_keep_the_build_up_and_are_bounded():
+    state, _ = run([N, N, W, W] + [R] * 10, LifecycleParams(lookback=3, max_points=8))
+    points = state.open_incident.points
+    assert len(points) == 8 and points[-1].at == T0 + 60 * 13
+    state, _ = run([N, N, W, W], LifecycleParams(lookback=3))
+    assert [p.severity for p in state.open_incident.points] == [N, W, W]
+
+
+severities = st.sampled_from([None, None, None, "watch", "warning", "critical"])
+steps = st.lists(st.tuples(severities, st.integers(min_value=1, max_value=40)), max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps)
+def test_any_verdict_sequence_obeys_the_state_machine(series):
+    life, state, events, minute = Lifecycle(), IncidentState(), [], 0
+    for severity, gap in series:
+        minute += gap
+        state, out = life.advance(state, verdict(minute, severity), ACME)
+        assert len(out) <= 1
+        events += out
+    current: dict[str, str] = {}  # open incident id -> severity
+    done: set[str] = set()
+    for e in events:
+        assert e.incident_id not in done, "nothing after 'resolved'"
+        if e.event == "opened":
+            assert not current, "one open incident per entity at a time"
+            assert e.seq == 1
+            current[e.incident_id] = e.severity
+            continue
+        assert e.incident_id in current, f"{e.event} before 'opened'"
+        before = current[e.incident_id]
+        if e.event == "escalated":
+            assert severity_rank(e.severity) > severity_rank(before) == severity_rank(
+                e.previous_severity)
+        elif e.event == "deescalated":
+            assert severity_rank(e.severity) < severity_rank(before)
+        elif e.event == "resolved":
+            del current[e.incident_id]
+            done.add(e.incident_id)
+            continue
+        current[e.incident_id] = e.severity
+    ids = [e.event_id for e in events]
+    assert len(ids) == len(set(ids))
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps, st.data())
+def test_redelivered_verdicts_never_change_the_events(series, data):
+    verdicts, minute = [], 0
+    for severity, gap in series:
+        minute += gap
+        verdicts.append(verdict(minute, severity))
+    life = Lifecycle()
+
+    def events_of(sequence):
+        state, out = IncidentState(), []
+        for v in sequence:
+            state, events = life.advance(state, v, ACME)
+            out += events
+        return out
+
+    noisy = []
+    for i, v in enumerate(verdicts):
+        noisy.append(v)
+        if i and data.draw(st.booleans()):
+            noisy.append(verdicts[data.draw(st.integers(0, i))])  # an old one, again
+    assert events_of(noisy) == events_of(verdicts)
