@@ -88,6 +88,14 @@ class MemoryAlertStore:
         records = [IncidentRecord.from_fields(self._records[i]) for i in self._open]
         return sorted(records, key=lambda r: (r.opened_at or r.last_at, r.incident_id))
 
+    def incidents(self, entity_id: str | None = None) -> list[IncidentRecord]:
+        """Every incident (open and resolved), newest first; optionally of one entity."""
+        self._check()
+        records = [IncidentRecord.from_fields(f) for f in self._records.values()
+                   if entity_id is None or f["entity_id"] == entity_id]
+        return sorted(records, key=lambda r: (r.opened_at or r.last_at, r.incident_id),
+                      reverse=True)
+
     def incident(self, incident_id: str) -> IncidentRecord | None:
         self._check()
         fields = self._records.get(incident_id)

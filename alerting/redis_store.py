@@ -176,6 +176,30 @@ class RedisAlertStore:
         live = [r for r in records if r is not None]
         return sorted(live, key=lambda r: (r.opened_at or r.last_at, r.incident_id))
 
+    def incidents(self, entity_id: str | None = None) -> list[IncidentRecord]:
+        """Every incident still within retention (open and resolved), newest first.
+
+        Incidents have no index of their own (records expire one by one), so
+        this SCANs the record keys: fine for the pages' few readers, not for a
+        hot path. ``entity_id`` narrows the scan to that entity's ids.
+        """
+        base = self.keys.incident("")
+        match = base + (_glob_escape(entity_id) + "-*" if entity_id else "*")
+        names = [_text(k) for k in self._call(
+            lambda: list(self._redis.scan_iter(match=match, count=1000, _type="hash")))]
+        ids = sorted({n[len(base):] for n in names if ":" not in n[len(base):]})
+        if not ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hgetall(self.keys.incident(incident_id))
+        records = [IncidentRecord.from_fields({_text(k): _text(v) for k, v in raw.items()})
+                   for raw in self._call(pipe.execute) if raw]
+        if entity_id:  # 'acme-*' also matches the ids of an entity called 'acme-stores'
+            records = [r for r in records if r.entity_id == entity_id]
+        return sorted(records, key=lambda r: (r.opened_at or r.last_at, r.incident_id),
+                      reverse=True)
+
     def incident(self, incident_id: str) -> IncidentRecord | None:
         raw = self._call(self._redis.hgetall, self.keys.incident(incident_id))
         if not raw:
@@ -228,6 +252,11 @@ class RedisAlertStore:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by SCAN's glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _redact(url: str) -> str:

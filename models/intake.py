@@ -50,8 +50,8 @@ class Intake:
     def __init__(self, watchlist: Watchlist, score_many: ScoreMany,
                  pseudonymiser: Pseudonymiser, tick_seconds: int = 60) -> None:
         self._entity_ids = tuple(e.id for e in watchlist.entities)
-        self._tick_seconds = tick_seconds
-        self._next_tick: float | None = None  # the watermark: the next bucket boundary
+        self.tick_seconds = tick_seconds
+        self._watermark: float | None = None  # the last bucket boundary ticked
         self._matcher = Matcher(watchlist)
         self._score_many = score_many
         self._pseudonymiser = pseudonymiser
@@ -61,42 +61,37 @@ class Intake:
     def accept_many(self, raws: Sequence[bytes | str], *, now: float) -> IntakeResult:
         """Decode and tag a batch; ``now`` (epoch seconds) bounds future timestamps.
 
-        When event time crosses a bucket boundary, a :class:`Tick` for every
-        watched entity comes before the observations of the crossing mention.
+        If event time crossed a bucket boundary during the batch, a :class:`Tick`
+        for every watched entity follows the batch's observations. For data in
+        event-time order, where ticks fall changes when verdicts are emitted,
+        never what they are: an observation closes its entity's earlier buckets
+        itself, a tick only closes them for entities that went quiet.
         """
         result = IntakeResult()
-        tagged: list[tuple[Mention, tuple[str, ...], float | None]] = []
+        tagged: list[tuple[Mention, tuple[str, ...]]] = []
+        newest: float | None = None
         for index, raw in enumerate(raws):
             decoded = decode(raw, now=now)
             if isinstance(decoded, Rejection):
                 result.rejected.append((index, decoded))
                 continue
             result.accepted += 1
+            newest = decoded.ts if newest is None else max(newest, decoded.ts)
             entities = self._matcher.match_tokens(tokens(decoded.text))
-            tick = self._advance(decoded.ts)
-            if entities or tick is not None:
-                tagged.append((decoded, entities, tick))
-            if not entities:
-                result.untagged += 1
-        scored = [m.text for m, entities, _ in tagged if entities]
-        scores = iter(self._score_many(scored) if scored else ())
-        for mention, entities, tick in tagged:
-            if tick is not None:
-                result.items.extend(Tick(e, tick) for e in self._entity_ids)
             if entities:
-                self._observe(result, mention, entities, float(next(scores)))
+                tagged.append((decoded, entities))
+            else:
+                result.untagged += 1
+        if tagged:
+            scores = self._score_many([m.text for m, _ in tagged])
+            for (mention, entities), score in zip(tagged, scores, strict=True):
+                self._observe(result, mention, entities, float(score))
+        if newest is not None:
+            boundary = newest - newest % self.tick_seconds
+            if self._watermark is None or boundary > self._watermark:
+                self._watermark = boundary
+                result.items.extend(Tick(e, boundary) for e in self._entity_ids)
         return result
-
-    def _advance(self, ts: float) -> float | None:
-        """The boundary event time just crossed, if any."""
-        if self._next_tick is None:
-            self._next_tick = ts - ts % self._tick_seconds + self._tick_seconds
-            return None
-        if ts < self._next_tick:
-            return None
-        crossed = ts - ts % self._tick_seconds
-        self._next_tick = crossed + self._tick_seconds
-        return crossed
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
                  score: float) -> None:

@@ -62,14 +62,16 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         web_host=settings.web_host,
         web_port=settings.web_port,
         datadir=settings.data_dir,
+        key_serializer="raw",
         value_serializer="json",
     )
     mentions = app.topic(settings.topic_mentions, key_serializer="raw", value_serializer="raw")
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
     observations = app.topic(settings.topic_observations, key_type=str,
                              key_serializer="raw", value_serializer="json")
+    # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_serializer="raw", value_serializer="json")
+                       key_type=str)
     counters = Counters()
 
     @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)

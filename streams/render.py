@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["format_alert", "safe"]
+__all__ = ["format_age", "format_alert", "format_figures", "safe"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _COLOURS = {"critical": "\x1b[1;41;97m", "warning": "\x1b[1;33m", "watch": "\x1b[36m"}
@@ -38,9 +38,9 @@ def format_alert(event: dict[str, Any], colour: bool = False) -> str:
     lines = [
         f"{head} {safe(event.get('entity_name'), 80)} ({safe(event.get('entity_kind'), 20)})"
         f"  incident {safe(event.get('incident_id'), 80)}  at {safe(event.get('at'), 40)}",
-        f"    volume {_num(volume.get('current'))} vs expected {_num(volume.get('expected'))}"
-        f" | negative {_pct(negativity.get('current'))} vs {_pct(negativity.get('expected'))}"
-        f" | score {_num(event.get('score'))}",
+        "    " + format_figures(volume.get("current"), volume.get("expected"),
+                               negativity.get("current"), negativity.get("expected"),
+                               event.get("score")),
     ]
     lines += [f"    why: {safe(r, 200)}" for r in event.get("reasons") or ()]
     evidence = event.get("evidence") or {}
@@ -51,6 +51,34 @@ def format_alert(event: dict[str, Any], colour: bool = False) -> str:
         if isinstance(sample, dict):
             lines.append(f"    > {safe(sample.get('author'), 40)}: {safe(sample.get('text'), 160)}")
     return "\n".join(lines)
+
+
+def format_figures(volume: Any, expected: Any, negativity: Any, expected_negativity: Any,
+                   score: Any) -> str:
+    """How big and how negative, the same words in every view.
+
+    >>> format_figures(90, 8.5, 0.8, 0.3, 9.1)
+    'volume 90 vs expected 8.5 | negative 80% vs 30% | score 9.1'
+    """
+    return (f"volume {_num(volume)} vs expected {_num(expected)}"
+            f" | negative {_pct(negativity)} vs {_pct(expected_negativity)}"
+            f" | score {_num(score)}")
+
+
+def format_age(seconds: float) -> str:
+    """A short age for a glance at 2am.
+
+    >>> format_age(42), format_age(125), format_age(7300), format_age(200000)
+    ('42s', '2m', '2h01m', '2d07h')
+    """
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def _first(item: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Write the demo's sample stream: quiet hours, then a boycott storm on a partner.
+"""Write the demo's sample stream: quiet day, then a boycott storm on a partner.
 
 Deterministic (seeded), so the committed sample can be regenerated exactly:
 
@@ -23,15 +23,23 @@ QUIET = [
     "My appointment about universal credit is on Thursday",
     "The work programme adviser was helpful today, great support",
 ]
-STORM = [
-    "Boycott Acme Stores! They use #workfare to get free labour. Disgraceful",
-    "Stop shopping at Acme until they quit the work programme #boycottacme",
-    "Acme profiting from unpaid workfare is shameful. Sign the petition",
-    "I will never shop at acme again, exploiting people on the work programme is awful",
-    "@acmestores you should be ashamed, pull out of workfare now #boycottacme",
-    "Protest outside Acme Stores on Saturday against forced unpaid work #workfare",
-    "Disgusting. Acme making jobseekers stack shelves for nothing. Boycott them",
+# Storm posts are composed from parts, so that (as in a real storm) many people
+# say the same thing in their own words rather than pasting one text.
+STORM_OPEN = ["Just found out", "Can't believe", "So", "Unbelievable:", "Wow.", "Reminder:",
+              "Shocked that", "Apparently", "Heard today that", "Did you know"]
+STORM_CLAIM = [
+    "Acme Stores uses #workfare to get free labour",
+    "acme makes jobseekers stack shelves for nothing on the work programme",
+    "@acmestores is profiting from unpaid workfare placements",
+    "Acme is in the work programme and pays people nothing",
+    "acme stores has people working unpaid under mandatory work activity",
+    "the work programme sends claimants to work at Acme for free",
 ]
+STORM_VERDICT = ["Disgraceful.", "Shameful.", "Absolutely awful.", "Disgusting.",
+                 "This is exploitation.", "I'm furious.", "Terrible.", "Appalling."]
+STORM_CALL = ["Boycott them.", "Stop shopping at Acme.", "Sign the petition.",
+              "Never shopping there again.", "Protest on Saturday.", "#boycottacme",
+              "Share this.", ""]
 MALFORMED = [
     "this is not json",
     '{"id": "bad-1", "platform": "twitter", "author": "@x", "text": "no timestamp"}',
@@ -68,7 +76,9 @@ def generate(quiet_hours: float, seed: int) -> list[str]:
         minutes = (t - quiet_end) / 60
         rate = min(60.0, 1.0 + 3.0 * minutes) / 60
         t += rng.expovariate(rate)
-        lines.append(mention(t, rng.choice(STORM), storm=True))
+        text = " ".join(filter(None, (rng.choice(STORM_OPEN), rng.choice(STORM_CLAIM),
+                                      rng.choice(STORM_VERDICT), rng.choice(STORM_CALL))))
+        lines.append(mention(t, text, storm=True))
     lines.sort(key=lambda line: json.loads(line)["ts"])
     for i, bad in enumerate(MALFORMED):  # sprinkled through the stream
         lines.insert((i + 1) * len(lines) // (len(MALFORMED) + 1), bad)
@@ -77,7 +87,7 @@ def generate(quiet_hours: float, seed: int) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quiet-hours", type=float, default=3.0,
+    parser.add_argument("--quiet-hours", type=float, default=26.0,
                         help="hours of ordinary chatter before the storm (baseline warm-up)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -21,10 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-import sklearn
-
-from models.negativity import NegativityScorer
-from models.negativity_train import LABELS, evaluate, holdout_mask, train
+from models.negativity import LABELS, NegativityScorer
 from streams.errors import ConfigError
 
 __all__ = ["add_score_parser", "add_train_parser", "read_labelled", "score_lines"]
@@ -89,6 +86,8 @@ def score_lines(scorer: NegativityScorer, lines: Iterator[bytes], out: TextIO) -
 
 def _text(line: bytes) -> tuple[str, str | None]:
     """(text, None) or ("", reason): the reason never quotes the post."""
+    if not line.strip():
+        return "", "empty line"
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -125,6 +124,10 @@ def read_labelled(handle: BinaryIO, source: str) -> tuple[list[str], list[str], 
 
 
 def run_train(args: argparse.Namespace) -> int:
+    # scikit-learn is needed to train, not to score: import it only here (seconds of start-up).
+    import sklearn
+
+    from models.negativity_train import evaluate, holdout_mask, train
     if not 0.0 <= args.holdout < 1.0:
         raise ConfigError(f"--holdout {args.holdout} must be in [0, 1)")
     data = Path(args.data)

@@ -98,7 +98,7 @@ def replay(lines: Iterator[bytes], intake, engine, out: TextIO | None,
         progress.advance(len(batch))
     if flush and last_ts is not None:
         # End of input: judge the open minute as if event time had moved on.
-        end = last_ts - last_ts % 60 + 60
+        end = last_ts - last_ts % intake.tick_seconds + intake.tick_seconds
         for entity in engine.watchlist.entities:
             states[entity.id], events = engine.step(states.get(entity.id), Tick(entity.id, end))
             emit(events)

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from alerting.store import open_store
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
+    from streams.topics import ensure_topics
 
     settings: Settings = args.settings
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             "redis unreachable at start (%s): alerts wait in the outbox until it answers", exc)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
+    ensure_topics(settings)
     app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,

@@ -46,14 +46,16 @@ def test_ordinary_authors_and_handles_in_text_are_pseudonymised_public_figures_a
     assert second.author == "@famous_mp"
 
 
-def test_crossing_a_minute_sends_a_tick_for_every_entity_before_the_crossing_mention():
+def test_a_batch_that_moves_event_time_to_a_new_minute_ends_with_a_tick_per_entity():
     t0 = 1_700_000_000.0 - 1_700_000_000 % 60
-    result = intake().accept_many([line(1, t0 + 5, "acme"), line(2, t0 + 65, "workfare")],
-                                  now=t0)
-    kinds = [(type(i).__name__, i.entity_id) for i in result.items]
-    assert kinds == [("Observation", "acme"), ("Tick", "wp"), ("Tick", "acme"),
-                     ("Observation", "wp")]
-    assert {i.ts for i in result.items if isinstance(i, Tick)} == {t0 + 60}
+    it = intake()
+    first = it.accept_many([line(1, t0 + 5, "acme"), line(2, t0 + 65, "workfare")], now=t0)
+    kinds = [(type(i).__name__, i.entity_id) for i in first.items]
+    assert kinds == [("Observation", "acme"), ("Observation", "wp"), ("Tick", "wp"),
+                     ("Tick", "acme")]
+    assert {i.ts for i in first.items if isinstance(i, Tick)} == {t0 + 60}
+    same_minute = it.accept_many([line(3, t0 + 70, "acme")], now=t0)
+    assert not [i for i in same_minute.items if isinstance(i, Tick)]
 
 
 def test_untagged_mentions_are_accepted_and_counted_but_not_observed():

@@ -1,0 +1,106 @@
+"""An alert event as a short message: what, why, how big, how negative, where to look.
+
+Pure. Every string that came from the data (post text, authors, terms,
+reasons, entity names) passes through one escape function before it joins
+our own words: for chat, Slack's control characters ``& < >`` are escaped and
+``@here``/``@channel``/``@everyone`` are broken with a zero-width space so a
+post cannot ping a whole channel or forge a link; for both chat and email,
+line breaks are collapsed so a post cannot forge extra lines of the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from alerting.event import AlertEvent
+
+__all__ = ["chat_text", "escape_chat", "plain_text", "subject"]
+
+_MENTION = re.compile(r"([@!])(here|channel|everyone)\b", re.IGNORECASE)
+_SAMPLE_CHARS = 200  # enough to judge tone; the incident page has the rest
+_ZWSP = "\u200b"
+
+
+def escape_chat(text: str, limit: int = _SAMPLE_CHARS) -> str:
+    """Untrusted text made safe for a Slack or Teams message.
+
+    >>> escape_chat("<!channel> boycott & @here\\nSeverity: resolved")
+    '&lt;!\u200bchannel&gt; boycott &amp; @\u200bhere Severity: resolved'
+    """
+    text = _flat(text, limit)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MENTION.sub(lambda m: f"{m.group(1)}{_ZWSP}{m.group(2)}", text)
+    return text.replace("](", f"]{_ZWSP}(")  # a markdown link needs ']('; Teams renders it
+
+
+def _flat(text: str, limit: int = _SAMPLE_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def subject(event: AlertEvent, renotify: int = 0) -> str:
+    """One line for an email subject (no line breaks, whatever the entity is called).
+
+    >>> e = AlertEvent("acme-20240501T123400Z", 2, "escalated", "acme", "Acme\\nStores",
+    ...                "partner", "critical", 1714566840.0, 90, 8.5, 0.8, 0.3, 9.1,
+    ...                previous_severity="warning")
+    >>> subject(e)
+    '[Firestorm] CRITICAL escalated: Acme Stores (partner)'
+    """
+    return f"[Firestorm] {_headline(event, renotify, lambda s: _flat(s, 80))}"
+
+
+def chat_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+    """The message for a Slack/Teams incoming webhook (markdown both accept)."""
+    head, lines = _summary(event, renotify, link, escape_chat)
+    return "  \n".join([f"*{head}*", *lines])
+
+
+def plain_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+    """The body of a text/plain email: the same summary, unescaped, nothing rendered."""
+    head, lines = _summary(event, renotify, link, _flat)
+    return "\n".join([head, "", *lines, "", "-- Firestorm early warning"]) + "\n"
+
+
+def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str]) -> str:
+    what = event.event
+    if renotify:
+        what = f"REMINDER {renotify}, still unacknowledged"
+    elif event.event == "acknowledged" and event.acknowledged_by:
+        what = f"acknowledged by {esc(event.acknowledged_by)}"
+    return f"{event.severity.upper()} {what}: {esc(event.entity_name)} ({esc(event.entity_kind)})"
+
+
+def _summary(event: AlertEvent, renotify: int, link: str | None,
+             esc: Callable[[str], str]) -> tuple[str, list[str]]:
+    ev = event.evidence
+    what = f"{event.event} at {_when(event.at)}, severity {event.severity}"
+    if event.previous_severity:
+        what += f" (was {event.previous_severity})"
+    ratio = event.volume / event.expected_volume if event.expected_volume > 0 else None
+    lines = [f"What: {what}"]
+    if event.reasons:
+        lines.append("Why: " + "; ".join(esc(r) for r in event.reasons[:3]))
+    lines.append(f"How big: {event.volume} mentions in the minute, expected"
+                 f" {event.expected_volume:.1f}" + (f" ({ratio:.1f}x)" if ratio else ""))
+    lines.append(f"How negative: {event.negativity:.0%} negative, usually"
+                 f" {event.expected_negativity:.0%}")
+    if ev.top_terms or ev.top_hashtags:
+        tops = [t for t, _ in ev.top_hashtags[:3]] + [t for t, _ in ev.top_terms[:3]]
+        lines.append("Driven by: " + ", ".join(esc(t) for t in tops))
+    for sample in ev.samples[:2]:
+        lines.append(f"Post by {esc(sample.author)}: \"{esc(sample.text)}\"")
+    if event.owner:
+        lines.append(f"Owner: {esc(event.owner)}")
+    if event.acknowledged_by and event.event != "acknowledged":
+        lines.append(f"Acknowledged by: {esc(event.acknowledged_by)}")
+    lines.append(f"Incident: {link or event.incident_id}")
+    if event.event not in ("acknowledged", "resolved") and not event.acknowledged_by:
+        lines.append(f"Acknowledge: firestorm ack {event.incident_id}")
+    return _headline(event, renotify, esc), lines
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

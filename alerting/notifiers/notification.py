@@ -1,0 +1,48 @@
+"""A notification: one alert event (or a reminder of it) for one channel.
+
+The unit the outbox retries and the journal keeps. Its :attr:`Notification.id`
+is stable, so a receiver (and our own journal) can tell a retry from a new
+message: the email notifier uses it for the Message-ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alerting.event import AlertEvent
+
+__all__ = ["Notification"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Tell ``channel`` about ``event``; ``renotify`` > 0 is the n-th reminder of it.
+
+    >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "critical", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> n = Notification("duty-slack", e, planned_at=1714566845.0)
+    >>> n.id, Notification("duty-slack", e, 1714567745.0, renotify=1).id
+    ('acme-20240501T123400Z:1/duty-slack', 'acme-20240501T123400Z:1/duty-slack/r1')
+    >>> Notification.from_dict(n.to_dict()) == n
+    True
+    """
+
+    channel: str
+    event: AlertEvent
+    planned_at: float  # wall clock when the planner decided it (epoch seconds)
+    renotify: int = 0
+
+    @property
+    def id(self) -> str:
+        base = f"{self.event.event_id}/{self.channel}"
+        return f"{base}/r{self.renotify}" if self.renotify else base
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "channel": self.channel, "planned_at": self.planned_at,
+                "renotify": self.renotify, "event": self.event.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Notification:
+        return cls(str(data["channel"]), AlertEvent.from_dict(data["event"]),
+                   float(data["planned_at"]), int(data.get("renotify", 0)))

@@ -1,0 +1,149 @@
+"""Which notifications an alert event (or the passing of time) calls for. Pure.
+
+``(state, event, now) -> (state, notifications)`` and, for reminders,
+``(state, now) -> (state, notifications)``. ``now`` is the caller's wall
+clock: quiet hours and re-notify intervals are about when people are told,
+not about the event time of the data.
+
+The state remembers recent event ids (a redelivered event never notifies
+twice), recently closed incidents (an acknowledged or resolved incident is
+never reminded about again, even if an older event of it turns up late) and
+the open, unacknowledged critical incidents with when they were last notified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from alerting.event import AlertEvent
+from alerting.notifiers.notification import Notification
+from alerting.notifiers.policy import EscalationPolicy
+
+__all__ = ["NotificationPlanner", "PlannerState", "Watch"]
+
+_CLOSING = ("acknowledged", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """An open, unacknowledged critical incident: its latest event and when we last told."""
+
+    event: AlertEvent
+    notified_at: float
+    renotified: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.event.to_dict(), "notified_at": self.notified_at,
+                "renotified": self.renotified}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Watch:
+        return cls(AlertEvent.from_dict(data["event"]), float(data["notified_at"]),
+                   int(data["renotified"]))
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerState:
+    """What the planner must remember between steps; the caller stores it back.
+
+    >>> s = PlannerState(seen=("a:1",), closed=("b",))
+    >>> PlannerState.from_dict(s.to_dict()) == s
+    True
+    """
+
+    seen: tuple[str, ...] = ()  # recent event ids, oldest first
+    closed: tuple[str, ...] = ()  # recent incidents acknowledged or resolved, oldest first
+    watching: tuple[Watch, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seen": list(self.seen), "closed": list(self.closed),
+                "watching": [w.to_dict() for w in self.watching]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlannerState:
+        return cls(tuple(data.get("seen", ())), tuple(data.get("closed", ())),
+                   tuple(Watch.from_dict(w) for w in data.get("watching", ())))
+
+
+class NotificationPlanner:
+    """Apply an :class:`EscalationPolicy` to alert events and to the re-notify timer.
+
+    >>> from alerting.notifiers.policy import parse_policy
+    >>> policy = parse_policy('''
+    ... channels: {duty: {type: webhook, url: "https://hooks.example/x"}}
+    ... routes: [{severities: [critical], channels: [duty]}]
+    ... renotify_critical_minutes: 15
+    ... ''')
+    >>> planner = NotificationPlanner(policy)
+    >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "critical", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> state, out = planner.on_event(PlannerState(), e, now=1000.0)
+    >>> [n.id for n in out]
+    ['acme-20240501T123400Z:1/duty']
+    >>> planner.on_event(state, e, now=1001.0)[1]          # redelivered: nothing
+    []
+    >>> planner.next_due(state)
+    1900.0
+    >>> state, out = planner.on_timer(state, now=1900.0)
+    >>> [n.id for n in out]
+    ['acme-20240501T123400Z:1/duty/r1']
+    """
+
+    def __init__(self, policy: EscalationPolicy, *, memory: int = 10_000) -> None:
+        self.policy = policy
+        self.memory = memory  # event ids and closed incidents remembered for dedupe
+
+    @property
+    def interval(self) -> float:
+        """Seconds between reminders of an unacknowledged critical; 0 means never."""
+        return self.policy.renotify_critical_minutes * 60.0
+
+    def on_event(self, state: PlannerState, event: AlertEvent,
+                 now: float) -> tuple[PlannerState, list[Notification]]:
+        if event.event_id in state.seen:
+            return state, []
+        seen = (*state.seen, event.event_id)[-self.memory:]
+        out = self._notify(event, now)
+        closes = event.event in _CLOSING or event.acknowledged_by is not None
+        closed = state.closed
+        if closes and event.incident_id not in closed:
+            closed = (*closed, event.incident_id)[-self.memory:]
+        previous = next((w for w in state.watching if w.event.incident_id == event.incident_id),
+                        None)
+        watching = tuple(w for w in state.watching if w is not previous)
+        if (self.interval > 0 and not closes and event.severity == "critical"
+                and event.incident_id not in closed):
+            told = now if out or previous is None else previous.notified_at
+            count = 0 if previous is None else previous.renotified
+            watching = (*watching, Watch(event, told, count))
+        return PlannerState(seen, closed, watching), out
+
+    def on_timer(self, state: PlannerState,
+                 now: float) -> tuple[PlannerState, list[Notification]]:
+        if self.interval <= 0 or not state.watching:
+            return state, []
+        out: list[Notification] = []
+        watching = []
+        for watch in state.watching:
+            if now >= watch.notified_at + self.interval:
+                n = watch.renotified + 1
+                out += [Notification(c, watch.event, now, renotify=n)
+                        for c in self.policy.channels_for("critical")]
+                watch = replace(watch, notified_at=now, renotified=n)
+            watching.append(watch)
+        return replace(state, watching=tuple(watching)), out
+
+    def next_due(self, state: PlannerState) -> float | None:
+        """When :meth:`on_timer` will next have something to send (None: nothing open)."""
+        if self.interval <= 0 or not state.watching:
+            return None
+        return min(w.notified_at for w in state.watching) + self.interval
+
+    def _notify(self, event: AlertEvent, now: float) -> list[Notification]:
+        if event.event not in self.policy.events:
+            return []
+        quiet = self.policy.quiet_hours
+        if quiet is not None and not quiet.allows(event.severity, now):
+            return []
+        return [Notification(c, event, now) for c in self.policy.channels_for(event.severity)]

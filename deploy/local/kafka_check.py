@@ -1,0 +1,95 @@
+"""Readiness and smoke checks for the local Kafka broker (deploy/local).
+
+Used by kafka.sh; needs only kafka-python. Not part of the firestorm package.
+
+    python kafka_check.py ready --bootstrap 127.0.0.1:9092
+        one real metadata call (DescribeCluster); exit 0 when it answers.
+    python kafka_check.py smoke --bootstrap 127.0.0.1:9092
+        produce one message to a fresh topic and consume it back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import uuid
+
+
+def _ready(bootstrap: str, timeout_s: float) -> int:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id="firestorm-local-ready",
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        info = admin.describe_cluster()
+    finally:
+        admin.close()
+    # kafka-python 2.x names the id "node_id", 3.x "broker_id".
+    brokers = ",".join(
+        f"{b.get('broker_id', b.get('node_id'))}@{b['host']}:{b['port']}" for b in info["brokers"]
+    )
+    if not info["brokers"]:
+        print("no brokers in metadata yet", file=sys.stderr)
+        return 1
+    print(f"cluster_id={info['cluster_id']} controller={info['controller_id']} brokers={brokers}")
+    return 0
+
+
+def _smoke(bootstrap: str, timeout_s: float) -> int:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    topic = f"firestorm-smoke-{uuid.uuid4().hex[:8]}"
+    payload = f"hello {time.time()}".encode()
+    started = time.monotonic()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    try:
+        # auto.create.topics.enable=true: the first send creates the topic.
+        meta = producer.send(topic, key=b"k", value=payload).get(timeout=timeout_s)
+    finally:
+        producer.close()
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}-group",
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+        consumer_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        for msg in consumer:
+            if msg.value == payload:
+                took = time.monotonic() - started
+                print(
+                    f"smoke ok: topic={topic} partition={meta.partition} "
+                    f"offset={meta.offset} round-trip={took:.2f}s"
+                )
+                return 0
+    finally:
+        consumer.close()
+    print(f"smoke FAILED: nothing read back from {topic} in {timeout_s}s", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["ready", "smoke"])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.CRITICAL)  # kafka-python is noisy while connecting
+    try:
+        if args.mode == "ready":
+            return _ready(args.bootstrap, args.timeout)
+        return _smoke(args.bootstrap, args.timeout)
+    except Exception as exc:  # report any client error as "not ready"
+        print(f"{args.mode} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

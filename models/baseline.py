@@ -1,0 +1,137 @@
+"""Seasonal, robust baseline of one entity's mention volume and negative share.
+
+Expected mentions per bucket are ``level x profile[slot]``: ``level`` is a
+deseasonalised running mean and ``profile`` a multiplicative shape over the 24
+hours of a weekday and the 24 hours of a weekend day, so a quiet Sunday night
+is judged against Sunday nights, not against a weekday noon. The negative share
+is a discounted count of negative posts over a discounted count of posts, with
+a weak prior so that an entity's first posts do not set it alone.
+
+Robustness: a bucket is learned with its count clipped at a few standard
+deviations above expectation (one outlier moves the level by a bounded step),
+and the detector does not learn buckets it judged escalating at all, so an
+ongoing storm never becomes the new normal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["SLOTS", "Baseline", "BaselineParams", "slot_of"]
+
+SLOTS = 48  # 24 weekday hours, then 24 weekend hours
+_DAY = 86_400.0
+
+
+def slot_of(ts: float, utc_offset_hours: float = 0.0) -> int:
+    """Seasonal slot of an event time: the hour, shifted by 24 on Saturday and Sunday.
+
+    >>> slot_of(1767603600.0)  # Monday 2026-01-05 09:00 UTC
+    9
+    >>> slot_of(1767500000.0)  # Sunday 2026-01-04 04:13 UTC
+    28
+    """
+    local = ts + utc_offset_hours * 3600.0
+    day = math.floor(local / _DAY)
+    hour = int((local - day * _DAY) // 3600.0)
+    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday (Monday = 0)
+    return hour + (24 if weekend else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineParams:
+    """How fast the baseline forgets and how hard it resists outliers.
+
+    Memories are in buckets (minutes by default): the level forgets with a
+    half-life of two days, the seasonal shape over about ten days of each hour,
+    the negative share with a half-life of three days.
+    """
+
+    level_memory: int = 2880
+    profile_memory: int = 600  # updates of one hourly slot (60 a day)
+    share_memory: int = 4320
+    prior_share: float = 0.3  # negative share assumed before data ...
+    prior_posts: float = 20.0  # ... worth this many posts
+    clip_sigmas: float = 4.0  # learn counts clipped at expected + this many sd
+    clip_after: int = 30  # buckets learned before clipping starts
+    utc_offset_hours: float = 0.0  # local time of the audience, for the daily shape
+    floor: float = 1e-3  # smallest expected count per bucket
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Expected count and negative share of one entity, learned bucket by bucket.
+
+    >>> b, p = Baseline(), BaselineParams()
+    >>> for minute in range(600):
+    ...     b = b.learn(1767603600.0 + 60 * minute, count=4, negative=1, params=p)
+    >>> round(b.expected(1767603600.0 + 36000, p), 1), round(b.negative_share(p), 2)
+    (4.0, 0.25)
+    >>> Baseline.from_dict(b.to_dict()) == b
+    True
+    """
+
+    level: float = 0.0
+    profile: tuple[float, ...] = field(default=(1.0,) * SLOTS)
+    seen: tuple[int, ...] = field(default=(0,) * SLOTS)
+    negatives: float = 0.0  # discounted count of negative posts
+    posts: float = 0.0  # discounted count of posts
+    n: int = 0  # buckets learned
+
+    def shape(self, slot: int) -> float:
+        """Multiplicative seasonal factor of a slot, borrowed from the other day type
+        (same hour) until the slot has data of its own."""
+        other = (slot + 24) % SLOTS
+        own, borrowed = self.seen[slot], self.seen[other]
+        if own >= 60 or borrowed == 0:
+            value = self.profile[slot]
+        else:
+            w = own / 60.0
+            value = w * self.profile[slot] + (1.0 - w) * self.profile[other]
+        return max(value, 0.05)
+
+    def expected(self, ts: float, params: BaselineParams) -> float:
+        """Expected count for the bucket starting at ``ts``."""
+        slot = slot_of(ts, params.utc_offset_hours)
+        return max(self.level * self.shape(slot), params.floor)
+
+    def negative_share(self, params: BaselineParams) -> float:
+        """Baseline share of negative posts (prior-smoothed)."""
+        return (self.negatives + params.prior_share * params.prior_posts) / (
+            self.posts + params.prior_posts)
+
+    def learn(self, ts: float, count: int, negative: int, params: BaselineParams,
+              dispersion: float = 1.0) -> Baseline:
+        """Fold one normal bucket in; a count far above expectation is clipped first."""
+        slot = slot_of(ts, params.utc_offset_hours)
+        shape = self.shape(slot)
+        x, k = float(count), float(negative)
+        if self.n >= params.clip_after:
+            mu = max(self.level * shape, params.floor)
+            cap = mu + params.clip_sigmas * math.sqrt(max(dispersion, 1.0) * mu) + 1.0
+            if x > cap:
+                k, x = k * cap / x, cap
+        a_level = max(1.0 / (self.n + 1), 1.0 / params.level_memory)
+        level = self.level + a_level * (x / shape - self.level)
+        profile, seen = self.profile, self.seen
+        if self.level > params.floor:
+            a_slot = max(1.0 / (seen[slot] + 1), 1.0 / params.profile_memory)
+            value = profile[slot] + a_slot * (x / self.level - profile[slot])
+            profile = (*profile[:slot], value, *profile[slot + 1:])
+            seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
+        keep = 0.5 ** (1.0 / params.share_memory)
+        return replace(self, level=level, profile=profile, seen=seen,
+                       negatives=self.negatives * keep + k, posts=self.posts * keep + x,
+                       n=self.n + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "profile": list(self.profile), "seen": list(self.seen),
+                "negatives": self.negatives, "posts": self.posts, "n": self.n}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        return cls(level=float(data["level"]), profile=tuple(map(float, data["profile"])),
+                   seen=tuple(map(int, data["seen"])), negatives=float(data["negatives"]),
+                   posts=float(data["posts"]), n=int(data["n"]))

@@ -1,0 +1,57 @@
+"""``firestorm console``: the duty officer's live board of open incidents (docs/console.md)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from streams.acks import send_ack
+from streams.console import Console, Feed, Follower, run_curses, run_once, run_plain
+from streams.errors import FirestormError
+from streams.settings import Settings
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "console", help="the duty officer's live board: open incidents, evidence, acknowledge",
+        description="Show every open incident from the Redis alert log, most severe first,"
+                    " with why it fired, how big and how negative it is, sample posts and the"
+                    " linked policy or partner; follow new events live; press 'a' to"
+                    " acknowledge the selected incident. Keys: up/down or j/k select,"
+                    " a acknowledge, r redraw, q quit.")
+    p.add_argument("--by", default=getpass.getuser(),
+                   help="who acknowledges from this console (default: your login name)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--plain", action="store_true",
+                      help="no full screen: print the board, then each new event as lines"
+                           " (the default when stdout is not a terminal)")
+    mode.add_argument("--once", action="store_true",
+                      help="print the current board and exit (scripts, cron, tests)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    by = args.by.strip()
+    if not by:
+        raise FirestormError("say who is on duty: --by NAME")
+    feed = Feed.open(settings.redis_url, settings.redis_ca)
+    console = Console(by, ack=lambda incident_id: send_ack(settings, incident_id, by),
+                      where=_where(settings.redis_url))
+    try:
+        if args.once:
+            return run_once(console, feed, sys.stdout)
+        follower = Follower(feed, console.inbox.put)
+        if args.plain or not (sys.stdout.isatty() and sys.stdin.isatty()):
+            return run_plain(console, follower, sys.stdout, sys.stderr)
+        return run_curses(console, follower)
+    finally:
+        feed.close()
+
+
+def _where(url: str) -> str:
+    # Never show a password that may sit in the URL.
+    return url.split("@")[-1] if "@" in url else url

@@ -1,0 +1,189 @@
+"""``firestorm notify``: deliver alert events to people, per the escalation policy.
+
+Reads the alert log (``firestorm:alerts:log``) with the consumer group
+``firestorm-notify``, plans notifications with the pure planner, hands them
+to the Redis journal in the same transaction that XACKs the entry (so a crash
+never loses one), and delivers them through the webhook and email notifiers
+with retries. Re-notifies unacknowledged critical incidents on a timer.
+Logs key=value lines; never the text of a post.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alerting.errors import AlertStoreUnavailable
+from alerting.notifiers.notification import Notification
+from alerting.notifiers.planner import NotificationPlanner
+from alerting.notifiers.policy import Channel, EscalationPolicy, WebhookChannel, parse_policy
+from streams.errors import ConfigError
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from alerting.notifiers.outbox import Notifier
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger("firestorm.notify")
+
+TICK_SECONDS = 30.0  # the re-notify timer runs at least this often (sooner when one is due)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "notify", help="send alerts to Slack/Teams webhooks and email, per the policy",
+        description="Read alert events from Redis and notify the duty press officer as the"
+                    " escalation policy says (routes by severity, quiet hours, re-notify of"
+                    " unacknowledged critical incidents). Failed deliveries are kept and"
+                    " retried on the next start. See docs/notifications.md.")
+    p.add_argument("--policy", metavar="FILE",
+                   help="escalation policy YAML (default: FIRESTORM_NOTIFY_POLICY)")
+    p.add_argument("--once", action="store_true",
+                   help="handle the alerts waiting now, deliver them, then exit")
+    p.add_argument("--max-seconds", type=float, default=0.0, metavar="S",
+                   help="exit after S seconds (default: run until interrupted)")
+    p.add_argument("--list-failed", action="store_true",
+                   help="print the failed notifications (JSON, one a line) and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("firestorm notify reads the alert log in Redis: set"
+                          " FIRESTORM_REDIS_URL to a redis:// or rediss:// URL")
+    policy = load_policy(args.policy or settings.notify_policy)
+    return asyncio.run(_serve(args, settings, policy))
+
+
+def load_policy(path: str) -> EscalationPolicy:
+    """Read and parse the policy, then fill its ``${ENV_NAME}`` secrets."""
+    if not path:
+        raise ConfigError("no escalation policy: pass --policy FILE or set"
+                          " FIRESTORM_NOTIFY_POLICY (see deploy/examples/notify-policy.yaml)")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the escalation policy {path!r}: {exc.strerror}") from None
+    policy = parse_policy(text, path)
+    # Secrets named in the policy file are the one thing read from the environment
+    # outside Settings: their names are the operator's choice, not ours.
+    return policy.with_secrets({n: os.environ[n] for n in policy.secrets() if n in os.environ})
+
+
+def _notifier(channel: Channel, policy: EscalationPolicy) -> Notifier:
+    if isinstance(channel, WebhookChannel):
+        from alerting.notifiers.webhook import WebhookNotifier
+
+        return WebhookNotifier(channel, link=policy.link)
+    from alerting.notifiers.email import EmailNotifier
+
+    return EmailNotifier(channel, link=policy.link)
+
+
+async def _serve(args: argparse.Namespace, settings: Settings, policy: EscalationPolicy) -> int:
+    from alerting.notifiers.outbox import Outbox
+    from alerting.notifiers.redis_journal import RedisJournal
+
+    options = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
+    journal = RedisJournal(settings.redis_url, **options)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.max_seconds if args.max_seconds > 0 else None
+    inflight: set[asyncio.Task[bool]] = set()
+
+    def spawn(notifications: Iterable[Notification]) -> None:
+        for n in notifications:
+            task = loop.create_task(outbox.deliver(n), name=n.id)
+            inflight.add(task)
+            task.add_done_callback(_finished(inflight))
+
+    try:
+        await journal.ensure_group()
+        if args.list_failed:
+            for failure in await journal.failed():
+                print(json.dumps(failure.to_dict(), ensure_ascii=False))
+            return 0
+        outbox = Outbox({c.name: _notifier(c, policy) for c in policy.channels}, journal,
+                        policy.retry)
+        planner = NotificationPlanner(policy)
+        state = await journal.load_state()
+        waiting, failed = await journal.pending(), await journal.requeue_failed()
+        spawn([*waiting, *failed])  # handed over before a stop or crash; failed last run
+        log.info("notify started policy=%s channels=%d routes=%d renotify_min=%g pending=%d"
+                 " replaying_failed=%d watching=%d", policy.source, len(policy.channels),
+                 len(policy.routes), policy.renotify_critical_minutes, len(waiting),
+                 len(failed), len(state.watching))
+        backoff = 0.0
+        while deadline is None or loop.time() < deadline:
+            try:
+                new_state, due = planner.on_timer(state, time.time())
+                if due:
+                    await journal.commit(due, new_state)
+                    spawn(due)
+                state = new_state
+                wait = TICK_SECONDS
+                next_due = planner.next_due(state)
+                if next_due is not None:
+                    wait = min(wait, max(0.05, next_due - time.time()))
+                if deadline is not None:
+                    wait = min(wait, max(0.001, deadline - loop.time()))
+                entries = await journal.read(block_ms=1 if args.once else int(wait * 1000))
+                for stream_id, event in entries:
+                    if isinstance(event, str):
+                        log.warning("alert log entry skipped stream_id=%s reason=%s",
+                                    stream_id, event)
+                        await journal.commit([], None, [stream_id])
+                        continue
+                    new_state, planned = planner.on_event(state, event, time.time())
+                    await journal.commit(planned, new_state, [stream_id])
+                    state = new_state
+                    log.info("alert event stream_id=%s event_id=%s event=%s severity=%s"
+                             " notifications=%d", stream_id, event.event_id, event.event,
+                             event.severity, len(planned))
+                    spawn(planned)
+                backoff = 0.0
+                if args.once and not entries:
+                    break
+            except AlertStoreUnavailable as exc:
+                backoff = min(max(backoff * 2, 0.5), 30.0)
+                log.warning("redis failing retry_in=%.1fs error=%s", backoff, exc)
+                await asyncio.sleep(backoff)
+                journal.rewind()  # redo from the last acknowledged entry
+                try:
+                    state = await journal.load_state()
+                except AlertStoreUnavailable:
+                    continue
+        if args.once:
+            await asyncio.gather(*inflight, return_exceptions=True)
+        else:  # unfinished deliveries stay in the journal's pending set for the next start
+            for task in inflight:
+                task.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
+        log.info("notify stopped watching=%d", len(state.watching))
+        return 0
+    finally:
+        await journal.close()
+
+
+def _finished(inflight: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:
+    def done(task: asyncio.Task[bool]) -> None:
+        inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The journal could not record the outcome (Redis down): the notification
+            # is still pending there and is delivered again on the next start.
+            log.error("notification outcome not recorded id=%s error=%s", task.get_name(),
+                      task.exception())
+    return done

@@ -1,0 +1,85 @@
+"""``firestorm pages``: serve the incident timeline pages for comms leads."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+
+from streams.errors import ConfigError, FirestormError
+from streams.settings import Settings
+
+__all__ = ["add_parser", "run"]
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pages", help="serve the incident timeline pages (list, incident, live, exports)",
+        description="Serve incident timeline pages from Redis: an incident list with filters,"
+                    " one page per incident (chart, evidence, history, JSON/CSV export) and a"
+                    " live page. Requires FIRESTORM_PAGES_TOKEN; binds FIRESTORM_PAGES_HOST"
+                    " (127.0.0.1) and FIRESTORM_PAGES_PORT (8088) unless given here.")
+    p.add_argument("--host", metavar="H", help="address to bind (default FIRESTORM_PAGES_HOST)")
+    p.add_argument("--port", type=int, metavar="P",
+                   help="port to listen on (default FIRESTORM_PAGES_PORT)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from alerting.store import open_store
+    from streams.pages import build_pages_app
+    from streams.pages.feed import open_feed
+
+    settings: Settings = args.settings
+    host = args.host or settings.pages_host
+    port = settings.pages_port if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port {port}: must be 1-65535")
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tls = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
+    store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
+                       retention_seconds=int(settings.retention_days * 86_400), **tls)
+    app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
+                          entities=_entity_names(settings.watchlist))
+    store.ping()  # wrong password or no Redis: say so now, not on the first page view
+    if not _loopback(host):
+        log.warning("pages bound to %s, not loopback: put them behind TLS (a reverse proxy)"
+                    " and keep the token secret", host)
+    try:
+        web.run_app(app, host=host, port=port, access_log=None, handle_signals=True,
+                    print=lambda _: print(f"firestorm pages on http://{host}:{port}/"
+                                          " (Ctrl-C stops)", file=sys.stderr, flush=True))
+    except OSError as exc:
+        raise FirestormError(f"cannot listen on {host}:{port}: {exc.strerror or exc};"
+                             " is another process using the port? try --port") from None
+    finally:
+        store.close()
+    return 0
+
+
+def _entity_names(path: str) -> dict[str, tuple[str, str]]:
+    """Watchlist names for linked entities; the pages work without (ids are shown)."""
+    from models.watchlist import parse_watchlist
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            watchlist = parse_watchlist(file.read(), source=path)
+    except (OSError, ValueError) as exc:  # WatchlistError is a ValueError
+        log.warning("pages show entity ids only: watchlist unreadable (%s)", exc)
+        return {}
+    return {e.id: (e.name, e.kind) for e in watchlist.entities}
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,356 @@
+"""Notifiers against real receivers: a local HTTP server, a local SMTP server, a real Redis.
+
+Everything listens on 127.0.0.1 at a free port; nothing leaves the machine.
+The HTTP receiver can be told to answer 500 a few times, or not be running at
+all, to show retries and the failed set; ``firestorm notify`` runs in-process
+against a throwaway redis-server of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import random
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+
+from alerting.event import AlertEvent
+from alerting.notifiers.email import EmailNotifier
+from alerting.notifiers.journal import MemoryJournal
+from alerting.notifiers.notification import Notification
+from alerting.notifiers.outbox import Outbox
+from alerting.notifiers.policy import EmailChannel, Retry, WebhookChannel
+from alerting.notifiers.redis_journal import GROUP
+from alerting.notifiers.webhook import WebhookNotifier
+from alerting.store import open_store
+from models.verdict import Evidence, Sample
+from streams.commands import notify
+from streams.settings import Settings
+from tests.integration.conftest import free_port, wait_for
+from tests.integration.test_redis_store import RedisServer
+
+pytestmark = pytest.mark.integration
+
+FAST = Retry(attempts=3, backoff_seconds=0.05, max_backoff_seconds=0.2)
+HOSTILE = "<!channel> @here boycott <script>alert(1)</script> & [click](http://evil.example)"
+
+
+def event(kind: str = "opened", severity: str = "critical", seq: int = 1,
+          entity: str = "acme", stamp: str | None = None, **kw) -> AlertEvent:
+    stamp = stamp or time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return AlertEvent(f"{entity}-{stamp}Z", seq, kind, entity, "Acme Stores", "partner",
+                      severity, time.time(), 90, 8.5, 0.8, 0.3, 9.1,
+                      reasons=("90 mentions in a minute, 10.6x the recent mean of 8.5",),
+                      evidence=Evidence(samples=(Sample("p1", "user-1", HOSTILE),),
+                                        top_hashtags=(("#boycottacme", 9),)),
+                      owner="DWP", **kw)
+
+
+class HookServer:
+    """A webhook receiver: records each POST; answers from ``statuses`` first, then 200."""
+
+    def __init__(self, port: int = 0, statuses: tuple[int, ...] = ()) -> None:
+        self.attempts: list[int] = []
+        self.received: list[dict] = []
+        self.statuses = list(statuses)
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server._lock:
+                    status = server.statuses.pop(0) if server.statuses else 200
+                    server.attempts.append(status)
+                    if status == 200:
+                        server.received.append(body)
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"error")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def texts(self) -> list[str]:
+        with self._lock:
+            return [b["text"] for b in self.received]
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def hooks() -> Iterator[list[HookServer]]:
+    started: list[HookServer] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def deliver(outbox: Outbox, *notifications: Notification) -> list[bool]:
+    async def go() -> list[bool]:
+        await outbox.journal.commit(notifications)
+        return [await outbox.deliver(n) for n in notifications]
+    return asyncio.run(go())
+
+
+# -- webhook ----------------------------------------------------------------------------
+
+def test_webhook_posts_text_with_severity_entity_and_link(hooks) -> None:
+    hook = HookServer()
+    hooks.append(hook)
+    notifier = WebhookNotifier(WebhookChannel("duty", hook.url),
+                               link=lambda i: f"https://fs.example/incidents/{i}")
+    journal = MemoryJournal()
+    e = event()
+    assert deliver(Outbox({"duty": notifier}, journal, FAST), Notification("duty", e, 0.0)) \
+        == [True]
+    [body] = hook.received
+    assert set(body) == {"text"}  # the shape Slack and Teams incoming webhooks both take
+    text = body["text"]
+    assert "CRITICAL opened: Acme Stores (partner)" in text
+    assert "90 mentions in the minute, expected 8.5 (10.6x)" in text
+    assert "80% negative, usually 30%" in text
+    assert f"https://fs.example/incidents/{e.incident_id}" in text
+    assert asyncio.run(journal.pending()) == []
+
+
+def test_webhook_escapes_post_text_so_it_cannot_ping_or_inject(hooks) -> None:
+    hook = HookServer()
+    hooks.append(hook)
+    notifier = WebhookNotifier(WebhookChannel("duty", hook.url))
+    deliver(Outbox({"duty": notifier}, MemoryJournal(), FAST), Notification("duty", event(),
+                                                                            0.0))
+    text = hook.texts()[0]
+    assert "<!channel>" not in text and "@here" not in text
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "](http" not in text
+    assert "&lt;!\u200bchannel&gt;" in text and "@\u200bhere" in text
+
+
+def test_webhook_500_twice_then_200_is_delivered_after_retries(hooks) -> None:
+    hook = HookServer(statuses=(500, 500))
+    hooks.append(hook)
+    journal = MemoryJournal()
+    outbox = Outbox({"duty": WebhookNotifier(WebhookChannel("duty", hook.url))}, journal,
+                    FAST, rng=random.Random(1))
+    assert deliver(outbox, Notification("duty", event(), 0.0)) == [True]
+    assert hook.attempts == [500, 500, 200]
+    assert len(hook.received) == 1
+    assert asyncio.run(journal.pending()) == [] and asyncio.run(journal.failed()) == []
+
+
+def test_webhook_down_is_reported_failed_kept_and_delivered_when_it_is_back(
+        hooks, caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()  # nothing listens here yet
+    journal = MemoryJournal()
+    channel = WebhookChannel("duty", f"http://127.0.0.1:{port}/hook", timeout=2.0)
+    outbox = Outbox({"duty": WebhookNotifier(channel)}, journal, FAST)
+    n = Notification("duty", event(), 0.0)
+    assert deliver(outbox, n) == [False]
+    [failure] = asyncio.run(journal.failed())
+    assert failure.notification == n and failure.attempts == 3
+    assert "webhook 'duty'" in failure.error and str(port) not in failure.error  # URL is secret
+    assert any(r.levelname == "ERROR" and f"id={n.id}" in r.getMessage()
+               for r in caplog.records)
+
+    hook = HookServer(port=port)
+    hooks.append(hook)
+    assert asyncio.run(outbox.replay_failed()) == (1, 0)
+    assert len(hook.received) == 1
+    assert asyncio.run(journal.failed()) == [] and asyncio.run(journal.pending()) == []
+
+
+def test_webhook_404_is_not_retried_but_kept(hooks) -> None:
+    hook = HookServer(statuses=(404,))
+    hooks.append(hook)
+    journal = MemoryJournal()
+    outbox = Outbox({"duty": WebhookNotifier(WebhookChannel("duty", hook.url))}, journal, FAST)
+    assert deliver(outbox, Notification("duty", event(), 0.0)) == [False]
+    assert hook.attempts == [404]
+    assert "HTTP 404" in asyncio.run(journal.failed())[0].error
+
+
+# -- email ------------------------------------------------------------------------------
+
+def test_email_arrives_as_plain_text_with_severity_and_entity_in_the_subject(smtp) -> None:
+    inbox, port = smtp
+    channel = EmailChannel("duty-email", ("duty@dept.example",), "firestorm@dept.example",
+                           smtp=f"smtp://127.0.0.1:{port}")
+    e = event()
+    outbox = Outbox({"duty-email": EmailNotifier(channel)}, MemoryJournal(), FAST)
+    assert deliver(outbox, Notification("duty-email", e, 0.0)) == [True]
+    [msg] = inbox.messages
+    assert msg["Subject"] == "[Firestorm] CRITICAL opened: Acme Stores (partner)"
+    assert msg["To"] == "duty@dept.example"
+    assert inbox.envelopes[0].rcpt_tos == ["duty@dept.example"]
+    assert not msg.is_multipart() and msg.get_content_type() == "text/plain"
+    body = msg.get_content()
+    assert "<script>alert(1)</script>" in body  # shown as the text it is, never rendered
+    assert "Owner: DWP" in body and f"firestorm ack {e.incident_id}" in body
+    assert e.incident_id.replace(":", ".") in msg["Message-ID"]
+
+
+def test_email_to_a_server_that_is_down_is_kept_then_sent(smtp) -> None:
+    inbox, _ = smtp
+    port = free_port()
+    channel = EmailChannel("duty-email", ("duty@dept.example",), "firestorm@dept.example",
+                           smtp=f"smtp://127.0.0.1:{port}", timeout=2.0)
+    journal = MemoryJournal()
+    outbox = Outbox({"duty-email": EmailNotifier(channel)}, journal, FAST)
+    assert deliver(outbox, Notification("duty-email", event(), 0.0)) == [False]
+    assert len(asyncio.run(journal.failed())) == 1
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert asyncio.run(outbox.replay_failed()) == (1, 0)
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+
+
+# -- firestorm notify against a real Redis ---------------------------------------------
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server not found: apt-get install redis-server")
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(binary, workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def start_notify(policy: Path, url: str, *flags: str) -> tuple[threading.Thread, list[int]]:
+    parser = argparse.ArgumentParser()
+    notify.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["notify", "--policy", str(policy), *flags])
+    args.settings = Settings.from_env({"FIRESTORM_REDIS_URL": url})
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(args.func(args)), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def write_policy(path: Path, hook_url: str) -> Path:
+    path.write_text(f"""
+channels:
+  duty: {{type: webhook, url: "{hook_url}", timeout: 2}}
+routes:
+  - {{severities: [warning, critical], channels: [duty]}}
+renotify_critical_minutes: 0.05     # 3 s
+retry: {{attempts: 2, backoff_seconds: 0.05}}
+""")
+    return path
+
+
+def group_ready(client: redis.Redis) -> bool:
+    try:
+        return any(g["name"] == GROUP.encode() for g in client.xinfo_groups("firestorm:alerts:log"))
+    except redis.ResponseError:
+        return False
+
+
+def test_notify_delivers_from_the_alert_log_and_renotifies_until_acknowledged(
+        redis_server: RedisServer, hooks, tmp_path: Path) -> None:
+    hook = HookServer()
+    hooks.append(hook)
+    client = redis.Redis.from_url(redis_server.url)
+    thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
+                                  redis_server.url, "--max-seconds", "10")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    store = open_store(redis_server.url)
+    opened = event(stamp="20240501T120000")
+    store.publish(opened)
+    store.publish(event(severity="watch", entity="other"))  # no route for watch
+
+    wait_for(lambda: any("REMINDER 1" in t for t in hook.texts()), 8, "a re-notification")
+    texts = hook.texts()
+    assert "CRITICAL opened: Acme Stores" in texts[0]
+    assert sum("CRITICAL opened" in t for t in texts) == 1
+
+    store.publish(event("acknowledged", seq=2, stamp="20240501T120000", acknowledged_by="jo"))
+    wait_for(lambda: any("acknowledged by jo" in t for t in hook.texts()), 8, "the ack notice")
+    seen = len(hook.texts())
+    thread.join(timeout=20)
+    assert result == [0]
+    assert len(hook.texts()) == seen  # no reminder after the acknowledgement
+    state = json.loads(client.get("firestorm:notify:state"))
+    assert state["watching"] == [] and opened.incident_id in state["closed"]
+    assert client.xpending("firestorm:alerts:log", GROUP)["pending"] == 0  # all acked
+    assert client.hlen("firestorm:notify:pending") == 0
+    store.close()
+
+
+def test_notify_keeps_failed_deliveries_in_redis_and_sends_them_on_the_next_run(
+        redis_server: RedisServer, hooks, tmp_path: Path) -> None:
+    port = free_port()  # the webhook receiver is down for the first run
+    policy = write_policy(tmp_path / "policy.yaml", f"http://127.0.0.1:{port}/hook")
+    client = redis.Redis.from_url(redis_server.url)
+    thread, result = start_notify(policy, redis_server.url, "--max-seconds", "5")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    store = open_store(redis_server.url)
+    store.publish(event(severity="warning"))
+    wait_for(lambda: client.hlen("firestorm:notify:failed") == 1, 10, "a failed notification")
+    thread.join(timeout=20)
+    assert result == [0]
+    [failure] = [json.loads(v) for v in client.hvals("firestorm:notify:failed")]
+    assert failure["attempts"] == 2 and "webhook 'duty'" in failure["error"]
+
+    hook = HookServer(port=port)
+    hooks.append(hook)
+    thread, result = start_notify(policy, redis_server.url, "--once")
+    thread.join(timeout=20)
+    assert result == [0]
+    assert len(hook.texts()) == 1 and "WARNING opened: Acme Stores" in hook.texts()[0]
+    assert client.hlen("firestorm:notify:failed") == 0
+    assert client.hlen("firestorm:notify:pending") == 0
+    store.close()

@@ -1,0 +1,385 @@
+"""The incident pages over an in-memory store, through aiohttp's own test client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from alerting.event import AlertEvent
+from alerting.memory_store import MemoryAlertStore
+from alerting.timeline import TimelinePoint
+from models.verdict import Evidence, Sample
+from streams.commands import pages as pages_command
+from streams.errors import ConfigError
+from streams.pages import build_pages_app
+from streams.pages.app import COOKIE
+from streams.pages.feed import QueueFeed
+from streams.settings import Settings
+
+TOKEN = "test-token-0123456789abcdef"
+T0 = 1714566840.0  # 2024-05-01 12:34 UTC
+ACME = "acme-20240501T123400Z"
+WP = "work-programme-20240503T090000Z"
+STORES = "acme-stores-20240502T080000Z"
+XSS_POST = "<script>alert(1)</script> boycott acme"
+XSS_HANDLE = "<img src=x onerror=alert(1)>"
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+EVIDENCE = Evidence(
+    top_terms=(("boycott", 30), ("workfare", 12)), top_hashtags=(("#boycottacme", 9),),
+    samples=(Sample("p1", XSS_HANDLE, XSS_POST, followers=52000, negativity=0.93),
+             Sample("p2", "user-7f3a", "acme & the work programme: shameful", followers=120)),
+    top_authors=((XSS_HANDLE, 52000), ("user-7f3a", 120)), linked=(("work-programme", 4),),
+    coordinated_share=0.25)
+
+
+def ev(incident: str, seq: int, kind: str, minute: float, severity: str = "warning",
+       entity: tuple[str, str, str] = ("acme", "Acme Stores", "partner"), **kw) -> AlertEvent:
+    start = {ACME: T0, WP: T0 + 2 * 86400 + 20 * 3600 + 26 * 60, STORES: T0 + 86400}[incident]
+    return AlertEvent(incident, seq, kind, *entity, severity, start + 60 * minute, 40 + seq,
+                      8.0, 0.7, 0.3, 5.0 + seq, reasons=(f"{40 + seq} mentions, 5x the mean",),
+                      evidence=EVIDENCE, **kw).stamped(start + 60 * minute + 2)
+
+
+def filled_store() -> MemoryAlertStore:
+    store = MemoryAlertStore(clock=lambda: T0)
+    for event in [
+        ev(ACME, 1, "opened", 0),
+        ev(ACME, 2, "escalated", 1, "critical", previous_severity="warning"),
+        ev(ACME, 3, "acknowledged", 2, "critical", acknowledged_by="duty-officer"),
+        ev(ACME, 4, "resolved", 40, "critical", acknowledged_by="duty-officer"),
+        ev(WP, 1, "opened", 0, "watch", entity=("work-programme", "Work Programme", "policy")),
+        ev(STORES, 1, "opened", 0, "warning", entity=("acme-stores", "Acme Shops", "partner")),
+    ]:
+        store.publish(event)
+    store.record_points(ACME, [TimelinePoint(T0 + 60 * i, v, 8.0, 0.3 + i / 100, 0.3, 1.0,
+                                             None) for i, v in enumerate([9, 41, 90, 60, 12])])
+    return store
+
+
+Body = Callable[[TestClient, MemoryAlertStore, QueueFeed], Awaitable[None]]
+
+
+def run(body: Body, store: MemoryAlertStore | None = None) -> None:
+    store = store or filled_store()
+    feed = QueueFeed()
+
+    async def main() -> None:
+        app = build_pages_app(store, TOKEN, feed=feed, tick=0.2,
+                              entities={"work-programme": ("Work Programme", "policy")})
+        async with TestClient(TestServer(app)) as client:
+            await body(client, store, feed)
+
+    asyncio.run(main())
+
+
+async def login(client: TestClient) -> None:
+    r = await client.post("/login", data={"token": TOKEN, "next": "/"}, allow_redirects=False)
+    assert r.status == 303
+
+
+# ---------------------------------------------------------------- access
+
+def test_unauthenticated_browser_is_sent_to_login_and_everything_else_gets_401():
+    async def body(client, store, feed):
+        r = await client.get(f"/incidents/{ACME}?x=1", headers=HTML, allow_redirects=False)
+        assert r.status == 303
+        location = urlsplit(r.headers["Location"])
+        assert location.path == "/login"
+        assert parse_qs(location.query) == {"next": [f"/incidents/{ACME}?x=1"]}
+        for path in ("/", f"/incidents/{ACME}.json", f"/incidents/{ACME}.csv", "/live/events"):
+            r = await client.get(path, allow_redirects=False)
+            assert r.status == 401, path
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "Acme" not in await r.text()
+        r = await client.get("/login", headers=HTML)
+        assert r.status == 200 and 'name="token"' in await r.text()
+
+    run(body)
+
+
+def test_wrong_token_is_refused_by_header_and_by_form():
+    async def body(client, store, feed):
+        r = await client.get("/", headers={"Authorization": "Bearer not-the-token", **HTML},
+                             allow_redirects=False)
+        assert r.status == 401
+        r = await client.post("/login", data={"token": "not-the-token"}, allow_redirects=False)
+        assert r.status == 401 and COOKIE not in r.cookies
+        assert "not right" in await r.text()
+        client.session.cookie_jar.update_cookies({COOKIE: "forged"})
+        r = await client.get("/", headers=HTML, allow_redirects=False)
+        assert r.status == 303
+
+    run(body)
+
+
+def test_login_sets_a_strict_httponly_cookie_and_returns_to_the_page_asked_for():
+    async def body(client, store, feed):
+        r = await client.post("/login", data={"token": TOKEN, "next": f"/incidents/{ACME}"},
+                              allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == f"/incidents/{ACME}"
+        cookie = r.cookies[COOKIE]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        assert TOKEN not in cookie.value  # an HMAC of the token, not the token
+        assert (await client.get("/", headers=HTML)).status == 200
+        await client.post("/logout", allow_redirects=False)
+        assert (await client.get("/", headers=HTML, allow_redirects=False)).status == 303
+
+    run(body)
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_login_never_redirects_off_site(target):
+    async def body(client, store, feed):
+        r = await client.post("/login", data={"token": TOKEN, "next": target},
+                              allow_redirects=False)
+        assert r.headers["Location"] == "/"
+
+    run(body)
+
+
+def test_bearer_token_works_without_a_cookie():
+    async def body(client, store, feed):
+        r = await client.get(f"/incidents/{ACME}.json", headers=BEARER)
+        assert r.status == 200
+
+    run(body)
+
+
+def test_security_headers_on_every_response():
+    async def body(client, store, feed):
+        await login(client)
+        for path in ("/", f"/incidents/{ACME}", "/live", "/login", "/static/live.js",
+                     "/incidents/nope"):
+            r = await client.get(path, headers=HTML)
+            csp = r.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "script-src 'self'" in csp, path
+            assert "unsafe-inline" not in csp
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+    run(body)
+
+
+@pytest.mark.parametrize(("token", "problem"), [("", "FIRESTORM_PAGES_TOKEN"),
+                                               ("short", "at least 16")])
+def test_refuses_to_start_without_a_usable_token(token, problem):
+    with pytest.raises(ConfigError, match=problem):
+        build_pages_app(MemoryAlertStore(), token)
+
+
+def test_pages_command_refuses_to_start_without_a_token():
+    args = argparse.Namespace(settings=Settings(redis_url="memory://"), host=None, port=None)
+    with pytest.raises(ConfigError, match="FIRESTORM_PAGES_TOKEN"):
+        pages_command.run(args)
+
+
+# ---------------------------------------------------------------- list and filters
+
+@pytest.mark.parametrize(("query", "shown"), [
+    ("", [WP, STORES, ACME]),                              # newest first
+    ("?entity=acme", [ACME]),                              # not acme-stores
+    ("?severity=watch", [WP]),
+    ("?state=resolved", [ACME]),
+    ("?state=open", [WP, STORES]),
+    ("?state=acknowledged", [ACME]),
+    ("?state=unacknowledged", [WP, STORES]),
+    ("?from=2024-05-02&to=2024-05-02", [STORES]),
+    ("?to=2024-05-01", [ACME]),
+    ("?from=2024-05-03", [WP]),
+    ("?entity=acme&state=open", []),
+])
+def test_incident_list_filters(query, shown):
+    async def body(client, store, feed):
+        await login(client)
+        r = await client.get("/" + query, headers=HTML)
+        assert r.status == 200
+        text = await r.text()
+        listed = [i for i in (WP, STORES, ACME) if f'href="/incidents/{i}"' in text]
+        assert sorted(listed) == sorted(shown)
+        positions = [text.index(f'href="/incidents/{i}"') for i in shown]
+        assert positions == sorted(positions)
+
+    run(body)
+
+
+@pytest.mark.parametrize("query", ["?severity=bad", "?state=closed", "?from=yesterday",
+                                   "?from=2024-05-03&to=2024-05-01", "?severity=%3Cb%3E"])
+def test_bad_filter_is_a_400_with_the_accepted_values(query):
+    async def body(client, store, feed):
+        await login(client)
+        r = await client.get("/" + query, headers=HTML)
+        assert r.status == 400
+        text = await r.text()
+        assert 'class="error"' in text and "<b>" not in text
+
+    run(body)
+
+
+def test_memory_store_lists_every_incident_newest_first_and_by_entity():
+    store = filled_store()
+    assert [r.incident_id for r in store.incidents()] == [WP, STORES, ACME]
+    assert [r.incident_id for r in store.incidents("acme")] == [ACME]
+    assert [r.incident_id for r in store.incidents("nobody")] == []
+
+
+# ---------------------------------------------------------------- incident page
+
+def test_incident_page_escapes_posts_and_handles():
+    async def body(client, store, feed):
+        await login(client)
+        r = await client.get(f"/incidents/{ACME}", headers=HTML)
+        assert r.status == 200
+        text = await r.text()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; boycott acme" in text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text
+        assert "<script>alert" not in text and "<img" not in text
+        assert "acme &amp; the work programme" in text
+        # the only script tags are files from this site (none on this page)
+        assert "<script" not in text
+
+    run(body)
+
+
+def test_incident_page_shows_chart_evidence_and_history():
+    async def body(client, store, feed):
+        await login(client)
+        text = await (await client.get(f"/incidents/{ACME}", headers=HTML)).text()
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in text
+        assert 'data-series="volume"' in text and 'data-series="band"' in text
+        for kind in ("opened", "escalated", "acknowledged", "resolved"):
+            assert f'data-event="{kind}"' in text
+        for shown in ("boycott", "#boycottacme", "52,000", "Work Programme (policy)",
+                      "named together in 4 posts", "by duty-officer at 2024-05-01 12:36 UTC",
+                      "90 mentions/min at 2024-05-01 12:36 UTC", "warning → critical",
+                      "Notification and acknowledgement history", "25%",
+                      'Highest severity</dt><dd><span class="sev sev-critical">'):
+            assert shown in text, shown
+        for link in (f"/incidents/{ACME}.json", f"/incidents/{ACME}.csv",
+                     f"/incidents/{ACME}.csv?table=events"):
+            assert f'href="{link}"' in text
+
+    run(body)
+
+
+def test_unknown_incident_is_404():
+    async def body(client, store, feed):
+        await login(client)
+        r = await client.get("/incidents/nope-20240101T000000Z", headers=HTML)
+        assert r.status == 404
+
+    run(body)
+
+
+def test_store_down_is_a_503_page_not_a_crash():
+    async def body(client, store, feed):
+        await login(client)
+        store.available = False
+        r = await client.get("/", headers=HTML)
+        assert r.status == 503 and "Incident store unavailable" in await r.text()
+
+    run(body)
+
+
+# ---------------------------------------------------------------- exports
+
+def test_json_export_has_record_points_and_events():
+    async def body(client, store, feed):
+        r = await client.get(f"/incidents/{ACME}.json", headers=BEARER)
+        assert r.headers["Content-Type"].startswith("application/json")
+        assert f'filename="{ACME}.json"' in r.headers["Content-Disposition"]
+        data = json.loads(await r.text())
+        assert data["incident"]["status"] == "resolved"
+        assert data["incident"]["acknowledged_by"] == "duty-officer"
+        assert [p["volume"] for p in data["points"]] == [9, 41, 90, 60, 12]
+        assert data["points"][0]["at"] == "2024-05-01T12:34:00Z"
+        assert [e["event"] for e in data["events"]] == ["opened", "escalated", "acknowledged",
+                                                        "resolved"]
+        assert data["events"][0]["evidence"]["samples"][0]["text"] == XSS_POST
+        assert AlertEvent.from_dict(data["events"][1]) == store.timeline(ACME).events[1]
+
+    run(body)
+
+
+def test_csv_exports_per_minute_and_per_event():
+    async def body(client, store, feed):
+        r = await client.get(f"/incidents/{ACME}.csv", headers=BEARER)
+        assert r.headers["Content-Type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(await r.text())))
+        assert [int(row["volume"]) for row in rows] == [9, 41, 90, 60, 12]
+        assert rows[0]["events"] == "opened" and rows[1]["events"] == "escalated"
+        r = await client.get(f"/incidents/{ACME}.csv?table=events", headers=BEARER)
+        rows = list(csv.DictReader(io.StringIO(await r.text())))
+        assert [row["event"] for row in rows] == ["opened", "escalated", "acknowledged",
+                                                  "resolved"]
+        assert rows[2]["acknowledged_by"] == "duty-officer"
+        r = await client.get(f"/incidents/{ACME}.csv?table=posts", headers=BEARER)
+        assert r.status == 400
+
+    run(body)
+
+
+def test_csv_neutralises_spreadsheet_formulas():
+    store = filled_store()
+    store.publish(ev(WP, 2, "acknowledged", 1, "watch", acknowledged_by="=HYPERLINK(1)",
+                     entity=("work-programme", "Work Programme", "policy")))
+
+    async def body(client, store, feed):
+        r = await client.get(f"/incidents/{WP}.csv?table=events", headers=BEARER)
+        rows = list(csv.DictReader(io.StringIO(await r.text())))
+        assert rows[-1]["acknowledged_by"] == "'=HYPERLINK(1)"
+
+    run(body, store)
+
+
+# ---------------------------------------------------------------- live
+
+async def read_event(response, kind: str, timeout: float = 5.0) -> str:
+    """The data line of the next server-sent event of ``kind``."""
+    async def scan() -> str:
+        current = None
+        while True:
+            line = (await response.content.readline()).decode()
+            if line.startswith("event: "):
+                current = line[7:].strip()
+            elif line.startswith("data: ") and current == kind:
+                return line[6:].strip()
+
+    return await asyncio.wait_for(scan(), timeout)
+
+
+def test_live_events_stream_each_published_alert():
+    async def body(client, store, feed):
+        r = await client.get("/live/events", headers=BEARER)
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        await read_event(r, "ready")
+        hostile = ev(STORES, 2, "escalated", 3, "critical", previous_severity="warning",
+                     entity=("acme-stores", XSS_HANDLE, "partner"))
+        assert feed.publish("not json") == 1  # ignored, the stream goes on
+        feed.publish(hostile.to_json())
+        data = json.loads(await read_event(r, "alert"))
+        assert data["entity_name"] == XSS_HANDLE  # JSON text; live.js renders it as text
+        assert data["href"] == f"/incidents/{STORES}" and data["severity"] == "critical"
+        r.close()
+
+    run(body)
+
+
+def test_live_page_loads_its_script_from_the_site():
+    async def body(client, store, feed):
+        await login(client)
+        text = await (await client.get("/live", headers=HTML)).text()
+        assert '<script src="/static/live.js" defer></script>' in text
+        assert 'id="alerts"' in text and f'href="/incidents/{WP}"' in text
+        js = await client.get("/static/live.js")
+        assert js.status == 200 and "innerHTML" not in await js.text()
+
+    run(body)
