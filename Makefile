@@ -35,7 +35,7 @@ demo-stop: ## stop the demo's worker, Kafka and Redis
 
 .PHONY: test
 test: $(STAMP) ## every test: unit, doctests, and integration on a real Kafka and Redis
-	deploy/local/browser.sh
+	deploy/local/test-tools.sh
 	$(TEST_ENV) deploy/local/with-stack.sh $(BIN)/pytest
 
 .PHONY: test-unit

@@ -16,7 +16,7 @@ ongoing storm never becomes the new normal.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["SLOTS", "Baseline", "BaselineParams", "slot_of"]
@@ -122,9 +122,8 @@ class Baseline:
             profile = (*profile[:slot], value, *profile[slot + 1:])
             seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
         keep = 0.5 ** (1.0 / params.share_memory)
-        return replace(self, level=level, profile=profile, seen=seen,
-                       negatives=self.negatives * keep + k, posts=self.posts * keep + x,
-                       n=self.n + 1)
+        return Baseline(level, profile, seen, self.negatives * keep + k, self.posts * keep + x,
+                        self.n + 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "profile": list(self.profile), "seen": list(self.seen),

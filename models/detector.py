@@ -85,7 +85,7 @@ class DetectorParams:
     # Evidence.
     keep_texts: int = 40  # texts kept per bucket (sample for copy-paste, calls, terms)
     evidence_minutes: int = 15
-    evidence_posts: int = 120  # newest kept posts read for terms and samples
+    evidence_posts: int = 60  # newest kept posts read for terms and samples
     samples: int = 3
     top_authors: int = 5
     top_terms: int = 10

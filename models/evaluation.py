@@ -10,6 +10,10 @@ the detector's verdicts and the lifecycle's alert events.
   window of its entity (and after the warm-up): times closer than ``merge_gap``
   seconds count as one episode, as consecutive buckets of one alarm should.
   They are reported per entity-week of evaluated (post warm-up) time.
+- A storm's window runs on ``grace`` seconds after its labelled end (default an
+  hour: the longest detection window still holds the storm's tail), and alarms
+  inside ``exempt`` benign episodes (``spillover``: a linked entity dragged into
+  a partner's storm by co-mentions) are neither found storms nor false.
 """
 
 from __future__ import annotations
@@ -78,8 +82,8 @@ class Report:
 
 
 def evaluate(storms: Iterable, benign: Iterable, events: Iterable[tuple[str, float, str | None]],
-             entity_ids: Iterable[str], start: float, end: float,
-             merge_gap: float = 1800.0) -> Report:
+             entity_ids: Iterable[str], start: float, end: float, merge_gap: float = 1800.0,
+             grace: float = 3600.0, exempt: tuple[str, ...] = ("spillover",)) -> Report:
     """Score ``events`` (entity, event time, severity) against labelled episodes.
 
     ``start``/``end`` bound the evaluated time (pass the end of warm-up as
@@ -104,7 +108,9 @@ def evaluate(storms: Iterable, benign: Iterable, events: Iterable[tuple[str, flo
     false = 0
     by_kind: dict[str, int] = {}
     for entity, times in alarms.items():
-        windows = [(s.onset, s.end) for s in storms if s.entity_id == entity]
+        windows = [(s.onset, s.end + grace) for s in storms if s.entity_id == entity]
+        windows += [(b.onset, b.end + grace) for b in benign
+                    if b.entity_id == entity and b.kind in exempt]
         last = None
         for t, _ in times:
             if any(a <= t <= b for a, b in windows):
@@ -113,7 +119,8 @@ def evaluate(storms: Iterable, benign: Iterable, events: Iterable[tuple[str, flo
             if last is None or t - last > merge_gap:
                 false += 1
                 kinds = [b.kind for b in benign if b.entity_id == entity
-                         and b.onset - merge_gap <= t <= b.end + merge_gap]
+                         and b.onset - merge_gap <= t <= b.end + merge_gap
+                         and b.kind not in exempt]
                 key = kinds[0] if kinds else "none"
                 by_kind[key] = by_kind.get(key, 0) + 1
             last = t

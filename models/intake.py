@@ -25,6 +25,7 @@ class IntakeResult:
     """What one batch became. ``accepted + len(rejected) == batch size``, always."""
 
     items: list[Observation | Tick] = field(default_factory=list)  # in event order
+    origins: list[int] = field(default_factory=list)  # batch index of each item; -1 for ticks
     rejected: list[tuple[int, Rejection]] = field(default_factory=list)  # (batch index, why)
     accepted: int = 0
     untagged: int = 0  # accepted but naming no watched entity
@@ -68,7 +69,7 @@ class Intake:
         itself, a tick only closes them for entities that went quiet.
         """
         result = IntakeResult()
-        tagged: list[tuple[Mention, tuple[str, ...]]] = []
+        tagged: list[tuple[int, Mention, tuple[str, ...]]] = []
         newest: float | None = None
         for index, raw in enumerate(raws):
             decoded = decode(raw, now=now)
@@ -79,18 +80,20 @@ class Intake:
             newest = decoded.ts if newest is None else max(newest, decoded.ts)
             entities = self._matcher.match_tokens(tokens(decoded.text))
             if entities:
-                tagged.append((decoded, entities))
+                tagged.append((index, decoded, entities))
             else:
                 result.untagged += 1
         if tagged:
-            scores = self._score_many([m.text for m, _ in tagged])
-            for (mention, entities), score in zip(tagged, scores, strict=True):
+            scores = self._score_many([m.text for _, m, _ in tagged])
+            for (index, mention, entities), score in zip(tagged, scores, strict=True):
                 self._observe(result, mention, entities, float(score))
+                result.origins.extend([index] * len(entities))
         if newest is not None:
             boundary = newest - newest % self.tick_seconds
             if self._watermark is None or boundary > self._watermark:
                 self._watermark = boundary
                 result.items.extend(Tick(e, boundary) for e in self._entity_ids)
+                result.origins.extend([-1] * len(self._entity_ids))
         return result
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],

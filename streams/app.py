@@ -41,7 +41,9 @@ class Counters:
     accepted: int = 0
     dead: int = 0
     observations: int = 0
+    forwarded: int = 0  # observations and ticks sent on to the detect agent
     judged: int = 0  # observations and ticks the detect agent has stepped
+    redelivered: int = 0  # items seen again after a restart and skipped (already in state)
     alerts: int = 0
 
 
@@ -70,8 +72,10 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     observations = app.topic(settings.topic_observations, key_type=str,
                              key_serializer="raw", value_serializer="json")
     # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
+    # Written once per batch, outside any one event's context: use_partitioner sends
+    # each entry to its key's partition, the partition the entity's observations use.
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_type=str)
+                       key_type=str, use_partitioner=True)
     counters = Counters()
 
     @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
@@ -87,15 +91,20 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                     ("firestorm-source", f"{message.topic}/{message.partition}/"
                                          f"{message.offset}".encode()),
                 ]))
-            for item in result.items:
+            for item, origin in zip(result.items, result.origins, strict=True):
+                value = item.to_dict()
+                if origin >= 0:  # where the mention came from, to drop it if redelivered
+                    message = batch[origin].message
+                    value["source"] = [message.partition, message.offset]
                 sent.append(await observations.send(
-                    key=item.entity_id.encode("utf-8"), value=item.to_dict()))
+                    key=item.entity_id.encode("utf-8"), value=value))
             # Offsets are acked after this batch: wait until Kafka has every output.
             await asyncio.gather(*sent)
             counters.received += len(batch)
             counters.accepted += result.accepted
             counters.dead += len(result.rejected)
             counters.observations += len(result.observations)
+            counters.forwarded += len(result.items)
             log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
                      len(batch), result.accepted, len(result.rejected),
                      len(result.observations), result.untagged)
@@ -104,28 +113,52 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     async def detect_agent(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
         watched = {e.id for e in engine.watchlist.entities}
-        async for value in stream:
-            item = _decode_item(value)
-            if item.entity_id not in watched:
-                log.warning("skipping entity=%s: no longer in the watchlist", item.entity_id)
-                continue
-            stored = states.get(item.entity_id)
-            before = EntityEngineState.from_dict(stored) if stored else None
-            try:
-                after, events = engine.step(before, item)
-            except LifecycleError as exc:  # only an Ack can be refused: bad input, not a bug
-                log.warning("ack refused entity=%s: %s", item.entity_id, exc)
-                continue
-            if events or after.incident != (before.incident if before else None):
-                # Into the outbox before the offset is acked: a crash here redelivers
-                # the observation and the store's event-id dedupe drops the repeat.
-                await loop.run_in_executor(None, deliver, events, after.incident)
-            for event in events:
-                counters.alerts += 1
-                log.info("alert entity=%s incident=%s event=%s severity=%s",
-                         event.entity_id, event.incident_id, event.event, event.severity)
-            states[item.entity_id] = after.to_dict()
-            counters.judged += 1
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
+            # State is read once and written once per entity per batch: an entity's
+            # state is large during a storm, and every write goes to the changelog.
+            touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
+            deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+            for event in batch:
+                item = _decode_item(event.value)
+                if item.entity_id not in watched:
+                    log.warning("skipping entity=%s: no longer in the watchlist",
+                                item.entity_id)
+                    continue
+                if item.entity_id not in touched:
+                    stored = states.get(item.entity_id) or {}
+                    touched[item.entity_id] = (
+                        EntityEngineState.from_dict(stored["engine"]) if stored else None,
+                        stored.get("seen", {}))  # mentions partition -> last offset counted
+                before, seen = touched[item.entity_id]
+                source = event.value.get("source")
+                if source and source[1] <= seen.get(str(source[0]), -1):
+                    # A mention redelivered after a restart (Kafka is at-least-once) and
+                    # already counted: the state must count each mention once.
+                    counters.redelivered += 1
+                    continue
+                try:
+                    after, events = engine.step(before, item)
+                except LifecycleError as exc:  # only an Ack can be refused: bad input
+                    log.warning("ack refused entity=%s: %s", item.entity_id, exc)
+                    continue
+                if source:  # a partition of mentions is read in order: offsets only grow
+                    seen = {**seen, str(source[0]): source[1]}
+                touched[item.entity_id] = (after, seen)
+                if events or after.incident != (before.incident if before else None):
+                    deliveries.append((events, after.incident))
+                for alert in events:
+                    counters.alerts += 1
+                    log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
+                             alert.entity_id, alert.incident_id, alert.event,
+                             alert.severity, event.message.offset)
+                counters.judged += 1
+            if deliveries:
+                # Into the outbox before the batch is acked: a crash here redelivers the
+                # batch, and the store's event-id dedupe drops the repeats.
+                await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
+            for entity_id, (after, seen) in touched.items():
+                if after is not None:
+                    states[entity_id] = {"engine": after.to_dict(), "seen": seen}
 
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
@@ -136,13 +169,22 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "received": counters.received,
                          "accepted": counters.accepted, "dead": counters.dead,
-                         "observations": counters.observations, "judged": counters.judged,
+                         "observations": counters.observations,
+                         "forwarded": counters.forwarded, "judged": counters.judged,
+                         "redelivered": counters.redelivered,
                          "alerts": counters.alerts})
 
     return app, counters
 
 
+def _deliver_all(deliver: Deliver,
+                 deliveries: list[tuple[list[AlertEvent], IncidentState]]) -> None:
+    for events, incident in deliveries:
+        deliver(events, incident)
+
+
 def _decode_item(value: dict[str, Any]) -> Observation | Tick | Ack:
+    value = {k: v for k, v in value.items() if k != "source"}
     if "tick" in value:
         return Tick(value["entity_id"], float(value["tick"]))
     if "ack" in value:

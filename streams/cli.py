@@ -21,7 +21,17 @@ Configuration comes from FIRESTORM_* environment variables (see README):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from streams.commands import ack, alerts, negativity, notify, pages, produce, replay, worker
+    from streams.commands import (
+        ack,
+        alerts,
+        console,
+        negativity,
+        notify,
+        pages,
+        produce,
+        replay,
+        worker,
+    )
 
     parser = argparse.ArgumentParser(
         prog="firestorm", description="Early warning of social-media firestorms.",
@@ -31,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_parser(sub)
     alerts.add_parser(sub)
     ack.add_parser(sub)
+    console.add_parser(sub)
     notify.add_parser(sub)
     pages.add_parser(sub)
     replay.add_parser(sub)

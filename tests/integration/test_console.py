@@ -122,7 +122,7 @@ class Terminal:
     def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
         if shutil.which("tmux") is None:
             pytest.fail("tmux is needed for the console's terminal test: apt-get install -y tmux")
-        self.socket = f"firestorm-test-{uuid.uuid4().hex[:8]}"
+        self.socket, self.log = f"firestorm-test-{uuid.uuid4().hex[:8]}", log
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         # Keep the pane after the console exits, with its stderr, for the failure message.
         shell = (f"cd {shlex.quote(str(REPO))} && env {exports} {shlex.join(command)}"
@@ -141,12 +141,22 @@ class Terminal:
         self._tmux("send-keys", "-t", "console", *keys)
 
     def wait_for(self, check: Callable[[str], object], what: str, timeout: float = 15) -> str:
-        return wait_for(lambda: (lambda s: s if check(s) else "")(self.screen()), timeout,
-                        what, show=self.screen)
+        def ready() -> str:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            if "CONSOLE EXITED" in screen:  # fail now, with why, not after the deadline
+                pytest.fail(f"the console exited while waiting for {what}:\n{screen}\n"
+                            f"{self.log.read_text(errors='replace')}")
+            return ""
+
+        return wait_for(ready, timeout, what, show=self.screen)
 
     def close(self) -> None:
+        path = self._tmux("display-message", "-p", "#{socket_path}").strip()
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
                        timeout=10, check=False)
+        Path(path).unlink(missing_ok=True)  # kill-server leaves the socket file behind
 
 
 @pytest.fixture

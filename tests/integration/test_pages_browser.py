@@ -2,7 +2,7 @@
 
 This module owns a throwaway redis-server on a free port, fills it through
 RedisAlertStore (as the worker does), starts ``python -m streams.cli pages``
-against it and drives Debian's chromium (``deploy/local/browser.sh``
+against it and drives Debian's chromium (``deploy/local/test-tools.sh``
 installs it) with Playwright. Playwright never downloads a browser here.
 Everything listens on 127.0.0.1.
 """
@@ -181,7 +181,7 @@ def pages_url(store: RedisAlertStore, redis_url: str,
 def browser(tmp_path_factory: pytest.TempPathFactory):
     """A fresh headless Chromium context (its own profile dir), from Debian, not Playwright."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} not found: run deploy/local/browser.sh (apt-get install"
+        pytest.fail(f"{CHROMIUM} not found: run deploy/local/test-tools.sh (apt-get install"
                     " chromium); these tests never download a browser")
     from playwright.sync_api import sync_playwright
 

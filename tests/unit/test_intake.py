@@ -69,4 +69,9 @@ def test_untagged_mentions_are_accepted_and_counted_but_not_observed():
 def test_every_message_is_accepted_or_rejected_never_lost(raws):
     result = intake().accept_many(raws, now=1.7e9)
     assert result.accepted + len(result.rejected) == len(raws)
+    assert len(result.origins) == len(result.items)
+    for item, origin in zip(result.items, result.origins, strict=True):
+        assert (origin == -1) == isinstance(item, Tick)
+        if origin >= 0:
+            assert item.mention_id == str(json.loads(raws[origin])["id"])
     assert all(isinstance(i, Observation | Tick) for i in result.items)

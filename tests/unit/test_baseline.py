@@ -1,0 +1,58 @@
+"""Baseline: seasonality, robustness, warm-up, state round-trips."""
+
+import pickle
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.baseline import Baseline, BaselineParams, slot_of
+
+MONDAY = 1767571200.0  # 2026-01-05 00:00 UTC
+P = BaselineParams()
+
+
+def learn_days(days: int, noon: int, night: int, weekend: float = 1.0) -> Baseline:
+    b = Baseline()
+    for minute in range(days * 1440):
+        ts = MONDAY + 60 * minute
+        hour = (minute % 1440) // 60
+        count = noon if 9 <= hour < 18 else night
+        if slot_of(ts) >= 24:
+            count = round(count * weekend)
+        b = b.learn(ts, count, count // 4, P)
+    return b
+
+
+def test_daily_seasonality_night_against_night():
+    b = learn_days(3, noon=10, night=1)
+    assert b.expected(MONDAY + 3 * 86400 + 12 * 3600, P) > 6
+    assert b.expected(MONDAY + 3 * 86400 + 2 * 3600, P) < 2
+
+
+def test_weekend_slots_learn_their_own_level():
+    b = learn_days(14, noon=10, night=2, weekend=0.3)
+    sunday_2am = MONDAY + 6 * 86400 + 2 * 3600 + 7 * 86400
+    tuesday_2am = MONDAY + 86400 + 2 * 3600 + 7 * 86400
+    assert b.expected(sunday_2am, P) < b.expected(tuesday_2am, P)
+
+
+def test_one_outlier_moves_the_level_a_bounded_step():
+    b = learn_days(2, noon=5, night=5)
+    before = b.expected(MONDAY + 2 * 86400, P)
+    after = b.learn(MONDAY + 2 * 86400, 5000, 5000, P).expected(MONDAY + 2 * 86400 + 60, P)
+    assert after < before * 1.05
+
+
+def test_negative_share_starts_at_the_prior_and_learns():
+    assert Baseline().negative_share(P) == P.prior_share
+    assert abs(learn_days(1, noon=8, night=4).negative_share(P) - 0.25) < 0.03
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), max_size=40))
+def test_round_trips_through_dict_and_pickle(counts):
+    b = Baseline()
+    for i, (n, k) in enumerate(counts):
+        b = b.learn(MONDAY + 60 * i, n, min(k, n), P)
+    assert Baseline.from_dict(b.to_dict()) == b
+    assert pickle.loads(pickle.dumps(b)) == b

@@ -1,0 +1,68 @@
+"""Signals: the statistics and the reasons they give."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.calls_to_action import call_hashtags, is_call_to_action
+from models.coordination import duplicated, fingerprint
+from models.signals import Scale, binomial_z, linkage, poisson_z, velocity
+
+
+@pytest.mark.parametrize(("observed", "expected", "sign"), [
+    (30, 10, 1),    # surplus
+    (10, 10, 0),    # as expected
+    (2, 10, -1),    # deficit
+    (3, 0.2, 1),    # a handful at night: positive, but not certainty
+])
+def test_poisson_z_sign(observed, expected, sign):
+    z = poisson_z(observed, expected)
+    assert (z > 0) - (z < 0) == sign
+
+
+def test_small_counts_are_not_overclaimed():
+    assert poisson_z(3, 0.2) < (3 - 0.2) / 0.2 ** 0.5  # below the Gaussian z
+
+
+@given(st.integers(1, 500), st.data(), st.floats(0.01, 0.99))
+def test_more_negative_posts_never_lower_the_negative_signal(n, data, p0):
+    k = data.draw(st.integers(0, n - 1))
+    assert binomial_z(k + 1, n, p0) >= binomial_z(k, n, p0)
+    low = Scale(15, n, 5.0, float(n), k, p0, 50.0, 1.0)
+    high = Scale(15, n, 5.0, float(n), k + 1, p0, 50.0, 1.0)
+    assert high.share >= low.share and high.negative_z >= low.negative_z
+
+
+@pytest.mark.parametrize(("text", "call"), [
+    ("Boycott Acme until they quit workfare", True),
+    ("Stop shopping at Acme", True),
+    ("Sign the petition https://x.y", True),
+    ("#ScrapWorkfare now", True),
+    ("Lovely service at Acme today", False),
+    ("Acme petition? never heard", True),
+])
+def test_calls_to_action(text, call):
+    assert is_call_to_action(text) is call
+
+
+def test_call_hashtags():
+    assert call_hashtags("#BoycottAcme #monday") == ["#boycottacme"]
+
+
+def test_copy_paste_is_one_fingerprint_despite_links_and_handles():
+    texts = [f"I am appalled by Acme!! https://t.co/{i} @user{i}" for i in range(5)]
+    assert len({fingerprint(t) for t in texts}) == 1
+    assert duplicated([fingerprint(t) for t in texts]) == 5
+
+
+def test_velocity_only_when_rising():
+    short = Scale(5, 50, 5.0, 50.0, 10, 0.2, 40.0, 1.0)
+    long = Scale(60, 100, 60.0, 100.0, 20, 0.2, 80.0, 1.0)
+    assert velocity(short, long) is not None
+    assert velocity(long, long) is None
+
+
+def test_linkage_names_the_linked_policy():
+    signal = linkage({"work-programme": 30, "other": 50}, ("work-programme",), 100)
+    assert signal is not None and "work-programme" in signal.reason
+    assert linkage({"work-programme": 2}, ("work-programme",), 100) is None
