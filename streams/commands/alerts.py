@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from streams.errors import FirestormError
 from streams.render import format_alert, safe
@@ -44,14 +45,17 @@ def run(args: argparse.Namespace) -> int:
     colour = sys.stdout.isatty()
     print(f"listening on {channel} at {_where(settings.redis_url)}", file=sys.stderr)
     seen = 0
+    deadline = time.monotonic() + args.timeout
     try:
         while not args.count or seen < args.count:
-            message = pubsub.get_message(timeout=args.timeout or 3600.0)
+            # None also comes back for the (ignored) subscribe confirmation: go by the clock.
+            message = pubsub.get_message(timeout=1.0)
             if message is None:
-                if args.timeout:
+                if args.timeout and time.monotonic() > deadline:
                     print(f"no alert within {args.timeout:g}s", file=sys.stderr)
                     return 1
                 continue
+            deadline = time.monotonic() + args.timeout
             seen += 1
             print(_show(message["data"], args.json, colour), flush=True)
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -150,12 +151,14 @@ def firestorm(*args: str, env: dict[str, str], stdin: bytes | None = None,
 
 
 def retimed_sample(path: Path, end: float | None = None) -> list[bytes]:
-    """The demo sample with valid timestamps shifted to end at ``end`` (default now).
+    """The demo sample with valid timestamps shifted to end at ``end``.
 
-    Fresh timestamps give fresh incident ids, so runs never collide in Redis.
+    By default the end is a random minute of the past year: incident ids come
+    from event time, so every run gets its own and runs never collide in Redis.
     """
     lines = (REPO / "deploy" / "examples" / "sample-mentions.jsonl").read_bytes().splitlines()
-    end = time.time() if end is None else end
+    if end is None:
+        end = time.time() - 60 * random.randrange(1, 525_600)
     stamps = []
     for line in lines:
         try:
