@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed-stamp
 # Tests get their own broker, Redis and state so they never touch a running demo.
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test FIRESTORM_KAFKA_PORT=19092 \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=19093 FIRESTORM_REDIS_PORT=16379
+BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench FIRESTORM_KAFKA_PORT=29092 \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=29093 FIRESTORM_REDIS_PORT=26379
 
 .PHONY: help
 help: ## list the targets
@@ -47,8 +49,8 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check streams models alerting tests bench
 
 .PHONY: bench
-bench: $(STAMP) ## throughput benchmarks (figures go in docs/benchmarks.md)
-	$(BIN)/python bench/run.py
+bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay
+	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
 .PHONY: evaluate
 evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
@@ -70,4 +72,5 @@ stack-status: ## is the local stack up?
 clean: ## remove the virtualenv and all local service state
 	-deploy/local/stack.sh stop
 	-$(TEST_ENV) deploy/local/stack.sh stop
+	-$(BENCH_ENV) deploy/local/stack.sh stop
 	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,42 @@
+"""``make bench``: every benchmark, one after the other, figures to stdout.
+
+Throughput figures are single-core (BLAS and OpenMP threads pinned to 1); the
+latency benchmark needs the local stack, which ``make bench`` starts. Record
+the figures in docs/benchmarks.md with the machine they came from.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = [
+    ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
+    ("replay pipeline throughput", ["bench_replay.py"]),
+    ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
+]
+
+
+def main() -> int:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    failed = []
+    for title, argv in BENCHES:
+        print(f"\n== {title} ==", flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, str(HERE / argv[0]), *argv[1:]], env=env,
+                               cwd=HERE.parent)
+        print(f"({time.monotonic() - started:.0f}s, exit {code})", flush=True)
+        if code:
+            failed.append(title)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
