@@ -7,39 +7,21 @@ integration tests are never silently skipped.
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-FIRESTORM = [sys.executable, "-m", "streams.cli"]
+from tests.integration.support import REPO, RedisServers, Worker, free_port, wait_for
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.2):
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 def _reachable(address: str) -> bool:
@@ -72,10 +54,25 @@ def redis_url() -> str:
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def redis_server_factory(tmp_path: Path) -> Iterator[RedisServers]:
+    """Throwaway redis-servers of this test's own, stopped when it ends.
+
+    ``redis_server_factory()`` persists (AOF, fsync always);
+    ``redis_server_factory(persistent=False)`` loses everything on restart.
+    """
+    servers = RedisServers(tmp_path)
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_redis_server_factory(
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServers]:
+    """Like ``redis_server_factory``, for servers shared by a module's tests."""
+    servers = RedisServers(tmp_path_factory.mktemp("redis"))
+    yield servers
+    servers.stop_all()
 
 
 @pytest.fixture
@@ -94,41 +91,6 @@ def stream_env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str
     return env
 
 
-class Worker:
-    """A real ``firestorm worker`` process, with its health endpoint."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log_path = env, log
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen([*FIRESTORM, "worker"], env=env, cwd=REPO,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-
-    def health(self) -> dict | None:
-        import urllib.request
-
-        if self.proc.poll() is not None:
-            pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
-        url = f"http://127.0.0.1:{self.env['FIRESTORM_WEB_PORT']}/health"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            return None
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]:
     workers: list[Worker] = []
@@ -142,37 +104,3 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]
     yield start
     for worker in workers:
         worker.stop()
-
-
-def firestorm(*args: str, env: dict[str, str], stdin: bytes | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*FIRESTORM, *args], env=env, cwd=REPO, input=stdin,
-                          capture_output=True, timeout=timeout, check=False)
-
-
-def retimed_sample(path: Path, end: float | None = None) -> list[bytes]:
-    """The demo sample with valid timestamps shifted to end at ``end``.
-
-    By default the end is a random minute of the past year: incident ids come
-    from event time, so every run gets its own and runs never collide in Redis.
-    """
-    lines = (REPO / "deploy" / "examples" / "sample-mentions.jsonl").read_bytes().splitlines()
-    if end is None:
-        end = time.time() - 60 * random.randrange(1, 525_600)
-    stamps = []
-    for line in lines:
-        try:
-            data = json.loads(line)
-            stamps.append(float(data["ts"]) if isinstance(data, dict) else None)
-        except (ValueError, KeyError, TypeError):
-            stamps.append(None)
-    shift = end - max(t for t in stamps if t is not None and t < end + 86_400)
-    out = []
-    for line, ts in zip(lines, stamps, strict=True):
-        if ts is not None and ts < end + 86_400 - shift:
-            data = json.loads(line)
-            data["ts"] = round(ts + shift, 3)
-            line = json.dumps(data).encode()
-        out.append(line)
-    path.write_bytes(b"\n".join(out) + b"\n")
-    return out

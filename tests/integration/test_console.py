@@ -11,24 +11,22 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import redis
 
 from alerting.event import AlertEvent
 from alerting.store import open_store
 from models.verdict import Evidence, Sample
+from tests.integration.support import REPO, RedisServer, RedisServers, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 T0 = time.time() - 600  # ten minutes ago: ages read like a real night
 
 
@@ -45,18 +43,6 @@ def ev(entity: str, seq: int, kind: str, severity: str, *, by: str | None = None
                       evidence=evidence, owner="DWP", acknowledged_by=by)
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str,
-             show: Callable[[], str] = lambda: "") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{show()}")
-        time.sleep(0.1)
-
-
 def row(screen: str, text: str) -> tuple[int, str]:
     """The first line of the screen holding ``text``: its number and content."""
     for number, line in enumerate(screen.splitlines()):
@@ -65,54 +51,14 @@ def row(screen: str, text: str) -> tuple[int, str]:
     pytest.fail(f"{text!r} is not on the screen:\n{screen}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A throwaway redis-server on a free port, without persistence: a restart loses all."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.workdir, self.port = workdir, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                                 "--dir", str(self.workdir), "--save", "",
-                                 "--appendonly", "no"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.proc = proc
-
-        def answers() -> bool:
-            if proc.poll() is not None:
-                pytest.fail(f"redis-server exited with {proc.returncode}")
-            try:
-                return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
-            except redis.RedisError:
-                return False
-
-        wait_for(answers, 10, "redis-server to answer")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+@pytest.fixture
+def server(redis_server_factory: RedisServers) -> RedisServer:
+    """Without persistence: a restart loses all."""
+    return redis_server_factory(persistent=False)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    srv = RedisServer(tmp_path)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def redis_server(server: RedisServer) -> str:
+def server_url(server: RedisServer) -> str:
     return server.url
 
 
@@ -150,7 +96,7 @@ class Terminal:
                             f"{self.log.read_text(errors='replace')}")
             return ""
 
-        return wait_for(ready, timeout, what, show=self.screen)
+        return wait_for(ready, timeout, what, every=0.1, show=self.screen)
 
     def close(self) -> None:
         path = self._tmux("display-message", "-p", "#{socket_path}").strip()
@@ -160,19 +106,19 @@ class Terminal:
 
 
 @pytest.fixture
-def console_env(redis_server: str) -> dict[str, str]:
+def console_env(server_url: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "screen-256color",
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "FIRESTORM_REDIS_URL": redis_server,
+           "FIRESTORM_REDIS_URL": server_url,
            # An ack from this test must fail fast, never reach a real broker.
            "FIRESTORM_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}
     return env
 
 
 def test_console_catches_up_shows_live_events_escaped_and_the_acknowledgement(
-        redis_server: str, console_env: dict[str, str], tmp_path: Path) -> None:
-    store = open_store(redis_server)
+        server_url: str, console_env: dict[str, str], tmp_path: Path) -> None:
+    store = open_store(server_url)
     # Before the console starts: one warning, one critical, one already resolved.
     store.publish(ev("acme", 1, "opened", "warning"))
     store.publish(ev("tesco", 1, "opened", "watch"))
@@ -233,8 +179,8 @@ def test_console_catches_up_shows_live_events_escaped_and_the_acknowledgement(
         store.close()
 
 
-def test_once_prints_the_board_and_exits(redis_server: str, console_env: dict[str, str]):
-    store = open_store(redis_server)
+def test_once_prints_the_board_and_exits(server_url: str, console_env: dict[str, str]):
+    store = open_store(server_url)
     store.publish(ev("acme", 1, "opened", "warning",
                      text="evil\x1b]0;pwned\x07 title \u202egnp.exe"))
     store.publish(ev("tesco", 1, "opened", "critical"))
@@ -250,9 +196,9 @@ def test_once_prints_the_board_and_exits(redis_server: str, console_env: dict[st
     store.close()
 
 
-def test_plain_prints_the_board_then_new_events_as_lines(redis_server: str,
+def test_plain_prints_the_board_then_new_events_as_lines(server_url: str,
                                                           console_env: dict[str, str]):
-    store = open_store(redis_server)
+    store = open_store(server_url)
     store.publish(ev("acme", 1, "opened", "warning"))
     proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "console", "--plain"],
                             env=console_env, cwd=REPO, stdout=subprocess.PIPE,
@@ -265,10 +211,12 @@ def test_plain_prints_the_board_then_new_events_as_lines(redis_server: str,
             seen.extend(proc.stdout.read() or b"")
             return seen.decode(errors="replace")
 
-        wait_for(lambda: "Acme Ltd (partner)" in read(), 20, "the board", show=read)
+        wait_for(lambda: "Acme Ltd (partner)" in read(), 20, "the board", every=0.1,
+                 show=read)
         assert "Redis: connected" in read() and "why: 90 mentions in a minute" in read()
         store.publish(ev("acme", 2, "escalated", "critical"))
-        wait_for(lambda: "CRITICAL escalated" in read(), 20, "the live line", show=read)
+        wait_for(lambda: "CRITICAL escalated" in read(), 20, "the live line", every=0.1,
+                 show=read)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

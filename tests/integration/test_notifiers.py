@@ -14,7 +14,6 @@ import email
 import email.policy
 import json
 import random
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -37,8 +36,7 @@ from alerting.store import open_store
 from models.verdict import Evidence, Sample
 from streams.commands import notify
 from streams.settings import Settings
-from tests.integration.conftest import free_port, wait_for
-from tests.integration.test_redis_store import RedisServer
+from tests.integration.support import RedisServer, RedisServers, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -257,16 +255,8 @@ def test_email_to_a_server_that_is_down_is_kept_then_sent(smtp) -> None:
 # -- firestorm notify against a real Redis ---------------------------------------------
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server not found: apt-get install redis-server")
-    workdir = tmp_path / "redis"
-    workdir.mkdir()
-    server = RedisServer(binary, workdir)
-    server.start()
-    yield server
-    server.stop()
+def redis_server(redis_server_factory: RedisServers) -> RedisServer:
+    return redis_server_factory()
 
 
 def start_notify(policy: Path, url: str, *flags: str) -> tuple[threading.Thread, list[int]]:

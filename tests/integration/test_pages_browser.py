@@ -10,27 +10,23 @@ Everything listens on 127.0.0.1.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from alerting.event import AlertEvent
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import TimelinePoint
 from models.verdict import Evidence, Sample
+from tests.integration.support import REPO, RedisServers, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google on a closed
 # network (refused or slow); --disable-quic keeps it off UDP entirely.
@@ -42,23 +38,6 @@ T0 = 1714564800.0  # 2024-05-01 12:00 UTC
 INCIDENT = "acme-stores-20240501T123000Z"
 XSS_POST = "<script>alert(1)</script> Acme profits from workfare #boycottacme"
 XSS_HANDLE = "<img src=x onerror=alert(1)>"
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------- the incident
@@ -104,47 +83,25 @@ def fill(store: RedisAlertStore) -> None:
 # ---------------------------------------------------------------- processes
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server not found: run `deploy/local/redis.sh start` (installs it)")
-    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir",
-                             str(workdir), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    client = redis.Redis(port=port, socket_timeout=1)
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"redis-server exited with {proc.returncode}")
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    try:
-        wait_for(answers, 20, f"redis-server on port {port}")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+def pages_redis_url(module_redis_server_factory: RedisServers) -> str:
+    """A redis-server of this module's own (not the shared stack's), without persistence."""
+    return module_redis_server_factory(persistent=False).url
 
 
 @pytest.fixture(scope="module")
-def store(redis_url: str) -> Iterator[RedisAlertStore]:
-    s = RedisAlertStore(redis_url, retention_seconds=3600)
+def store(pages_redis_url: str) -> Iterator[RedisAlertStore]:
+    s = RedisAlertStore(pages_redis_url, retention_seconds=3600)
     fill(s)
     yield s
     s.close()
 
 
 @pytest.fixture(scope="module")
-def pages_url(store: RedisAlertStore, redis_url: str,
+def pages_url(store: RedisAlertStore, pages_redis_url: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(FIRESTORM_REDIS_URL=redis_url, FIRESTORM_PAGES_PORT=str(port),
+    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_PORT=str(port),
                FIRESTORM_PAGES_TOKEN=TOKEN)
     log = tmp_path_factory.mktemp("pages") / "pages.log"
     with log.open("wb") as out:
@@ -166,7 +123,7 @@ def pages_url(store: RedisAlertStore, redis_url: str,
             return False
 
     try:
-        wait_for(up, 30, f"`firestorm pages` on {url}")
+        wait_for(up, 30, f"`firestorm pages` on {url}", every=0.1)
         yield url
     finally:
         proc.terminate()
@@ -308,8 +265,8 @@ def test_live_page_shows_a_new_alert_as_it_arrives(page, pages_url, store):
     page.wait_for_url("**/incidents/work-programme-20240501T140000Z")
 
 
-def test_redis_store_lists_every_incident_newest_first_and_by_entity(redis_url):
-    s = RedisAlertStore(redis_url, retention_seconds=600, prefix="list-test")
+def test_redis_store_lists_every_incident_newest_first_and_by_entity(pages_redis_url):
+    s = RedisAlertStore(pages_redis_url, retention_seconds=600, prefix="list-test")
     try:
         for incident, entity, at in [("acme-20240501T120000Z", "acme", T0),
                                      ("acme-stores-20240502T120000Z", "acme-stores", T0 + 86400),

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -24,6 +21,7 @@ from alerting.event import AlertEvent
 from alerting.redis_store import RedisAlertStore
 from alerting.store import open_store
 from alerting.timeline import TimelinePoint
+from tests.integration.support import RedisServer, RedisServers, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,111 +35,9 @@ def ev(seq: int, kind: str = "updated", entity: str = "acme", **kw) -> AlertEven
                       reasons=(f"minute {seq}",), **kw)
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """One redis-server process on a fixed port and data dir; can be crashed and restarted."""
-
-    def __init__(self, binary: str, workdir: Path, *extra: str) -> None:
-        self.binary, self.workdir, self.extra = binary, workdir, extra
-        self.port = free_port()
-        self.password = next((extra[i + 1] for i, a in enumerate(extra)
-                              if a == "--requirepass"), None)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.workdir), "--appendonly", "yes", "--appendfsync", "always",
-                "--save", "", "--daemonize", "no", "--logfile", "redis.log", *self.extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
-
-        def answers() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                pytest.fail(f"redis-server exited {self.proc.returncode}:"
-                            f" {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
-                            f" {self.log()}")
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-            except redis.ResponseError as exc:  # LOADING the AOF after a restart
-                return not str(exc).startswith("LOADING")
-
-        try:
-            wait_for(answers, 20, f"redis-server on port {self.port}")
-        finally:
-            client.close()
-
-    def crash(self) -> None:
-        """SIGKILL: no shutdown save, like a crashed or OOM-killed server."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def log(self) -> str:
-        path = self.workdir / "redis.log"
-        return path.read_text()[-2000:] if path.exists() else ""
-
-
-@pytest.fixture(scope="module")
-def redis_binary() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server not found: run `deploy/local/redis.sh start` (installs it)"
-                    " or `apt-get install redis-server`")
-    return binary
-
-
 @pytest.fixture
-def server_factory(redis_binary: str, tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    servers: list[RedisServer] = []
-
-    def make(*extra: str) -> RedisServer:
-        workdir = tmp_path / f"redis-{len(servers)}"
-        workdir.mkdir()
-        server = RedisServer(redis_binary, workdir, *extra)
-        servers.append(server)
-        server.start()
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def server(server_factory: Callable[..., RedisServer]) -> RedisServer:
-    return server_factory()
+def server(redis_server_factory: RedisServers) -> RedisServer:
+    return redis_server_factory()
 
 
 @pytest.fixture
@@ -256,8 +152,8 @@ def test_redis_restarted_mid_run_loses_no_event_and_duplicates_none(server):
     store.close()
 
 
-def test_password_in_url_works_and_a_wrong_one_says_so(server_factory):
-    server = server_factory("--requirepass", "s3cret-pw")
+def test_password_in_url_works_and_a_wrong_one_says_so(redis_server_factory):
+    server = redis_server_factory("--requirepass", "s3cret-pw")
     good = open_store(server.url)
     good.publish(ev(1, "opened"))
     assert good.incident(INCIDENT) is not None
@@ -288,7 +184,7 @@ def test_acl_user_in_url(server):
     admin.close()
 
 
-def test_tls_with_a_private_ca(server_factory, tmp_path):
+def test_tls_with_a_private_ca(redis_server_factory, tmp_path):
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.fail("openssl not found: apt-get install openssl")
@@ -306,7 +202,7 @@ def test_tls_with_a_private_ca(server_factory, tmp_path):
     ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt")
     tls_port = free_port()
-    server = server_factory("--tls-port", str(tls_port), "--tls-cert-file",
+    server = redis_server_factory("--tls-port", str(tls_port), "--tls-cert-file",
                             str(certs / "server.crt"), "--tls-key-file",
                             str(certs / "server.key"), "--tls-ca-cert-file",
                             str(certs / "ca.crt"), "--tls-auth-clients", "no")

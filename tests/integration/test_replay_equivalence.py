@@ -8,7 +8,7 @@ import json
 
 import redis
 
-from tests.integration.conftest import firestorm, retimed_sample, wait_for
+from tests.integration.support import firestorm, retimed_sample, wait_for
 
 
 def drain(worker, received: int) -> dict:

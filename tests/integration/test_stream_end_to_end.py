@@ -8,7 +8,7 @@ import uuid
 import redis
 from kafka import KafkaConsumer
 
-from tests.integration.conftest import firestorm, retimed_sample, wait_for
+from tests.integration.support import firestorm, retimed_sample, wait_for
 
 CONTRACT_FIELDS = {"incident_id", "entity_id", "entity_name", "entity_kind", "event",
                    "severity", "at", "emitted_at", "volume", "negativity", "score",

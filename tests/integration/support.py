@@ -1,0 +1,223 @@
+"""Helpers shared by the integration tests: polling, free ports, throwaway redis-servers,
+``firestorm`` processes and the retimed demo sample.
+
+Fixtures live in conftest.py; tests import helpers from here (never from conftest).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIRESTORM = [sys.executable, "-m", "streams.cli"]
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.2,
+             show: Callable[[], str] | None = None):
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds.
+
+    ``show``, if given, is called on failure and its text appended to the message.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            detail = f"\n{show()}" if show is not None else ""
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- redis-server
+
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server not found: run `deploy/local/redis.sh start` (installs it)"
+                    " or `apt-get install redis-server`")
+    return binary
+
+
+class RedisServer:
+    """One redis-server process on a fixed port and data dir; can be crashed and restarted.
+
+    ``persistent`` (the default) runs with AOF fsync on every write, as production should,
+    so a restart brings the data back; ``persistent=False`` runs without any persistence,
+    so a restart loses all. ``extra`` are more redis-server arguments (``--requirepass``
+    is honoured by :attr:`url` and the health check).
+    """
+
+    def __init__(self, binary: str, workdir: Path, *extra: str, persistent: bool = True) -> None:
+        self.binary, self.workdir, self.extra = binary, workdir, extra
+        self.persistent = persistent
+        self.port = free_port()
+        self.password = next((extra[i + 1] for i, a in enumerate(extra)
+                              if a == "--requirepass"), None)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if self.persistent
+                       else ["--appendonly", "no"])
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.workdir), *persistence,
+                "--save", "", "--daemonize", "no", "--logfile", "redis.log", *self.extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
+
+        def answers() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"redis-server exited {self.proc.returncode}:"
+                            f" {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                            f" {self.log()}")
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+            except redis.ResponseError as exc:  # LOADING the AOF after a restart
+                return not str(exc).startswith("LOADING")
+
+        try:
+            wait_for(answers, 20, f"redis-server on port {self.port}", every=0.05)
+        finally:
+            client.close()
+
+    def crash(self) -> None:
+        """SIGKILL: no shutdown save, like a crashed or OOM-killed server."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        path = self.workdir / "redis.log"
+        return path.read_text()[-2000:] if path.exists() else ""
+
+
+class RedisServers:
+    """Starts :class:`RedisServer` instances, each in its own dir under ``root``.
+
+    Call it like ``RedisServer`` minus binary and dir: ``servers("--requirepass", "pw")``
+    or ``servers(persistent=False)``. :meth:`stop_all` at teardown.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.servers: list[RedisServer] = []
+
+    def __call__(self, *extra: str, persistent: bool = True) -> RedisServer:
+        workdir = self.root / f"redis-{len(self.servers)}"
+        workdir.mkdir()
+        server = RedisServer(redis_binary(), workdir, *extra, persistent=persistent)
+        self.servers.append(server)
+        server.start()
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+# ---------------------------------------------------------------- firestorm processes
+
+class Worker:
+    """A real ``firestorm worker`` process, with its health endpoint."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log_path = env, log
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen([*FIRESTORM, "worker"], env=env, cwd=REPO,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+
+    def health(self) -> dict | None:
+        import urllib.request
+
+        if self.proc.poll() is not None:
+            pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+        url = f"http://127.0.0.1:{self.env['FIRESTORM_WEB_PORT']}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def firestorm(*args: str, env: dict[str, str], stdin: bytes | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*FIRESTORM, *args], env=env, cwd=REPO, input=stdin,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def retimed_sample(path: Path, end: float | None = None) -> list[bytes]:
+    """The demo sample with valid timestamps shifted to end at ``end``.
+
+    By default the end is a random minute of the past year: incident ids come
+    from event time, so every run gets its own and runs never collide in Redis.
+    """
+    lines = (REPO / "deploy" / "examples" / "sample-mentions.jsonl").read_bytes().splitlines()
+    if end is None:
+        end = time.time() - 60 * random.randrange(1, 525_600)
+    stamps = []
+    for line in lines:
+        try:
+            data = json.loads(line)
+            stamps.append(float(data["ts"]) if isinstance(data, dict) else None)
+        except (ValueError, KeyError, TypeError):
+            stamps.append(None)
+    # The sample's deliberately-future line stays in the future, so still rejected.
+    plausible = time.time() + 86_400
+    shift = end - max(t for t in stamps if t is not None and t < plausible)
+    out = []
+    for line, ts in zip(lines, stamps, strict=True):
+        if ts is not None and ts < plausible:
+            data = json.loads(line)
+            data["ts"] = round(ts + shift, 3)
+            line = json.dumps(data).encode()
+        out.append(line)
+    path.write_bytes(b"\n".join(out) + b"\n")
+    return out
