@@ -201,13 +201,18 @@ class Lifecycle:
             return state, []  # redelivered or out of order: already reflected in state
         p = self.params
         rank = severity_rank(verdict.severity)
-        runs = tuple(r + 1 if rank >= level else 0 for level, r in zip(_LEVELS, state.runs,
-                                                                         strict=True))
-        needs = (p.open_watch, p.open_warning, p.open_critical)
-        confirmed = max((lvl for lvl in _LEVELS if runs[lvl - 1] >= needs[lvl - 1]), default=0)
+        watch, warning, critical = state.runs
+        runs = (watch + 1 if rank >= 1 else 0, warning + 1 if rank >= 2 else 0,
+                critical + 1 if rank >= 3 else 0)
+        confirmed = 0
+        if rank:  # a normal minute confirms nothing (most minutes: skip the search)
+            needs = (p.open_watch, p.open_warning, p.open_critical)
+            confirmed = max((lvl for lvl in _LEVELS if runs[lvl - 1] >= needs[lvl - 1]),
+                            default=0)
         point = TimelinePoint.from_verdict(verdict)
-        state = replace(state, last_at=verdict.at, runs=(runs[0], runs[1], runs[2]),
-                        recent=(*state.recent, point)[-p.lookback:])
+        # Built directly, not with dataclasses.replace: this runs for every entity every minute.
+        state = IncidentState(verdict.at, runs, (*state.recent, point)[-p.lookback:],
+                              state.incident)
         incident = state.open_incident
         if incident is None:
             if not confirmed:

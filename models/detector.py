@@ -195,8 +195,7 @@ class Detector:
         open_ = state.open
         assert open_ is not None
         bucket = open_.close(base.expected(open_.start, bp), p)
-        longest = max(p.scales)
-        ring = (*state.ring[-longest:], bucket)  # one extra: the bucket leaving the window
+        ring = (*state.ring[-max(p.scales):], bucket)  # one extra: the bucket leaving the window
         old = len(ring) - p.evidence_minutes - 1
         if old >= 0 and ring[old].texts:
             ring = (*ring[:old], ring[old].stripped(), *ring[old + 1:])
@@ -204,21 +203,22 @@ class Detector:
             state.totals or ((0, 0, 0.0, 0, 0),) * len(p.scales), p.scales, strict=True))
         dispersion = state.dispersion or (1.5,) * len(p.scales)
         share0 = base.negative_share(bp)
-        warm = base.n >= p.warmup
-        windows = [Window(m, *t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         at = open_.start + p.bucket_seconds
         next_open = OpenBucket(at)
 
-        if windows[-1].volume == 0 or not self._unusual(windows, share0, dispersion):
-            # Nothing can be unusual: learn the bucket and move on cheaply.
+        if sums[-1][0] == 0 or not self._unusual(sums, share0, dispersion):
+            # Nothing can be unusual: learn the bucket and move on cheaply, from the
+            # window sums alone (most buckets of most entities end here).
             baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
-            dispersion = self._learn_dispersion(dispersion, windows, base.n)
-            w = windows[0]
-            verdict = Verdict(entity_id, at, None, 0.0, w.volume, round(w.expected, 3),
-                              round(w.negative / w.volume, 4) if w.volume else 0.0,
+            dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
+            volume, negative, expected = sums[0][:3]
+            verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
+                              round(negative / volume, 4) if volume else 0.0,
                               round(share0, 4))
             return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
 
+        warm = base.n >= p.warmup
+        windows = [Window(m, *t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         scales = [self._scale(w, share0, d) for w, d in zip(windows, dispersion, strict=True)]
         extras = self._extras(windows, scales, entity_id) if any(
             s.volume_z >= p.z_volume for s in scales) else []
@@ -236,20 +236,20 @@ class Detector:
             # Escalating buckets are not learned: a storm must not become the new normal.
             baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
             if judgement.severity is None:
-                dispersion = self._learn_dispersion(dispersion, windows, base.n)
+                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
         return EntityState(next_open, baseline, ring, dispersion, judgement.streak,
                            sums), verdict
 
-    def _unusual(self, windows: list[Window], share0: float,
+    def _unusual(self, sums: tuple[Totals, ...], share0: float,
                  dispersion: tuple[float, ...]) -> bool:
-        """A cheap pre-check: could any scale be a watch or more?"""
+        """A cheap pre-check on the window sums: could any scale be a watch or more?"""
         p = self.params
-        for w, d in zip(windows, dispersion, strict=True):
-            base = max(w.expected, 0.5)
-            if w.volume - w.expected >= p.min_excess and w.volume >= p.min_ratio * base and (
-                    poisson_z(w.volume, base, d) >= p.z_volume):
+        for (volume, negative, expected, _, _), d in zip(sums, dispersion, strict=True):
+            base = max(expected, 0.5)
+            if volume - expected >= p.min_excess and volume >= p.min_ratio * base and (
+                    poisson_z(volume, base, d) >= p.z_volume):
                 return True
-            if w.volume >= p.min_share_posts and w.negative / w.volume - share0 >= p.min_shift:
+            if volume >= p.min_share_posts and negative / volume - share0 >= p.min_shift:
                 return True
         return False
 
@@ -286,16 +286,19 @@ class Detector:
             coordination(coordinated, p.coordination_reason),
         ]
 
-    def _learn_dispersion(self, dispersion: tuple[float, ...], windows: list[Window],
-                          n: int) -> tuple[float, ...]:
+    def _learn_dispersion(self, dispersion: tuple[float, ...], sums: tuple[Totals, ...],
+                          filled: int, n: int) -> tuple[float, ...]:
+        """Track each scale's over-dispersion; ``filled`` is how many buckets the ring holds
+        (a scale learns only once its window is full)."""
         a = max(1.0 / (n + 1), 1.0 / 1440)
         out = []
-        for d, w in zip(dispersion, windows, strict=True):
-            if len(w.buckets) < w.minutes:
+        for d, (volume, _, expected, _, _), minutes in zip(dispersion, sums, self.params.scales,
+                                                           strict=True):
+            if filled < minutes:
                 out.append(d)
                 continue
-            e = max(w.expected, 0.5)
-            residual = min((w.volume - e) ** 2 / e, 25.0)
+            e = max(expected, 0.5)
+            residual = min((volume - e) ** 2 / e, 25.0)
             out.append(max(1.0, d + a * (residual - d)))
         return tuple(out)
 

@@ -84,7 +84,7 @@ class Intake:
             else:
                 result.untagged += 1
         if tagged:
-            scores = self._score_many([m.text for _, m, _ in tagged])
+            scores = self._score_distinct([m.text for _, m, _ in tagged])
             for (index, mention, entities), score in zip(tagged, scores, strict=True):
                 self._observe(result, mention, entities, float(score))
                 result.origins.extend([index] * len(entities))
@@ -95,6 +95,15 @@ class Intake:
                 result.items.extend(Tick(e, boundary) for e in self._entity_ids)
                 result.origins.extend([-1] * len(self._entity_ids))
         return result
+
+    def _score_distinct(self, texts: list[str]) -> Sequence[float]:
+        """Scores of ``texts``, each distinct text scored once: reshares and copy-paste
+        repeat a text verbatim, and a post's score never depends on its batch."""
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) == len(texts):
+            return self._score_many(texts)
+        by_text = dict(zip(distinct, self._score_many(distinct), strict=True))
+        return [by_text[t] for t in texts]
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
                  score: float) -> None:

@@ -24,7 +24,10 @@ def tokens(text: str) -> list[str]:
     >>> tokens("Boycott @AcmeStores! #Workfare isn't work")
     ['boycott', '@acmestores', '#workfare', "isn't", 'work']
     """
-    return [t.replace(_APOSTROPHE, "'") for t in _TOKEN.findall(text.casefold())]
+    low = text.casefold()
+    if _APOSTROPHE in low:  # neither apostrophe is a word char: same tokens, one spelling
+        low = low.replace(_APOSTROPHE, "'")
+    return _TOKEN.findall(low)
 
 
 class Matcher:
@@ -52,6 +55,10 @@ class Matcher:
                     self._phrases.setdefault(key, set()).add(entity.id)
         self._longest = max((len(k) for k in self._phrases), default=0)
         self._first = {k[0] for k in self._phrases}
+        # Every token one of whose _forms is a first token: most tokens are not, and a
+        # set lookup rules them out before any form is made.
+        self._triggers = frozenset(
+            form for f in self._first for form in (f, f"#{f}", f"{f}'s"))
 
     def match(self, text: str) -> tuple[str, ...]:
         """Entity ids named in ``text``, in watchlist order, each once."""
@@ -60,7 +67,10 @@ class Matcher:
     def match_tokens(self, toks: list[str]) -> tuple[str, ...]:
         """As :meth:`match`, for text already split by :func:`tokens`."""
         found: set[str] = set()
+        triggers = self._triggers
         for i, tok in enumerate(toks):
+            if tok not in triggers:
+                continue
             for first in _forms(tok):
                 if first not in self._first:
                     continue

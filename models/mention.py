@@ -97,7 +97,7 @@ def decode(raw: bytes | str, *, now: float) -> Mention | Rejection:
     except UnicodeDecodeError as exc:
         return Rejection(f"not UTF-8: invalid byte at position {exc.start}", raw_bytes)
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = _parse(text)
     except (ValueError, RecursionError) as exc:
         return Rejection(f"not valid JSON: {_short(exc)}", raw_bytes)
     if not isinstance(data, dict):
@@ -179,6 +179,17 @@ def _build(data: dict[str, Any]) -> Mention:
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
+
+
+# One decoder for every message (json.loads with an argument builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _parse(text: str) -> Any:
+    """``json.loads(text, parse_constant=_reject_constant)``, same errors, shared decoder."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)
 
 
 def _json_type(value: Any) -> str:

@@ -8,7 +8,6 @@ visible) but not reversible without the key.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Collection
@@ -38,9 +37,9 @@ class Pseudonymiser:
     def author(self, handle: str, followers: int | None) -> str:
         if followers is not None and followers >= self.reach_threshold:
             return handle
-        digest = hmac.new(self.key, handle.casefold().encode("utf-8", "surrogatepass"),
-                          hashlib.sha256).hexdigest()
-        return f"anon:{digest[:12]}"
+        digest = hmac.digest(self.key, handle.casefold().encode("utf-8", "surrogatepass"),
+                             "sha256")
+        return f"anon:{digest[:6].hex()}"
 
     def text(self, text: str, keep: Collection[str] = ()) -> str:
         """Pseudonymise @handles inside a post, except watched ones (lower-case in ``keep``).
@@ -48,5 +47,7 @@ class Pseudonymiser:
         The reach of an account named inside a post is unknown, so it is treated
         as ordinary.
         """
+        if "@" not in text:
+            return text
         return _HANDLE.sub(
             lambda m: m[0] if m[0].casefold() in keep else self.author(m[0], None), text)
