@@ -38,8 +38,13 @@ class TimelinePoint:
 
     @classmethod
     def from_verdict(cls, verdict: Verdict) -> TimelinePoint:
-        return cls(verdict.at, verdict.volume, verdict.expected_volume, verdict.negativity,
-                   verdict.expected_negativity, verdict.score, verdict.severity)
+        """The verdict's own minute where the detector gives it, else its window."""
+        if verdict.minute_volume is None:
+            return cls(verdict.at, verdict.volume, verdict.expected_volume, verdict.negativity,
+                       verdict.expected_negativity, verdict.score, verdict.severity)
+        return cls(verdict.at, verdict.minute_volume, verdict.minute_expected or 0.0,
+                   verdict.minute_negativity or 0.0, verdict.expected_negativity,
+                   verdict.score, verdict.severity)
 
     def to_dict(self) -> dict[str, Any]:
         return {"at": self.at, "volume": self.volume, "expected_volume": self.expected_volume,

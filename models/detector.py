@@ -214,7 +214,7 @@ class Detector:
             volume, negative, expected = sums[0][:3]
             verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
                               round(negative / volume, 4) if volume else 0.0,
-                              round(share0, 4))
+                              round(share0, 4), **_minute(bucket))
             return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
 
         warm = base.n >= p.warmup
@@ -230,7 +230,7 @@ class Detector:
             evidence = self._evidence(ring, entity_id, best.coordinated_share)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
-                          round(share0, 4), judgement.reasons, evidence)
+                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
         baseline = base
         if not judgement.escalating:
             # Escalating buckets are not learned: a storm must not become the new normal.
@@ -354,3 +354,9 @@ def _hashtags(buckets: tuple[Bucket, ...], call_only: bool) -> tuple[tuple[str, 
                     t for t in tokens(post[2]) if t.startswith("#")]
                 counts.update(set(tags))
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _minute(bucket: Bucket) -> dict[str, float | int]:
+    """The closed minute's own figures, for the incident timeline."""
+    return {"minute_volume": bucket.n, "minute_expected": round(bucket.expected, 3),
+            "minute_negativity": round(bucket.negative / bucket.n, 4) if bucket.n else 0.0}

@@ -80,6 +80,11 @@ class Verdict:
     expected_negativity: float
     reasons: tuple[str, ...] = ()
     evidence: Evidence = field(default_factory=Evidence)
+    # The judged minute alone (volume and negativity above are for the window that
+    # decided): what an incident's per-minute timeline plots.
+    minute_volume: int | None = None
+    minute_expected: float | None = None
+    minute_negativity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -186,3 +186,21 @@ def test_state_round_trips_and_a_restart_resumes(cut):
 def test_detector_pickles():
     d = Detector(FAST, linked={"acme": ("wp",)})
     assert pickle.loads(pickle.dumps(d)) == d
+
+
+def test_verdicts_carry_the_judged_minute_for_the_timeline():
+    from models.detector import Detector, DetectorParams
+    from models.observation import Observation
+
+    d = Detector(DetectorParams(warmup=5))
+    state, verdicts = d.initial(), []
+    for minute, n in enumerate([2, 3, 1]):
+        for i in range(n):
+            obs = Observation("acme", f"{minute}-{i}", 60.0 * minute + i, "x", f"a{i}", "t",
+                              None, 0.9 if i == 0 else 0.1)
+            state, out = d.observe(state, obs)
+            verdicts += out
+    state, out = d.tick(state, 180.0, "acme")
+    verdicts += out
+    assert [v.minute_volume for v in verdicts] == [2, 3, 1]
+    assert [v.minute_negativity for v in verdicts] == [0.5, round(1 / 3, 4), 1.0]
