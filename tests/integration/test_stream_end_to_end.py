@@ -49,6 +49,28 @@ def test_a_storm_fed_with_produce_raises_an_alert_and_bad_lines_go_dead(
     assert opened["volume"]["current"] > opened["volume"]["expected"]
     assert opened["reasons"] and opened["evidence"]["samples"]
 
+    # The duty officer says "I have it": the worker records it and everyone sees it.
+    acked = firestorm("ack", opened["incident_id"], "--by", "duty-officer", env=stream_env)
+    assert acked.returncode == 0, acked.stderr.decode()
+
+    def acknowledged() -> dict | None:
+        while message := subscriber.get_message(timeout=0.2):
+            event = json.loads(message["data"])
+            if event["event"] == "acknowledged":
+                return event
+        return None
+
+    ack = wait_for(acknowledged, 60, "the 'acknowledged' event")
+    assert (ack["incident_id"], ack["acknowledged_by"]) == (opened["incident_id"],
+                                                            "duty-officer")
+    again = firestorm("ack", opened["incident_id"], "--by", "someone-else", env=stream_env)
+    assert again.returncode == 0  # a second ack is accepted but publishes nothing new
+    refused = firestorm("ack", "acme-stores-20000101T000000Z", env=stream_env)
+    assert refused.returncode == 0  # sent; the worker logs and ignores an unknown incident
+    wait_for(lambda: "ack refused entity=acme-stores" in worker.tail(200), 60,
+             "the worker to refuse the unknown incident")
+    assert worker.health()["received"] == len(lines)  # and it is still running
+
 
 def test_every_malformed_message_is_in_the_dead_letter_topic_with_its_reason(
         stream_env, start_worker, kafka_bootstrap, tmp_path):
