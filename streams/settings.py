@@ -6,8 +6,10 @@ gets plain values from the frozen :class:`Settings`.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -46,6 +48,20 @@ class Settings:
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
     log_level: str = "info"
+
+    def configure_logging(self) -> None:
+        """key=value lines on stderr at the configured level, for every long-running command."""
+        logging.basicConfig(level=self.log_level.upper(), stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    @staticmethod
+    def secrets(names: Collection[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Values of the ``${NAME}`` secrets a policy file names (webhook URLs, SMTP passwords).
+
+        Secrets stay out of files and out of this object; they are read here, on demand.
+        """
+        env = os.environ if env is None else env
+        return {name: env[name] for name in names if name in env}
 
     @property
     def outbox_path(self) -> str:

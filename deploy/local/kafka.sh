@@ -326,14 +326,7 @@ cmd_status() {
   return 1
 }
 
-cmd_logs() {
-  [[ -f "$SERVER_LOG" ]] || die "no log yet at $SERVER_LOG"
-  log "${SERVER_LOG}"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 50 -F "$SERVER_LOG"
-  fi
-  tail -n 100 "$SERVER_LOG"
-}
+cmd_logs() { show_logs "$SERVER_LOG" "${1:-}"; }
 
 cmd_smoke() {
   local py

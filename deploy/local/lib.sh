@@ -113,3 +113,14 @@ as_root() {
     die "need root (or sudo) to run: $*"
   fi
 }
+
+# show_logs FILE [-f]: print where a service logs and its tail (-f: follow).
+show_logs() {
+  local file="$1"
+  [[ -f "$file" ]] || die "no log yet at $file"
+  log "$file"
+  if [[ "${2:-}" == "-f" ]]; then
+    exec tail -n 50 -F "$file"
+  fi
+  tail -n 100 "$file"
+}

@@ -215,14 +215,7 @@ cmd_status() {
   return 1
 }
 
-cmd_logs() {
-  [[ -f "$LOG_FILE" ]] || die "no log yet at $LOG_FILE"
-  log "${LOG_FILE}"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 50 -F "$LOG_FILE"
-  fi
-  tail -n 100 "$LOG_FILE"
-}
+cmd_logs() { show_logs "$LOG_FILE" "${1:-}"; }
 
 main() {
   case "${1:-}" in

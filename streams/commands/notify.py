@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,8 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.configure_logging()
     if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("firestorm notify reads the alert log in Redis: set"
                           " FIRESTORM_REDIS_URL to a redis:// or rediss:// URL")
@@ -81,7 +78,7 @@ def load_policy(path: str) -> EscalationPolicy:
     policy = parse_policy(text, path)
     # Secrets named in the policy file are the one thing read from the environment
     # outside Settings: their names are the operator's choice, not ours.
-    return policy.with_secrets({n: os.environ[n] for n in policy.secrets() if n in os.environ})
+    return policy.with_secrets(Settings.secrets(policy.secrets()))
 
 
 def _notifier(channel: Channel, policy: EscalationPolicy) -> Notifier:

@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     port = settings.pages_port if args.port is None else args.port
     if not 0 < port < 65536:
         raise ConfigError(f"--port {port}: must be 1-65535")
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.configure_logging()
     tls = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400), **tls)

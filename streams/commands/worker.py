@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from streams.settings import Settings
@@ -35,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.configure_logging()
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist)

@@ -31,3 +31,9 @@ def test_values_are_typed_from_the_environment():
 def test_bad_values_name_the_variable_and_the_fix(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         Settings.from_env(env)
+
+
+def test_policy_secrets_are_read_by_name_and_only_when_present():
+    env = {"SLACK_URL": "https://hooks.example/x", "OTHER": "y"}
+    assert Settings.secrets(["SLACK_URL", "MISSING"], env) == {
+        "SLACK_URL": "https://hooks.example/x"}
