@@ -152,5 +152,8 @@ def _advance(known: Entry | None, event: AlertEvent) -> Entry:
     # An acknowledgement never changes status: a late ack leaves a resolved one resolved.
     resolved = known.resolved if is_ack else event.event == "resolved"
     last_event = known.last_event if is_ack else event.event
+    if is_ack:
+        # An ack says who has it, not what is happening: keep the figures and the why.
+        event = replace(known.event, seq=event.seq, acknowledged_by=by)
     return Entry(event, opened_at=opened_at, last_at=last_at, acknowledged_by=by,
                  resolved=resolved, last_event=last_event)

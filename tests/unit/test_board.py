@@ -161,3 +161,19 @@ def test_open_incidents_are_in_severity_order_and_never_resolved(events):
     assert all(e.resolved for e in board.resolved)
     resolved_ids = {e.incident_id for e in events if e.event == "resolved"}
     assert {e.incident_id for e in board.open}.isdisjoint(resolved_ids)
+
+
+def test_an_acknowledgement_keeps_the_figures_and_reasons_on_the_board():
+    from alerting.board import fold
+    from alerting.event import AlertEvent
+
+    opened = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+                        "critical", 1714566840.0, 90, 8.5, 0.8, 0.3, 9.1,
+                        reasons=("volume 10x expected",))
+    ack = AlertEvent("acme-20240501T123400Z", 2, "acknowledged", "acme", "Acme", "partner",
+                     "critical", 1714566900.0, 0, 0.0, 0.0, 0.0, 0.0,
+                     reasons=("acknowledged by sam",), acknowledged_by="sam")
+    (entry,) = fold([opened, ack]).open
+    assert entry.acknowledged_by == "sam"
+    assert entry.event.reasons == ("volume 10x expected",) and entry.event.volume == 90
+    assert fold([opened, ack, ack]).open == fold([opened, ack]).open  # redelivery
