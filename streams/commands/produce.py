@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retime", action="store_true",
                    help="shift every valid timestamp so that the newest one is now (for demos"
                         " and drills; reads the whole file first, not stdin)")
+    p.add_argument("--key", metavar="KEY",
+                   help="send every message with this key, so all land on one partition in"
+                        " order (default: no key, spread over the partitions)")
     p.add_argument("--rate", type=float, default=0.0, metavar="N",
                    help="send at most N messages a second (default: as fast as possible)")
     p.set_defaults(func=run)
@@ -54,13 +57,15 @@ def run(args: argparse.Namespace) -> int:
             f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); is the broker up?"
             " try: deploy/local/stack.sh start") from None
     shift = _retime_shift(args.input) if args.retime else None
+    key = args.key.encode("utf-8") if args.key else None
     progress = Progress(f"producing to {topic}")
     failures: list[Exception] = []
     started = time.monotonic()
     try:
         with open_lines(args.input) as lines:
             for line in lines:
-                future = producer.send(topic, value=_shifted(line, shift) if shift else line)
+                future = producer.send(topic, value=_shifted(line, shift) if shift else line,
+                                       key=key)
                 future.add_errback(failures.append)
                 progress.advance()
                 if args.rate:
