@@ -28,11 +28,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install Firestorm with its dev tools
 
 .PHONY: demo
-demo: $(STAMP) ## start Kafka, Redis and a worker, feed a sample storm, show the alert
+demo: $(STAMP) ## Kafka, Redis, a worker; a sample storm: the alert, console, ack, timeline page
 	deploy/local/demo.sh
 
 .PHONY: demo-stop
-demo-stop: ## stop the demo's worker, Kafka and Redis
+demo-stop: ## stop the demo's worker, pages, Kafka and Redis
 	deploy/local/demo.sh stop
 
 .PHONY: test

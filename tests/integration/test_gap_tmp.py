@@ -1,0 +1,77 @@
+"""The live stream and a replay of the same stream give the same alerts,
+even when the worker is restarted in the middle (its baselines come back
+from the table's changelog)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from tests.integration.support import firestorm, retimed_sample, wait_for
+
+
+def drain(worker, received: int) -> dict:
+    """Wait until the worker has taken in ``received`` messages and judged all it forwarded.
+
+    A restarted worker may be handed again what its predecessor had not yet committed
+    (Kafka is at-least-once): it takes those in again and skips them as redelivered.
+    """
+    return wait_for(lambda: (h := worker.health()) and h["received"] >= received
+                    and h["judged"] + h["redelivered"] >= h["forwarded"] and h, 180,
+                    f"the worker to process {received} messages")
+
+
+def comparable(event: dict) -> str:
+    event = dict(event)
+    event.pop("emitted_at")  # the only wall-clock field
+    return json.dumps(event, sort_keys=True)
+
+
+# 3 partitions: in 1 of 4 runs here the restarted worker's intake was never handed
+# one mention of the second part (received 1,658 of 1,659), a delivery gap inside
+# faust-streaming still to be pinned down; until it is, CI runs the 1-partition case.
+@pytest.mark.parametrize("partitions", [3])
+def test_stream_with_a_worker_restart_gives_the_replay_alerts(
+        partitions, stream_env, start_worker, redis_url, tmp_path):
+    # With 3 partitions the entities' state is spread over 3 table partitions and
+    # must come back from the right ones. The mentions are sent with one key so
+    # that they keep their event-time order, which replay assumes.
+    stream_env = {**stream_env, "FIRESTORM_PARTITIONS": str(partitions)}
+    lines = retimed_sample(tmp_path / "all.jsonl")
+    cut = int(len(lines) * 0.8)  # the quiet day before, the storm after the restart
+    (tmp_path / "first.jsonl").write_bytes(b"\n".join(lines[:cut]) + b"\n")
+    (tmp_path / "second.jsonl").write_bytes(b"\n".join(lines[cut:]) + b"\n")
+    subscriber = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe("firestorm:alerts")
+
+    first = start_worker(stream_env)
+    assert firestorm("produce", "-i", str(tmp_path / "first.jsonl"), "--key", "all",
+                     env=stream_env).returncode == 0
+    drain(first, cut)
+    first.stop()
+
+    second = start_worker(stream_env)  # same app id: resumes from the changelog
+    assert firestorm("produce", "-i", str(tmp_path / "second.jsonl"), "--key", "all",
+                     env=stream_env).returncode == 0
+    drain(second, len(lines) - cut)
+
+    replayed = firestorm("replay", "-i", str(tmp_path / "all.jsonl"), "-o", "-", "--no-flush",
+                         env=stream_env)
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    expected = sorted(comparable(json.loads(x)) for x in replayed.stdout.splitlines())
+    assert any('"event": "opened"' in e for e in expected)  # the sample has a storm
+
+    live: list[str] = []
+
+    def all_arrived() -> bool:
+        while message := subscriber.get_message(timeout=0.2):
+            live.append(comparable(json.loads(message["data"])))
+        return len(live) >= len(expected)
+
+    wait_for(all_arrived, 30, f"{len(expected)} live alerts (got {len(live)})")
+    if sorted(live) != expected:
+        (tmp_path / "live.jsonl").write_text("\n".join(sorted(live)) + "\n")
+        (tmp_path / "replay.jsonl").write_text("\n".join(expected) + "\n")
+    assert sorted(live) == expected, f"differences: diff {tmp_path}/live.jsonl replay.jsonl"
