@@ -108,14 +108,6 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
             log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
                      len(batch), result.accepted, len(result.rejected),
                      len(result.observations), result.untagged)
-            _offs = sorted((e.message.partition, e.message.offset) for e in batch)
-            _ranges = []
-            for _p, _o in _offs:
-                if _ranges and _ranges[-1][0] == _p and _ranges[-1][2] + 1 == _o:
-                    _ranges[-1][2] = _o
-                else:
-                    _ranges.append([_p, _o, _o])
-            log.info("GAPDBG intake n=%d ranges=%s", len(batch), _ranges)
 
     @app.agent(observations, concurrency=1)
     async def detect_agent(stream: faust.StreamT) -> None:
