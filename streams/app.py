@@ -24,6 +24,7 @@ from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
+from streams.offsets import OffsetWatch
 from streams.settings import Settings
 
 __all__ = ["Counters", "build_app"]
@@ -77,10 +78,18 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
                        key_type=str, use_partitioner=True)
     counters = Counters()
+    watch = OffsetWatch()
 
     @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
     async def intake_agent(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
+            for event in sorted(batch, key=lambda e: (e.message.partition, e.message.offset)):
+                missing = watch.see(event.message.partition, event.message.offset)
+                if missing:
+                    log.error("intake offset gap topic=%s partition=%d missing=%d before=%d:"
+                              " messages on Kafka that this worker was never handed",
+                              event.message.topic, event.message.partition, missing,
+                              event.message.offset)
             raws = [event.value for event in batch]
             result = intake.accept_many(raws, now=time.time())
             sent: list[Awaitable[Any]] = []
@@ -172,6 +181,7 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                          "observations": counters.observations,
                          "forwarded": counters.forwarded, "judged": counters.judged,
                          "redelivered": counters.redelivered,
+                         "offset_gaps": watch.gaps, "offset_repeats": watch.repeats,
                          "alerts": counters.alerts})
 
     return app, counters
