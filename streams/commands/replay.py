@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from alerting.engine import EntityEngineState
+from alerting.engine import Engine, EntityEngineState
+from alerting.event import AlertEvent
+from models.intake import Intake
 from models.observation import Tick
 from streams.components import build_engine, build_intake, load_watchlist
 from streams.lines import open_lines
@@ -67,15 +69,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay(lines: Iterator[bytes], intake, engine, out: TextIO | None,
-           dead: TextIO | None = None, flush: bool = True) -> dict:
+def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
+           dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
     states: dict[str, EntityEngineState] = {}
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
 
-    def emit(events: list) -> None:
+    def emit(events: list[AlertEvent]) -> None:
         stats["events"] += len(events)
         if out is not None:
             for event in events:
