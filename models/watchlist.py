@@ -7,7 +7,7 @@ editing the YAML at 2am is not the person who wrote this parser.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -51,12 +51,14 @@ class Watchlist:
     """
 
     entities: tuple[Entity, ...]
+    # Looked up for every observation the engine steps: index once, not a scan each time.
+    _by_id: dict[str, Entity] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {e.id: e for e in self.entities})
 
     def __getitem__(self, entity_id: str) -> Entity:
-        for entity in self.entities:
-            if entity.id == entity_id:
-                return entity
-        raise KeyError(entity_id)
+        return self._by_id[entity_id]
 
     def linked_to(self, entity_id: str) -> tuple[str, ...]:
         """Entities linked with this one, in either direction."""
