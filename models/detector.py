@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
 from models.baseline import Baseline, BaselineParams
-from models.calls_to_action import call_hashtags
 from models.escalation import judge
 from models.matcher import tokens
 from models.observation import Observation
@@ -306,12 +308,9 @@ class Detector:
                   coordinated: float) -> Evidence:
         p = self.params
         recent = ring[-p.evidence_minutes:]
-        posts = [t for b in reversed(recent) for t in b.texts][:p.evidence_posts]
-        terms: Counter[str] = Counter()
-        for post in posts:
-            terms.update(t for t in set(tokens(post[2]))
-                         if len(t) > 2 and t[0] not in "#@" and t not in _STOP
-                         and not t.isdigit() and "/" not in t)
+        posts = list(islice(chain.from_iterable(b.texts for b in reversed(recent)),
+                            p.evidence_posts))
+        terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
         originals = [t for t in posts if not t[5]]
         ranked = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
         samples, seen = [], set()
@@ -327,7 +326,7 @@ class Detector:
         links = set((self.linked or {}).get(entity_id, ()))
         linked = sorted(others.items(), key=lambda kv: (kv[0] not in links, -kv[1], kv[0]))
         return Evidence(
-            top_terms=tuple(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:p.top_terms]),
+            top_terms=_ranked(terms)[:p.top_terms],
             top_hashtags=_hashtags(recent, call_only=False)[:5],
             samples=tuple(samples),
             top_authors=_merge_top(recent, p.top_authors),
@@ -348,12 +347,23 @@ def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ..
 def _hashtags(buckets: tuple[Bucket, ...], call_only: bool) -> tuple[tuple[str, int], ...]:
     counts: Counter[str] = Counter()
     for b in buckets:
-        for post in b.texts:
-            if "#" in post[2]:
-                tags = call_hashtags(post[2]) if call_only else [
-                    t for t in tokens(post[2]) if t.startswith("#")]
-                counts.update(set(tags))
-    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        counts.update(b.hashtags(call_only))
+    return _ranked(counts)
+
+
+def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
+    """Items by count, most first, ties in key order (two C sorts: no key function)."""
+    return tuple(sorted(sorted(counts.items()), key=itemgetter(1), reverse=True))
+
+
+# Evidence re-reads the newest kept posts every minute of a storm, so most texts were
+# read a minute ago. A pure function of the text: a cache hit never changes a verdict.
+@lru_cache(maxsize=16_384)
+def _terms(text: str) -> frozenset[str]:
+    """Distinct evidence terms of a post: words, not tags, handles, numbers or stop words."""
+    return frozenset(t for t in tokens(text) if len(t) > 2 and t[0] not in "#@"
+                     and t not in _STOP and not t.isdigit() and "/" not in t)
+
 
 
 def _minute(bucket: Bucket) -> dict[str, float | int]:

@@ -47,18 +47,24 @@ class Matcher:
 
     def __init__(self, watchlist: Watchlist) -> None:
         self._order = {e.id: i for i, e in enumerate(watchlist.entities)}
-        self._phrases: dict[tuple[str, ...], set[str]] = {}
+        phrases: dict[tuple[str, ...], set[str]] = {}
         for entity in watchlist.entities:
             for phrase in (*entity.terms, *entity.hashtags, *entity.handles):
                 key = tuple(tokens(phrase))
                 if key:
-                    self._phrases.setdefault(key, set()).add(entity.id)
-        self._longest = max((len(k) for k in self._phrases), default=0)
-        self._first = {k[0] for k in self._phrases}
-        # Every token one of whose _forms is a first token: most tokens are not, and a
-        # set lookup rules them out before any form is made.
-        self._triggers = frozenset(
-            form for f in self._first for form in (f, f"#{f}", f"{f}'s"))
+                    phrases.setdefault(key, set()).add(entity.id)
+        firsts = {k[0] for k in phrases}
+        # For each token that can start a phrase (the phrase's first token, or a hashtag
+        # or possessive of it: see _forms), the rest of each such phrase and its
+        # entities. Most tokens start none, and one set intersection rules them out.
+        starts: dict[str, list[tuple[list[str], frozenset[str]]]] = {}
+        for trigger in (form for f in firsts for form in (f, f"#{f}", f"{f}'s")):
+            for first in set(_forms(trigger)) & firsts:
+                for key, ids in phrases.items():
+                    if key[0] == first:
+                        starts.setdefault(trigger, []).append((list(key[1:]), frozenset(ids)))
+        self._starts = starts
+        self._triggers = frozenset(starts)
 
     def match(self, text: str) -> tuple[str, ...]:
         """Entity ids named in ``text``, in watchlist order, each once."""
@@ -66,19 +72,23 @@ class Matcher:
 
     def match_tokens(self, toks: list[str]) -> tuple[str, ...]:
         """As :meth:`match`, for text already split by :func:`tokens`."""
+        hits = self._triggers.intersection(toks)  # most posts: one C call, no loop
+        if not hits:
+            return ()
         found: set[str] = set()
-        triggers = self._triggers
-        for i, tok in enumerate(toks):
-            if tok not in triggers:
-                continue
-            for first in _forms(tok):
-                if first not in self._first:
+        for tok in hits:
+            for rest, ids in self._starts[tok]:
+                if not rest:
+                    found |= ids
                     continue
-                window = [first, *toks[i + 1 : i + self._longest]]
-                for n in range(1, len(window) + 1):
-                    hit = self._phrases.get(tuple(window[:n]))
-                    if hit:
-                        found |= hit
+                i, n = -1, len(rest)
+                for _ in range(toks.count(tok)):
+                    i = toks.index(tok, i + 1)
+                    if toks[i + 1 : i + 1 + n] == rest:
+                        found |= ids
+                        break
+        if len(found) == 1:
+            return tuple(found)
         return tuple(sorted(found, key=self._order.__getitem__))
 
 

@@ -100,7 +100,12 @@ def decode(raw: bytes | str, *, now: float) -> Mention | Rejection:
         data = _parse(text)
     except (ValueError, RecursionError) as exc:
         return Rejection(f"not valid JSON: {_short(exc)}", raw_bytes)
-    if not isinstance(data, dict):
+    if type(data) is dict:
+        ts = _plainly_valid(data, now)
+        if ts is not None:
+            return Mention(data["id"], ts, data["platform"], data["author"], data["text"],
+                           data.get("author_followers"))
+    else:
         return Rejection(f"not a JSON object: got {_json_type(data)}", raw_bytes)
     reason = _validate(data, now)
     if reason is not None:
@@ -134,6 +139,39 @@ def parse_ts(value: Any) -> float | str:
         return f"field 'ts' must be an ISO-8601 string or epoch seconds, got {_json_type(value)}"
     if seconds < MIN_TS:
         return f"field 'ts' is before 2000-01-01 ({seconds:.0f}): milliseconds sent as seconds?"
+    return seconds
+
+
+_PLAIN = frozenset(("id", "ts", "platform", "author", "text", "author_followers"))
+
+
+def _plainly_valid(data: dict[str, Any], now: float) -> float | None:
+    """Event time of a mention of the common shape (required fields, epoch ``ts``,
+    maybe ``author_followers``) that is valid, else None: :func:`_validate` then
+    works out why, or accepts a rarer shape. A fast path, never a second opinion.
+    """
+    if not data.keys() <= _PLAIN:
+        return None
+    try:
+        id_, ts, platform = data["id"], data["ts"], data["platform"]
+        author, text = data["author"], data["text"]
+    except KeyError:
+        return None
+    if (type(id_) is not str or not id_ or type(platform) is not str
+            or type(author) is not str or type(text) is not str
+            or len(text) > MAX_TEXT_CHARS):
+        return None
+    if type(ts) is float:
+        seconds = ts
+    elif type(ts) is int and -(2**53) < ts < 2**53:
+        seconds = float(ts)
+    else:
+        return None
+    if not MIN_TS <= seconds <= now + MAX_FUTURE_SECONDS:  # NaN fails too
+        return None
+    followers = data.get("author_followers")
+    if followers is not None and (type(followers) is not int or followers < 0):
+        return None
     return seconds
 
 

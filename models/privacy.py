@@ -11,11 +11,12 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Pseudonymiser"]
 
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
+_MEMO_SIZE = 100_000  # accounts remembered before the memo starts again
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +34,21 @@ class Pseudonymiser:
 
     key: bytes
     reach_threshold: int = 10_000
+    # Pseudonyms already worked out: active accounts post again and again, and the
+    # keyed hash costs more than the rest of a mention's tagging. In memory only.
+    _memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def author(self, handle: str, followers: int | None) -> str:
         if followers is not None and followers >= self.reach_threshold:
             return handle
-        digest = hmac.digest(self.key, handle.casefold().encode("utf-8", "surrogatepass"),
-                             "sha256")
-        return f"anon:{digest[:6].hex()}"
+        pseudonym = self._memo.get(handle)
+        if pseudonym is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            digest = hmac.digest(self.key, handle.casefold().encode("utf-8", "surrogatepass"),
+                                 "sha256")
+            pseudonym = self._memo[handle] = f"anon:{digest[:6].hex()}"
+        return pseudonym
 
     def text(self, text: str, keep: Collection[str] = ()) -> str:
         """Pseudonymise @handles inside a post, except watched ones (lower-case in ``keep``).

@@ -14,10 +14,12 @@ summaries.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
-from models.calls_to_action import is_call_to_action
+from models.calls_to_action import call_hashtags, is_call_to_action
 from models.coordination import (
     distinct_estimate,
     duplicated,
@@ -25,6 +27,7 @@ from models.coordination import (
     kmv_merge,
     kmv_sketch,
 )
+from models.matcher import tokens
 
 __all__ = ["Bucket", "OpenBucket", "Totals", "Window", "slide", "totals", "window"]
 
@@ -131,6 +134,28 @@ class Bucket:
     top_authors: tuple[tuple[str, int], ...] = ()
     others: tuple[tuple[str, int], ...] = ()  # co-mentioned entities
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
+    # Hashtag counts of ``texts``, worked out on first use: evidence reads the same
+    # buckets every minute of a storm. A memo, not state: never compared or stored.
+    _tags: dict[bool, Counter[str]] | None = field(default=None, compare=False, repr=False)
+
+    def hashtags(self, calls_only: bool) -> Counter[str]:
+        """Kept posts carrying each hashtag (only calls to action, if ``calls_only``).
+
+        >>> Bucket(0.0, texts=(("m", "a", "#Boycott #acme", 1, 0.9, False),)).hashtags(True)
+        Counter({'#boycott': 1})
+        """
+        memo = self._tags
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_tags", memo)
+        counts = memo.get(calls_only)
+        if counts is None:
+            counts = memo[calls_only] = Counter()
+            tags_of = _call_tags if calls_only else _tags_of
+            for post in self.texts:
+                if "#" in post[2]:
+                    counts.update(tags_of(post[2]))
+        return counts
 
     def stripped(self) -> Bucket:
         """This bucket without its kept texts (past the evidence horizon)."""
@@ -187,9 +212,11 @@ class Window:
 
     def duplicate_share(self, at_least: int) -> float:
         """Share of kept original posts whose text at least ``at_least`` posts share."""
-        fps = [f for b in self.buckets for f in b.fingerprints]
         sampled = sum(b.sampled for b in self.buckets)
-        return duplicated(fps, at_least) / sampled if sampled else 0.0
+        if not sampled:
+            return 0.0
+        return duplicated(chain.from_iterable(b.fingerprints for b in self.buckets),
+                          at_least) / sampled
 
     def call_share(self) -> float:
         sampled = sum(b.sampled for b in self.buckets)
@@ -239,6 +266,17 @@ def slide(old: Totals, ring: tuple[Bucket, ...], minutes: int) -> Totals:
         v, k, e, x, h = (v - gone.n, k - gone.negative, e - gone.expected, x - gone.excess,
                          h - gone.high_reach)
     return v, k, max(e, 0.0), x, h
+
+
+# Reshares and copy-paste repeat a text verbatim: tag it once.
+@lru_cache(maxsize=16_384)
+def _tags_of(text: str) -> frozenset[str]:
+    return frozenset(t for t in tokens(text) if t.startswith("#"))
+
+
+@lru_cache(maxsize=16_384)
+def _call_tags(text: str) -> frozenset[str]:
+    return frozenset(call_hashtags(text))
 
 
 def _post(p: list[Any]) -> Post:

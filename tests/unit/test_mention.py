@@ -3,10 +3,18 @@
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.mention import MAX_TEXT_CHARS, Mention, Rejection, decode
+from models.mention import (
+    MAX_TEXT_CHARS,
+    Mention,
+    Rejection,
+    _plainly_valid,
+    _validate,
+    decode,
+    parse_ts,
+)
 
 NOW = 1_767_600_000.0  # 2026-01-05
 GOOD = {"id": "t1", "ts": "2026-01-05T08:00:00Z", "platform": "twitter",
@@ -94,3 +102,30 @@ def test_decoder_never_raises_on_arbitrary_objects(data):
                                 "9999-12-31T23:59:59-01:00", 1e308])
 def test_out_of_range_timestamps_are_rejected_not_raised(ts):
     assert isinstance(decode(encode(ts=ts), now=NOW), Rejection)
+
+
+PLAIN = {"id": "t1", "ts": NOW - 60.0, "platform": "twitter", "author": "@a", "text": "hi",
+         "author_followers": 3}
+EDGES = [NOW, NOW + 86_400.0, NOW + 86_400.5, 946_684_800.0, 946_684_799.9, 2**53, 2**53 + 1,
+         -1, 0, True, None, "", "2026-01-05T09:00:00Z", "x" * 10_001]
+_ODD = st.sampled_from(EDGES) | st.integers() | st.floats() | st.text(max_size=12)
+
+
+@pytest.mark.parametrize("field", ["ts", "id", "text", "author_followers", "author"])
+@pytest.mark.parametrize("value", EDGES)
+@given(st.dictionaries(st.sampled_from([*PLAIN, "lang", "x"]), _ODD, max_size=2),
+       st.sets(st.sampled_from(list(PLAIN)), max_size=1))
+@settings(max_examples=10)
+def test_the_fast_path_only_accepts_what_the_full_check_accepts(field, value, changes,
+                                                                dropped):
+    data = {k: v for k, v in {**PLAIN, **changes, field: value}.items() if k not in dropped}
+    fast = _plainly_valid(data, NOW)
+    if fast is not None:
+        assert _validate(data, NOW) is None
+        assert fast == parse_ts(data["ts"])
+        assert decode(json.dumps(data).encode(), now=NOW) == Mention.from_dict(
+            {**data, "ts": fast})
+
+
+def test_the_fast_path_takes_the_common_shape():
+    assert _plainly_valid(PLAIN, NOW) == NOW - 60.0
