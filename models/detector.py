@@ -275,9 +275,7 @@ class Detector:
         w = windows[min(1, len(windows) - 1)]
         tops = _merge_top(w.buckets, p.top_authors)
         hashtags = _hashtags(w.buckets, call_only=True)
-        others: Counter[str] = Counter()
-        for b in w.buckets:
-            others.update(dict(b.others))
+        others = _co_mentions(w.buckets)
         linked = (self.linked or {}).get(entity_id, ())
         coordinated = max(scales, key=lambda s: s.coordinated_share if s.volume >= 10 else 0.0)
         return [
@@ -320,9 +318,7 @@ class Detector:
                 seen.add(author)
             if len(samples) == p.samples:
                 break
-        others: Counter[str] = Counter()
-        for b in recent:
-            others.update(dict(b.others))
+        others = _co_mentions(recent)
         links = set((self.linked or {}).get(entity_id, ()))
         linked = sorted(others.items(), key=lambda kv: (kv[0] not in links, -kv[1], kv[0]))
         return Evidence(
@@ -341,7 +337,15 @@ def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ..
         for author, followers in b.top_authors:
             if followers > best.get(author, -1):
                 best[author] = followers
-    return tuple(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
+    return tuple(sorted(sorted(best.items()), key=itemgetter(1), reverse=True)[:k])
+
+
+def _co_mentions(buckets: tuple[Bucket, ...]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for b in buckets:
+        for entity_id, n in b.others:
+            counts[entity_id] += n
+    return counts
 
 
 def _hashtags(buckets: tuple[Bucket, ...], call_only: bool) -> tuple[tuple[str, int], ...]:

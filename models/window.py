@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from models.calls_to_action import call_hashtags, is_call_to_action
@@ -77,14 +78,15 @@ class OpenBucket:
         excess = sum(c - params.author_cap for c in per_author.values() if c > params.author_cap)
         reach: dict[str, int] = {}
         high = 0
-        others: Counter[str] = Counter()
-        for author, followers, co in records:
+        for author, followers, _ in records:
             if followers >= params.high_reach:
                 high += 1
             if followers > reach.get(author, -1):
                 reach[author] = followers
-            others.update(co)
-        top = sorted(reach.items(), key=lambda kv: (-kv[1], kv[0]))[: params.top_authors]
+        others = Counter(chain.from_iterable(r[2] for r in records))
+        # By reach, then handle: a sort by handle, then a stable one by reach (no key calls).
+        top = sorted(sorted(reach.items()), key=itemgetter(1), reverse=True)[
+            : params.top_authors]
         fps = tuple(fingerprint(p[2]) for p in self.texts if not p[5])
         calls = sum(1 for p in self.texts if is_call_to_action(p[2]))
         return Bucket(
