@@ -6,6 +6,7 @@ negativity model is many times faster on a batch than one post at a time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -70,25 +71,26 @@ class Intake:
         """
         result = IntakeResult()
         tagged: list[tuple[int, Mention, tuple[str, ...]]] = []
-        newest: float | None = None
+        newest = -math.inf
+        match_tokens = self._matcher.match_tokens
         for index, raw in enumerate(raws):
             decoded = decode(raw, now=now)
-            if isinstance(decoded, Rejection):
+            if type(decoded) is Rejection:
                 result.rejected.append((index, decoded))
                 continue
-            result.accepted += 1
-            newest = decoded.ts if newest is None else max(newest, decoded.ts)
-            entities = self._matcher.match_tokens(tokens(decoded.text))
+            if decoded.ts > newest:
+                newest = decoded.ts
+            entities = match_tokens(tokens(decoded.text))
             if entities:
                 tagged.append((index, decoded, entities))
-            else:
-                result.untagged += 1
+        result.accepted = len(raws) - len(result.rejected)
+        result.untagged = result.accepted - len(tagged)
         if tagged:
             scores = self._score_distinct([m.text for _, m, _ in tagged])
             for (index, mention, entities), score in zip(tagged, scores, strict=True):
                 self._observe(result, mention, entities, float(score))
                 result.origins.extend([index] * len(entities))
-        if newest is not None:
+        if newest > -math.inf:
             boundary = newest - newest % self.tick_seconds
             if self._watermark is None or boundary > self._watermark:
                 self._watermark = boundary
@@ -110,10 +112,7 @@ class Intake:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
         for entity_id in entities:
+            others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(
-                entity_id=entity_id, mention_id=mention.id, ts=mention.ts,
-                platform=mention.platform, author=author, text=text,
-                followers=mention.author_followers, negativity=score,
-                others=tuple(e for e in entities if e != entity_id),
-                reshare_of=mention.reshare_of,
-            ))
+                entity_id, mention.id, mention.ts, mention.platform, author, text,
+                mention.author_followers, score, others, mention.reshare_of))

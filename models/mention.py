@@ -91,7 +91,10 @@ def decode(raw: bytes | str, *, now: float) -> Mention | Rejection:
     >>> decode(b'[1]', now=0).reason
     'not a JSON object: got array'
     """
-    raw_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if type(raw) is bytes:
+        raw_bytes = raw
+    else:
+        raw_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -103,8 +106,10 @@ def decode(raw: bytes | str, *, now: float) -> Mention | Rejection:
     if type(data) is dict:
         ts = _plainly_valid(data, now)
         if ts is not None:
+            get = data.get
             return Mention(data["id"], ts, data["platform"], data["author"], data["text"],
-                           data.get("author_followers"))
+                           get("author_followers"), get("lang"), get("reshare_of"),
+                           get("reply_to"), get("url"))
     else:
         return Rejection(f"not a JSON object: got {_json_type(data)}", raw_bytes)
     reason = _validate(data, now)
@@ -142,13 +147,13 @@ def parse_ts(value: Any) -> float | str:
     return seconds
 
 
-_PLAIN = frozenset(("id", "ts", "platform", "author", "text", "author_followers"))
+_PLAIN = _KNOWN
 
 
 def _plainly_valid(data: dict[str, Any], now: float) -> float | None:
-    """Event time of a mention of the common shape (required fields, epoch ``ts``,
-    maybe ``author_followers``) that is valid, else None: :func:`_validate` then
-    works out why, or accepts a rarer shape. A fast path, never a second opinion.
+    """Event time of a valid mention of the common shape (known fields only, epoch
+    ``ts``), else None: :func:`_validate` then works out why, or accepts a rarer
+    shape. A fast path, never a second opinion.
     """
     if not data.keys() <= _PLAIN:
         return None
@@ -172,6 +177,10 @@ def _plainly_valid(data: dict[str, Any], now: float) -> float | None:
     followers = data.get("author_followers")
     if followers is not None and (type(followers) is not int or followers < 0):
         return None
+    for name in _OPTIONAL_STR:
+        value = data.get(name)
+        if value is not None and type(value) is not str:
+            return None
     return seconds
 
 
@@ -227,7 +236,13 @@ def _parse(text: str) -> Any:
     """``json.loads(text, parse_constant=_reject_constant)``, same errors, shared decoder."""
     if text.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _DECODER.decode(text)
+    try:  # the common case, a bare object: skips decode()'s two whitespace scans
+        data, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return data
+    except ValueError:
+        pass
+    return _DECODER.decode(text)  # padded, trailing data or broken: its exact error
 
 
 def _json_type(value: Any) -> str:

@@ -111,9 +111,11 @@ EDGES = [NOW, NOW + 86_400.0, NOW + 86_400.5, 946_684_800.0, 946_684_799.9, 2**5
 _ODD = st.sampled_from(EDGES) | st.integers() | st.floats() | st.text(max_size=12)
 
 
-@pytest.mark.parametrize("field", ["ts", "id", "text", "author_followers", "author"])
+@pytest.mark.parametrize("field", ["ts", "id", "text", "author_followers", "author",
+                                   "reply_to"])
 @pytest.mark.parametrize("value", EDGES)
-@given(st.dictionaries(st.sampled_from([*PLAIN, "lang", "x"]), _ODD, max_size=2),
+@given(st.dictionaries(st.sampled_from([*PLAIN, "lang", "reshare_of", "url", "x"]), _ODD,
+                       max_size=2),
        st.sets(st.sampled_from(list(PLAIN)), max_size=1))
 @settings(max_examples=10)
 def test_the_fast_path_only_accepts_what_the_full_check_accepts(field, value, changes,
