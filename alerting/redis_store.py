@@ -17,6 +17,16 @@ after its last write)::
     firestorm:incident:<id>:events      list: its events (JSON), in order
     firestorm:incident:<id>:points      hash: per-minute points by event time
     firestorm:incidents:open            set: ids of open incidents
+    firestorm:incidents:index           sorted set: every incident id, scored by the
+                                        wall-clock time of its last write (no TTL)
+    firestorm:incidents:index:ready     marker: the index holds every record (no TTL)
+
+The index lets ``incidents()`` list without SCANning the keyspace. The script
+trims ids scored more than ``retention_seconds`` ago, so the index never holds
+more than the records that can still exist; a TTL on it would add nothing but
+a way to lose it while its records live. A deployment upgraded from a version
+without the index has records but no ``ready`` marker: the first listing
+backfills the index from one SCAN and sets the marker.
 
 Single-node Redis (or a primary behind Sentinel): the script touches keys of
 several incidents' slots, so Redis Cluster is not supported.
@@ -53,9 +63,9 @@ from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fi
 
 __all__ = ["RedisAlertStore"]
 
-# KEYS: seen, stream, record, events, open set
+# KEYS: seen, stream, record, events, open set, incident index
 # ARGV: event json, maxlen, retention, channel, entity channel, incident id, status,
-#       event id, entity id, then record field/value pairs
+#       event id, entity id, now (epoch seconds), then record field/value pairs
 _PUBLISH = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[1],
@@ -63,14 +73,27 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARG
 redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[3])
 local fields = {}
-for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 if ARGV[7] == 'open' then redis.call('SADD', KEYS[5], ARGV[6])
 elseif ARGV[7] == 'resolved' then redis.call('SREM', KEYS[5], ARGV[6]) end
+redis.call('ZADD', KEYS[6], ARGV[10], ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf',
+           '(' .. (tonumber(ARGV[10]) - tonumber(ARGV[3])))
 redis.call('PUBLISH', ARGV[4], ARGV[1])
 redis.call('PUBLISH', ARGV[5], ARGV[1])
 return id
+"""
+
+# KEYS: incident index, then the record key of each id in ARGV.
+# Removes only ids whose record is still missing: a publish that re-created one
+# since the caller looked must keep its index entry.
+_PRUNE = """
+for i = 1, #ARGV do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return true
 """
 
 
@@ -124,6 +147,7 @@ class RedisAlertStore:
         except ValueError as exc:
             raise AlertStoreConfigError(f"alert store URL {self!r}: {exc}") from None
         self._publish = self._redis.register_script(_PUBLISH)
+        self._prune = self._redis.register_script(_PRUNE)
 
     def __repr__(self) -> str:
         return f"RedisAlertStore(url={_redact(self._url)!r}, prefix={self.keys.prefix!r})"
@@ -136,11 +160,11 @@ class RedisAlertStore:
         args: list[str | int] = [
             event.to_json(), self.stream_maxlen, self.retention_seconds, k.channel(),
             k.channel(event.entity_id), event.incident_id, status, event.event_id,
-            event.entity_id]
+            event.entity_id, repr(float(self._clock()))]
         for name, value in fields.items():
             args += [name, value]
         keys = [k.seen(event.event_id), k.stream, k.incident(event.incident_id),
-                k.events(event.incident_id), k.open_set]
+                k.events(event.incident_id), k.open_set, k.incident_index]
         stream_id = self._call(self._publish, keys=keys, args=args)
         return None if stream_id is None else _text(stream_id)
 
@@ -179,26 +203,63 @@ class RedisAlertStore:
     def incidents(self, entity_id: str | None = None) -> list[IncidentRecord]:
         """Every incident still within retention (open and resolved), newest first.
 
-        Incidents have no index of their own (records expire one by one), so
-        this SCANs the record keys: fine for the pages' few readers, not for a
-        hot path. ``entity_id`` narrows the scan to that entity's ids.
+        Reads the incident index, not the keyspace: cost grows with the incidents
+        kept, not with everything else in Redis. Ids whose record has expired
+        since the last publish trimmed the index are dropped from it here.
         """
-        base = self.keys.incident("")
-        match = base + (_glob_escape(entity_id) + "-*" if entity_id else "*")
-        names = [_text(k) for k in self._call(
-            lambda: list(self._redis.scan_iter(match=match, count=1000, _type="hash")))]
-        ids = sorted({n[len(base):] for n in names if ":" not in n[len(base):]})
+        k = self.keys
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(k.incident_index_ready)
+        pipe.zrevrange(k.incident_index, 0, -1)
+        ready, members = self._call(pipe.execute)
+        if not ready:
+            self._backfill_index()
+            members = self._call(self._redis.zrevrange, k.incident_index, 0, -1)
+        ids = [_text(m) for m in members]
+        if entity_id:  # ids are '<entity_id>-<opened>': fetch only that entity's records
+            ids = [i for i in ids if i.startswith(entity_id + "-")]
         if not ids:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for incident_id in ids:
-            pipe.hgetall(self.keys.incident(incident_id))
-        records = [IncidentRecord.from_fields({_text(k): _text(v) for k, v in raw.items()})
-                   for raw in self._call(pipe.execute) if raw]
-        if entity_id:  # 'acme-*' also matches the ids of an entity called 'acme-stores'
+            pipe.hgetall(k.incident(incident_id))
+        raws = self._call(pipe.execute)
+        expired = [i for i, raw in zip(ids, raws, strict=True) if not raw]
+        if expired:
+            self._call(self._prune, keys=[k.incident_index, *map(k.incident, expired)],
+                       args=expired)
+        records = [IncidentRecord.from_fields({_text(f): _text(v) for f, v in raw.items()})
+                   for raw in raws if raw]
+        if entity_id:  # 'acme-' also starts the ids of an entity called 'acme-stores'
             records = [r for r in records if r.entity_id == entity_id]
         return sorted(records, key=lambda r: (r.opened_at or r.last_at, r.incident_id),
                       reverse=True)
+
+    def _backfill_index(self) -> None:
+        """Index the records written before the index existed: one SCAN, once.
+
+        A record's TTL is renewed to ``retention_seconds`` on every write, so its
+        last write was ``retention - ttl`` ago: scored like that, the publish
+        script trims it when the record expires. ``ZADD NX`` never moves an entry
+        a concurrent publish just scored; the marker is set only once all are in.
+        """
+        k = self.keys
+        base = k.incident("")
+        names = [_text(n) for n in self._call(lambda: list(self._redis.scan_iter(
+            match=_glob_escape(base) + "*", count=1000, _type="hash")))]
+        ids = sorted({n[len(base):] for n in names if ":" not in n[len(base):]})
+        if ids:
+            pipe = self._redis.pipeline(transaction=False)
+            for incident_id in ids:
+                pipe.pttl(k.incident(incident_id))
+            ttls = self._call(pipe.execute)
+            now = self._clock()
+            # PTTL -2: expired since the SCAN; -1: no TTL (not written by this store)
+            scores = {i: now - self.retention_seconds + ttl / 1000 if ttl >= 0 else now
+                      for i, ttl in zip(ids, ttls, strict=True) if ttl != -2}
+            if scores:
+                self._call(self._redis.zadd, k.incident_index, scores, nx=True)
+        self._call(self._redis.set, k.incident_index_ready, "1")
 
     def incident(self, incident_id: str) -> IncidentRecord | None:
         raw = self._call(self._redis.hgetall, self.keys.incident(incident_id))

@@ -14,6 +14,7 @@ Both have the same methods::
     record_points(incident_id, points)    # idempotent per-minute timeline points
     catch_up(last_id="0-0", count=None) -> list[tuple[str, AlertEvent]]
     open_incidents() -> list[IncidentRecord]
+    incidents(entity_id=None) -> list[IncidentRecord]   # newest first, open and resolved
     incident(incident_id) -> IncidentRecord | None
     timeline(incident_id) -> Timeline | None
     ping(); close()
@@ -48,6 +49,8 @@ class Keys:
     ('firestorm:alerts', 'firestorm:alerts:acme', 'firestorm:alerts:log')
     >>> k.incident("acme-20240501T123400Z")
     'firestorm:incident:acme-20240501T123400Z'
+    >>> k.incident_index
+    'firestorm:incidents:index'
     """
 
     prefix: str = "firestorm"
@@ -63,6 +66,14 @@ class Keys:
     @property
     def open_set(self) -> str:
         return f"{self.prefix}:incidents:open"
+
+    @property
+    def incident_index(self) -> str:
+        return f"{self.prefix}:incidents:index"
+
+    @property
+    def incident_index_ready(self) -> str:
+        return f"{self.prefix}:incidents:index:ready"
 
     def seen(self, event_id: str) -> str:
         return f"{self.prefix}:alerts:seen:{event_id}"

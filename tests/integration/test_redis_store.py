@@ -218,3 +218,124 @@ def test_tls_with_a_private_ca(redis_server_factory, tmp_path):
         RedisAlertStore(f"redis://127.0.0.1:{tls_port}/0", ssl_ca_certs=str(certs / "ca.crt"))
     with pytest.raises(AlertStoreConfigError, match="no such file"):
         RedisAlertStore(f"rediss://127.0.0.1:{tls_port}/0", ssl_ca_certs=os.devnull + "x")
+
+
+# ---------------------------------------------------------------- incident index
+
+INDEX = "firestorm:incidents:index"
+
+
+def opened(entity: str, day: int, seq: int = 1, kind: str = "opened") -> AlertEvent:
+    """An event of ``entity``'s incident opened on 2024-05-``day`` at noon."""
+    at = T0 + (day - 1) * 86400
+    return AlertEvent(f"{entity}-202405{day:02d}T120000Z", seq, kind, entity, entity.title(),
+                      "partner", "warning", at + 60 * (seq - 1), 40, 8.0, 0.7, 0.3, 5.0)
+
+
+def scans(client: redis.Redis) -> int:
+    """SCAN calls the server has answered since the last CONFIG RESETSTAT."""
+    return client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
+
+
+def test_incident_list_reads_the_index_not_the_keyspace(server, store):
+    client = raw(server)
+    pipe = client.pipeline(transaction=False)
+    for n in range(20_000):  # the rest of a busy Redis
+        pipe.set(f"unrelated:{n}", "x")
+    pipe.execute()
+    # written out of opening order: the list is still newest opened first
+    for e in [opened("acme", 3), opened("beta", 1), opened("acme", 2), opened("beta", 1, 2),
+              opened("gamma", 5, kind="opened"), opened("gamma", 5, 2, "resolved")]:
+        store.publish(e)
+    store.incidents()  # a fresh deployment indexes its (empty) past once
+    client.config_resetstat()
+    expected = ["gamma-20240505T120000Z", "acme-20240503T120000Z", "acme-20240502T120000Z",
+                "beta-20240501T120000Z"]
+    for _ in range(3):
+        assert [r.incident_id for r in store.incidents()] == expected
+    assert scans(client) == 0
+    assert {m.decode() for m in client.zrange(INDEX, 0, -1)} == set(expected)
+    assert client.ttl(INDEX) == -1  # bounded by the trim, not by a TTL
+    assert store.incidents()[0].status == "resolved"
+    client.close()
+
+
+def test_incident_list_by_entity(server, store):
+    for e in [opened("acme", 1), opened("acme-stores", 2), opened("acme", 3), opened("beta", 4)]:
+        store.publish(e)
+    store.incidents()
+    client = raw(server)
+    client.config_resetstat()
+    assert [r.incident_id for r in store.incidents("acme")] == [
+        "acme-20240503T120000Z", "acme-20240501T120000Z"]
+    assert [r.incident_id for r in store.incidents("acme-stores")] == [
+        "acme-stores-20240502T120000Z"]
+    assert store.incidents("nobody") == []
+    assert scans(client) == 0
+    client.close()
+
+
+def test_expired_records_leave_the_list_and_the_index(server):
+    client = raw(server)
+    short = RedisAlertStore(server.url, retention_seconds=1)
+    short.publish(opened("acme", 1))
+    short.publish(opened("beta", 2))
+    assert [r.incident_id for r in short.incidents()] == [
+        "beta-20240502T120000Z", "acme-20240501T120000Z"]
+    wait_for(lambda: not client.exists("firestorm:incident:acme-20240501T120000Z",
+                                       "firestorm:incident:beta-20240502T120000Z"),
+             10, "the records to expire")
+    assert client.zcard(INDEX) == 2  # no publish since: nothing has trimmed it yet
+    assert short.incidents() == []
+    assert client.zcard(INDEX) == 0
+    short.close()
+    client.close()
+
+
+def test_publish_trims_index_entries_older_than_retention(server):
+    client = raw(server)
+    now = [T0]
+    store = RedisAlertStore(server.url, retention_seconds=60, clock=lambda: now[0])
+    store.publish(opened("acme", 1))
+    now[0] += 30
+    store.publish(opened("beta", 2))
+    now[0] += 31  # acme's last write is now more than a retention ago; beta's is not
+    store.publish(opened("gamma", 3))
+    assert [(m.decode(), s) for m, s in client.zrange(INDEX, 0, -1, withscores=True)] == [
+        ("beta-20240502T120000Z", T0 + 30), ("gamma-20240503T120000Z", T0 + 61)]
+    now[0] += 30  # a later write of an incident moves it up: beta is kept
+    store.publish(opened("beta", 2, 2))
+    assert [m.decode() for m in client.zrange(INDEX, 0, -1)] == [
+        "gamma-20240503T120000Z", "beta-20240502T120000Z"]
+    store.close()
+    client.close()
+
+
+def test_upgrade_backfills_the_index_from_records_written_without_one(server, store):
+    client = raw(server)
+    for e in [opened("acme", 1), opened("beta", 2), opened("gamma", 3)]:
+        store.publish(e)
+    store.record_points("acme-20240501T120000Z",
+                        [TimelinePoint(T0, 1, 8.0, 0.5, 0.3, 1.0, "warning")])
+    # what the previous version left: the same records, no index, no marker
+    client.delete(INDEX, "firestorm:incidents:index:ready")
+    client.expire("firestorm:incident:beta-20240502T120000Z", 600)  # last written 50 min ago
+    store.publish(opened("delta", 4))  # the upgraded worker writes before anyone lists
+    assert [m.decode() for m in client.zrange(INDEX, 0, -1)] == ["delta-20240504T120000Z"]
+    client.config_resetstat()
+    expected = ["delta-20240504T120000Z", "gamma-20240503T120000Z", "beta-20240502T120000Z",
+                "acme-20240501T120000Z"]
+    assert [r.incident_id for r in store.incidents()] == expected
+    assert scans(client) >= 1
+    scores = {m.decode(): s for m, s in client.zrange(INDEX, 0, -1, withscores=True)}
+    assert set(scores) == set(expected)
+    now = time.time()
+    assert abs(scores["beta-20240502T120000Z"] - (now - 3000)) < 30  # from its TTL
+    assert abs(scores["acme-20240501T120000Z"] - now) < 30
+    client.config_resetstat()  # backfilled once: from now on the index is kept up to date
+    assert [r.incident_id for r in store.incidents()] == expected
+    client.delete("firestorm:incident:gamma-20240503T120000Z")
+    assert [r.incident_id for r in store.incidents()] == [
+        i for i in expected if not i.startswith("gamma")]
+    assert scans(client) == 0
+    client.close()
