@@ -15,6 +15,8 @@ Every stage runs the real code on the raw lines, in batches like the CLI, with
 fresh state each repeat (no caching across repeats that a live stream would not
 have):
 
+- ``floor``: only the JSON decoder and the token regex on each line: no pure-Python
+  pipeline that reads JSON and matches words can beat this figure;
 - ``decode+tag``: :class:`models.intake.Intake` with a constant scorer (decode,
   validate, tokenise, match, pseudonymise, ticks);
 - ``+score``: the same with the shipped negativity model;
@@ -45,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.intake import Intake  # noqa: E402
+from models.matcher import tokens  # noqa: E402
+from models.mention import _DECODER  # noqa: E402
 from models.privacy import Pseudonymiser  # noqa: E402
 from models.synthetic import generate  # noqa: E402
 from models.watchlist import parse_watchlist  # noqa: E402
@@ -134,7 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     def constant(texts):
         return [0.3] * len(texts)
 
+    def floor() -> Timing:
+        # What CPython's C-level parts alone cost per line: the shared JSON decoder
+        # and the token regex, with no validation, matching, scoring or detection.
+        def run() -> None:
+            for line in lines:
+                data = _DECODER.decode(line.decode("utf-8"))
+                if type(data) is dict and type(data.get("text")) is str:
+                    tokens(data["text"])
+        return timed(run)
+
     stages = {
+        "floor: json + tokenise": floor,
         "decode+tag": lambda: time_intake(lines, Intake(
             watchlist, constant, Pseudonymiser(settings.pseudonym_key.encode()))),
         "+score": lambda: time_intake(lines, build_intake(settings, watchlist)),
