@@ -24,6 +24,7 @@ from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
+from streams import flowfix
 from streams.offsets import OffsetWatch
 from streams.settings import Settings
 
@@ -55,6 +56,7 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     ``deliver(events, incident_state)`` hands alert events (and the incident's
     timeline) to the durable outbox; ``flush()`` retries what is queued.
     """
+    flowfix.apply()  # else events that arrive while the worker starts can be dropped
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",

@@ -1,10 +1,10 @@
 """Watch each partition's offsets for gaps: a message Kafka holds but the worker never saw.
 
 Kafka delivers at least once, so a repeated offset is normal after a restart. A
-skipped offset is not: faust-streaming can, rarely, hand an agent a partition
-with one message missing and then commit past it (seen here with 3 partitions
-across a restart, see docs/operations-local.md). Nothing downstream can notice
-a message that never arrived, so the intake counts and logs every gap.
+skipped offset is not: faust-streaming used to drop events that arrived while a
+worker started and then commit past them (fixed by :mod:`streams.flowfix`, see
+docs/operations-local.md). Nothing downstream can notice a message that never
+arrived, so the intake still counts and logs every gap.
 """
 
 from __future__ import annotations
