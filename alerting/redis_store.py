@@ -86,12 +86,12 @@ redis.call('PUBLISH', ARGV[5], ARGV[1])
 return id
 """
 
-# KEYS: incident index, then the record key of each id in ARGV.
-# Removes only ids whose record is still missing: a publish that re-created one
-# since the caller looked must keep its index entry.
+# KEYS: the index or open set, then the record key of each id; ARGV: ZREM or SREM,
+# then the ids. Removes only ids whose record is still missing: a publish that
+# re-created one since the caller looked must keep its entry.
 _PRUNE = """
-for i = 1, #ARGV do
-  if redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('ZREM', KEYS[1], ARGV[i]) end
+for i = 2, #ARGV do
+  if redis.call('EXISTS', KEYS[i]) == 0 then redis.call(ARGV[1], KEYS[1], ARGV[i]) end
 end
 return true
 """
@@ -196,7 +196,8 @@ class RedisAlertStore:
         records = [self.incident(i) for i in ids]
         expired = [i for i, r in zip(ids, records, strict=True) if r is None]
         if expired:  # the record outlived its retention while still listed as open
-            self._call(self._redis.srem, self.keys.open_set, *expired)
+            self._call(self._prune, keys=[self.keys.open_set, *map(self.keys.incident, expired)],
+                       args=["SREM", *expired])
         live = [r for r in records if r is not None]
         return sorted(live, key=lambda r: (r.opened_at or r.last_at, r.incident_id))
 
@@ -227,7 +228,7 @@ class RedisAlertStore:
         expired = [i for i, raw in zip(ids, raws, strict=True) if not raw]
         if expired:
             self._call(self._prune, keys=[k.incident_index, *map(k.incident, expired)],
-                       args=expired)
+                       args=["ZREM", *expired])
         records = [IncidentRecord.from_fields({_text(f): _text(v) for f, v in raw.items()})
                    for raw in raws if raw]
         if entity_id:  # 'acme-' also starts the ids of an entity called 'acme-stores'

@@ -292,6 +292,29 @@ def test_expired_records_leave_the_list_and_the_index(server):
     client.close()
 
 
+def test_an_expired_open_incident_leaves_the_open_set_but_a_live_one_stays(server):
+    client = raw(server)
+    short = RedisAlertStore(server.url, retention_seconds=1)
+    short.publish(opened("acme", 1))
+    assert [r.incident_id for r in short.open_incidents()] == ["acme-20240501T120000Z"]
+    wait_for(lambda: not client.exists("firestorm:incident:acme-20240501T120000Z"),
+             10, "the record to expire")
+    # Re-created between the read and the prune (a publish racing the console):
+    # the prune must keep what exists again, and drop only what is still gone.
+    client.sadd("firestorm:incidents:open", "beta-20240502T120000Z")
+    client.hset("firestorm:incident:beta-20240502T120000Z", "status", "open")
+    short._prune(keys=["firestorm:incidents:open", "firestorm:incident:acme-20240501T120000Z",
+                       "firestorm:incident:beta-20240502T120000Z"],
+                 args=["SREM", "acme-20240501T120000Z", "beta-20240502T120000Z"])
+    assert client.smembers("firestorm:incidents:open") == {b"beta-20240502T120000Z"}
+    client.srem("firestorm:incidents:open", "beta-20240502T120000Z")
+    client.sadd("firestorm:incidents:open", "acme-20240501T120000Z")
+    assert short.open_incidents() == []
+    assert client.scard("firestorm:incidents:open") == 0
+    short.close()
+    client.close()
+
+
 def test_publish_trims_index_entries_older_than_retention(server):
     client = raw(server)
     now = [T0]
