@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, islice
-from operator import itemgetter
 from typing import Any
 
 from models.baseline import Baseline, BaselineParams
@@ -36,7 +35,7 @@ from models.signals import (
     velocity,
 )
 from models.verdict import Evidence, Sample, Verdict
-from models.window import Bucket, OpenBucket, Totals, Window, slide
+from models.window import Bucket, OpenBucket, Totals, Window, ranked, slide
 
 __all__ = ["Detector", "DetectorParams", "EntityState"]
 
@@ -310,9 +309,9 @@ class Detector:
                             p.evidence_posts))
         terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
         originals = [t for t in posts if not t[5]]
-        ranked = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
+        most_negative = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
         samples, seen = [], set()
-        for mid, author, text, followers, neg, _ in ranked:
+        for mid, author, text, followers, neg, _ in most_negative:
             if author not in seen and text not in {s.text for s in samples}:
                 samples.append(Sample(mid, author, text, followers, round(neg, 3)))
                 seen.add(author)
@@ -322,7 +321,7 @@ class Detector:
         links = set((self.linked or {}).get(entity_id, ()))
         linked = sorted(others.items(), key=lambda kv: (kv[0] not in links, -kv[1], kv[0]))
         return Evidence(
-            top_terms=_ranked(terms)[:p.top_terms],
+            top_terms=ranked(terms)[:p.top_terms],
             top_hashtags=_hashtags(recent, call_only=False)[:5],
             samples=tuple(samples),
             top_authors=_merge_top(recent, p.top_authors),
@@ -337,7 +336,7 @@ def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ..
         for author, followers in b.top_authors:
             if followers > best.get(author, -1):
                 best[author] = followers
-    return tuple(sorted(sorted(best.items()), key=itemgetter(1), reverse=True)[:k])
+    return ranked(best)[:k]
 
 
 def _co_mentions(buckets: tuple[Bucket, ...]) -> Counter[str]:
@@ -352,12 +351,7 @@ def _hashtags(buckets: tuple[Bucket, ...], call_only: bool) -> tuple[tuple[str, 
     counts: Counter[str] = Counter()
     for b in buckets:
         counts.update(b.hashtags(call_only))
-    return _ranked(counts)
-
-
-def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
-    """Items by count, most first, ties in key order (two C sorts: no key function)."""
-    return tuple(sorted(sorted(counts.items()), key=itemgetter(1), reverse=True))
+    return ranked(counts)
 
 
 # Evidence re-reads the newest kept posts every minute of a storm, so most texts were
@@ -367,7 +361,6 @@ def _terms(text: str) -> frozenset[str]:
     """Distinct evidence terms of a post: words, not tags, handles, numbers or stop words."""
     return frozenset(t for t in tokens(text) if len(t) > 2 and t[0] not in "#@"
                      and t not in _STOP and not t.isdigit() and "/" not in t)
-
 
 
 def _minute(bucket: Bucket) -> dict[str, float | int]:

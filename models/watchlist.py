@@ -10,9 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from models.errors import WatchlistError
+from models.yamldoc import load_yaml
 
 __all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
 
@@ -69,12 +68,7 @@ class Watchlist:
 
 def parse_watchlist(text: str, source: str = "watchlist") -> Watchlist:
     """Parse and validate watchlist YAML; raise :class:`WatchlistError` with the fix."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise WatchlistError(f"{source}{where}: not valid YAML ({_problem(exc)})") from None
+    doc = load_yaml(text, source, WatchlistError)
     if not isinstance(doc, dict) or not isinstance(doc.get("entities"), list):
         raise WatchlistError(f"{source}: expected a top-level 'entities:' list of entities")
     if not doc["entities"]:
@@ -135,7 +129,3 @@ def _strings(value: Any, fail: Any, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise fail(name, "must be a list of non-empty strings, e.g. [\"workfare\"]")
     return tuple(v.strip() for v in value)
-
-
-def _problem(exc: yaml.YAMLError) -> str:
-    return str(getattr(exc, "problem", None) or exc).strip()

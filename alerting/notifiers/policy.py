@@ -21,11 +21,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from alerting.event import EVENTS
 from alerting.notifiers.errors import PolicyError
 from models.verdict import SEVERITIES
+from models.yamldoc import load_yaml
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -216,13 +215,7 @@ class EscalationPolicy:
 
 def parse_policy(text: str, source: str = "policy") -> EscalationPolicy:
     """Parse and validate policy YAML; raise :class:`PolicyError` with the fix."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = str(getattr(exc, "problem", None) or exc).strip()
-        raise PolicyError(f"{source}{where}: not valid YAML ({problem})") from None
+    doc = load_yaml(text, source, PolicyError)
     if not isinstance(doc, dict):
         raise PolicyError(f"{source}: expected a mapping with 'channels:' and 'routes:'")
     unknown = sorted(set(doc) - _TOP)

@@ -39,11 +39,11 @@ def varied(rng: random.Random) -> str:
     return "acme " + " ".join(rng.choice(WORDS) for _ in range(6))
 
 
-def run(plan: list[Minutes], params: DetectorParams = FAST, start: float = MONDAY,
-        linked: dict | None = None, entity: str = "acme"):
-    detector = Detector(params, linked=linked)
+def posts(plan: list[Minutes], start: float = MONDAY, entity: str = "acme"):
+    """The plan's observations in order, each with its minute and whether it is the
+    middle post of that minute."""
     rng = random.Random(7)
-    state, verdicts, minute = detector.initial(), [], 0
+    minute = 0
     for part in plan:
         for _ in range(part.minutes):
             negatives = round(part.count * part.negative)
@@ -54,10 +54,19 @@ def run(plan: list[Minutes], params: DetectorParams = FAST, start: float = MONDA
                 ts = start + 60 * minute + i * 59 / part.count
                 obs = Observation(entity, f"{minute}-{i}", ts, "x", author, text, part.followers,
                                   0.9 if i < negatives else 0.1, others=part.others)
-                state, out = detector.observe(state, obs)
-                verdicts += out
+                yield minute, i == part.count // 2, obs
             minute += 1
-    state, out = detector.tick(state, start + 60 * minute, entity)
+
+
+def run(plan: list[Minutes], params: DetectorParams = FAST, start: float = MONDAY,
+        linked: dict | None = None, entity: str = "acme"):
+    detector = Detector(params, linked=linked)
+    state, verdicts = detector.initial(), []
+    for _, _, obs in posts(plan, start, entity):
+        state, out = detector.observe(state, obs)
+        verdicts += out
+    end = start + 60 * sum(part.minutes for part in plan)
+    state, out = detector.tick(state, end, entity)
     return state, verdicts + out
 
 
@@ -161,25 +170,17 @@ def test_state_round_trips_and_a_restart_resumes(cut):
     full_state, full = run(plan)
     # Restart after ``cut`` minutes: JSON and pickle both resume exactly.
     detector = Detector(FAST)
-    rng = random.Random(7)
-    state, verdicts, minute = detector.initial(), [], 0
-    for part in plan:
-        for _ in range(part.minutes):
-            negatives = round(part.count * part.negative)
-            for i in range(part.count):
-                obs = Observation("acme", f"{minute}-{i}", MONDAY + 60 * minute
-                                  + i * 59 / part.count, "x", f"a{minute}-{i}", varied(rng),
-                                  part.followers, 0.9 if i < negatives else 0.1,
-                                  others=part.others)
-                state, out = detector.observe(state, obs)
-                verdicts += out
-                if minute == cut and i == part.count // 2:
-                    restored = EntityState.from_dict(json.loads(json.dumps(state.to_dict())))
-                    assert restored == state
-                    assert pickle.loads(pickle.dumps(state)) == state
-                    state = restored
-            minute += 1
-    state, out = detector.tick(state, MONDAY + 60 * minute, "acme")
+    state, verdicts = detector.initial(), []
+    for minute, middle, obs in posts(plan):
+        state, out = detector.observe(state, obs)
+        verdicts += out
+        if minute == cut and middle:
+            restored = EntityState.from_dict(json.loads(json.dumps(state.to_dict())))
+            assert restored == state
+            assert pickle.loads(pickle.dumps(state)) == state
+            state = restored
+    end = MONDAY + 60 * sum(part.minutes for part in plan)
+    state, out = detector.tick(state, end, "acme")
     assert verdicts + out == full and state == full_state
 
 
