@@ -8,10 +8,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Tests get their own broker, Redis and state so they never touch a running demo.
-TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test FIRESTORM_KAFKA_PORT=19092 \
-	FIRESTORM_KAFKA_CONTROLLER_PORT=19093 FIRESTORM_REDIS_PORT=16379
-BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench FIRESTORM_KAFKA_PORT=29092 \
-	FIRESTORM_KAFKA_CONTROLLER_PORT=29093 FIRESTORM_REDIS_PORT=26379
+# The ports can be moved (e.g. `make test TEST_PORT_BASE=21000`) so that two
+# checkouts on one machine can run their tests side by side.
+TEST_PORT_BASE ?= 19000
+BENCH_PORT_BASE ?= 29000
+TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
+	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
+	FIRESTORM_REDIS_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 379)))
+BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench \
+	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 92))) \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 93))) \
+	FIRESTORM_REDIS_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 379)))
 
 .PHONY: help
 help: ## list the targets
