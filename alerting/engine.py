@@ -12,11 +12,19 @@ from typing import Any
 
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState, Lifecycle
-from models.detector import Detector, EntityState
+from models.detector import Detector, EntityState, Profile
 from models.observation import Observation, Tick
+from models.params import DetectorParams
 from models.watchlist import Watchlist
 
-__all__ = ["Ack", "Engine", "EntityEngineState", "entity_of_incident"]
+__all__ = ["Ack", "Engine", "EntityEngineState", "detector_for", "entity_of_incident"]
+
+
+def detector_for(watchlist: Watchlist, params: DetectorParams) -> Detector:
+    """The detector for a watchlist: each entity's kind, sensitivity and linked entities."""
+    profiles = {e.id: Profile(e.kind, e.sensitivity, watchlist.linked_to(e.id))
+                for e in watchlist.entities}
+    return Detector(params, profiles=profiles)
 
 
 def entity_of_incident(incident_id: str) -> str:
@@ -71,9 +79,11 @@ class Engine:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @classmethod
-    def for_watchlist(cls, watchlist: Watchlist, lifecycle: Lifecycle | None = None) -> Engine:
-        linked = {e.id: watchlist.linked_to(e.id) for e in watchlist.entities}
-        return cls(watchlist, Detector(linked=linked), lifecycle or Lifecycle())
+    def for_watchlist(cls, watchlist: Watchlist, lifecycle: Lifecycle | None = None,
+                      params: DetectorParams | None = None) -> Engine:
+        """The engine for a watchlist: each entity's kind, sensitivity and links."""
+        return cls(watchlist, detector_for(watchlist, params or DetectorParams()),
+                   lifecycle or Lifecycle())
 
     def initial(self) -> EntityEngineState:
         return EntityEngineState(self.detector.initial(), IncidentState())

@@ -155,7 +155,7 @@ class AlertEvent:
                 expected_negativity=float(data["negativity"]["expected"]),
                 score=float(data["score"]),
                 reasons=tuple(str(r) for r in data.get("reasons", ())),
-                evidence=Evidence.from_dict(data.get("evidence") or {}),
+                evidence=_evidence(data.get("evidence") or {}),
                 owner=data.get("owner"),
                 previous_severity=data.get("previous_severity"),
                 acknowledged_by=data.get("acknowledged_by"),
@@ -183,8 +183,9 @@ class AlertEvent:
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
-    """Evidence as contract JSON (pairs as lists, samples as {id, author, text})."""
-    return {
+    """Evidence as contract JSON (pairs as lists, samples as {id, author, text});
+    ``build_started`` only when a slow build decided."""
+    out = {
         "top_terms": [list(p) for p in evidence.top_terms],
         "top_hashtags": [list(p) for p in evidence.top_hashtags],
         "samples": [_sample_dict(s) for s in evidence.samples],
@@ -192,6 +193,16 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "linked": [list(p) for p in evidence.linked],
         "coordinated_share": evidence.coordinated_share,
     }
+    if evidence.build_started is not None:
+        out["build_started"] = format_time(evidence.build_started)
+    return out
+
+
+def _evidence(data: dict[str, Any]) -> Evidence:
+    started = data.get("build_started")
+    if isinstance(started, str):  # ISO in the contract, epoch seconds in the record
+        data = {**data, "build_started": parse_time(started, "evidence.build_started")}
+    return Evidence.from_dict(data)
 
 
 def _sample_dict(sample: Sample) -> dict[str, Any]:
@@ -201,4 +212,6 @@ def _sample_dict(sample: Sample) -> dict[str, Any]:
         out["followers"] = sample.followers
     if sample.negativity is not None:
         out["negativity"] = sample.negativity
+    if sample.reshares is not None:
+        out["reshares"] = sample.reshares
     return out

@@ -1,13 +1,15 @@
 """Escalation detector: one entity's buckets against its seasonal baseline.
 
-``observe`` folds one observation into an entity's state (O(1): counters and a
-link in an immutable chain); ``tick`` closes every bucket that ended at or
-before event time ``now``; both return the new state and one
+``observe`` folds one observation into an entity's state (O(1): a link in an
+immutable chain); ``tick`` closes every bucket that ended at or before event
+time ``now``; both return the new state and one
 :class:`~models.verdict.Verdict` per closed bucket (severity ``None`` when
 normal). On each close the bucket is summarised (:mod:`models.window`), the
-windows of every time scale are tested against the baseline
-(:mod:`models.signals`), the ladder decides (:mod:`models.escalation`), and
-the baseline learns the bucket only if it was not escalating
+short windows slide, the coarse buckets of the long windows fill
+(:mod:`models.horizon`), the scales are tested against the baseline
+(:mod:`models.signals`) with thresholds from the entity's own tail
+(:mod:`models.rarity`), the ladder decides (:mod:`models.escalation`), and the
+baseline learns the bucket only if it was not escalating
 (:mod:`models.baseline`). The method is written up in ``docs/detection.md``.
 """
 
@@ -20,24 +22,33 @@ from functools import lru_cache
 from itertools import chain, islice
 from typing import Any
 
-from models.baseline import Baseline, BaselineParams
-from models.escalation import judge
+from models.baseline import Baseline
+from models.escalation import Judgement, Thresholds, judge
+from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
+from models.params import DetectorParams
+from models.rarity import Tail
 from models.signals import (
     Scale,
     Signal,
+    binomial_z,
     calls_to_action,
+    centre,
     coordination,
     linkage,
+    markers,
     poisson_z,
     reach,
+    unscored,
     velocity,
 )
 from models.verdict import Evidence, Sample, Verdict
-from models.window import Bucket, OpenBucket, Totals, Window, ranked, slide
+from models.window import ZERO, Bucket, OpenBucket, Post, Totals, Window, ranked, slide
 
-__all__ = ["Detector", "DetectorParams", "EntityState"]
+__all__ = ["Detector", "DetectorParams", "EntityState", "Profile"]
+
+STATE_VERSION = 2
 
 _STOP_WORDS = (
     "a an the and or but if of to in on at for from by with about as is are was were be been "
@@ -47,55 +58,14 @@ _STOP_WORDS = (
     "rt amp via get got im dont its it's i'm"
 )
 _STOP = frozenset(_STOP_WORDS.split())
-
-
-@dataclass(frozen=True, slots=True)
-class DetectorParams:
-    """Every knob of detection, with the defaults documented in docs/detection.md."""
-
-    bucket_seconds: int = 60
-    scales: tuple[int, ...] = (5, 15, 60)  # window lengths, in buckets
-    warmup: int = 1440  # buckets learned before any verdict (a day: every hour seen once)
-    negative_threshold: float = 0.5  # a post counts as negative at this scorer probability
-    # Volume surprise (Poisson, over-dispersed) on organic volume.
-    z_volume: float = 4.0
-    min_excess: float = 8.0  # mentions above expected, so a quiet night's 3 posts are not news
-    min_ratio: float = 2.0  # and at least this multiple of expected
-    # Negative-share shift (binomial).
-    z_negative: float = 3.0
-    min_shift: float = 0.15  # share points above baseline
-    min_share_posts: int = 10  # posts in the window before negativity alone is judged
-    # Escalation: sustained, spread, not a blip.
-    min_authors: int = 8
-    sustain: int = 3  # consecutive escalating buckets before warning
-    blip_share: float = 0.5  # one bucket holding more than this of a window is a blip
-    critical_score: float = 8.0
-    critical_ratio: float = 4.0
-    critical_authors: int = 25
-    boosts: tuple[tuple[str, float], ...] = (
-        ("velocity", 1.0), ("reach", 1.0), ("calls_to_action", 1.0), ("linkage", 0.5))
-    # Coordination.
-    author_cap: int = 2  # posts per author per bucket before the rest count as coordinated
-    author_window_cap: int = 4  # posts per distinct author per window counted as organic
-    duplicate_min: int = 3  # a text repeated this often (normalised) is copy-paste
-    coordination_reason: float = 0.2  # report coordination above this share
-    # Reach, calls to action, linkage.
-    high_reach: int = 50_000  # followers
-    call_share: float = 0.15
-    linked_share: float = 0.1
-    # Evidence.
-    keep_texts: int = 40  # texts kept per bucket (sample for copy-paste, calls, terms)
-    evidence_minutes: int = 15
-    evidence_posts: int = 60  # newest kept posts read for terms and samples
-    samples: int = 3
-    top_authors: int = 5
-    top_terms: int = 10
-    baseline: BaselineParams = field(default_factory=BaselineParams)
+_WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
+_EPISODE_BUCKETS = 15  # buckets one unusual episode keeps a surprise high (a window's length)
 
 
 @dataclass(frozen=True, slots=True)
 class EntityState:
-    """One entity's open bucket, recent closed buckets and baseline: a JSON-safe value.
+    """One entity's open bucket, recent buckets, long-horizon sums, tails and baseline:
+    a JSON-safe value.
 
     >>> s = EntityState()
     >>> EntityState.from_dict(s.to_dict()) == s
@@ -105,35 +75,66 @@ class EntityState:
     open: OpenBucket | None = None
     baseline: Baseline = field(default_factory=Baseline)
     ring: tuple[Bucket, ...] = ()
-    dispersion: tuple[float, ...] = ()  # per scale, Pearson residual of normal windows
+    dispersion: tuple[float, ...] = ()  # per short scale, Pearson residual of normal windows
     streak: int = 0  # consecutive escalating buckets
-    totals: tuple[Totals, ...] = ()  # per scale, sums over its window (slid per bucket)
+    totals: tuple[Totals, ...] = ()  # per short scale, sums over its window (slid per bucket)
+    partial: Totals = ZERO  # the coarse bucket being filled
+    coarse: tuple[Coarse, ...] = ()  # closed coarse buckets of the long windows
+    long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
+    coarse_dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
+    build: Build = Build()  # noqa: RUF009 (an immutable NamedTuple)
+    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
 
     def to_dict(self) -> dict[str, Any]:
-        return {"open": None if self.open is None else self.open.to_dict(),
+        return {"v": STATE_VERSION,
+                "open": None if self.open is None else self.open.to_dict(),
                 "baseline": self.baseline.to_dict(), "ring": [b.to_dict() for b in self.ring],
                 "dispersion": list(self.dispersion), "streak": self.streak,
-                "totals": [list(t) for t in self.totals]}
+                "totals": [list(t) for t in self.totals], "partial": list(self.partial),
+                "coarse": [c.to_list() for c in self.coarse],
+                "long": [list(t) for t in self.long],
+                "coarse_dispersion": self.coarse_dispersion, "build": self.build.to_list(),
+                "tails": [list(t) for t in self.tails]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EntityState:
+        """The state back from :meth:`to_dict`; a state written before version 2 keeps
+        its baseline (volume level, seasonal shape) and starts the rest afresh."""
+        if data.get("v") != STATE_VERSION:
+            baseline = Baseline.from_dict(data["baseline"])
+            return cls(baseline=Baseline(baseline.level, baseline.profile, baseline.seen,
+                                         0.0, 0.0, baseline.n))
         return cls(open=None if data["open"] is None else OpenBucket.from_dict(data["open"]),
                    baseline=Baseline.from_dict(data["baseline"]),
                    ring=tuple(Bucket.from_dict(b) for b in data["ring"]),
                    dispersion=tuple(map(float, data["dispersion"])),
                    streak=int(data["streak"]),
-                   totals=tuple((int(v), int(k), float(e), int(x), int(h))
-                                for v, k, e, x, h in data["totals"]))
+                   totals=tuple(Totals.from_list(t) for t in data["totals"]),
+                   partial=Totals.from_list(data["partial"]),
+                   coarse=tuple(Coarse.from_list(c) for c in data["coarse"]),
+                   long=tuple(Totals.from_list(t) for t in data["long"]),
+                   coarse_dispersion=float(data["coarse_dispersion"]),
+                   build=Build.from_list(data["build"]),
+                   tails=tuple(Tail(*map(float, t)) for t in data["tails"]))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What the detector knows of one watched entity: kind, sensitivity, linked entities."""
+
+    kind: str | None = None
+    sensitivity: float = 1.0
+    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """Flags escalating negative attention against a seasonal, robust baseline.
+    """Flags escalating hostile attention against a seasonal, robust baseline.
 
-    A flat series of four mentions a minute, a quarter of them negative, and
-    then a negative surge from many authors:
+    A flat series of four mentions a minute, a quarter of them hostile, and
+    then a hostile surge from many authors:
 
-    >>> d = Detector(DetectorParams(warmup=120))
+    >>> d = Detector(DetectorParams())
     >>> state, out = d.initial(), []
     >>> def post(minute, i, negativity):  # distinct authors, distinct texts
     ...     word = "".join(chr(97 + (minute * 40 + i) // 26**k % 26) for k in range(3))
@@ -146,7 +147,7 @@ class Detector:
     ...         state, verdicts = d.observe(state, post(minute, i, neg))
     ...         out += verdicts
     >>> [v.severity for v in out[185:199]]  # doctest: +NORMALIZE_WHITESPACE
-    [None, None, None, None, None, 'watch', 'watch', 'watch', 'critical', 'critical',
+    [None, None, None, None, None, 'watch', 'watch', 'critical', 'critical', 'critical',
      'critical', 'critical', 'critical', 'critical']
     >>> EntityState.from_dict(state.to_dict()) == state
     True
@@ -154,6 +155,28 @@ class Detector:
 
     params: DetectorParams = field(default_factory=DetectorParams)
     linked: Mapping[str, tuple[str, ...]] | None = None
+    profiles: Mapping[str, Profile] | None = None
+    # Per-entity parameters (kind, sensitivity), worked out once.
+    _params: dict[str, DetectorParams] = field(init=False, repr=False, compare=False)
+    _keep: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_params", {
+            entity_id: self.params.for_entity(profile.kind, profile.sensitivity)
+            for entity_id, profile in (self.profiles or {}).items()})
+        object.__setattr__(self, "_keep", self.params.keep)
+
+    def params_for(self, entity_id: str) -> DetectorParams:
+        """This entity's parameters (its kind's prior and floors, its sensitivity)."""
+        p = self._params.get(entity_id)
+        if p is None:
+            p = self._params[entity_id] = self.params.for_entity(None)
+        return p
+
+    def linked_to(self, entity_id: str) -> tuple[str, ...]:
+        if self.profiles is not None and entity_id in self.profiles:
+            return self.profiles[entity_id].linked
+        return (self.linked or {}).get(entity_id, ())
 
     def initial(self) -> EntityState:
         return EntityState()
@@ -170,14 +193,18 @@ class Detector:
             bucket = state.open
         # A late observation (event time before the open bucket) counts in the open bucket.
         followers = obs.followers or 0
+        h = obs.negativity
+        if h is not None and obs.markers:
+            h = 1.0 - (1.0 - h) * self._keep[obs.markers & 7]
         post = None
         if len(bucket.texts) < p.keep_texts:
-            post = (obs.mention_id, obs.author, obs.text, followers, obs.negativity,
-                    obs.reshare_of is not None)
-        bucket = bucket.add(obs.author, followers, obs.others,
-                            obs.negativity >= p.negative_threshold, post)
+            post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
+                        obs.markers)
+        bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
+                            obs.markers, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
-                           state.streak, state.totals), verdicts
+                           state.streak, state.totals, state.partial, state.coarse, state.long,
+                           state.coarse_dispersion, state.build, state.tails), verdicts
 
     def tick(self, state: EntityState, now: float,
              entity_id: str = "") -> tuple[EntityState, list[Verdict]]:
@@ -190,7 +217,7 @@ class Detector:
         return state, verdicts
 
     def _close(self, state: EntityState, entity_id: str) -> tuple[EntityState, Verdict]:
-        p = self.params
+        p = self.params_for(entity_id)
         bp = p.baseline
         base = state.baseline
         open_ = state.open
@@ -201,124 +228,236 @@ class Detector:
         if old >= 0 and ring[old].texts:
             ring = (*ring[:old], ring[old].stripped(), *ring[old + 1:])
         sums = tuple(slide(t, ring, m) for t, m in zip(
-            state.totals or ((0, 0, 0.0, 0, 0),) * len(p.scales), p.scales, strict=True))
+            state.totals or (ZERO,) * len(p.scales), p.scales, strict=True))
         dispersion = state.dispersion or (1.5,) * len(p.scales)
         share0 = base.negative_share(bp)
         at = open_.start + p.bucket_seconds
         next_open = OpenBucket(at)
+        # Coarse buckets for the long windows: filled every bucket, closed on the boundary.
+        partial = Totals._make(map(_add, state.partial, bucket.totals))
+        coarse, long, build, coarse_d = state.coarse, state.long, state.build, \
+            state.coarse_dispersion
+        closing = at % (p.coarse_buckets * p.bucket_seconds) == 0
+        tails = state.tails
+        uncertainty = 1.0 / (bp.prior_weight + base.n) if bp.prior_weight > 0 else 0.0
+        surprise = _surprises(sums, share0, dispersion, p, uncertainty)
+        thresholds = self._thresholds(tails, p)
 
-        if sums[-1][0] == 0 or not self._unusual(sums, share0, dispersion):
+        if not self._unusual(surprise, thresholds, sums, share0, long, build, p):
             # Nothing can be unusual: learn the bucket and move on cheaply, from the
             # window sums alone (most buckets of most entities end here).
-            baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
-            dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
-            volume, negative, expected = sums[0][:3]
-            verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
-                              round(negative / volume, 4) if volume else 0.0,
-                              round(share0, 4), **_minute(bucket))
-            return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
+            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
+                                  bucket.totals.mass, dispersion[0])
+            dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
+            tails = _learn_tails(tails, surprise)
+            if closing:
+                coarse, long, build, coarse_d = self._close_coarse(
+                    state, ring, partial, open_.start + p.bucket_seconds, share0, p, False)
+                partial = ZERO
+            t = sums[0]
+            verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
+                              round(t.share, 4), round(share0, 4), **_minute(bucket))
+            return EntityState(next_open, baseline, ring, dispersion, 0, sums, partial, coarse,
+                               long, coarse_d, build, tails), verdict
 
-        warm = base.n >= p.warmup
-        windows = [Window(m, *t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
-        scales = [self._scale(w, share0, d) for w, d in zip(windows, dispersion, strict=True)]
-        extras = self._extras(windows, scales, entity_id) if any(
-            s.volume_z >= p.z_volume for s in scales) else []
-        judgement = judge(scales, [w.busiest() for w in windows], extras, state.streak,
-                          warm, p)
+        windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
+        scales = [self._scale(w, share0, d + m * uncertainty, p)
+                  for w, d, m in zip(windows, dispersion, p.scales, strict=True)]
+        holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
+        long_scales = self._long_scales(state, partial, share0, uncertainty, p,
+                                        holding.coordinated_share)
+        extras = self._extras(windows, scales, entity_id, p)
+        amplified = any(x.name == "reach" for x in extras)
+        hours = 0.0 if build.started is None else (at - build.started) / 3600.0
+        judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
+                          state.streak, thresholds, p, build, amplified, hours, base.n)
         best = judgement.best
         evidence = Evidence()
         if judgement.severity is not None:
-            evidence = self._evidence(ring, entity_id, best.coordinated_share)
+            evidence = self._evidence(ring, entity_id, best.coordinated_share, judgement, p)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
                           round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
         baseline = base
-        if not judgement.escalating:
+        if not judgement.escalating and not _in_build(build, p):
             # Escalating buckets are not learned: a storm must not become the new normal.
-            baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
+            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
+                                  bucket.totals.mass, dispersion[0])
+            tails = _learn_tails(tails, surprise)
             if judgement.severity is None:
-                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
-        return EntityState(next_open, baseline, ring, dispersion, judgement.streak,
-                           sums), verdict
+                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
+        elif base.n < p.quiet_start or (base.n < p.learning and judgement.streak >= 60):
+            # A new entity cannot yet tell a storm from being busier and more hostile than
+            # its kind's prior: it learns, guarded (bounded volume steps, no tone from a
+            # bucket far above expectation), so a storm stands out and a busy entity settles.
+            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
+                                  bucket.totals.mass, dispersion[0], guarded=True)
+        if closing:
+            coarse, long, build, coarse_d = self._close_coarse(
+                state, ring, partial, at, share0, p, judgement.escalating)
+            partial = ZERO
+        return EntityState(next_open, baseline, ring, dispersion, judgement.streak, sums,
+                           partial, coarse, long, coarse_d, build, tails), verdict
 
-    def _unusual(self, sums: tuple[Totals, ...], share0: float,
-                 dispersion: tuple[float, ...]) -> bool:
-        """A cheap pre-check on the window sums: could any scale be a watch or more?"""
-        p = self.params
-        for (volume, negative, expected, _, _), d in zip(sums, dispersion, strict=True):
-            base = max(expected, 0.5)
-            if volume - expected >= p.min_excess and volume >= p.min_ratio * base and (
-                    poisson_z(volume, base, d) >= p.z_volume):
+    def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams) -> Thresholds:
+        q = p.budget * _EPISODE_BUCKETS / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)
+        vol, hostile, share = (t.threshold(q, p.tail_prior) for t in tails)
+        return Thresholds(max(vol, p.z_volume), max(hostile, p.z_volume),
+                          max(share, p.z_negative))
+
+    def _unusual(self, surprise: tuple[float, float, float], thresholds: Thresholds,
+                 sums: tuple[Totals, ...], share0: float, long: tuple[Totals, ...],
+                 build: Build, p: DetectorParams) -> bool:
+        """A cheap pre-check on the window sums: could anything be a watch or more?"""
+        if build.score >= p.cusum_alarm * 0.5:
+            return True
+        volume_z, _, share_z = surprise
+        if volume_z >= min(thresholds.volume, p.z_volume) or share_z >= min(
+                thresholds.share, p.z_negative):
+            return True
+        f = p.floor
+        for t in sums:
+            if t.scored and t.share * t.volume >= f.floor_hostile * p.reach_floor_factor:
                 return True
-            if volume >= p.min_share_posts and negative / volume - share0 >= p.min_shift:
+        for t in long:
+            if (t.volume >= p.long_min_ratio * t.expected and t.volume - t.expected
+                    >= p.min_excess and t.share >= share0 + p.min_shift * 0.5):
                 return True
         return False
 
-    def _scale(self, w: Window, share0: float, dispersion: float) -> Scale:
-        p = self.params
-        organic = float(w.volume - w.excess)
-        authors = float(w.volume)
-        if w.volume >= p.min_excess and w.volume >= p.min_ratio * max(w.expected, 0.5):
+    def _scale(self, w: Window, share0: float, dispersion: float, p: DetectorParams) -> Scale:
+        t = w.totals
+        organic = float(t.volume - t.excess)
+        authors = float(t.volume)
+        if (t.volume >= p.min_excess and t.volume >= p.min_ratio * max(t.expected, 0.5)) or (
+                t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
             dup = w.duplicate_share(p.duplicate_min)
             organic = max(0.0, organic - dup * organic)
             authors = w.distinct_authors()
             organic = min(organic, authors * p.author_window_cap)
-        return Scale(w.minutes, w.volume, w.expected, organic, w.negative, share0, authors,
-                     dispersion)
+        return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
+                     share0, authors, dispersion)
+
+    def _long_scales(self, state: EntityState, partial: Totals, share0: float,
+                     uncertainty: float, p: DetectorParams, coordinated: float) -> list[Scale]:
+        """The hour-scale windows: closed coarse buckets plus the one being filled (whose
+        ``coordinated`` share is taken from the short window that holds it)."""
+        out = []
+        per = p.coarse_buckets
+        partial = partial._replace(excess=partial.excess + round(
+            coordinated * (partial.volume - partial.excess)))
+        for m, t in zip(p.long_scales, state.long, strict=False):
+            n = m // per
+            if len(state.coarse) < n:
+                break  # not a full window yet
+            t = Totals._make(map(_add, t, partial))
+            authors = sum(c.authors for c in state.coarse[-n:])
+            organic = float(max(t.volume - t.excess, 0))
+            d = state.coarse_dispersion + m * uncertainty
+            out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
+                             share0, authors, d))
+        return out
+
+    def _close_coarse(self, state: EntityState, ring: tuple[Bucket, ...], partial: Totals,
+                      at: float, share0: float, p: DetectorParams, escalating: bool,
+                      ) -> tuple[tuple[Coarse, ...], tuple[Totals, ...], Build, float]:
+        """Close the coarse bucket ending at ``at``: ring, long sums, CUSUM, dispersion."""
+        per = p.coarse_buckets
+        start = at - per * p.bucket_seconds
+        recent = Window(per, partial, ring[-per:])
+        authors = recent.distinct_authors()
+        # Coordinated posts leave the coarse bucket's organic volume, as they leave a
+        # short window's: copy-paste, and more posts than author_window_cap per author.
+        organic = partial.volume - partial.excess
+        organic -= recent.duplicate_share(p.duplicate_min) * organic
+        organic = min(organic, authors * p.author_window_cap)
+        partial = partial._replace(excess=partial.volume - round(organic))
+        entry = Coarse(start, partial, authors)
+        keep = max(p.long_scales) // per
+        coarse = (*state.coarse[-keep:], entry)
+        long = tuple(slide(t, coarse, m // per) for t, m in zip(
+            state.long or (ZERO,) * len(p.long_scales), p.long_scales, strict=True))
+        d = state.coarse_dispersion
+        cap = 3.0 * p.cusum_alarm
+        build = state.build.step(start, partial, share0, p.cusum_ratio, d, cap)
+        if not escalating and build.score < p.cusum_alarm and partial.scored:
+            mu = max(partial.expected * share0, 0.5)
+            x = partial.share * max(partial.volume - partial.excess, 0)
+            residual = min((x - mu) ** 2 / mu, 25.0)
+            d = max(1.0, d + (residual - d) / 200.0)
+        return coarse, long, build, d
 
     def _extras(self, windows: list[Window], scales: list[Scale],
-                entity_id: str) -> list[Signal | None]:
-        p = self.params
+                entity_id: str, p: DetectorParams) -> list[Signal]:
         short, mid, long = scales[0], scales[min(1, len(scales) - 1)], scales[-1]
         w = windows[min(1, len(windows) - 1)]
         tops = _merge_top(w.buckets, p.top_authors)
         hashtags = _hashtags(w.buckets, call_only=True)
         others = _co_mentions(w.buckets)
-        linked = (self.linked or {}).get(entity_id, ())
         coordinated = max(scales, key=lambda s: s.coordinated_share if s.volume >= 10 else 0.0)
-        return [
+        t = w.totals
+        found = [
             velocity(short, long),
-            reach(w.high_reach, tops, p.high_reach),
+            reach(t.high_reach, tops, p.high_reach),
             calls_to_action(w.call_share(), hashtags, p.call_share),
-            linkage(others, linked, mid.volume, p.linked_share),
+            linkage(others, self.linked_to(entity_id), mid.volume, p.linked_share),
+            centre(w.centre(), t.volume, mid.span, p.centre_reshares, p.centre_share),
+            *markers({"demands": t.demands, "sarcasm": t.sarcasm, "questions": t.questions},
+                     t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason),
+            unscored(t.volume, t.scored),
         ]
+        return [x for x in found if x is not None]
 
     def _learn_dispersion(self, dispersion: tuple[float, ...], sums: tuple[Totals, ...],
-                          filled: int, n: int) -> tuple[float, ...]:
+                          filled: int, n: int, p: DetectorParams) -> tuple[float, ...]:
         """Track each scale's over-dispersion; ``filled`` is how many buckets the ring holds
         (a scale learns only once its window is full)."""
         a = max(1.0 / (n + 1), 1.0 / 1440)
         out = []
-        for d, (volume, _, expected, _, _), minutes in zip(dispersion, sums, self.params.scales,
-                                                           strict=True):
+        for d, t, minutes in zip(dispersion, sums, p.scales, strict=True):
             if filled < minutes:
                 out.append(d)
                 continue
-            e = max(expected, 0.5)
-            residual = min((volume - e) ** 2 / e, 25.0)
+            e = max(t.expected, 0.5)
+            residual = min((t.volume - e) ** 2 / e, 25.0)
             out.append(max(1.0, d + a * (residual - d)))
         return tuple(out)
 
-    def _evidence(self, ring: tuple[Bucket, ...], entity_id: str,
-                  coordinated: float) -> Evidence:
-        p = self.params
+    def _evidence(self, ring: tuple[Bucket, ...], entity_id: str, coordinated: float,
+                  judgement: Judgement, p: DetectorParams) -> Evidence:
         recent = ring[-p.evidence_minutes:]
         posts = list(islice(chain.from_iterable(b.texts for b in reversed(recent)),
                             p.evidence_posts))
-        terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
-        originals = [t for t in posts if not t[5]]
-        most_negative = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
-        samples, seen = [], set()
-        for mid, author, text, followers, neg, _ in most_negative:
-            if author not in seen and text not in {s.text for s in samples}:
-                samples.append(Sample(mid, author, text, followers, round(neg, 3)))
-                seen.add(author)
-            if len(samples) == p.samples:
+        terms = Counter(chain.from_iterable(_terms(post.text) for post in posts))
+        samples: list[Sample] = []
+        seen: set[str] = set()
+        top = Window(len(recent), ZERO, recent).centre()
+        if top is not None and top[1] >= 2:
+            # The most reshared post first: the post at the centre of the storm.
+            root, count = top
+            kept = [x for x in chain.from_iterable(b.texts for b in recent)
+                    if x.id == root or x.reshare_of == root]
+            if kept:
+                original = next((x for x in kept if x.id == root), kept[0])
+                samples.append(Sample(root, original.author if original.id == root else "",
+                                      original.text, original.followers if original.id == root
+                                      else None, _round(original.hostility), count))
+                seen.add(samples[0].author)
+        originals = [x for x in posts if x.reshare_of is None]
+        most_hostile = sorted(originals, key=lambda x: (
+            -(x.hostility if x.hostility is not None else -1.0), -x.followers, x.id))
+        texts = {s.text for s in samples}
+        for x in most_hostile:
+            if len(samples) >= p.samples + (1 if samples and samples[0].reshares else 0):
                 break
+            if x.author not in seen and x.text not in texts:
+                samples.append(Sample(x.id, x.author, x.text, x.followers, _round(x.hostility)))
+                seen.add(x.author)
+                texts.add(x.text)
         others = _co_mentions(recent)
-        links = set((self.linked or {}).get(entity_id, ()))
+        links = set(self.linked_to(entity_id))
         linked = sorted(others.items(), key=lambda kv: (kv[0] not in links, -kv[1], kv[0]))
         return Evidence(
             top_terms=ranked(terms)[:p.top_terms],
@@ -327,7 +466,48 @@ class Detector:
             top_authors=_merge_top(recent, p.top_authors),
             linked=tuple(linked[:5]),
             coordinated_share=round(coordinated, 3),
+            build_started=judgement.since,
         )
+
+
+def _add(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _in_build(build: Build, p: DetectorParams) -> bool:
+    """A build past its alarm is kept out of the baseline, as a storm is."""
+    return build.score >= p.cusum_alarm
+
+
+def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],
+               p: DetectorParams, uncertainty: float) -> tuple[float, float, float]:
+    """This bucket's surprise scores (max over the short scales, raw volume): volume,
+    hostile mentions, hostile share. Zero where nothing is above expectation."""
+    volume_z = hostile_z = share_z = 0.0
+    for t, d, m in zip(sums, dispersion, p.scales, strict=True):
+        e = t.expected
+        if t.volume <= e:
+            continue
+        d = d + m * uncertainty
+        volume_z = max(volume_z, poisson_z(t.volume, max(e, 0.5), d))
+        if t.scored:
+            share = t.mass / t.scored
+            if share > share0:
+                hostile_z = max(hostile_z, poisson_z(share * t.volume,
+                                                     max(e * share0, 0.5 * share0), d))
+                if t.scored >= p.min_share_posts:
+                    share_z = max(share_z, binomial_z(t.mass, t.scored, share0, 1.5))
+    return volume_z, hostile_z, share_z
+
+
+def _learn_tails(tails: tuple[Tail, Tail, Tail],
+                 surprise: tuple[float, float, float]) -> tuple[Tail, Tail, Tail]:
+    return (tails[0].learn(surprise[0]), tails[1].learn(surprise[1]),
+            tails[2].learn(surprise[2]))
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:
@@ -365,5 +545,7 @@ def _terms(text: str) -> frozenset[str]:
 
 def _minute(bucket: Bucket) -> dict[str, float | int]:
     """The closed minute's own figures, for the incident timeline."""
-    return {"minute_volume": bucket.n, "minute_expected": round(bucket.expected, 3),
-            "minute_negativity": round(bucket.negative / bucket.n, 4) if bucket.n else 0.0}
+    t = bucket.totals
+    return {"minute_volume": t.volume, "minute_expected": round(t.expected, 3),
+            "minute_negativity": round(t.share, 4)}
+

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from models.hostility import markers
 from models.matcher import Matcher, tokens
 from models.mention import Mention, Rejection, decode
 from models.observation import Observation, Tick
@@ -18,7 +19,7 @@ from models.watchlist import Watchlist
 
 __all__ = ["Intake", "IntakeResult"]
 
-ScoreMany = Callable[[Sequence[str]], Sequence[float]]
+ScoreMany = Callable[[Sequence[str]], Sequence[float | None]]
 
 
 @dataclass(slots=True)
@@ -88,7 +89,9 @@ class Intake:
         if tagged:
             scores = self._score_distinct([m.text for _, m, _ in tagged])
             for (index, mention, entities), score in zip(tagged, scores, strict=True):
-                self._observe(result, mention, entities, float(score))
+                # None (or NaN): the tone could not be scored, e.g. a language without a model.
+                tone = None if score is None or score != score else float(score)
+                self._observe(result, mention, entities, tone)
                 result.origins.extend([index] * len(entities))
         if newest > -math.inf:
             boundary = newest - newest % self.tick_seconds
@@ -98,7 +101,7 @@ class Intake:
                 result.origins.extend([-1] * len(self._entity_ids))
         return result
 
-    def _score_distinct(self, texts: list[str]) -> Sequence[float]:
+    def _score_distinct(self, texts: list[str]) -> Sequence[float | None]:
         """Scores of ``texts``, each distinct text scored once: reshares and copy-paste
         repeat a text verbatim, and a post's score never depends on its batch."""
         distinct = list(dict.fromkeys(texts))
@@ -108,11 +111,12 @@ class Intake:
         return [by_text[t] for t in texts]
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
-                 score: float) -> None:
+                 score: float | None) -> None:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
+        flags = markers(mention.text)  # hostility markers the tone model underrates
         for entity_id in entities:
             others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(
                 entity_id, mention.id, mention.ts, mention.platform, author, text,
-                mention.author_followers, score, others, mention.reshare_of))
+                mention.author_followers, score, others, mention.reshare_of, flags))

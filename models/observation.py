@@ -15,6 +15,8 @@ class Observation:
     A mention naming three entities becomes three observations, one per
     entity, so that per-entity state can live on the entity's partition.
     ``others`` keeps the co-mentioned entities for partner↔policy linkage.
+    ``negativity`` is ``None`` when the tone could not be scored (a language
+    the model does not know): the post counts in volume, not in the hostile share.
 
     >>> o = Observation("acme", "m1", 1.7e9, "twitter", "u:3f2a", "Boycott acme", 12, 0.9,
     ...                 others=("work-programme",))
@@ -29,9 +31,10 @@ class Observation:
     author: str
     text: str
     followers: int | None
-    negativity: float
+    negativity: float | None  # calibrated probability of a hostile tone; None: not scored
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
+    markers: int = 0  # hostility markers (models.hostility flags)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,7 +33,8 @@ class Sample:
     author: str
     text: str
     followers: int | None = None
-    negativity: float | None = None
+    negativity: float | None = None  # the post's hostility (tone and markers); None: not scored
+    reshares: int | None = None  # set on the post at the centre of the storm: its reshares
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Evidence:
     top_authors: tuple[tuple[str, int], ...] = ()  # (author, followers), by reach
     linked: tuple[tuple[str, int], ...] = ()  # (entity id, co-mentions)
     coordinated_share: float = 0.0  # share of volume that looks copy-pasted/bot-like
+    build_started: float | None = None  # when a slow build began (event time), if one decided
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +58,8 @@ class Evidence:
         kwargs: dict[str, Any] = {k: tuple(tuple(p) for p in data.get(k, ())) for k in pairs}
         kwargs["samples"] = tuple(Sample(**s) for s in data.get("samples", ()))
         kwargs["coordinated_share"] = float(data.get("coordinated_share", 0.0))
+        started = data.get("build_started")
+        kwargs["build_started"] = None if started is None else float(started)
         return cls(**kwargs)
 
 

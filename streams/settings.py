@@ -36,6 +36,7 @@ class Settings:
     partitions: int = 1
     watchlist: str = str(_REPO / "deploy" / "examples" / "watchlist.yaml")
     negativity_model: str = ""  # empty: the model shipped in models/artefacts
+    detector_params: str = ""  # YAML file of detector parameters (empty: the defaults)
     pseudonym_key: str = ""  # empty: a development key, with a warning at start
     reach_threshold: int = 10_000  # followers at which an account is shown by name
     batch_size: int = 500

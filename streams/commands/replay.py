@@ -20,13 +20,19 @@ from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from models.intake import Intake
 from models.observation import Tick
-from streams.components import build_engine, build_intake, load_watchlist
+from streams.components import (
+    build_engine,
+    build_intake,
+    load_params,
+    load_scorer,
+    load_watchlist,
+)
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.render import safe
 from streams.settings import Settings
 
-__all__ = ["add_parser", "replay"]
+__all__ = ["add_parser", "replay", "write_states"]
 
 BATCH = 4096
 
@@ -44,7 +50,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="where to write alert events (JSONL), or - for stdout")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
+    p.add_argument("--params", metavar="YAML", default="",
+                   help="detector parameters file (default: FIRESTORM_DETECTOR_PARAMS, else"
+                        " the documented defaults; example deploy/examples/detector.yaml)")
     p.add_argument("--dead", metavar="FILE", help="also write rejected lines with reasons here")
+    p.add_argument("--state-out", metavar="FILE",
+                   help="write each entity's detection state at the end here (JSON), for"
+                        " `firestorm backfill --state FILE` to seed a live worker")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -54,12 +66,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
-    intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    scorer = load_scorer(settings, args.negativity_model)
+    intake = build_intake(settings, watchlist, scorer=scorer)
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
     started = time.monotonic()
+    states: dict[str, EntityEngineState] = {}
     with open_lines(args.input) as lines, _output(args.alerts) as out, \
             _output(args.dead) as dead:
-        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush)
+        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
+                       states=states)
+    if args.state_out:
+        write_states(args.state_out, states)
     elapsed = time.monotonic() - started
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
           f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted,"
@@ -70,9 +87,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
-           dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
-    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
-    states: dict[str, EntityEngineState] = {}
+           dead: TextIO | None = None, flush: bool = True,
+           states: dict[str, EntityEngineState] | None = None) -> dict[str, Any]:
+    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
+
+    ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
+    the states at the end."""
+    states = {} if states is None else states
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
@@ -106,6 +127,13 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
             emit(events)
     progress.close()
     return stats
+
+
+def write_states(path: str, states: dict[str, EntityEngineState]) -> None:
+    """Each entity's engine state as one JSON document (``firestorm backfill --state``)."""
+    doc = {"firestorm_states": 1,
+           "entities": {entity_id: state.to_dict() for entity_id, state in states.items()}}
+    Path(path).write_text(json.dumps(doc), encoding="utf-8")
 
 
 @contextmanager

@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
+    p.add_argument("--params", metavar="YAML", default="",
+                   help="detector parameters file (default: FIRESTORM_DETECTOR_PARAMS, else"
+                        " the documented defaults)")
     p.set_defaults(func=run)
 
 
@@ -30,14 +33,21 @@ def run(args: argparse.Namespace) -> int:
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
     from streams.app import build_app
-    from streams.components import build_engine, build_intake, load_watchlist
+    from streams.components import (
+        build_engine,
+        build_intake,
+        load_params,
+        load_scorer,
+        load_watchlist,
+    )
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
     settings.configure_logging()
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
-    intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    scorer = load_scorer(settings, args.negativity_model)
+    intake = build_intake(settings, watchlist, scorer=scorer)
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400),
                        **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}))
