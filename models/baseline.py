@@ -52,7 +52,7 @@ class BaselineParams:
     level_memory: int = 2880
     profile_memory: int = 600  # updates of one hourly slot (60 a day)
     share_memory: int = 4320
-    prior_share: float = 0.3  # negative share assumed before data ...
+    prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts
     clip_sigmas: float = 4.0  # learn counts clipped at expected + this many sd
     clip_after: int = 30  # buckets learned before clipping starts

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, islice
-from typing import Any
+from operator import add
+from typing import Any, NamedTuple
 
 from models.baseline import Baseline
 from models.escalation import Judgement, Thresholds, judge
@@ -28,7 +29,7 @@ from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
 from models.params import DetectorParams
-from models.rarity import Tail
+from models.rarity import START, Tail
 from models.signals import (
     Scale,
     Signal,
@@ -46,7 +47,7 @@ from models.signals import (
 from models.verdict import Evidence, Sample, Verdict
 from models.window import ZERO, Bucket, OpenBucket, Post, Totals, Window, ranked, slide
 
-__all__ = ["Detector", "DetectorParams", "EntityState", "Profile"]
+__all__ = ["Detector", "DetectorParams", "EntityState", "Horizon", "Profile"]
 
 STATE_VERSION = 2
 
@@ -60,6 +61,33 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 _WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
 _EPISODE_BUCKETS = 15  # buckets one unusual episode keeps a surprise high (a window's length)
+
+
+class Horizon(NamedTuple):
+    """The slow parts of an entity's state: long windows, the CUSUM and the tails.
+
+    They change when a coarse bucket closes or a surprise is an excess: rarely, so
+    a per-mention update copies one reference instead of five.
+    """
+
+    coarse: tuple[Coarse, ...] = ()  # closed coarse buckets of the long windows
+    long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
+    dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
+    build: Build = Build()
+    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coarse": [c.to_list() for c in self.coarse],
+                "long": [list(t) for t in self.long], "dispersion": self.dispersion,
+                "build": self.build.to_list(), "tails": [list(t) for t in self.tails]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Horizon:
+        v, n, w = (Tail(float(k), float(a), float(b), int(at))
+                   for k, a, b, at in data["tails"])
+        return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
+                   tuple(Totals.from_list(t) for t in data["long"]),
+                   float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +107,7 @@ class EntityState:
     streak: int = 0  # consecutive escalating buckets
     totals: tuple[Totals, ...] = ()  # per short scale, sums over its window (slid per bucket)
     partial: Totals = ZERO  # the coarse bucket being filled
-    coarse: tuple[Coarse, ...] = ()  # closed coarse buckets of the long windows
-    long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
-    coarse_dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
-    build: Build = Build()  # noqa: RUF009 (an immutable NamedTuple)
-    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
+    horizon: Horizon = Horizon()  # noqa: RUF009 (an immutable NamedTuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {"v": STATE_VERSION,
@@ -91,10 +115,7 @@ class EntityState:
                 "baseline": self.baseline.to_dict(), "ring": [b.to_dict() for b in self.ring],
                 "dispersion": list(self.dispersion), "streak": self.streak,
                 "totals": [list(t) for t in self.totals], "partial": list(self.partial),
-                "coarse": [c.to_list() for c in self.coarse],
-                "long": [list(t) for t in self.long],
-                "coarse_dispersion": self.coarse_dispersion, "build": self.build.to_list(),
-                "tails": [list(t) for t in self.tails]}
+                "horizon": self.horizon.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EntityState:
@@ -111,11 +132,7 @@ class EntityState:
                    streak=int(data["streak"]),
                    totals=tuple(Totals.from_list(t) for t in data["totals"]),
                    partial=Totals.from_list(data["partial"]),
-                   coarse=tuple(Coarse.from_list(c) for c in data["coarse"]),
-                   long=tuple(Totals.from_list(t) for t in data["long"]),
-                   coarse_dispersion=float(data["coarse_dispersion"]),
-                   build=Build.from_list(data["build"]),
-                   tails=tuple(Tail(*map(float, t)) for t in data["tails"]))  # type: ignore[arg-type]
+                   horizon=Horizon.from_dict(data["horizon"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +220,7 @@ class Detector:
         bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
                             obs.markers, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
-                           state.streak, state.totals, state.partial, state.coarse, state.long,
-                           state.coarse_dispersion, state.build, state.tails), verdicts
+                           state.streak, state.totals, state.partial, state.horizon), verdicts
 
     def tick(self, state: EntityState, now: float,
              entity_id: str = "") -> tuple[EntityState, list[Verdict]]:
@@ -234,40 +250,40 @@ class Detector:
         at = open_.start + p.bucket_seconds
         next_open = OpenBucket(at)
         # Coarse buckets for the long windows: filled every bucket, closed on the boundary.
-        partial = Totals._make(map(_add, state.partial, bucket.totals))
-        coarse, long, build, coarse_d = state.coarse, state.long, state.build, \
-            state.coarse_dispersion
+        partial = Totals._make(map(add, state.partial, bucket.totals))
+        horizon = state.horizon
         closing = at % (p.coarse_buckets * p.bucket_seconds) == 0
-        tails = state.tails
         uncertainty = 1.0 / (bp.prior_weight + base.n) if bp.prior_weight > 0 else 0.0
         surprise = _surprises(sums, share0, dispersion, p, uncertainty)
-        thresholds = self._thresholds(tails, p)
 
-        if not self._unusual(surprise, thresholds, sums, share0, long, build, p):
+        if not self._unusual(surprise, sums, share0, horizon, p):
             # Nothing can be unusual: learn the bucket and move on cheaply, from the
             # window sums alone (most buckets of most entities end here).
             baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
                                   bucket.totals.mass, dispersion[0])
             dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
-            tails = _learn_tails(tails, surprise)
+            if surprise is not _NONE:
+                horizon = horizon._replace(tails=_learn_tails(horizon.tails, surprise, base.n))
             if closing:
-                coarse, long, build, coarse_d = self._close_coarse(
-                    state, ring, partial, open_.start + p.bucket_seconds, share0, p, False)
+                horizon = self._close_coarse(horizon, ring, partial, at, share0, p, False,
+                                             base.n)
                 partial = ZERO
             t = sums[0]
             verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
                               round(t.share, 4), round(share0, 4), **_minute(bucket))
-            return EntityState(next_open, baseline, ring, dispersion, 0, sums, partial, coarse,
-                               long, coarse_d, build, tails), verdict
+            return EntityState(next_open, baseline, ring, dispersion, 0, sums, partial,
+                               horizon), verdict
 
+        thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         scales = [self._scale(w, share0, d + m * uncertainty, p)
                   for w, d, m in zip(windows, dispersion, p.scales, strict=True)]
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
-        long_scales = self._long_scales(state, partial, share0, uncertainty, p,
-                                        holding.coordinated_share)
+        long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
+                                        holding.coordinated_share, base.n)
         extras = self._extras(windows, scales, entity_id, p)
         amplified = any(x.name == "reach" for x in extras)
+        build = horizon.build
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
         judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
                           state.streak, thresholds, p, build, amplified, hours, base.n)
@@ -283,7 +299,7 @@ class Detector:
             # Escalating buckets are not learned: a storm must not become the new normal.
             baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
                                   bucket.totals.mass, dispersion[0])
-            tails = _learn_tails(tails, surprise)
+            horizon = horizon._replace(tails=_learn_tails(horizon.tails, surprise, base.n))
             if judgement.severity is None:
                 dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
         elif base.n < p.quiet_start or (base.n < p.learning and judgement.streak >= 60):
@@ -293,33 +309,29 @@ class Detector:
             baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
                                   bucket.totals.mass, dispersion[0], guarded=True)
         if closing:
-            coarse, long, build, coarse_d = self._close_coarse(
-                state, ring, partial, at, share0, p, judgement.escalating)
+            horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
+                                         judgement.escalating, base.n)
             partial = ZERO
         return EntityState(next_open, baseline, ring, dispersion, judgement.streak, sums,
-                           partial, coarse, long, coarse_d, build, tails), verdict
+                           partial, horizon), verdict
 
-    def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams) -> Thresholds:
+    def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
+                    n: int) -> Thresholds:
         q = p.budget * _EPISODE_BUCKETS / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)
-        vol, hostile, share = (t.threshold(q, p.tail_prior) for t in tails)
+        vol, hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails)
         return Thresholds(max(vol, p.z_volume), max(hostile, p.z_volume),
                           max(share, p.z_negative))
 
-    def _unusual(self, surprise: tuple[float, float, float], thresholds: Thresholds,
-                 sums: tuple[Totals, ...], share0: float, long: tuple[Totals, ...],
-                 build: Build, p: DetectorParams) -> bool:
-        """A cheap pre-check on the window sums: could anything be a watch or more?"""
-        if build.score >= p.cusum_alarm * 0.5:
+    def _unusual(self, surprise: tuple[float, float, float], sums: tuple[Totals, ...],
+                 share0: float, horizon: Horizon, p: DetectorParams) -> bool:
+        """A cheap pre-check: could anything be a watch or more? (An entity's thresholds
+        are never below the global floors, so the floors decide here.)"""
+        if horizon.build.score >= p.cusum_alarm * 0.5:
             return True
-        volume_z, _, share_z = surprise
-        if volume_z >= min(thresholds.volume, p.z_volume) or share_z >= min(
-                thresholds.share, p.z_negative):
+        volume_z, hostile_z, share_z = surprise
+        if volume_z >= p.z_volume or share_z >= p.z_negative or hostile_z >= p.z_volume:
             return True
-        f = p.floor
-        for t in sums:
-            if t.scored and t.share * t.volume >= f.floor_hostile * p.reach_floor_factor:
-                return True
-        for t in long:
+        for t in horizon.long:
             if (t.volume >= p.long_min_ratio * t.expected and t.volume - t.expected
                     >= p.min_excess and t.share >= share0 + p.min_shift * 0.5):
                 return True
@@ -339,54 +351,62 @@ class Detector:
         return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                      share0, authors, dispersion)
 
-    def _long_scales(self, state: EntityState, partial: Totals, share0: float,
-                     uncertainty: float, p: DetectorParams, coordinated: float) -> list[Scale]:
+    def _long_scales(self, horizon: Horizon, partial: Totals, share0: float,
+                     uncertainty: float, p: DetectorParams, coordinated: float,
+                     n: int) -> list[Scale]:
         """The hour-scale windows: closed coarse buckets plus the one being filled (whose
-        ``coordinated`` share is taken from the short window that holds it)."""
+        ``coordinated`` share is taken from the short window that holds it). A window is
+        judged once the baseline had learned for its whole length (``n`` buckets)."""
         out = []
         per = p.coarse_buckets
         partial = partial._replace(excess=partial.excess + round(
             coordinated * (partial.volume - partial.excess)))
-        for m, t in zip(p.long_scales, state.long, strict=False):
-            n = m // per
-            if len(state.coarse) < n:
-                break  # not a full window yet
-            t = Totals._make(map(_add, t, partial))
-            authors = sum(c.authors for c in state.coarse[-n:])
+        for m, t in zip(p.long_scales, horizon.long, strict=False):
+            k = m // per
+            if len(horizon.coarse) < k or n < m + p.quiet_start:
+                break  # not a full window of a learned baseline yet
+            t = Totals._make(map(add, t, partial))
+            authors = sum(c.authors for c in horizon.coarse[-k:])
             organic = float(max(t.volume - t.excess, 0))
-            d = state.coarse_dispersion + m * uncertainty
+            d = horizon.dispersion + m * uncertainty
             out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                              share0, authors, d))
         return out
 
-    def _close_coarse(self, state: EntityState, ring: tuple[Bucket, ...], partial: Totals,
+    def _close_coarse(self, horizon: Horizon, ring: tuple[Bucket, ...], partial: Totals,
                       at: float, share0: float, p: DetectorParams, escalating: bool,
-                      ) -> tuple[tuple[Coarse, ...], tuple[Totals, ...], Build, float]:
+                      n: int) -> Horizon:
         """Close the coarse bucket ending at ``at``: ring, long sums, CUSUM, dispersion."""
         per = p.coarse_buckets
         start = at - per * p.bucket_seconds
         recent = Window(per, partial, ring[-per:])
-        authors = recent.distinct_authors()
-        # Coordinated posts leave the coarse bucket's organic volume, as they leave a
-        # short window's: copy-paste, and more posts than author_window_cap per author.
         organic = partial.volume - partial.excess
-        organic -= recent.duplicate_share(p.duplicate_min) * organic
-        organic = min(organic, authors * p.author_window_cap)
-        partial = partial._replace(excess=partial.volume - round(organic))
-        entry = Coarse(start, partial, authors)
+        authors = float(sum(b.distinct for b in recent.buckets))  # at most this many
+        if organic > max(partial.expected, 1.0) and (
+                partial.share > share0 or build_might(horizon.build, p)):
+            # A busier, more hostile coarse bucket: its coordinated posts leave its organic
+            # volume, as they leave a short window's (copy-paste, and more posts than
+            # author_window_cap per distinct author).
+            authors = recent.distinct_authors()
+            organic -= recent.duplicate_share(p.duplicate_min) * organic
+            organic = min(organic, authors * p.author_window_cap)
+            partial = partial._replace(excess=partial.volume - round(organic))
         keep = max(p.long_scales) // per
-        coarse = (*state.coarse[-keep:], entry)
+        coarse = (*horizon.coarse[-keep:], Coarse(start, partial, authors))
         long = tuple(slide(t, coarse, m // per) for t, m in zip(
-            state.long or (ZERO,) * len(p.long_scales), p.long_scales, strict=True))
-        d = state.coarse_dispersion
-        cap = 3.0 * p.cusum_alarm
-        build = state.build.step(start, partial, share0, p.cusum_ratio, d, cap)
+            horizon.long or (ZERO,) * len(p.long_scales), p.long_scales, strict=True))
+        d = horizon.dispersion
+        build = horizon.build
+        if n >= p.quiet_start + p.long_scales[0]:
+            # Only against a baseline that has learned for a while: a new entity's first
+            # hours are judged against its kind's prior, too rough to accumulate on.
+            build = build.step(start, partial, share0, p.cusum_ratio, d, 3.0 * p.cusum_alarm)
         if not escalating and build.score < p.cusum_alarm and partial.scored:
             mu = max(partial.expected * share0, 0.5)
             x = partial.share * max(partial.volume - partial.excess, 0)
             residual = min((x - mu) ** 2 / mu, 25.0)
             d = max(1.0, d + (residual - d) / 200.0)
-        return coarse, long, build, d
+        return Horizon(coarse, long, d, build, horizon.tails)
 
     def _extras(self, windows: list[Window], scales: list[Scale],
                 entity_id: str, p: DetectorParams) -> list[Signal]:
@@ -397,16 +417,17 @@ class Detector:
         others = _co_mentions(w.buckets)
         coordinated = max(scales, key=lambda s: s.coordinated_share if s.volume >= 10 else 0.0)
         t = w.totals
+        c = w.counts()
         found = [
             velocity(short, long),
-            reach(t.high_reach, tops, p.high_reach),
-            calls_to_action(w.call_share(), hashtags, p.call_share),
+            reach(c.high_reach, tops, p.high_reach),
+            calls_to_action(c.calls / t.volume if t.volume else 0.0, hashtags, p.call_share),
             linkage(others, self.linked_to(entity_id), mid.volume, p.linked_share),
             centre(w.centre(), t.volume, mid.span, p.centre_reshares, p.centre_share),
-            *markers({"demands": t.demands, "sarcasm": t.sarcasm, "questions": t.questions},
+            *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason),
-            unscored(t.volume, t.scored),
+            unscored(t.volume, c.unscored),
         ]
         return [x for x in found if x is not None]
 
@@ -470,12 +491,13 @@ class Detector:
         )
 
 
-def _add(a: Any, b: Any) -> Any:
-    return a + b
-
-
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
+
+
+def build_might(build: Build, p: DetectorParams) -> bool:
+    """The CUSUM has started to climb (a coarse bucket's coordination then matters)."""
+    return build.score > 0.0
 
 
 def _in_build(build: Build, p: DetectorParams) -> bool:
@@ -483,31 +505,43 @@ def _in_build(build: Build, p: DetectorParams) -> bool:
     return build.score >= p.cusum_alarm
 
 
+_NONE = (0.0, 0.0, 0.0)
+
+
 def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],
                p: DetectorParams, uncertainty: float) -> tuple[float, float, float]:
     """This bucket's surprise scores (max over the short scales, raw volume): volume,
-    hostile mentions, hostile share. Zero where nothing is above expectation."""
+    hostile mentions, hostile share; ``_NONE`` when none can reach the tail (START).
+
+    A count's root deviance never exceeds its Pearson residual above expectation, so
+    windows whose Pearson residual is below START skip the logarithms."""
     volume_z = hostile_z = share_z = 0.0
     for t, d, m in zip(sums, dispersion, p.scales, strict=True):
         e = t.expected
-        if t.volume <= e:
+        x = t.volume
+        if x <= e:
             continue
         d = d + m * uncertainty
-        volume_z = max(volume_z, poisson_z(t.volume, max(e, 0.5), d))
-        if t.scored:
+        e = max(e, 0.5)
+        cut = START * START * d
+        if (x - e) * (x - e) > cut * e:
+            volume_z = max(volume_z, poisson_z(x, e, d))
+        if t.scored and t.mass > share0 * t.scored:
             share = t.mass / t.scored
-            if share > share0:
-                hostile_z = max(hostile_z, poisson_z(share * t.volume,
-                                                     max(e * share0, 0.5 * share0), d))
-                if t.scored >= p.min_share_posts:
-                    share_z = max(share_z, binomial_z(t.mass, t.scored, share0, 1.5))
+            h, eh = share * x, max(e * share0, 0.5 * share0)
+            if h > eh and (h - eh) * (h - eh) > cut * eh:
+                hostile_z = max(hostile_z, poisson_z(h, eh, d))
+            if t.scored >= p.min_share_posts:
+                share_z = max(share_z, binomial_z(t.mass, t.scored, share0, 1.5))
+    if volume_z == 0.0 and hostile_z == 0.0 and share_z <= START:
+        return _NONE
     return volume_z, hostile_z, share_z
 
 
-def _learn_tails(tails: tuple[Tail, Tail, Tail],
-                 surprise: tuple[float, float, float]) -> tuple[Tail, Tail, Tail]:
-    return (tails[0].learn(surprise[0]), tails[1].learn(surprise[1]),
-            tails[2].learn(surprise[2]))
+def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],
+                 n: int) -> tuple[Tail, Tail, Tail]:
+    return (tails[0].learn(surprise[0], n), tails[1].learn(surprise[1], n),
+            tails[2].learn(surprise[2], n))
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:

@@ -28,13 +28,16 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-__all__ = ["DEMAND", "MARKERS", "QUESTION", "SARCASM", "hostility", "keep_factors",
-           "marker_names", "markers"]
+from models.calls_to_action import is_call_to_action
+
+__all__ = ["CALL", "DEMAND", "MARKERS", "QUESTION", "SARCASM", "hostility", "keep_factors",
+           "marker_names", "markers", "might_mark"]
 
 DEMAND = 1  # sack / resign / must go / #SackX / #XOut
 SARCASM = 2  # 🙄 🙃, "lovely to see", "well done" next to an irony cue
 QUESTION = 4  # "who is X and why is she trending", "what has X done"
-MARKERS = {"demand": DEMAND, "sarcasm": SARCASM, "question": QUESTION}
+CALL = 8  # a call to action (models.calls_to_action): a signal, not a hostility weight
+MARKERS = {"demand": DEMAND, "sarcasm": SARCASM, "question": QUESTION, "call": CALL}
 
 _DEMAND = re.compile(
     r"#(?:sack|oust|resign)\w*"  # #SackSmith, #ResignNow
@@ -67,7 +70,10 @@ _IRONY = re.compile(
 )
 _QUESTION = re.compile(
     r"\bwho (?:is|tf is|the hell is|even is)\b[^?]{0,60}\bwhy\b"
-    r"|\bwhy is\b[^?]{0,40}\btrending\b|\bwhat (?:has|did)\b[^?]{0,40}\b(?:done|said)\b"
+    r"|\bwhy is\b[^?]{0,40}\btrending\b"
+    r"|\bwhat (?:has|did) (?!you\b|i\b|we\b|u\b)[^?]{0,40}\b(?:do|done|say|said)\b"
+    r"|\bwhat(?:'s| is) going on with\b|\bwhy is every(?:one|body) talking about\b"
+    r"|\bcan (?:someone|anyone) explain\b"
     r"|\bwhat (?:on earth|the hell)\b|\bis this (?:real|a joke)\b"
     r"|\bhow is this (?:allowed|ok|okay|legal|acceptable)\b|\bare (?:you|they) serious\b",
     re.IGNORECASE,
@@ -75,14 +81,46 @@ _QUESTION = re.compile(
 # Cheap pre-checks (most posts carry no marker): substrings any match must contain.
 _DEMAND_STEMS = ("#", "sack", "fire", "oust", "must", "should", "need", "has to", "have to",
                  "ought", "resign", "step down", "stand down", "roll", "confidence", "get ")
-_QUESTION_STEMS = ("who", "why", "what", "is this", "how is", "serious")
+_QUESTION_STEMS = ("who", "why", "what", "is this", "how is", "serious", "explain")
+
+
+# Words at least one marker needs (as tokens of models.matcher.tokens), and the irony
+# emoji: a post with none of them carries no marker, which one set operation tells.
+_TRIGGERS = frozenset((
+    "sack", "oust", "fire", "must", "should", "need", "needs", "has", "have", "ought",
+    "resign", "resignation", "step", "stand", "heads", "head", "confidence", "get",
+    "yeah", "touch", "nothing", "lovely", "know", "wrong", "clap", "make", "ever", "how",
+    "s", "who", "why", "what", "what's", "explain", "serious", "trending", "going",
+    # calls to action (models.calls_to_action)
+    "boycott", "boycotting", "petition", "protest", "protesting", "demonstration", "shopping",
+    "shop", "using", "cancel", "cancelled", "sign", "walk", "walkout", "march", "join", "mp",
+    "scrap", "shut",
+))
+_IRONY_EMOJI = ("\U0001F644", "\U0001F643", "\U0001F612", "\U0001F921", "\U0001F926",
+                "\U0001F60F")
+
+
+def might_mark(toks: list[str], text: str) -> bool:
+    """False when ``text`` (split into ``toks`` by :func:`models.matcher.tokens`) cannot
+    carry a marker: one set operation for most posts, instead of the patterns.
+
+    >>> from models.matcher import tokens
+    >>> t = "Reading about Acme today"
+    >>> might_mark(tokens(t), t), might_mark(tokens("Sack him"), "Sack him")
+    (False, True)
+    """
+    if not _TRIGGERS.isdisjoint(toks):
+        return True
+    if "#" in text and any(t[0] == "#" for t in toks):
+        return True
+    return any(e in text for e in _IRONY_EMOJI)
 
 
 @lru_cache(maxsize=16_384)
 def markers(text: str) -> int:
     """Bit flags of the hostility markers in a post (0 for most posts).
 
-    >>> markers("Sack Minister Smith now #SackSmith") == DEMAND
+    >>> markers("Sack Minister Smith now #SackSmith") == DEMAND | CALL  # #Sack is a call too
     True
     >>> markers("lovely to see Acme so in touch with the public 🙄") == SARCASM
     True
@@ -104,6 +142,8 @@ def markers(text: str) -> int:
         flags |= SARCASM
     if any(stem in low for stem in _QUESTION_STEMS) and _QUESTION.search(low):
         flags |= QUESTION
+    if is_call_to_action(text):
+        flags |= CALL
     return flags
 
 

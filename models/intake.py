@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from models.hostility import markers
+from models.hostility import markers, might_mark
 from models.matcher import Matcher, tokens
 from models.mention import Mention, Rejection, decode
 from models.observation import Observation, Tick
@@ -71,7 +71,7 @@ class Intake:
         itself, a tick only closes them for entities that went quiet.
         """
         result = IntakeResult()
-        tagged: list[tuple[int, Mention, tuple[str, ...]]] = []
+        tagged: list[tuple[int, Mention, tuple[str, ...], int]] = []
         newest = -math.inf
         match_tokens = self._matcher.match_tokens
         for index, raw in enumerate(raws):
@@ -81,17 +81,20 @@ class Intake:
                 continue
             if decoded.ts > newest:
                 newest = decoded.ts
-            entities = match_tokens(tokens(decoded.text))
+            toks = tokens(decoded.text)
+            entities = match_tokens(toks)
             if entities:
-                tagged.append((index, decoded, entities))
+                # Hostility markers the tone model underrates; most posts have none.
+                flags = markers(decoded.text) if might_mark(toks, decoded.text) else 0
+                tagged.append((index, decoded, entities, flags))
         result.accepted = len(raws) - len(result.rejected)
         result.untagged = result.accepted - len(tagged)
         if tagged:
-            scores = self._score_distinct([m.text for _, m, _ in tagged])
-            for (index, mention, entities), score in zip(tagged, scores, strict=True):
+            scores = self._score_distinct([m.text for _, m, _, _ in tagged])
+            for (index, mention, entities, flags), score in zip(tagged, scores, strict=True):
                 # None (or NaN): the tone could not be scored, e.g. a language without a model.
                 tone = None if score is None or score != score else float(score)
-                self._observe(result, mention, entities, tone)
+                self._observe(result, mention, entities, tone, flags)
                 result.origins.extend([index] * len(entities))
         if newest > -math.inf:
             boundary = newest - newest % self.tick_seconds
@@ -111,10 +114,9 @@ class Intake:
         return [by_text[t] for t in texts]
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
-                 score: float | None) -> None:
+                 score: float | None, flags: int) -> None:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
-        flags = markers(mention.text)  # hostility markers the tone model underrates
         for entity_id in entities:
             others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(

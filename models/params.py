@@ -82,6 +82,9 @@ class DetectorParams:
     # Tone: a post's hostility is its calibrated negative probability, lifted by markers.
     # The edge sets negative_threshold to the negativity model's own decision threshold.
     negative_threshold: float = 0.5  # hostility at which a post counts as a hostile post
+    # The hostile share of a window: "threshold", the share of posts at or above the
+    # threshold, or "mean", the mean hostility (the expected share, if calibrated).
+    share_by: str = "threshold"
     demand_weight: float = 0.6  # sack / resign / must go / #SackX / #XOut
     sarcasm_weight: float = 0.5  # 🙄 🙃, "lovely to see", "so in touch"
     question_weight: float = 0.3  # "who is X and why is she trending"
@@ -263,6 +266,10 @@ def _convert(name: str, value: Any, default: Any, where: str) -> Any:
         return ParamsError(f"{where}: {name}: must be {what}, got {value!r}"
                            f" (default {_show(default)})")
 
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise bad("true or false")
@@ -343,6 +350,10 @@ def _check(obj: Any, where: str = "") -> None:
             raise ParamsError(f"{prefix}{f.name}: must be {what}, got {value!r}"
                               f" (default {default!r})")
     if isinstance(obj, DetectorParams):
+        if obj.share_by not in ("threshold", "mean"):
+            raise ParamsError(f"{prefix}share_by: must be threshold (share of posts at or above"
+                              f" negative_threshold) or mean (mean calibrated probability),"
+                              f" got {obj.share_by!r}")
         for name in ("scales", "long_scales"):
             scales = getattr(obj, name)
             if not scales or any(m < 1 for m in scales) or list(scales) != sorted(set(scales)):

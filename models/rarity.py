@@ -4,10 +4,10 @@ A z-score of 5 is once a year for a steady policy and twice a day for a
 partner in the news every morning. Each entity therefore keeps the tail of its
 own surprise scores and sets its threshold where a false-alarm budget puts it,
 peaks-over-threshold style (SPOT: Siffer et al., "Anomaly Detection in Streams
-with Extreme Value Theory", KDD 2017): scores above ``start`` are *excesses*; a
-generalised Pareto tail fitted to them (by the method of moments, O(1) per
-bucket, four numbers of state) extrapolates the score exceeded with
-probability ``q`` per bucket.
+with Extreme Value Theory", KDD 2017): scores above ``START`` are *excesses*;
+a generalised Pareto tail fitted to them (by the method of moments: four
+numbers of state) extrapolates the score exceeded with probability ``q`` per
+bucket.
 
 Two differences from SPOT, both for streams of mentions:
 
@@ -15,7 +15,11 @@ Two differences from SPOT, both for streams of mentions:
   an entity whose news cycle changes (DSPOT's drift handling, more simply);
 - a new entity starts from a prior tail worth ``prior`` excesses (a global
   default, documented), so it is usable from its first hour and becomes its
-  own as excesses accumulate (pooling per kind without cross-entity state).
+  own as excesses accumulate (pooling without cross-entity state).
+
+Cost: a bucket whose score is below ``START`` (nearly all of them) changes
+nothing: the discount is applied when the next excess arrives, from the
+number of buckets learned since (the caller's count, ``n``).
 
 The detector never learns a bucket it judged escalating, so a storm does not
 teach an entity that storms are normal.
@@ -26,7 +30,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-__all__ = ["PRIOR_MEAN_EXCESS", "PRIOR_RATE", "START", "Tail"]
+__all__ = ["MEMORY", "PRIOR_MEAN_EXCESS", "PRIOR_RATE", "START", "Tail"]
 
 START = 2.0  # surprise scores above this are excesses
 PRIOR_RATE = 0.04  # the prior tail: a score above START in 4% of buckets...
@@ -38,44 +42,47 @@ _KEEP = 1.0 - 1.0 / MEMORY
 class Tail(NamedTuple):
     """Discounted peaks-over-threshold sums of one surprise score.
 
+    ``n`` in :meth:`learn` and :meth:`threshold` is the number of buckets learned
+    so far (the baseline's count).
+
     >>> t = Tail()
-    >>> round(t.threshold(q=1.5e-3, prior=20), 2)  # the prior alone
+    >>> round(t.threshold(q=1.5e-3, prior=20, n=0), 2)  # the prior alone
     3.97
     >>> for i in range(20_000):  # an entity with big, frequent spikes
-    ...     t = t.learn(6.0 if i % 200 == 0 else 0.5)
-    >>> t.threshold(q=1.5e-3, prior=20) > 6.0
+    ...     t = t.learn(6.0 if i % 200 == 0 else 0.5, n=i)
+    >>> t.threshold(q=1.5e-3, prior=20, n=20_000) > 6.0
     True
-    >>> Tail(*Tail().learn(3.0)) == Tail().learn(3.0)
+    >>> Tail().learn(1.0, n=5) == Tail()  # below START: nothing to remember
     True
     """
 
-    n: float = 0.0  # buckets seen (discounted)
-    k: float = 0.0  # excesses over START
+    k: float = 0.0  # excesses over START (discounted to bucket ``at``)
     s1: float = 0.0  # their sum
     s2: float = 0.0  # their sum of squares
+    at: int = 0  # the bucket count when last updated
 
-    def learn(self, score: float) -> Tail:
-        """One bucket's score folded in."""
+    def learn(self, score: float, n: int) -> Tail:
+        """Bucket ``n``'s score folded in."""
         if score <= START:
-            if self.k == 0.0:
-                return Tail(self.n * _KEEP + 1.0)
-            return Tail(self.n * _KEEP + 1.0, self.k * _KEEP, self.s1 * _KEEP,
-                        self.s2 * _KEEP)
+            return self
         y = score - START
-        return Tail(self.n * _KEEP + 1.0, self.k * _KEEP + 1.0, self.s1 * _KEEP + y,
-                    self.s2 * _KEEP + y * y)
+        if self.k == 0.0:
+            return Tail(1.0, y, y * y, n)
+        d = _KEEP ** max(n - self.at, 0)
+        return Tail(self.k * d + 1.0, self.s1 * d + y, self.s2 * d + y * y, n)
 
-    def threshold(self, q: float, prior: float) -> float:
+    def threshold(self, q: float, prior: float, n: int) -> float:
         """The score exceeded with probability ``q`` per bucket, from this entity's tail
-        pooled with a prior tail worth ``prior`` excesses."""
-        k0 = prior
-        k = self.k + k0
+        (after ``n`` buckets) pooled with a prior tail worth ``prior`` excesses."""
+        d = _KEEP ** max(n - self.at, 0)
+        k = self.k * d + prior
         if k <= 0.0:
             return START
-        n = self.n + k0 / PRIOR_RATE
-        s1 = self.s1 + k0 * PRIOR_MEAN_EXCESS
-        s2 = self.s2 + k0 * 2.0 * PRIOR_MEAN_EXCESS ** 2  # exponential: E[y^2] = 2 m^2
-        rate = k / n
+        seen = (1.0 - _KEEP ** n) / (1.0 - _KEEP)  # buckets, discounted as the sums are
+        total = seen + prior / PRIOR_RATE
+        s1 = self.s1 * d + prior * PRIOR_MEAN_EXCESS
+        s2 = self.s2 * d + prior * 2.0 * PRIOR_MEAN_EXCESS ** 2  # exponential: E[y^2] = 2m^2
+        rate = min(k / total, 1.0)
         if q >= rate:
             return START
         mean = s1 / k

@@ -315,16 +315,16 @@ def markers(counts: Mapping[str, int], scored: int, usual: Mapping[str, float],
     return out
 
 
-def unscored(volume: int, scored: int, at_least: float = 0.1) -> Signal | None:
+def unscored(volume: int, missing_posts: int, at_least: float = 0.1) -> Signal | None:
     """Posts whose tone could not be scored (a language without a model).
 
-    >>> print(unscored(100, 69).reason)  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(unscored(100, 31).reason)  # doctest: +NORMALIZE_WHITESPACE
     31% of posts could not be scored for tone (no model for their language): the
     hostile share is of the other 69%
     """
-    if volume == 0 or (volume - scored) / volume < at_least:
+    if volume == 0 or missing_posts / volume < at_least:
         return None
-    missing = (volume - scored) / volume
+    missing = missing_posts / volume
     return Signal("unscored", missing,
                   f"{missing:.0%} of posts could not be scored for tone (no model for their"
                   f" language): the hostile share is of the other {1 - missing:.0%}")

@@ -21,7 +21,7 @@ from itertools import chain
 from operator import add, itemgetter, sub
 from typing import Any, NamedTuple
 
-from models.calls_to_action import call_hashtags, is_call_to_action
+from models.calls_to_action import call_hashtags
 from models.coordination import (
     distinct_estimate,
     duplicated,
@@ -29,11 +29,11 @@ from models.coordination import (
     kmv_merge,
     kmv_sketch,
 )
-from models.hostility import DEMAND, QUESTION, SARCASM
+from models.hostility import CALL, DEMAND, QUESTION, SARCASM
 from models.matcher import tokens
 
-__all__ = ["Bucket", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide", "totals",
-           "window"]
+__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide",
+           "totals", "window"]
 
 
 class Post(NamedTuple):
@@ -55,19 +55,22 @@ class Post(NamedTuple):
 
 
 class Totals(NamedTuple):
-    """The additive figures of a bucket or a window: summed, slid, compared."""
+    """The additive figures of a bucket or a window that are slid every bucket.
+
+    Tone is read from what people write: ``scored``, ``mass`` and ``hostile`` are
+    of original posts (not reshares) whose tone was scored. Reshares add attention
+    (volume), and the hostile mentions of a window are its organic volume times the
+    hostile share of its originals: a post reshared hundreds of times carries the
+    tone of the conversation around it, whatever a sentence model makes of it.
+    """
 
     volume: int = 0
-    scored: int = 0  # posts whose tone was scored
-    mass: float = 0.0  # sum of their hostility: the expected number of hostile posts
+    scored: int = 0  # original posts whose tone was scored
+    mass: float = 0.0  # their hostile weight: posts at or above the threshold, or the sum
+    # of their hostility (the expected number of hostile posts), as share_by says
     hostile: int = 0  # scored posts at or above the hostility threshold
     expected: float = 0.0  # baseline's expected volume
     excess: int = 0  # posts beyond the per-author cap within each bucket
-    high_reach: int = 0  # posts by accounts at or above the high-reach threshold
-    demands: int = 0  # posts carrying each hostility marker
-    sarcasm: int = 0
-    questions: int = 0
-    reshares: int = 0
 
     @property
     def share(self) -> float:
@@ -76,11 +79,23 @@ class Totals(NamedTuple):
 
     @classmethod
     def from_list(cls, t: list[Any]) -> Totals:
-        return cls(int(t[0]), int(t[1]), float(t[2]), int(t[3]), float(t[4]),
-                   *map(int, t[5:]))
+        return cls(int(t[0]), int(t[1]), float(t[2]), int(t[3]), float(t[4]), int(t[5]))
+
+
+class Counts(NamedTuple):
+    """Counts a bucket keeps for the signals of an unusual window (summed only then)."""
+
+    high_reach: int = 0  # posts by accounts at or above the high-reach threshold
+    demands: int = 0  # scored original posts carrying each hostility marker
+    sarcasm: int = 0
+    questions: int = 0
+    reshares: int = 0
+    unscored: int = 0  # posts whose tone could not be scored (a language without a model)
+    calls: int = 0  # posts calling for a boycott, petition, protest...
 
 
 ZERO = Totals()
+NO_COUNTS = Counts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,33 +143,38 @@ class OpenBucket:
         threshold, high_reach = params.negative_threshold, params.high_reach
         reach: dict[str, int] = {}
         roots: Counter[str] = Counter()
-        high = scored = hostile = demands = sarcasm = questions = 0
+        high = scored = hostile = demands = sarcasm = questions = unscored = calls = 0
         mass = 0.0
-        for author, followers, _, root, h, flags, in records:
+        for author, followers, _, root, h, flags in records:
+            if flags & CALL:
+                calls += 1
             if followers >= high_reach:
                 high += 1
             if followers > reach.get(author, -1):
                 reach[author] = followers
             if root is not None:
                 roots[root] += 1
-            if h is not None:
+            if h is None:
+                unscored += 1
+            elif root is None:
                 scored += 1
                 mass += h
                 if h >= threshold:
                     hostile += 1
                 if flags:
-                    demands += flags & DEMAND and 1
-                    sarcasm += flags & SARCASM and 1
-                    questions += flags & QUESTION and 1
+                    demands += (flags & DEMAND) > 0
+                    sarcasm += (flags & SARCASM) > 0
+                    questions += (flags & QUESTION) > 0
+        if params.share_by == "threshold":
+            mass = float(hostile)  # the share counts posts at or above the threshold
         others = Counter(chain.from_iterable(r[2] for r in records))
-        fps = tuple(fingerprint(p.text) for p in self.texts if p.reshare_of is None)
-        calls = sum(1 for p in self.texts if is_call_to_action(p.text))
         return Bucket(
             start=self.start,
-            totals=Totals(self.n, scored, mass, hostile, expected, excess, high, demands,
-                          sarcasm, questions, sum(roots.values())),
-            authors=kmv_sketch(per_author), distinct=len(per_author), fingerprints=fps,
-            sampled=len(self.texts), calls=calls, top_authors=ranked(reach)[:params.top_authors],
+            totals=Totals(self.n, scored, mass, hostile, expected, excess),
+            counts=Counts(high, demands, sarcasm, questions, sum(roots.values()), unscored,
+                          calls),
+            authors=kmv_sketch(per_author), distinct=len(per_author),
+            top_authors=ranked(reach)[:params.top_authors],
             others=tuple(sorted(others.items())), roots=ranked(roots)[:3], texts=self.texts,
         )
 
@@ -189,18 +209,18 @@ class Bucket:
 
     start: float
     totals: Totals = ZERO
+    counts: Counts = NO_COUNTS
     authors: tuple[int, ...] = ()  # KMV sketch of distinct authors
     distinct: int = 0  # distinct authors in this bucket, exactly
-    fingerprints: tuple[int, ...] = ()  # of the kept original (non-reshare) posts
-    sampled: int = 0  # posts whose text was kept
-    calls: int = 0  # kept posts that are calls to action
     top_authors: tuple[tuple[str, int], ...] = ()
     others: tuple[tuple[str, int], ...] = ()  # co-mentioned entities
     roots: tuple[tuple[str, int], ...] = ()  # most reshared posts (id, reshares), top 3
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
-    # Hashtag counts of ``texts``, worked out on first use: evidence reads the same
-    # buckets every minute of a storm. A memo, not state: never compared or stored.
+    # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
+    # reads the same buckets every minute of a storm. Memos, not state: never compared
+    # or stored.
     _tags: dict[bool, Counter[str]] | None = field(default=None, compare=False, repr=False)
+    _fingerprints: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -229,19 +249,26 @@ class Bucket:
                     counts.update(tags_of(post.text))
         return counts
 
+    def fingerprints(self) -> tuple[int, ...]:
+        """Fingerprints of the kept original (non-reshare) posts (copy-paste detection)."""
+        fps = self._fingerprints
+        if fps is None:
+            fps = tuple(fingerprint(p.text) for p in self.texts if p.reshare_of is None)
+            object.__setattr__(self, "_fingerprints", fps)
+        return fps
+
     def stripped(self) -> Bucket:
         """This bucket without its kept texts (past the evidence horizon)."""
         if not self.texts:
             return self
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
-        return Bucket(self.start, self.totals, self.authors, self.distinct, self.fingerprints,
-                      self.sampled, self.calls, self.top_authors, self.others, self.roots)
+        return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
+                      self.top_authors, self.others, self.roots)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "totals": list(self.totals),
+        return {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
                 "authors": list(self.authors), "distinct": self.distinct,
-                "fingerprints": list(self.fingerprints), "sampled": self.sampled,
-                "calls": self.calls, "top_authors": [list(p) for p in self.top_authors],
+                "top_authors": [list(p) for p in self.top_authors],
                 "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
                 "texts": [list(p) for p in self.texts]}
 
@@ -249,9 +276,8 @@ class Bucket:
     def from_dict(cls, data: dict[str, Any]) -> Bucket:
         return cls(
             start=float(data["start"]), totals=Totals.from_list(data["totals"]),
+            counts=Counts(*map(int, data["counts"])),
             authors=tuple(data["authors"]), distinct=int(data["distinct"]),
-            fingerprints=tuple(data["fingerprints"]), sampled=int(data["sampled"]),
-            calls=int(data["calls"]),
             top_authors=tuple((a, int(f)) for a, f in data["top_authors"]),
             others=tuple((e, int(c)) for e, c in data["others"]),
             roots=tuple((r, int(c)) for r, c in data["roots"]),
@@ -282,16 +308,21 @@ class Window:
         return float(min(max(estimate, max(exact, default=0)), sum(exact), self.totals.volume))
 
     def duplicate_share(self, at_least: int) -> float:
-        """Share of kept original posts whose text at least ``at_least`` posts share."""
-        sampled = sum(len(b.fingerprints) for b in self.buckets)
+        """Share of kept original posts whose text at least ``at_least`` posts share (read
+        from the buckets that still keep their texts: the evidence horizon)."""
+        fps = [b.fingerprints() for b in self.buckets if b.texts]
+        sampled = sum(map(len, fps))
         if not sampled:
             return 0.0
-        return duplicated(chain.from_iterable(b.fingerprints for b in self.buckets),
-                          at_least) / sampled
+        return duplicated(chain.from_iterable(fps), at_least) / sampled
 
-    def call_share(self) -> float:
-        sampled = sum(b.sampled for b in self.buckets)
-        return sum(b.calls for b in self.buckets) / sampled if sampled else 0.0
+    def counts(self) -> Counts:
+        """The signal counts of the window (summed on demand: unusual windows only)."""
+        out = NO_COUNTS
+        for b in self.buckets:
+            if b.counts is not NO_COUNTS:
+                out = Counts._make(map(add, out, b.counts))
+        return out
 
     def busiest(self) -> int:
         return max((b.n for b in self.buckets), default=0)
@@ -333,12 +364,12 @@ def slide(old: Totals, ring: tuple[Any, ...], minutes: int) -> Totals:
     >>> slide(window(ring[1:4], 3).totals, ring, 3) == window(ring[2:], 3).totals
     True
     """
-    new = Totals._make(map(add, old, ring[-1].totals))
     if len(ring) > minutes:
-        new = Totals._make(map(sub, new, ring[-minutes - 1].totals))
+        new = Totals._make(map(sub, map(add, old, ring[-1].totals), ring[-minutes - 1].totals))
         if new.expected < 0.0 or new.mass < 0.0:  # float round-off of long sums
             new = new._replace(expected=max(new.expected, 0.0), mass=max(new.mass, 0.0))
-    return new
+        return new
+    return Totals._make(map(add, old, ring[-1].totals))
 
 
 def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 from alerting.engine import Engine
@@ -80,4 +81,13 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "",
 
 
 def build_engine(watchlist: Watchlist, params: DetectorParams | None = None) -> Engine:
+    """The engine; without ``params``, the defaults with the shipped negativity model's
+    threshold (what `firestorm replay` uses with no parameter file or model given)."""
+    if params is None:
+        params = replace(DetectorParams(), negative_threshold=_shipped_threshold())
     return Engine.for_watchlist(watchlist, params=params)
+
+
+@cache
+def _shipped_threshold() -> float:
+    return float(NegativityScorer.default().threshold)

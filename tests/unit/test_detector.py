@@ -208,5 +208,5 @@ def test_verdicts_carry_the_judged_minute_for_the_timeline():
     state, out = d.tick(state, 180.0, "acme")
     verdicts += out
     assert [v.minute_volume for v in verdicts] == [2, 3, 1]
-    # the minute's hostile share: the mean hostility of its scored posts
-    assert [v.minute_negativity for v in verdicts] == [0.5, round(1.1 / 3, 4), 0.9]
+    # the minute's hostile share: its scored posts at or above the threshold
+    assert [v.minute_negativity for v in verdicts] == [0.5, round(1 / 3, 4), 1.0]
