@@ -62,7 +62,7 @@ class BaselineParams:
     # history: the kind's rate, worth prior_weight buckets of data. Set per entity
     # from its kind by DetectorParams.for_entity.
     prior_level: float = 0.05
-    prior_weight: float = 15.0
+    prior_weight: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +71,13 @@ class Baseline:
 
     A new entity starts at its kind's prior level and pulls away as it learns:
 
-    >>> b, p = Baseline(), BaselineParams(prior_level=1.0, prior_weight=15)
+    >>> b, p = Baseline(), BaselineParams(prior_level=1.0, prior_weight=5)
     >>> b.expected(1767603600.0, p)
     1.0
     >>> for minute in range(600):
     ...     b = b.learn(1767603600.0 + 60 * minute, count=4, params=p, scored=4, mass=1.0)
     >>> round(b.expected(1767603600.0 + 36000, p), 1), round(b.negative_share(p), 2)
-    (3.9, 0.25)
+    (4.0, 0.25)
     >>> Baseline.from_dict(b.to_dict()) == b
     True
     """

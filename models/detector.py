@@ -15,6 +15,7 @@ baseline learns the bucket only if it was not escalating
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ _STOP_WORDS = (
 )
 _STOP = frozenset(_STOP_WORDS.split())
 _WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
-_EPISODE_BUCKETS = 15  # buckets one unusual episode keeps a surprise high (a window's length)
+_TAIL_CAP = 1.0  # how far above its threshold a score is learned
 
 
 class Horizon(NamedTuple):
@@ -74,7 +75,7 @@ class Horizon(NamedTuple):
     long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
     dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
     build: Build = Build()
-    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
+    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, combined, share
 
     def to_dict(self) -> dict[str, Any]:
         return {"coarse": [c.to_list() for c in self.coarse],
@@ -83,8 +84,8 @@ class Horizon(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Horizon:
-        v, n, w = (Tail(float(k), float(a), float(b), int(at))
-                   for k, a, b, at in data["tails"])
+        v, n, w = (Tail(float(k), float(a), float(b), int(at), float(peak))
+                   for k, a, b, at, peak in data["tails"])
         return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
                    tuple(Totals.from_list(t) for t in data["long"]),
                    float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
@@ -259,11 +260,14 @@ class Detector:
         if not self._unusual(surprise, sums, share0, horizon, p):
             # Nothing can be unusual: learn the bucket and move on cheaply, from the
             # window sums alone (most buckets of most entities end here).
-            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
-                                  bucket.totals.mass, dispersion[0])
-            dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
-            if surprise is not _NONE:
-                horizon = horizon._replace(tails=_learn_tails(horizon.tails, surprise, base.n))
+            calm = _calmer(state.streak)
+            baseline = _learn_lagged(base, ring, calm, p, dispersion[0])
+            mature = base.n >= p.quiet_start + max(p.scales)
+            if mature:
+                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
+                if surprise is not _NONE:
+                    horizon = horizon._replace(
+                        tails=_learn_tails(horizon.tails, surprise, base.n))
             if closing:
                 horizon = self._close_coarse(horizon, ring, partial, at, share0, p, False,
                                              base.n)
@@ -271,7 +275,7 @@ class Detector:
             t = sums[0]
             verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
                               round(t.share, 4), round(share0, 4), **_minute(bucket))
-            return EntityState(next_open, baseline, ring, dispersion, 0, sums, partial,
+            return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
                                horizon), verdict
 
         thresholds = self._thresholds(horizon.tails, p, base.n)
@@ -286,7 +290,7 @@ class Detector:
         build = horizon.build
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
         judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
-                          state.streak, thresholds, p, build, amplified, hours, base.n)
+                          max(state.streak, 0), thresholds, p, build, amplified, hours, base.n)
         best = judgement.best
         evidence = Evidence()
         if judgement.severity is not None:
@@ -295,31 +299,39 @@ class Detector:
                           best.volume, round(best.expected, 3), round(best.share, 4),
                           round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
         baseline = base
+        streak = judgement.streak if judgement.escalating else _calmer(state.streak)
         if not judgement.escalating and not _in_build(build, p):
             # Escalating buckets are not learned: a storm must not become the new normal.
-            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
-                                  bucket.totals.mass, dispersion[0])
-            horizon = horizon._replace(tails=_learn_tails(horizon.tails, surprise, base.n))
-            if judgement.severity is None:
-                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
+            baseline = _learn_lagged(base, ring, streak, p, dispersion[0])
+            if base.n >= p.quiet_start + max(p.scales):
+                # Surprises and spread measured against a baseline that has learned: a new
+                # entity's first hours against its kind's prior would teach it nothing true.
+                # SPOT leaves out scores above the threshold altogether; here they are
+                # learned capped a little above it, so that an entity whose news spikes
+                # recur raises its thresholds step by step, and one burst cannot.
+                capped = tuple(min(x, t + _TAIL_CAP) for x, t in zip(surprise, thresholds,
+                                                                      strict=True))
+                horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n))
+                if judgement.severity is None:
+                    dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
+                                                        p)
         elif base.n < p.quiet_start or (base.n < p.learning and judgement.streak >= 60):
             # A new entity cannot yet tell a storm from being busier and more hostile than
             # its kind's prior: it learns, guarded (bounded volume steps, no tone from a
             # bucket far above expectation), so a storm stands out and a busy entity settles.
-            baseline = base.learn(open_.start, bucket.n, bp, bucket.totals.scored,
-                                  bucket.totals.mass, dispersion[0], guarded=True)
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
         if closing:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
                                          judgement.escalating, base.n)
             partial = ZERO
-        return EntityState(next_open, baseline, ring, dispersion, judgement.streak, sums,
-                           partial, horizon), verdict
+        return EntityState(next_open, baseline, ring, dispersion, streak, sums, partial,
+                           horizon), verdict
 
     def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
                     n: int) -> Thresholds:
-        q = p.budget * _EPISODE_BUCKETS / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)
-        vol, hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails)
-        return Thresholds(max(vol, p.z_volume), max(hostile, p.z_volume),
+        q = p.budget / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)  # episodes per bucket
+        vol, combined, share = (t.threshold(q, p.tail_prior, n) for t in tails)
+        return Thresholds(max(vol, p.z_volume), max(combined, p.z_escalate),
                           max(share, p.z_negative))
 
     def _unusual(self, surprise: tuple[float, float, float], sums: tuple[Totals, ...],
@@ -328,11 +340,11 @@ class Detector:
         are never below the global floors, so the floors decide here.)"""
         if horizon.build.score >= p.cusum_alarm * 0.5:
             return True
-        volume_z, hostile_z, share_z = surprise
-        if volume_z >= p.z_volume or share_z >= p.z_negative or hostile_z >= p.z_volume:
+        volume_z, combined_z, share_z = surprise
+        if volume_z >= p.z_volume or share_z >= p.z_negative or combined_z >= p.z_escalate:
             return True
         for t in horizon.long:
-            if (t.volume >= p.long_min_ratio * t.expected and t.volume - t.expected
+            if (t.volume >= p.rise_ratio * t.expected and t.volume - t.expected
                     >= p.min_excess and t.share >= share0 + p.min_shift * 0.5):
                 return True
         return False
@@ -341,7 +353,7 @@ class Detector:
         t = w.totals
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
-        if (t.volume >= p.min_excess and t.volume >= p.min_ratio * max(t.expected, 0.5)) or (
+        if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
             dup = w.duplicate_share(p.duplicate_min)
@@ -404,7 +416,7 @@ class Detector:
         if not escalating and build.score < p.cusum_alarm and partial.scored:
             mu = max(partial.expected * share0, 0.5)
             x = partial.share * max(partial.volume - partial.excess, 0)
-            residual = min((x - mu) ** 2 / mu, 25.0)
+            residual = min((x - mu) ** 2 / mu, 9.0)
             d = max(1.0, d + (residual - d) / 200.0)
         return Horizon(coarse, long, d, build, horizon.tails)
 
@@ -435,14 +447,16 @@ class Detector:
                           filled: int, n: int, p: DetectorParams) -> tuple[float, ...]:
         """Track each scale's over-dispersion; ``filled`` is how many buckets the ring holds
         (a scale learns only once its window is full)."""
-        a = max(1.0 / (n + 1), 1.0 / 1440)
+        a = max(1.0 / (n + 1 - p.quiet_start - max(p.scales)), 1.0 / 1440)
         out = []
         for d, t, minutes in zip(dispersion, sums, p.scales, strict=True):
             if filled < minutes:
                 out.append(d)
                 continue
             e = max(t.expected, 0.5)
-            residual = min((t.volume - e) ** 2 / e, 25.0)
+            # Capped at 3 sd: the bulk's dispersion, not the news spikes' (the tails have
+            # those), so a spike neither hides behind its own variance nor the next storm.
+            residual = min((t.volume - e) ** 2 / e, 9.0)
             out.append(max(1.0, d + a * (residual - d)))
         return tuple(out)
 
@@ -495,6 +509,26 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
+def _calmer(streak: int) -> int:
+    """One more calm bucket: ``streak`` counts escalating buckets up and calm ones down."""
+    return max(min(streak, 0) - 1, -1_000_000)
+
+
+def _learn_lagged(base: Baseline, ring: tuple[Bucket, ...], streak: int, p: DetectorParams,
+                  dispersion: float, guarded: bool = False) -> Baseline:
+    """Learn the bucket ``learn_lag`` buckets back, once every bucket since has been calm.
+
+    Learning lags so that the start of a storm, which looks ordinary until it has
+    grown, is judged before it is learned: if the entity escalates within
+    ``learn_lag`` buckets, its build-up is never learned."""
+    lag = p.learn_lag
+    if streak > -lag or len(ring) <= lag:
+        return base
+    b = ring[-lag - 1]
+    t = b.totals
+    return base.learn(b.start, t.volume, p.baseline, t.scored, t.mass, dispersion, guarded)
+
+
 def build_might(build: Build, p: DetectorParams) -> bool:
     """The CUSUM has started to climb (a coarse bucket's coordination then matters)."""
     return build.score > 0.0
@@ -511,11 +545,13 @@ _NONE = (0.0, 0.0, 0.0)
 def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],
                p: DetectorParams, uncertainty: float) -> tuple[float, float, float]:
     """This bucket's surprise scores (max over the short scales, raw volume): volume,
-    hostile mentions, hostile share; ``_NONE`` when none can reach the tail (START).
+    volume-and-tone combined (geometric mean), hostile share; ``_NONE`` when none can
+    reach the tail (START).
 
     A count's root deviance never exceeds its Pearson residual above expectation, so
-    windows whose Pearson residual is below START skip the logarithms."""
-    volume_z = hostile_z = share_z = 0.0
+    windows whose Pearson residual is below START skip the logarithms, unless the tone
+    is surprising too (the combined score then needs the volume's exactly)."""
+    volume_z = combined_z = share_z = 0.0
     for t, d, m in zip(sums, dispersion, p.scales, strict=True):
         e = t.expected
         x = t.volume
@@ -523,19 +559,18 @@ def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float,
             continue
         d = d + m * uncertainty
         e = max(e, 0.5)
-        cut = START * START * d
-        if (x - e) * (x - e) > cut * e:
-            volume_z = max(volume_z, poisson_z(x, e, d))
-        if t.scored and t.mass > share0 * t.scored:
-            share = t.mass / t.scored
-            h, eh = share * x, max(e * share0, 0.5 * share0)
-            if h > eh and (h - eh) * (h - eh) > cut * eh:
-                hostile_z = max(hostile_z, poisson_z(h, eh, d))
-            if t.scored >= p.min_share_posts:
-                share_z = max(share_z, binomial_z(t.mass, t.scored, share0, 1.5))
-    if volume_z == 0.0 and hostile_z == 0.0 and share_z <= START:
+        sz = 0.0
+        if t.scored >= p.min_share_posts and t.mass > share0 * t.scored:
+            sz = binomial_z(t.mass, t.scored, share0, 1.5)
+            share_z = max(share_z, sz)
+        if sz > START or (x - e) * (x - e) > START * START * d * e:
+            vz = poisson_z(x, e, d)
+            volume_z = max(volume_z, vz)
+            if sz > 0.0 and vz > 0.0:
+                combined_z = max(combined_z, math.sqrt(vz * sz))
+    if volume_z <= START and share_z <= START:
         return _NONE
-    return volume_z, hostile_z, share_z
+    return volume_z, combined_z, share_z
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],

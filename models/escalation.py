@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from models.horizon import Build
 from models.params import DetectorParams
@@ -42,6 +43,7 @@ from models.signals import (
     combined,
     floor,
     negativity,
+    unusual_hostility,
     unusual_share,
     unusual_volume,
     volume,
@@ -50,12 +52,11 @@ from models.signals import (
 __all__ = ["Judgement", "Thresholds", "judge"]
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
+class Thresholds(NamedTuple):
     """This entity's surprise thresholds now (from its own tail, floored globally)."""
 
     volume: float
-    hostile: float
+    combined: float
     share: float
 
 
@@ -87,14 +88,15 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     centre, markers, coordination, unscored), each a boost or a reason when
     present. ``build_state`` is the CUSUM with ``hours`` since its run started;
     ``amplified`` says a high-reach account is in the storm (floors lower);
-    ``learned`` is how many buckets the baseline has learned (None: plenty): in its
-    first ``quiet_start`` buckets an entity is still learning what its usual volume
-    and tone are, so neither alone raises a watch (escalation still warns).
+    ``learned`` is how many buckets the baseline has learned (None: plenty): before
+    ``judge_after`` nothing is judged; in its first ``quiet_start`` buckets an entity
+    is still learning what its usual volume and tone are, so neither alone raises a
+    watch (escalation still warns).
 
     >>> from models.params import DetectorParams
     >>> s = Scale(15, volume=120, expected=15.0, organic=120.0, scored=120, mass=90.0,
     ...           hostile=90, share0=0.25, authors=100.0, dispersion=1.5)
-    >>> t = Thresholds(4.0, 4.0, 3.0)
+    >>> t = Thresholds(4.0, 3.0, 3.0)
     >>> j = judge([s], [12], [], [], streak=4, thresholds=t, p=DetectorParams())
     >>> j.severity, j.escalating, j.reasons[0]
     ('critical', True, 'hostile mentions 90 vs 3.8 expected over 15 min')
@@ -106,21 +108,20 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     for s, top in zip(short, busiest, strict=True):
         if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio, organic=False):
             raw_vol.append(s)
-        organic = unusual_volume(s, p.z_volume, p.min_excess, p.min_ratio)
-        if organic and s.organic_z >= thresholds.volume:
-            org_vol.append(s)
+            if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio):
+                org_vol.append(s)
         is_neg = unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
         if is_neg and s.negative_z >= thresholds.share:
             neg.append(s)
         blip = s.minutes > 1 and top > p.blip_share * s.volume
-        if (organic and is_neg and s.hostile_z >= thresholds.hostile
-                and s.authors >= p.min_authors and not blip):
+        if (is_neg and _rising(s, p) and s.authors >= p.min_authors and not blip
+                and unusual_hostility(s, thresholds.combined, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
-        # Hours-long windows: a slow burn lifts volume less; the share must move as much.
-        if (unusual_volume(s, p.z_volume, p.min_excess, p.long_min_ratio)
-                and unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
-                and s.hostile_z >= p.z_volume and s.authors >= p.min_authors):
+        # Hours-long windows: a slow burn, judged against the global floors.
+        if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts) and _rising(s, p)
+                and s.authors >= p.min_authors
+                and unusual_hostility(s, p.z_escalate, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     floor_scale = _floor_scale(short, p)
     if not esc and floor_scale is not None and _over_floor(floor_scale, p, amplified):
@@ -148,6 +149,9 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     score = signals[id(best)].strength + sum(weights.get(x.name, 0.0) for x in boosts)
     escalating = bool(esc)
     streak = streak + 1 if escalating else 0
+    if learned is not None and learned < p.judge_after:
+        # An entity watched for minutes: its own history is too short to judge against.
+        return Judgement(None, score, (), escalating, streak, best, since)
     if escalating and streak >= p.sustain:
         strong = (score >= p.critical_score
                   and max(s.ratio for s in esc) >= p.critical_ratio
@@ -179,6 +183,11 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since)
     return Judgement(None, score, (), escalating, streak, best, since)
+
+
+def _rising(s: Scale, p: DetectorParams) -> bool:
+    """The organic volume is up (modestly will do: the hostile mentions carry the test)."""
+    return s.organic >= p.rise_ratio * max(s.expected, 0.5) and s.organic_z >= p.z_rise
 
 
 def _floor_scale(short: list[Scale], p: DetectorParams) -> Scale | None:
@@ -216,4 +225,4 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
     return z >= p.z_negative and shift >= p.min_shift / 2 and hot and (
-        organic >= p.long_min_ratio * run.expected or shift >= p.min_shift)
+        organic >= p.rise_ratio * run.expected or shift >= p.min_shift)

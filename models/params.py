@@ -46,7 +46,7 @@ class KindParams:
     """
 
     prior_rate: float = 4.0
-    prior_minutes: float = 15.0
+    prior_minutes: float = 5.0
     floor_hostile: float = 25.0
     floor_authors: int = 12
     floor_ratio: float = 3.0
@@ -78,7 +78,9 @@ class DetectorParams:
     coarse_buckets: int = 15  # buckets summed into one coarse bucket for long windows
     long_scales: tuple[int, ...] = (180, 720, 1440)  # long windows, in buckets
     learning: int = 1440  # buckets during which an entity is still learning its baseline
-    quiet_start: int = 60  # buckets before volume or tone alone can raise a watch
+    judge_after: int = 5  # buckets learned before any severity (a new entity's first minutes)
+    quiet_start: int = 60  # buckets learned before volume or tone alone can raise a watch
+    learn_lag: int = 15  # a bucket is learned this many buckets later, if all calm since
     # Tone: a post's hostility is its calibrated negative probability, lifted by markers.
     # The edge sets negative_threshold to the negativity model's own decision threshold.
     negative_threshold: float = 0.5  # hostility at which a post counts as a hostile post
@@ -91,15 +93,18 @@ class DetectorParams:
     # Volume surprise (over-dispersed Poisson) on organic volume.
     z_volume: float = 4.0  # global floor of the volume surprise; rarity may ask more
     min_excess: float = 8.0  # mentions above expected, so a quiet night's 3 posts are not news
-    min_ratio: float = 2.0  # and at least this multiple of expected (short windows)
-    long_min_ratio: float = 1.3  # ... on long windows, where a slow burn lives
+    min_ratio: float = 2.0  # and at least this multiple of expected, for volume alone
+    # Escalation: hostile mentions (organic volume x hostile share) up, volume rising.
+    z_escalate: float = 3.0  # volume and share surprises together (geometric mean): floor
+    hostile_ratio: float = 2.0  # hostile mentions at least this multiple of expected
+    rise_ratio: float = 1.3  # organic volume at least this multiple of expected ...
+    z_rise: float = 2.0  # ... and this significant (a slow burn lifts volume modestly)
     # Hostile-share shift (binomial).
     z_negative: float = 3.0
     min_shift: float = 0.15  # share points above baseline
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
     budget: float = 1.0  # unusual-volume episodes an entity-week may raise (watch)
-    tail_level: float = 0.98  # quantile above which surprises are tail excesses
     tail_prior: float = 20.0  # pseudo-excesses of the global tail a new entity starts with
     # Accumulating change (CUSUM) on hostile mentions, over coarse buckets.
     cusum_ratio: float = 2.0  # hostile-mention rate it is tuned to detect (x expected)
@@ -310,12 +315,14 @@ def _show(default: Any) -> str:
 # Lower bounds (inclusive) and, where they matter, upper bounds of each numeric field.
 _RANGES: dict[str, tuple[float, float]] = {
     "bucket_seconds": (1, 86_400), "coarse_buckets": (1, 1440), "learning": (0, 10**7),
-    "quiet_start": (0, 10**7),
+    "quiet_start": (0, 10**7), "judge_after": (0, 10**7), "learn_lag": (0, 10**4),
     "negative_threshold": (0.0, 1.0), "demand_weight": (0.0, 1.0),
     "sarcasm_weight": (0.0, 1.0), "question_weight": (0.0, 1.0),
     "z_volume": (0.0, 100.0), "min_excess": (0.0, 1e9), "min_ratio": (1.0, 1e6),
-    "long_min_ratio": (1.0, 1e6), "z_negative": (0.0, 100.0), "min_shift": (0.0, 1.0),
-    "min_share_posts": (1, 10**9), "budget": (0.001, 1e4), "tail_level": (0.5, 0.9999),
+    "z_escalate": (0.0, 100.0), "hostile_ratio": (1.0, 1e6), "rise_ratio": (1.0, 1e6),
+    "z_rise": (0.0, 100.0),
+    "z_negative": (0.0, 100.0), "min_shift": (0.0, 1.0),
+    "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),
@@ -362,6 +369,9 @@ def _check(obj: Any, where: str = "") -> None:
         if any(m % obj.coarse_buckets for m in obj.long_scales):
             raise ParamsError(f"{prefix}long_scales: each must be a multiple of coarse_buckets"
                               f" ({obj.coarse_buckets}), got {list(obj.long_scales)}")
+        if obj.learn_lag >= max(obj.scales):
+            raise ParamsError(f"{prefix}learn_lag: must be below the longest short scale"
+                              f" ({max(obj.scales)}), got {obj.learn_lag}")
         if obj.evidence_minutes > max(obj.scales):
             raise ParamsError(f"{prefix}evidence_minutes: must be at most the longest short"
                               f" scale ({max(obj.scales)}), got {obj.evidence_minutes}")

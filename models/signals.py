@@ -33,6 +33,7 @@ __all__ = [
     "poisson_z",
     "reach",
     "unscored",
+    "unusual_hostility",
     "unusual_share",
     "unusual_volume",
     "velocity",
@@ -88,9 +89,9 @@ class Scale:
     >>> s = Scale(15, volume=60, expected=10.0, organic=54.0, scored=60, mass=40.0,
     ...           hostile=38, share0=0.3, authors=50.0, dispersion=1.0)
     >>> round(s.ratio, 1), round(s.share, 2), round(s.coordinated_share, 2)
-    (5.4, 0.67, 0.1)
+    (5.4, 0.63, 0.1)
     >>> round(s.hostile_mentions, 1), round(s.expected_hostile, 1)
-    (36.0, 3.0)
+    (34.0, 3.0)
     """
 
     minutes: int
@@ -105,7 +106,7 @@ class Scale:
     dispersion: float
     # Derived once (each is read several times by the ladder).
     ratio: float = field(init=False)
-    share: float = field(init=False)
+    share: float = field(init=False)  # hostile share of the organic posts
     shift: float = field(init=False)
     coordinated_share: float = field(init=False)
     hostile_mentions: float = field(init=False)  # organic posts x hostile share
@@ -113,30 +114,34 @@ class Scale:
     volume_z: float = field(init=False)
     organic_z: float = field(init=False)
     negative_z: float = field(init=False)
-    hostile_z: float = field(init=False)
+    combined_z: float = field(init=False)  # volume and tone surprises' geometric mean
 
     def __post_init__(self) -> None:
         base = max(self.expected, 0.5)
         share = self.mass / self.scored if self.scored else self.share0
         organic_share = self.organic / self.volume if self.volume else 1.0
-        hostile = share * self.organic
-        expected_hostile = self.expected * self.share0
+        # Hostile mentions of the organic volume. Coordinated posts (bots, copy-paste) may
+        # all be hostile, so the organic volume is credited with at most what remains of
+        # the hostile posts once they are set aside: a bot burst cannot lend the crowd
+        # its hostility.
+        coordinated = self.volume - self.organic
+        hostile = min(share * self.organic, max(0.0, share * self.volume - coordinated))
+        tone = hostile / self.organic if self.organic > 0 else share
+        n = self.scored * organic_share
         derived = {
             "ratio": self.organic / base,
-            "share": share,
-            "shift": share - self.share0,
+            "share": tone,
+            "shift": tone - self.share0,
             "coordinated_share": 1.0 - organic_share if self.volume else 0.0,
             "hostile_mentions": hostile,
-            "expected_hostile": expected_hostile,
+            "expected_hostile": self.expected * self.share0,
             "volume_z": poisson_z(self.volume, base, self.dispersion),
             "organic_z": poisson_z(self.organic, base, self.dispersion),
-            # Hostile posts among the organic scored ones (assumed to carry the window's
-            # share); posts come in threads, so the binomial variance is inflated by half.
-            "negative_z": binomial_z(share * self.scored * organic_share,
-                                     self.scored * organic_share, self.share0, 1.5),
-            "hostile_z": poisson_z(hostile, max(expected_hostile, 0.5 * self.share0),
-                                   self.dispersion),
+            # Posts come in threads, so the binomial variance is inflated by half.
+            "negative_z": binomial_z(tone * n, n, self.share0, 1.5),
         }
+        derived["combined_z"] = math.sqrt(max(derived["organic_z"], 0.0)
+                                          * max(derived["negative_z"], 0.0))
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -160,6 +165,20 @@ def unusual_volume(s: Scale, z: float, min_excess: float, min_ratio: float,
     zed = s.organic_z if organic else s.volume_z
     return zed >= z and count - s.expected >= min_excess and count >= min_ratio * max(
         s.expected, 0.5)
+
+
+def unusual_hostility(s: Scale, z: float, min_excess: float, ratio: float) -> bool:
+    """Hostile mentions (organic volume x hostile share) materially (``min_excess`` more,
+    ``ratio`` times) above what the baseline expects, with volume and tone together
+    surprising (their geometric mean at least ``z``). A news spike lifts volume and
+    hostile mentions with it, but not the share: its combined surprise stays low.
+
+    >>> s = Scale(15, 40, 10.0, 40.0, 40, 20.0, 20, 0.2, 30.0, 1.0)
+    >>> unusual_hostility(s, 4.0, 8, 2.0), unusual_hostility(s, 4.0, 8, 20.0)
+    (True, False)
+    """
+    return (s.combined_z >= z and s.hostile_mentions - s.expected_hostile >= min_excess
+            and s.hostile_mentions >= ratio * max(s.expected_hostile, 0.5 * s.share0))
 
 
 def unusual_share(s: Scale, z: float, min_shift: float, min_posts: int) -> bool:
@@ -205,8 +224,7 @@ def negativity(s: Scale) -> Signal:
 def combined(s: Scale) -> Signal:
     """Hostile mentions (volume x share) against expected, with the volume and tone
     surprises' geometric mean as strength."""
-    z = math.sqrt(max(s.organic_z, 0.0) * max(s.negative_z, 0.0))
-    return Signal("combined", z,
+    return Signal("combined", s.combined_z,
                   f"hostile mentions {s.hostile_mentions:.0f} vs {s.expected_hostile:.1f}"
                   f" expected over {s.span}")
 

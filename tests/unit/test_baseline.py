@@ -45,7 +45,7 @@ def test_one_outlier_moves_the_level_a_bounded_step():
 
 
 def test_a_new_entity_starts_at_its_kinds_prior_and_learns_its_own_level():
-    prior = BaselineParams(prior_level=2.0, prior_weight=60)
+    prior = BaselineParams(prior_level=2.0, prior_weight=60)  # a strong prior, to see it
     assert Baseline().expected(MONDAY, prior) == 2.0
     b = Baseline()
     for minute in range(60):

@@ -152,10 +152,10 @@ def test_sunday_2am_surge_is_judged_against_sunday_nights():
 @given(st.integers(0, 12), st.integers(0, 4))
 def test_a_constant_series_never_alerts_once_learned(count, negatives):
     # A newly watched entity busier and more hostile than its kind's prior may warn while
-    # it learns (its first minutes); once it has, a constant series never alerts.
-    plan = [Minutes(260, count, negative=min(negatives, count) / count if count else 0.0)]
+    # it learns (at most its first two hours); once it has, a constant series never alerts.
+    plan = [Minutes(300, count, negative=min(negatives, count) / count if count else 0.0)]
     _, verdicts = run(plan)
-    assert worst(v for v in verdicts if v.at >= MONDAY + 3600) is None
+    assert worst(v for v in verdicts if v.at >= MONDAY + 2 * 3600) is None
 
 
 def test_one_verdict_per_closed_bucket_and_ticks_close_silence():

@@ -31,7 +31,7 @@ def test_more_negative_posts_never_lower_the_negative_signal(n, data, p0):
     low = Scale(15, n, 5.0, float(n), n, float(k), k, p0, 50.0, 1.0)
     high = Scale(15, n, 5.0, float(n), n, float(k + 1), k + 1, p0, 50.0, 1.0)
     assert high.share >= low.share and high.negative_z >= low.negative_z
-    assert high.hostile_z >= low.hostile_z
+    assert high.combined_z >= low.combined_z and high.hostile_mentions >= low.hostile_mentions
 
 
 @pytest.mark.parametrize(("text", "call"), [
