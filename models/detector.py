@@ -15,7 +15,6 @@ baseline learns the bucket only if it was not escalating
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from models.observation import Observation
 from models.params import DetectorParams
 from models.rarity import START, Tail
 from models.signals import (
+    THREADS,
     Scale,
     Signal,
     binomial_z,
@@ -75,7 +75,7 @@ class Horizon(NamedTuple):
     long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
     dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
     build: Build = Build()
-    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, combined, share
+    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
 
     def to_dict(self) -> dict[str, Any]:
         return {"coarse": [c.to_list() for c in self.coarse],
@@ -280,7 +280,7 @@ class Detector:
 
         thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
-        scales = [self._scale(w, share0, d + m * uncertainty, p)
+        scales = [self._scale(w, share0, d, m * uncertainty, p)
                   for w, d, m in zip(windows, dispersion, p.scales, strict=True)]
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
@@ -315,10 +315,15 @@ class Detector:
                 if judgement.severity is None:
                     dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
                                                         p)
-        elif base.n < p.quiet_start or (base.n < p.learning and judgement.streak >= 60):
+        elif base.n < p.quiet_start:
             # A new entity cannot yet tell a storm from being busier and more hostile than
-            # its kind's prior: it learns, guarded (bounded volume steps, no tone from a
-            # bucket far above expectation), so a storm stands out and a busy entity settles.
+            # its kind's prior: it goes on learning (lagged, so a storm that starts after
+            # its first minutes is judged before it is learned, and warned).
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0])
+        elif base.n < p.learning and judgement.streak >= 60:
+            # Escalating for an hour while still young: perhaps simply busier and more
+            # hostile than it has had time to learn. It learns, guarded (bounded volume
+            # steps, no tone from a bucket far above expectation).
             baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
         if closing:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
@@ -330,8 +335,8 @@ class Detector:
     def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
                     n: int) -> Thresholds:
         q = p.budget / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)  # episodes per bucket
-        vol, combined, share = (t.threshold(q, p.tail_prior, n) for t in tails)
-        return Thresholds(max(vol, p.z_volume), max(combined, p.z_escalate),
+        vol, hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails)
+        return Thresholds(max(vol, p.z_volume), max(hostile, p.z_escalate),
                           max(share, p.z_negative))
 
     def _unusual(self, surprise: tuple[float, float, float], sums: tuple[Totals, ...],
@@ -340,8 +345,8 @@ class Detector:
         are never below the global floors, so the floors decide here.)"""
         if horizon.build.score >= p.cusum_alarm * 0.5:
             return True
-        volume_z, combined_z, share_z = surprise
-        if volume_z >= p.z_volume or share_z >= p.z_negative or combined_z >= p.z_escalate:
+        volume_z, hostile_z, share_z = surprise
+        if volume_z >= p.z_volume or share_z >= p.z_negative or hostile_z >= p.z_escalate:
             return True
         for t in horizon.long:
             if (t.volume >= p.rise_ratio * t.expected and t.volume - t.expected
@@ -349,7 +354,8 @@ class Detector:
                 return True
         return False
 
-    def _scale(self, w: Window, share0: float, dispersion: float, p: DetectorParams) -> Scale:
+    def _scale(self, w: Window, share0: float, dispersion: float, uncertainty: float,
+               p: DetectorParams) -> Scale:
         t = w.totals
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
@@ -361,7 +367,7 @@ class Detector:
             authors = w.distinct_authors()
             organic = min(organic, authors * p.author_window_cap)
         return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
-                     share0, authors, dispersion)
+                     share0, authors, dispersion, uncertainty)
 
     def _long_scales(self, horizon: Horizon, partial: Totals, share0: float,
                      uncertainty: float, p: DetectorParams, coordinated: float,
@@ -380,9 +386,8 @@ class Detector:
             t = Totals._make(map(add, t, partial))
             authors = sum(c.authors for c in horizon.coarse[-k:])
             organic = float(max(t.volume - t.excess, 0))
-            d = horizon.dispersion + m * uncertainty
             out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
-                             share0, authors, d))
+                             share0, authors, horizon.dispersion, m * uncertainty))
         return out
 
     def _close_coarse(self, horizon: Horizon, ring: tuple[Bucket, ...], partial: Totals,
@@ -545,32 +550,33 @@ _NONE = (0.0, 0.0, 0.0)
 def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],
                p: DetectorParams, uncertainty: float) -> tuple[float, float, float]:
     """This bucket's surprise scores (max over the short scales, raw volume): volume,
-    volume-and-tone combined (geometric mean), hostile share; ``_NONE`` when none can
-    reach the tail (START).
+    hostile mentions where the tone is surprising too, hostile share; ``_NONE`` when
+    none can reach the tail (START).
 
     A count's root deviance never exceeds its Pearson residual above expectation, so
-    windows whose Pearson residual is below START skip the logarithms, unless the tone
-    is surprising too (the combined score then needs the volume's exactly)."""
-    volume_z = combined_z = share_z = 0.0
+    windows whose Pearson residual is below START skip the logarithms. Hostile
+    mentions count only where the share is up: a news spike (volume, usual tone)
+    must not teach an entity that hostile surges are ordinary."""
+    volume_z = hostile_z = share_z = 0.0
     for t, d, m in zip(sums, dispersion, p.scales, strict=True):
         e = t.expected
         x = t.volume
         if x <= e:
             continue
-        d = d + m * uncertainty
+        u = m * uncertainty
         e = max(e, 0.5)
-        sz = 0.0
+        if (x - e) * (x - e) > START * START * (d + u) * e:
+            volume_z = max(volume_z, poisson_z(x, e, d + u))
         if t.scored >= p.min_share_posts and t.mass > share0 * t.scored:
             sz = binomial_z(t.mass, t.scored, share0, 1.5)
             share_z = max(share_z, sz)
-        if sz > START or (x - e) * (x - e) > START * START * d * e:
-            vz = poisson_z(x, e, d)
-            volume_z = max(volume_z, vz)
-            if sz > 0.0 and vz > 0.0:
-                combined_z = max(combined_z, math.sqrt(vz * sz))
-    if volume_z <= START and share_z <= START:
+            if sz > START:
+                h = t.mass / t.scored * x
+                hostile_z = max(hostile_z, poisson_z(h, max(e * share0, 0.5 * share0),
+                                                     THREADS + u))
+    if volume_z <= START and share_z <= START and hostile_z <= START:
         return _NONE
-    return volume_z, combined_z, share_z
+    return volume_z, hostile_z, share_z
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],

@@ -56,7 +56,7 @@ class Thresholds(NamedTuple):
     """This entity's surprise thresholds now (from its own tail, floored globally)."""
 
     volume: float
-    combined: float
+    hostile: float
     share: float
 
 
@@ -115,13 +115,13 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             neg.append(s)
         blip = s.minutes > 1 and top > p.blip_share * s.volume
         if (is_neg and _rising(s, p) and s.authors >= p.min_authors and not blip
-                and unusual_hostility(s, thresholds.combined, p.min_excess, p.hostile_ratio)):
+                and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
         # Hours-long windows: a slow burn, judged against the global floors.
         if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts) and _rising(s, p)
                 and s.authors >= p.min_authors
-                and unusual_hostility(s, p.z_escalate, p.min_excess, p.hostile_ratio)):
+                and unusual_hostility(s, p.z_long, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     floor_scale = _floor_scale(short, p)
     if not esc and floor_scale is not None and _over_floor(floor_scale, p, amplified):
@@ -186,7 +186,8 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
 
 
 def _rising(s: Scale, p: DetectorParams) -> bool:
-    """The organic volume is up (modestly will do: the hostile mentions carry the test)."""
+    """The organic volume is not down (up a little will do, by default as usual: the
+    hostile mentions carry the test; a quiet hour's few posts never add up to one)."""
     return s.organic >= p.rise_ratio * max(s.expected, 0.5) and s.organic_z >= p.z_rise
 
 

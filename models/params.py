@@ -95,10 +95,11 @@ class DetectorParams:
     min_excess: float = 8.0  # mentions above expected, so a quiet night's 3 posts are not news
     min_ratio: float = 2.0  # and at least this multiple of expected, for volume alone
     # Escalation: hostile mentions (organic volume x hostile share) up, volume rising.
-    z_escalate: float = 3.0  # volume and share surprises together (geometric mean): floor
+    z_escalate: float = 3.0  # hostile-mention surprise needed (floor of the entity's own)
+    z_long: float = 4.0  # ... on the hour-long windows (no per-entity tail there)
     hostile_ratio: float = 2.0  # hostile mentions at least this multiple of expected
-    rise_ratio: float = 1.3  # organic volume at least this multiple of expected ...
-    z_rise: float = 2.0  # ... and this significant (a slow burn lifts volume modestly)
+    rise_ratio: float = 1.0  # organic volume at least this multiple of expected ...
+    z_rise: float = 0.0  # ... and this significant
     # Hostile-share shift (binomial).
     z_negative: float = 3.0
     min_shift: float = 0.15  # share points above baseline
@@ -319,8 +320,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "negative_threshold": (0.0, 1.0), "demand_weight": (0.0, 1.0),
     "sarcasm_weight": (0.0, 1.0), "question_weight": (0.0, 1.0),
     "z_volume": (0.0, 100.0), "min_excess": (0.0, 1e9), "min_ratio": (1.0, 1e6),
-    "z_escalate": (0.0, 100.0), "hostile_ratio": (1.0, 1e6), "rise_ratio": (1.0, 1e6),
-    "z_rise": (0.0, 100.0),
+    "z_escalate": (0.0, 100.0), "z_long": (0.0, 100.0), "hostile_ratio": (1.0, 1e6),
+    "rise_ratio": (0.0, 1e6),
+    "z_rise": (-100.0, 100.0),
     "z_negative": (0.0, 100.0), "min_shift": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),

@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 
+THREADS = 1.5  # variance of a count of hostile posts over its mean (replies, pile-ons)
+
+
 def poisson_z(observed: float, expected: float, dispersion: float = 1.0) -> float:
     """Signed root deviance of a count against its expectation (positive = surplus).
 
@@ -103,7 +106,8 @@ class Scale:
     hostile: int  # scored posts at or above the hostility threshold
     share0: float  # baseline hostile share
     authors: float  # distinct authors (estimated beyond a few dozen)
-    dispersion: float
+    dispersion: float  # of volume counts at this scale
+    uncertainty: float = 0.0  # extra dispersion while the baseline is young (cold start)
     # Derived once (each is read several times by the ladder).
     ratio: float = field(init=False)
     share: float = field(init=False)  # hostile share of the organic posts
@@ -115,6 +119,7 @@ class Scale:
     organic_z: float = field(init=False)
     negative_z: float = field(init=False)
     combined_z: float = field(init=False)  # volume and tone surprises' geometric mean
+    hostile_z: float = field(init=False)  # hostile mentions against expected
 
     def __post_init__(self) -> None:
         base = max(self.expected, 0.5)
@@ -135,13 +140,19 @@ class Scale:
             "coordinated_share": 1.0 - organic_share if self.volume else 0.0,
             "hostile_mentions": hostile,
             "expected_hostile": self.expected * self.share0,
-            "volume_z": poisson_z(self.volume, base, self.dispersion),
-            "organic_z": poisson_z(self.organic, base, self.dispersion),
+            "volume_z": poisson_z(self.volume, base, self.dispersion + self.uncertainty),
+            "organic_z": poisson_z(self.organic, base, self.dispersion + self.uncertainty),
             # Posts come in threads, so the binomial variance is inflated by half.
             "negative_z": binomial_z(tone * n, n, self.share0, 1.5),
         }
         derived["combined_z"] = math.sqrt(max(derived["organic_z"], 0.0)
                                           * max(derived["negative_z"], 0.0))
+        # Hostile posts come in threads (replies, pile-ons): their count varies more than
+        # a Poisson count, by the thread factor. The volume's own dispersion is not used:
+        # news spikes inflate it, and they leave the share, and so this test, alone.
+        derived["hostile_z"] = poisson_z(hostile, max(derived["expected_hostile"],
+                                                      0.5 * self.share0),
+                                         THREADS + self.uncertainty)
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -168,16 +179,16 @@ def unusual_volume(s: Scale, z: float, min_excess: float, min_ratio: float,
 
 
 def unusual_hostility(s: Scale, z: float, min_excess: float, ratio: float) -> bool:
-    """Hostile mentions (organic volume x hostile share) materially (``min_excess`` more,
-    ``ratio`` times) above what the baseline expects, with volume and tone together
-    surprising (their geometric mean at least ``z``). A news spike lifts volume and
-    hostile mentions with it, but not the share: its combined surprise stays low.
+    """Hostile mentions (organic volume x hostile share) significantly (``z``) and
+    materially (``min_excess`` more, ``ratio`` times) above what the baseline expects.
+    A news spike lifts hostile mentions with volume: the share test beside this one
+    tells it from a storm.
 
     >>> s = Scale(15, 40, 10.0, 40.0, 40, 20.0, 20, 0.2, 30.0, 1.0)
     >>> unusual_hostility(s, 4.0, 8, 2.0), unusual_hostility(s, 4.0, 8, 20.0)
     (True, False)
     """
-    return (s.combined_z >= z and s.hostile_mentions - s.expected_hostile >= min_excess
+    return (s.hostile_z >= z and s.hostile_mentions - s.expected_hostile >= min_excess
             and s.hostile_mentions >= ratio * max(s.expected_hostile, 0.5 * s.share0))
 
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from alerting.chart import points_from_events, timeline_svg
 from alerting.errors import AlertEventError
 from alerting.event import AlertEvent, format_time
+from alerting.evidence import merge_evidence
 from alerting.memory_store import MemoryAlertStore
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import IncidentRecord, Timeline
@@ -30,7 +31,7 @@ from streams.pages.feed import QueueFeed, RedisFeed
 from streams.pages.query import STATES, IncidentQuery, QueryError
 from streams.pages.templates import Markup, join, layout, render, when
 
-__all__ = ["Pages", "alert_summary", "merge_evidence"]
+__all__ = ["Pages", "alert_summary"]
 
 LIST_LIMIT = 500  # rows on one list page; narrow the filters for older incidents
 TOP = 10  # posts, terms, hashtags and authors shown on an incident page
@@ -185,43 +186,6 @@ async def _load(request: web.Request, pages: Pages) -> tuple[IncidentRecord, Tim
     return record, await pages.call(pages.store.timeline, incident_id)
 
 
-def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
-    """The evidence of a whole incident: every event's, each item at its largest count.
-
-    Counts are per minute, so they are not summed (a 'resolved' event repeats
-    the last alerting minute's evidence); the largest shows how big it got.
-
-    >>> from models.verdict import Evidence
-    >>> e1 = AlertEvent("a-1", 1, "opened", "a", "A", "partner", "warning", 60.0, 40, 8.0,
-    ...                 0.7, 0.3, 5.0, evidence=Evidence(top_terms=(("boycott", 5),)))
-    >>> e2 = AlertEvent("a-1", 2, "updated", "a", "A", "partner", "warning", 120.0, 40, 8.0,
-    ...                 0.7, 0.3, 5.0, evidence=Evidence(top_terms=(("boycott", 9), ("x", 1))))
-    >>> merge_evidence([e1, e2]).top_terms
-    (('boycott', 9), ('x', 1))
-    """
-    events = list(events)
-
-    def biggest(pick: Callable[[Evidence], Iterable[tuple[str, int]]]) -> tuple:
-        best: dict[str, int] = {}
-        for e in events:
-            for key, n in pick(e.evidence):
-                best[key] = max(n, best.get(key, n))
-        return tuple(sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    samples: dict[str, Sample] = {}
-    for e in events:
-        for s in e.evidence.samples:
-            samples.setdefault(s.id, s)
-    ranked = sorted(samples.values(),
-                    key=lambda s: (-(s.followers or 0), -(s.negativity or 0.0), s.id))
-    return Evidence(top_terms=biggest(lambda ev: ev.top_terms),
-                    top_hashtags=biggest(lambda ev: ev.top_hashtags),
-                    samples=tuple(ranked), top_authors=biggest(lambda ev: ev.top_authors),
-                    linked=biggest(lambda ev: ev.linked),
-                    coordinated_share=max((e.evidence.coordinated_share for e in events),
-                                          default=0.0))
-
-
 def _linked(evidence: Evidence, pages: Pages) -> Markup:
     if not evidence.linked:
         return Markup("")
@@ -237,9 +201,11 @@ def _posts(samples: Sequence[Sample]) -> Markup:
         return Markup('<section class="posts"><h2>Top posts</h2><p class="empty">No sample'
                       " posts were kept.</p></section>")
     rows = [render('<tr><td class="author">{author}</td><td class="num">{followers}</td>'
-                   '<td class="num">{neg}</td><td class="text">{text}</td></tr>',
+                   '<td class="num">{neg}</td><td class="text">{centre}{text}</td></tr>',
                    author=s.author, followers="—" if s.followers is None else f"{s.followers:,}",
-                   neg="—" if s.negativity is None else f"{s.negativity:.0%}", text=s.text)
+                   neg="—" if s.negativity is None else f"{s.negativity:.0%}", text=s.text,
+                   centre=render('<strong>Centre of the storm, reshared {n:,} times:</strong> ',
+                                 n=s.reshares) if s.reshares else Markup(""))
             for s in samples[:TOP]]
     return render('<section class="posts"><h2>Top posts</h2><table class="posts"><thead><tr>'
                   '<th>Author</th><th>Followers</th><th>Negative</th><th>Post</th></tr>'
