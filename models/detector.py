@@ -61,7 +61,7 @@ _STOP_WORDS = (
 )
 _STOP = frozenset(_STOP_WORDS.split())
 _WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
-_TAIL_CAP = 1.0  # how far above its threshold a score is learned
+_TAIL_CAP = 2.0  # how far above its threshold a score is learned
 
 
 class Horizon(NamedTuple):

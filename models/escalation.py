@@ -225,5 +225,5 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
-    return z >= p.z_negative and shift >= p.min_shift / 2 and hot and (
-        organic >= p.rise_ratio * run.expected or shift >= p.min_shift)
+    return z >= p.z_negative and shift >= p.min_shift and hot and (
+        organic >= p.rise_ratio * run.expected)

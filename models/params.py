@@ -105,8 +105,8 @@ class DetectorParams:
     min_shift: float = 0.15  # share points above baseline
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
-    budget: float = 1.0  # unusual-volume episodes an entity-week may raise (watch)
-    tail_prior: float = 20.0  # pseudo-excesses of the global tail a new entity starts with
+    budget: float = 0.5  # unusual episodes an entity-week may raise, per surprise score
+    tail_prior: float = 8.0  # pseudo-excesses of the global tail a new entity starts with
     # Accumulating change (CUSUM) on hostile mentions, over coarse buckets.
     cusum_ratio: float = 2.0  # hostile-mention rate it is tuned to detect (x expected)
     cusum_alarm: float = 10.0  # log-likelihood ratio that calls a build
