@@ -17,7 +17,7 @@ from models.observation import Observation, Tick
 from models.params import DetectorParams
 from models.watchlist import Watchlist
 
-__all__ = ["Ack", "Engine", "EntityEngineState", "detector_for", "entity_of_incident"]
+__all__ = ["Ack", "Engine", "EntityEngineState", "Seed", "detector_for", "entity_of_incident"]
 
 
 def detector_for(watchlist: Watchlist, params: DetectorParams) -> Detector:
@@ -55,6 +55,28 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
+class Seed:
+    """What detection learned of an entity from its history (``firestorm backfill``):
+    travels on the entity's partition like an ack, and is adopted by a live worker
+    whose own state has learned less.
+
+    >>> seed = Seed("acme", EntityState())
+    >>> Seed.from_dict(seed.to_dict()) == seed
+    True
+    """
+
+    entity_id: str
+    detector: EntityState
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seed": self.detector.learned().to_dict(), "entity_id": self.entity_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Seed:
+        return cls(data["entity_id"], EntityState.from_dict(data["seed"]))
+
+
+@dataclass(frozen=True, slots=True)
 class EntityEngineState:
     """Detector and incident state of one entity, stored together so they never drift."""
 
@@ -89,9 +111,17 @@ class Engine:
         return EntityEngineState(self.detector.initial(), IncidentState())
 
     def step(self, state: EntityEngineState | None,
-             item: Observation | Tick | Ack) -> tuple[EntityEngineState, list[AlertEvent]]:
-        """Fold one item; an :class:`Ack` of an unknown incident raises LifecycleError."""
+             item: Observation | Tick | Ack | Seed) -> tuple[EntityEngineState,
+                                                              list[AlertEvent]]:
+        """Fold one item; an :class:`Ack` of an unknown incident raises LifecycleError.
+
+        A :class:`Seed` replaces what detection has learned of the entity when the seed
+        has learned more (more buckets of baseline); incidents are left as they are."""
         state = state or self.initial()
+        if isinstance(item, Seed):
+            if item.detector.baseline.n <= state.detector.baseline.n:
+                return state, []
+            return EntityEngineState(item.detector.learned(), state.incident), []
         if isinstance(item, Ack):
             incident, events = self.lifecycle.acknowledge(
                 state.incident, item.incident_id, item.by, item.ts,

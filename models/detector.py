@@ -118,6 +118,20 @@ class EntityState:
                 "totals": [list(t) for t in self.totals], "partial": list(self.partial),
                 "horizon": self.horizon.to_dict()}
 
+    def learned(self) -> EntityState:
+        """Only what this state has learned (baseline, dispersion, tails), without the
+        recent buckets and running windows: what a backfill seeds a live worker with.
+        The live stream's own windows then fill from its own data, so a gap between
+        the history's end and the stream is never learned as silence.
+
+        >>> s = EntityState(streak=3, partial=ZERO._replace(volume=4))
+        >>> s.learned() == EntityState()
+        True
+        """
+        h = self.horizon
+        return EntityState(baseline=self.baseline, dispersion=self.dispersion,
+                           horizon=Horizon(dispersion=h.dispersion, tails=h.tails))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EntityState:
         """The state back from :meth:`to_dict`; a state written before version 2 keeps
