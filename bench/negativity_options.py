@@ -39,7 +39,7 @@ from models.negativity_train import Recipe, evaluate, train_model  # noqa: E402
 
 TEST_SET = "2016test"
 NEWEST = ("2016train", "2016dev", "2016devtest")  # the newest sets before the test period
-CHEAP = Recipe(c_grid=(1.0, 4.0), folds=0, refit=False)
+CHEAP = Recipe(c_grid=(1.0, 4.0), nb=False, folds=0, refit=False)
 
 # (name, recipe, validation: "slice" or "newest")
 OPTIONS = [
@@ -58,8 +58,9 @@ OPTIONS = [
     ("Platt instead of isotonic", replace(CHEAP, calibration="platt"), "slice"),
     ("calibrated on the newest sets", CHEAP, "newest"),
     ("calibrated on the newest sets, refit", replace(CHEAP, refit=True), "newest"),
-    ("cross-fitted calibration, refit (milestone recipe)", Recipe(c_grid=(2.0,)), "slice"),
-    ("cross-fitted by year, refit", Recipe(c_grid=(2.0,)), "years"),
+    ("cross-fitted calibration, refit (milestone recipe)", Recipe(c_grid=(2.0,), nb=False),
+     "slice"),
+    ("cross-fitted by year, refit", Recipe(c_grid=(2.0,), nb=False), "years"),
 ]
 
 
