@@ -11,7 +11,7 @@ import logging
 from streams.errors import FirestormError
 from streams.settings import Settings
 
-__all__ = ["ensure_topics"]
+__all__ = ["ensure_topics", "require_topic"]
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +44,39 @@ def ensure_topics(settings: Settings) -> list[str]:
         return created
     finally:
         admin.close()
+
+
+def require_topic(settings: Settings, topic: str, what: str) -> None:
+    """Fail with the fix if ``topic`` does not exist: never let a send create it.
+
+    A client that writes to a topic it expects a worker to read must not create
+    it by writing (a broker with ``auto.create.topics.enable`` would): nobody
+    reads that new topic, so whatever was sent is lost without a word. The
+    admin client's listing asks for no topic by name, so it creates nothing.
+    """
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                                 client_id=f"{settings.app_id}-check",
+                                 request_timeout_ms=15_000)
+    except KafkaError as exc:
+        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
+                             " is the broker up? try: deploy/local/stack.sh start") from None
+    try:
+        topics = set(admin.list_topics())
+    except KafkaError as exc:
+        raise FirestormError(f"cannot list the topics at {settings.kafka_bootstrap}:"
+                             f" {exc}") from None
+    finally:
+        admin.close()
+    if topic not in topics:
+        ours = sorted(t for t in topics if not t.startswith("_"))[:8]
+        raise FirestormError(
+            f"topic {topic!r} does not exist at {settings.kafka_bootstrap}, so no worker"
+            f" reads {what} there and they would be lost. Use the settings the worker runs"
+            " with (FIRESTORM_TOPIC_MENTIONS, FIRESTORM_TOPIC_OBSERVATIONS,"
+            " FIRESTORM_KAFKA_BOOTSTRAP; the demo writes them to .stack/demo/env: run"
+            " `source .stack/demo/env`), or start `firestorm worker`, which creates its"
+            f" topics. Topics there now: {', '.join(ours) or 'none'}")
