@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,7 +142,7 @@ def active_for(silences: Iterable[Silence], entity_id: str, now: float) -> list[
                   key=lambda s: (-s.until, s.id))
 
 
-def parse_until(text: str, now: float, timezone: str = "UTC") -> float:
+def parse_until(text: str, now: float, timezone: str | tzinfo = "UTC") -> float:
     """When a silence ends, from what a person types: ``2h``, ``1h30m``, ``1d``, ``07:00``
     (the next 07:00 in ``timezone``) or an ISO-8601 time with an offset.
 
@@ -163,7 +163,7 @@ day (07:00, UTC) or an ISO-8601 time (2024-05-02T07:00Z)
         days, hours, minutes = (int(g or 0) for g in duration.groups())
         return now + days * 86400.0 + hours * 3600.0 + minutes * 60.0
     clock = _CLOCK.match(raw)
-    zone = ZoneInfo(timezone)
+    zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     if clock:
         local = datetime.fromtimestamp(now, zone)
         target = local.replace(hour=int(clock.group(1)), minute=int(clock.group(2)),
