@@ -44,15 +44,15 @@ from alerting.ack import AckAnswer
 from alerting.action_store import RedisActionStore
 from alerting.audit import AuditEntry
 from alerting.errors import FirestormAlertError, LinkError, LinkExpired, SilenceError
-from alerting.feedback import VERDICTS, Feedback, precision, verdict_label
+from alerting.feedback import VERDICTS, precision, verdict_label
 from alerting.links import LinkClaim, LinkUse, verify_link
 from alerting.memory_actions import MemoryActionStore
 from alerting.memory_store import MemoryAlertStore
 from alerting.redis_store import RedisAlertStore
 from alerting.silence import SCOPES, Silence, active_for, parse_until
 from alerting.timeline import IncidentRecord
-from models.verdict import severity_rank
 from streams.errors import FirestormError
+from streams.officer import give_feedback
 from streams.pages.templates import Markup, join, layout, render, when
 
 __all__ = ["ACTIONS", "CSRF", "OFFICER_COOKIE", "PUBLIC_PREFIXES", "Actions", "add_routes",
@@ -289,26 +289,15 @@ async def _page_feedback(request: web.Request) -> web.Response:
 
 async def _give_feedback(actions: Actions, record: IncidentRecord, form: Mapping[str, str],
                          via: str, origin: str) -> str | None:
-    verdict, by = form.get("verdict", ""), _name(form)
-    if verdict not in VERDICTS:
-        return f"choose one of: {', '.join(verdict_label(v) for v in VERDICTS)}"
-    if not by:
-        return "type your name: feedback counts once per incident, and says whose it is"
-    severity = await _highest(actions, record)
-    now = actions.clock()
-    await actions.call(actions.store.add_feedback, Feedback(
-        record.incident_id, record.entity_id, record.entity_name, severity, verdict, by, now,
-        via, origin))
-    await actions.call(actions.store.add_audit, AuditEntry(
-        now, record.incident_id, "feedback", by, via, origin, verdict))
-    log.info("feedback incident=%s verdict=%s via=%s", record.incident_id, verdict, via)
+    try:
+        feedback = await actions.call(give_feedback, actions.alerts, actions.store,
+                                      record.incident_id, form.get("verdict", ""),
+                                      form.get("by", ""), via, origin, actions.clock())
+    except FirestormError as exc:
+        return str(exc)
+    log.info("feedback incident=%s verdict=%s via=%s", feedback.incident_id, feedback.verdict,
+             via)
     return None
-
-
-async def _highest(actions: Actions, record: IncidentRecord) -> str:
-    timeline = await actions.call(actions.alerts.timeline, record.incident_id)
-    severities = [e.severity for e in (timeline.events if timeline else ())]
-    return max([record.severity, *severities], key=severity_rank)
 
 
 # ---------------------------------------------------------------- the report
