@@ -323,8 +323,9 @@ async def _report(request: web.Request) -> web.Response:
                                                     "</td></tr>"))
         sections.append(render(
             '<section class="report" data-days="{d}"><h2>Last {d} days: precision {p} over {n}'
-            " rated incidents</h2>{entity}{severity}</section>", d=report.days,
+            " rated incident{s}</h2>{entity}{severity}</section>", d=report.days,
             p=_pct(report.total.precision), n=report.total.rated,
+            s="" if report.total.rated == 1 else "s",
             entity=table("Per entity", report.by_entity),
             severity=table("Per severity", report.by_severity)))
     body = join([Markup("<h1>Alert precision</h1><p class=\"note\">From the duty officers'"

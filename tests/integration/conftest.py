@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import REPO, RedisServers, Worker, free_port, wait_for
+from tests.integration.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    RedisServers,
+    Worker,
+    free_port,
+    wait_for,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -104,3 +112,23 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    """A fresh headless Chromium context (its own profile dir), from Debian, not Playwright."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: run deploy/local/test-tools.sh (apt-get install"
+                    " chromium); these tests never download a browser")
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()

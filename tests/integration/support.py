@@ -21,6 +21,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIRESTORM = [sys.executable, "-m", "streams.cli"]
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling Google on a closed
+# network (refused or slow); --disable-quic keeps it off UDP entirely.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.2,
