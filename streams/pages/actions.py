@@ -457,6 +457,9 @@ async def _link_ack(request: web.Request) -> web.Response:
     actions, claim = checked
     form = await _form(request)
     origin = f"{_origin(request)} via {claim.channel or 'a signed link'}"
+    used = await actions.call(actions.store.link_use, claim.nonce)
+    if used is not None:  # a replayed confirmation: said plainly, whoever sends it
+        return _used_page(used, claim.incident_id)
     cookie = request.cookies.get(LINK_COOKIE, "")
     if not cookie or not hmac.compare_digest(
             form.get("csrf", "").encode(), _link_csrf(actions.link_key, cookie, claim).encode()):
