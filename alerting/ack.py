@@ -187,7 +187,7 @@ acme-20240501T123400Z (open); acknowledge that one")
     if latest.id == asked:
         if latest.acknowledged_by is not None:
             when = "" if latest.acknowledged_at is None else \
-                f" at {format_time(latest.acknowledged_at)}"
+                f" at {format_time(round(latest.acknowledged_at))}"
             return ALREADY, f"{asked} was already acknowledged by {latest.acknowledged_by}{when}"
         return RECORDED, f"{asked} acknowledged by {ack.by}"
     opened = opened_at_of(asked)
