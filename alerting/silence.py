@@ -131,9 +131,10 @@ notified'
                                " off the watchlist")
         entities = (entity_id,) if scope == "entity" else \
             (entity_id, *(e for e in dict.fromkeys(linked) if e != entity_id))
-        return cls(silence_id(entity_id, scope, now), entity_id, scope, entities, until,
-                   by.strip()[:80], " ".join(why.split())[:300], now, include_critical,
-                   via, origin[:120])
+        # Whole seconds: what a person means, and what survives the JSON's ISO times exactly.
+        return cls(silence_id(entity_id, scope, now), entity_id, scope, entities,
+                   float(round(until)), by.strip()[:80], " ".join(why.split())[:300],
+                   float(int(now)), include_critical, via, origin[:120])
 
 
 def active_for(silences: Iterable[Silence], entity_id: str, now: float) -> list[Silence]:
