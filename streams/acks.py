@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from alerting.ack import Ack, AckAnswer, entity_of_incident
 from alerting.action_store import RedisActionStore, open_action_store
+from alerting.errors import FirestormAlertError
 from alerting.memory_actions import MemoryActionStore
 from streams.errors import FirestormError
 from streams.settings import Settings
@@ -35,6 +36,7 @@ class AckResult:
     ack: Ack
     answer: AckAnswer | None
     waited: float  # seconds
+    problem: str | None = None  # why no answer could be read (Redis away), if that was it
 
 
 def send_ack(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
@@ -75,7 +77,10 @@ def acknowledge(settings: Settings, incident_id: str, by: str, *, via: str = "cl
     try:
         started = time.monotonic()
         ack = send_ack(settings, incident_id, by, via=via, origin=origin)
-        answer = store.wait_answer(ack.request_id, wait) if wait > 0 else None
+        try:
+            answer = store.wait_answer(ack.request_id, wait) if wait > 0 else None
+        except FirestormAlertError as exc:  # sent, but the answer cannot be read: say both
+            return AckResult(ack, None, time.monotonic() - started, str(exc))
         return AckResult(ack, answer, time.monotonic() - started)
     finally:
         if own:

@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     result = acknowledge(args.settings, args.incident, args.by, via="cli", origin=origin,
                          wait=args.wait)
     answer = result.answer
+    if answer is None and result.problem:
+        print(f"SENT, ANSWER UNREADABLE: the acknowledgement of {result.ack.incident_id} reached"
+              f" Kafka, but the worker's answer could not be read: {result.problem}",
+              file=sys.stderr)
+        return NO_ANSWER
     if answer is None:
         print(f"NO ANSWER: the acknowledgement of {result.ack.incident_id} reached Kafka but no"
               f" worker answered within {args.wait:g}s. Is a worker running with the same"

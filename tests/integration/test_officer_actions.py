@@ -242,9 +242,27 @@ def test_a_signed_link_acknowledges_once_and_refuses_forgery_expiry_replay_and_r
     assert refused == {"expired", "csrf"}
 
 
-def test_firestorm_ack_answers_each_outcome_with_its_own_exit_code(env, incidents, kafka_bootstrap):
+@pytest.fixture
+def ack(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]):
+    """`firestorm ack` in this process (the installed command's main()): no start-up cost."""
+    from streams.cli import main
+
+    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        with monkeypatch.context() as m:
+            for name in [k for k in os.environ if k.startswith("FIRESTORM_")]:
+                m.delenv(name)
+            for name, value in env.items():
+                if name.startswith("FIRESTORM_"):
+                    m.setenv(name, value)
+            code = main(["ack", *args])
+        out, err = capsysbinary.readouterr()
+        return subprocess.CompletedProcess(["firestorm", "ack", *args], code, out, err)
+    return run
+
+
+def test_firestorm_ack_answers_each_outcome_with_its_own_exit_code(env, incidents, ack):
     incident = incidents["acme-stores"]
-    wait_for(lambda: firestorm("ack", incident, "--by", "kim", env=env).returncode in (0, 3), 60,
+    wait_for(lambda: ack(incident, "--by", "kim", env=env).returncode in (0, 3), 60,
              "the incident to be acknowledged")
     cases = [
         (incident, 3, "already acknowledged by"),
@@ -253,16 +271,16 @@ def test_firestorm_ack_answers_each_outcome_with_its_own_exit_code(env, incident
         ("nobody-20240101T000000Z", 4, "'nobody' is not an entity of the worker's watchlist"),
     ]
     for asked, code, says in cases:
-        done = firestorm("ack", asked, "--by", "kim", env=env)
+        done = ack(asked, "--by", "kim", env=env)
         assert done.returncode == code, (asked, done.stdout, done.stderr)
         assert says in (done.stdout + done.stderr).decode(), (asked, done.stderr)
 
 
-def test_a_topic_that_does_not_exist_is_refused_and_never_created(env, kafka_bootstrap):
+def test_a_topic_that_does_not_exist_is_refused_and_never_created(env, kafka_bootstrap, ack):
     from kafka.admin import KafkaAdminClient
 
     missing = f"firestorm-observations-{uuid.uuid4().hex[:8]}"
-    done = firestorm("ack", "acme-stores-20240101T000000Z", env={
+    done = ack("acme-stores-20240101T000000Z", env={
         **env, "FIRESTORM_TOPIC_OBSERVATIONS": missing})
     assert done.returncode == 2
     err = done.stderr.decode()
@@ -274,7 +292,7 @@ def test_a_topic_that_does_not_exist_is_refused_and_never_created(env, kafka_boo
         admin.close()
 
 
-def test_an_ack_nobody_reads_says_no_answer(env, kafka_bootstrap):
+def test_an_ack_nobody_reads_says_no_answer(env, kafka_bootstrap, ack):
     from kafka.admin import KafkaAdminClient, NewTopic
 
     unread = f"obs-unread-{uuid.uuid4().hex[:8]}"
@@ -283,7 +301,7 @@ def test_an_ack_nobody_reads_says_no_answer(env, kafka_bootstrap):
         admin.create_topics([NewTopic(unread, num_partitions=1, replication_factor=1)])
     finally:
         admin.close()
-    done = firestorm("ack", "acme-stores-20240101T000000Z", "--wait", "3",
-                     env={**env, "FIRESTORM_TOPIC_OBSERVATIONS": unread})
+    done = ack("acme-stores-20240101T000000Z", "--wait", "3",
+               env={**env, "FIRESTORM_TOPIC_OBSERVATIONS": unread})
     assert done.returncode == 6, done.stderr
     assert "no worker answered within 3s" in done.stderr.decode()
