@@ -31,14 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from alerting.ack import AckAnswer
 from alerting.audit import AuditEntry
-from alerting.errors import (
-    AlertStoreAuthError,
-    AlertStoreConfigError,
-    AlertStoreError,
-    AlertStoreUnavailable,
-)
+from alerting.errors import AlertStoreConfigError
 from alerting.feedback import Feedback
 from alerting.links import LinkUse
+from alerting.redis_store import call_redis
+from alerting.redis_store import redact as _redact
 from alerting.silence import Silence
 from alerting.store import DEFAULT_RETENTION
 
@@ -237,31 +234,8 @@ class RedisActionStore:
         self._redis.close()
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        import redis
-
-        try:
-            return fn(*args, **kwargs)
-        except (redis.AuthenticationError, redis.exceptions.NoPermissionError) as exc:
-            raise AlertStoreAuthError(f"Redis at {_redact(self._url)} refused the credentials"
-                                      f" ({exc}); check FIRESTORM_REDIS_URL") from None
-        except redis.ResponseError as exc:
-            if str(exc).startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
-                raise AlertStoreAuthError(f"Redis at {_redact(self._url)} refused the"
-                                          f" credentials ({exc})") from None
-            raise AlertStoreError(f"Redis at {_redact(self._url)} answered an error:"
-                                  f" {exc}") from None
-        except (redis.RedisError, OSError) as exc:
-            raise AlertStoreUnavailable(f"Redis at {_redact(self._url)} unavailable:"
-                                        f" {exc.__class__.__name__}: {exc}") from None
+        return call_redis(self._url, fn, *args, **kwargs)
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"

@@ -7,6 +7,7 @@ and never picks it up later, so the worker makes sure they all exist first.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from streams.errors import FirestormError
 from streams.settings import Settings
@@ -18,17 +19,11 @@ log = logging.getLogger(__name__)
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the mentions, dead-letter and observations topics if missing; return created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
 
     wanted = [settings.topic_mentions, settings.topic_dead, settings.topic_observations]
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 client_id=f"{settings.app_id}-admin",
-                                 request_timeout_ms=15_000)
-    except KafkaError as exc:
-        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
-                             " is the broker up? try: deploy/local/stack.sh start") from None
+    admin = _admin(settings, "admin")
     try:
         missing = [t for t in wanted if t not in set(admin.list_topics())]
         created = []
@@ -54,16 +49,9 @@ def require_topic(settings: Settings, topic: str, what: str) -> None:
     reads that new topic, so whatever was sent is lost without a word. The
     admin client's listing asks for no topic by name, so it creates nothing.
     """
-    from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 client_id=f"{settings.app_id}-check",
-                                 request_timeout_ms=15_000)
-    except KafkaError as exc:
-        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
-                             " is the broker up? try: deploy/local/stack.sh start") from None
+    admin = _admin(settings, "check")
     try:
         topics = set(admin.list_topics())
     except KafkaError as exc:
@@ -80,3 +68,16 @@ def require_topic(settings: Settings, topic: str, what: str) -> None:
             " FIRESTORM_KAFKA_BOOTSTRAP; the demo writes them to .stack/demo/env: run"
             " `source .stack/demo/env`), or start `firestorm worker`, which creates its"
             f" topics. Topics there now: {', '.join(ours) or 'none'}")
+
+
+def _admin(settings: Settings, role: str) -> Any:
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                                client_id=f"{settings.app_id}-{role}",
+                                request_timeout_ms=15_000)
+    except KafkaError as exc:
+        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
+                             " is the broker up? try: deploy/local/stack.sh start") from None

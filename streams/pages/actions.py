@@ -424,6 +424,37 @@ async def _summary(actions: Actions, incident_id: str) -> Markup:
                   last=record.last_event, last_at=when(record.last_at), ack=ack)
 
 
+async def _link_page(request: web.Request, actions: Actions, claim: LinkClaim, title: str,
+                     heading: str, form_class: str, controls: Markup,
+                     note: Markup) -> web.Response:
+    """A link's confirmation page: the incident, a form, and the form token's cookie."""
+    nonce = secrets.token_urlsafe(18)
+    body = join([
+        render("<h1>{h}</h1>", h=heading), await _summary(actions, claim.incident_id),
+        render('<form class="action {cls}" method="post" action="{action}">'
+               '<input type="hidden" name="csrf" value="{csrf}">{name} {controls}</form>{note}',
+               cls=form_class, action=request.path,
+               csrf=_link_csrf(actions.link_key, nonce, claim),
+               name=_name_input(_officer(request)), controls=controls, note=note),
+    ])
+    response = _html(title, body, nav=False)
+    response.set_cookie(LINK_COOKIE, nonce, max_age=3600, path="/", httponly=True,
+                        samesite="Strict", secure=request.secure)
+    return response
+
+
+def _link_csrf_ok(request: web.Request, actions: Actions, claim: LinkClaim,
+                  form: Mapping[str, str]) -> bool:
+    cookie = request.cookies.get(LINK_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(
+        form.get("csrf", "").encode(), _link_csrf(actions.link_key, cookie, claim).encode())
+
+
+def _verdict_buttons() -> Markup:
+    return join(render('<button type="submit" name="verdict" value="{v}">{label}</button>',
+                       v=v, label=verdict_label(v).capitalize()) for v in VERDICTS)
+
+
 async def _link_ack_form(request: web.Request) -> web.Response:
     checked = await _verify(request, "ack")
     if isinstance(checked, web.Response):
@@ -432,22 +463,12 @@ async def _link_ack_form(request: web.Request) -> web.Response:
     use = await actions.call(actions.store.link_use, claim.nonce)
     if use is not None:
         return _used_page(use, claim.incident_id)
-    nonce = secrets.token_urlsafe(18)
-    body = join([
-        Markup("<h1>Acknowledge this incident?</h1>"),
-        await _summary(actions, claim.incident_id),
-        render('<form class="action ack-link" method="post" action="{action}">'
-               '<input type="hidden" name="csrf" value="{csrf}">{name}'
-               ' <button type="submit" class="ack">Acknowledge</button></form>'
-               '<p class="note">This link works once, until {exp}. Acknowledging tells everyone'
-               " on duty that you have it, and stops the reminders.</p>",
-               action=request.path, csrf=_link_csrf(actions.link_key, nonce, claim),
-               name=_name_input(_officer(request)), exp=when(claim.expires_at)),
-    ])
-    response = _html("Acknowledge", body, nav=False)
-    response.set_cookie(LINK_COOKIE, nonce, max_age=3600, path="/", httponly=True,
-                        samesite="Strict", secure=request.secure)
-    return response
+    return await _link_page(
+        request, actions, claim, "Acknowledge", "Acknowledge this incident?", "ack-link",
+        Markup('<button type="submit" class="ack">Acknowledge</button>'),
+        render('<p class="note">This link works once, until {exp}. Acknowledging tells'
+               " everyone on duty that you have it, and stops the reminders.</p>",
+               exp=when(claim.expires_at)))
 
 
 async def _link_ack(request: web.Request) -> web.Response:
@@ -460,13 +481,10 @@ async def _link_ack(request: web.Request) -> web.Response:
     used = await actions.call(actions.store.link_use, claim.nonce)
     if used is not None:  # a replayed confirmation: said plainly, whoever sends it
         return _used_page(used, claim.incident_id)
-    cookie = request.cookies.get(LINK_COOKIE, "")
-    if not cookie or not hmac.compare_digest(
-            form.get("csrf", "").encode(), _link_csrf(actions.link_key, cookie, claim).encode()):
-        now = actions.clock()
+    if not _link_csrf_ok(request, actions, claim, form):
         await actions.call(actions.store.add_audit, AuditEntry(
-            now, claim.incident_id, "link-refused", _name(form), "link", origin, "csrf",
-            "the confirmation did not come from the link's own page"))
+            actions.clock(), claim.incident_id, "link-refused", _name(form), "link", origin,
+            "csrf", "the confirmation did not come from the link's own page"))
         return _refused("Confirmation not valid",
                         "This confirmation did not come from the link's own page (its form"
                         " token is missing or wrong). Open the link again and press"
@@ -501,23 +519,12 @@ async def _link_feedback_form(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     actions, claim = checked
-    nonce = secrets.token_urlsafe(18)
-    buttons = join(render('<button type="submit" name="verdict" value="{v}">{label}</button>',
-                          v=v, label=verdict_label(v).capitalize()) for v in VERDICTS)
-    body = join([
-        Markup("<h1>Was this alert useful?</h1>"), await _summary(actions, claim.incident_id),
-        render('<form class="action feedback-link" method="post" action="{action}">'
-               '<input type="hidden" name="csrf" value="{csrf}">{name} {buttons}</form>'
-               '<p class="note">Too late: it was real, but we heard too late to act. Your'
+    return await _link_page(
+        request, actions, claim, "Feedback", "Was this alert useful?", "feedback-link",
+        _verdict_buttons(),
+        render('<p class="note">Too late: it was real, but we heard too late to act. Your'
                " latest answer counts; the link works until {exp}.</p>",
-               action=request.path, csrf=_link_csrf(actions.link_key, nonce, claim),
-               name=_name_input(_officer(request)), buttons=buttons,
-               exp=when(claim.expires_at)),
-    ])
-    response = _html("Feedback", body, nav=False)
-    response.set_cookie(LINK_COOKIE, nonce, max_age=3600, path="/", httponly=True,
-                        samesite="Strict", secure=request.secure)
-    return response
+               exp=when(claim.expires_at)))
 
 
 async def _link_feedback(request: web.Request) -> web.Response:
@@ -526,9 +533,7 @@ async def _link_feedback(request: web.Request) -> web.Response:
         return checked
     actions, claim = checked
     form = await _form(request)
-    cookie = request.cookies.get(LINK_COOKIE, "")
-    if not cookie or not hmac.compare_digest(
-            form.get("csrf", "").encode(), _link_csrf(actions.link_key, cookie, claim).encode()):
+    if not _link_csrf_ok(request, actions, claim, form):
         return _refused("Confirmation not valid", "This answer did not come from the link's own"
                         " page (its form token is missing or wrong). Open the link again.",
                         403, claim.incident_id)
@@ -592,11 +597,9 @@ async def incident_panel(request: web.Request, record: IncidentRecord) -> Markup
                     "</p>", v=latest.verdict, label=verdict_label(latest.verdict),
                     by=latest.by, at=when(latest.at)) if latest
              else Markup('<p class="note">Not rated yet.</p>'))
-    buttons = join(render('<button type="submit" name="verdict" value="{v}">{label}</button>',
-                          v=v, label=verdict_label(v).capitalize()) for v in VERDICTS)
     feedback_form = render('<form class="action feedback" method="post" action="{a}">{csrf}'
                            "{name} {buttons}</form>", a=href + "/feedback", csrf=csrf,
-                           name=name, buttons=buttons)
+                           name=name, buttons=_verdict_buttons())
     trail = [render('<li data-action="{a}">{line}</li>', a=e.action, line=e.line())
              for e in audit]
     return render(

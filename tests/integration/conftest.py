@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,11 +17,10 @@ import pytest
 from tests.integration.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    REPO,
     RedisServers,
     Worker,
-    free_port,
     wait_for,
+    worker_env,
 )
 
 
@@ -86,17 +84,7 @@ def module_redis_server_factory(
 @pytest.fixture
 def stream_env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for one isolated worker: uuid app id and topic names."""
-    run = uuid.uuid4().hex[:10]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(
-        FIRESTORM_KAFKA_BOOTSTRAP=kafka_bootstrap, FIRESTORM_REDIS_URL=redis_url,
-        FIRESTORM_APP_ID=f"test-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
-        FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
-        FIRESTORM_DATA_DIR=str(tmp_path / "worker"), FIRESTORM_WEB_PORT=str(free_port()),
-        FIRESTORM_PSEUDONYM_KEY="test-key", FIRESTORM_BATCH_WAIT="0.2",
-        FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"),
-    )
-    return env
+    return worker_env(kafka_bootstrap, redis_url, tmp_path / "worker")
 
 
 @pytest.fixture

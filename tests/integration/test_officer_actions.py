@@ -19,7 +19,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -32,7 +31,14 @@ import pytest
 from alerting.action_store import RedisActionStore
 from alerting.links import LinkClaim, sign_link
 from alerting.redis_store import RedisAlertStore
-from tests.integration.support import REPO, Worker, firestorm, free_port, retimed_sample, wait_for
+from tests.integration.support import (
+    Pages,
+    Worker,
+    firestorm,
+    retimed_sample,
+    wait_for,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,18 +49,8 @@ LINK_KEY = "officer-test-link-key-0123456789abcdef-xyz"
 @pytest.fixture(scope="module")
 def env(kafka_bootstrap: str, redis_url: str,
         tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    run = uuid.uuid4().hex[:10]
-    out = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    out.update(
-        FIRESTORM_KAFKA_BOOTSTRAP=kafka_bootstrap, FIRESTORM_REDIS_URL=redis_url,
-        FIRESTORM_APP_ID=f"test-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
-        FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
-        FIRESTORM_DATA_DIR=str(tmp_path_factory.mktemp("worker")),
-        FIRESTORM_WEB_PORT=str(free_port()), FIRESTORM_PSEUDONYM_KEY="test-key",
-        FIRESTORM_BATCH_WAIT="0.2", FIRESTORM_PAGES_TOKEN=TOKEN, FIRESTORM_LINK_KEY=LINK_KEY,
-        FIRESTORM_PAGES_PORT=str(free_port()),
-        FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"))
-    return out
+    return {**worker_env(kafka_bootstrap, redis_url, tmp_path_factory.mktemp("worker")),
+            "FIRESTORM_PAGES_TOKEN": TOKEN, "FIRESTORM_LINK_KEY": LINK_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -100,27 +96,11 @@ def _span(lines: list[bytes]) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def pages_url(env: dict[str, str], incidents: dict[str, str],
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("pages") / "pages.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "pages"], cwd=REPO,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{env['FIRESTORM_PAGES_PORT']}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"`firestorm pages` exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/login", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
+    pages = Pages(env, tmp_path_factory.mktemp("pages") / "pages.log")
     try:
-        wait_for(up, 30, "`firestorm pages`", every=0.1)
-        yield url
+        yield pages.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        pages.stop()
 
 
 def _token(incident_id: str, *, expires_in: float = 3600.0, nonce: str | None = None,

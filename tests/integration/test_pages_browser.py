@@ -10,8 +10,6 @@ Everything listens on 127.0.0.1.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from alerting.event import AlertEvent
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import TimelinePoint
 from models.verdict import Evidence, Sample
-from tests.integration.support import REPO, RedisServers, free_port, wait_for
+from tests.integration.support import Pages, RedisServers
 
 pytestmark = pytest.mark.integration
 
@@ -93,39 +91,13 @@ def store(pages_redis_url: str) -> Iterator[RedisAlertStore]:
 @pytest.fixture(scope="module")
 def pages_url(store: RedisAlertStore, pages_redis_url: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_PORT=str(port),
-               FIRESTORM_PAGES_TOKEN=TOKEN)
-    log = tmp_path_factory.mktemp("pages") / "pages.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "pages"], cwd=REPO,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            text = log.read_text(errors="replace")
-            hint = ("\nstreams/cli.py does not register the command yet: add"
-                    " `pages.add_parser(sub)` to build_parser()"
-                    if "invalid choice: 'pages'" in text else "")
-            pytest.fail(f"`firestorm pages` exited with {proc.returncode}:\n{text[-3000:]}{hint}")
-        try:
-            with urllib.request.urlopen(f"{url}/login", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
+    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_TOKEN=TOKEN)
+    pages = Pages(env, tmp_path_factory.mktemp("pages") / "pages.log")
     try:
-        wait_for(up, 30, f"`firestorm pages` on {url}", every=0.1)
-        yield url
+        yield pages.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        pages.stop()
 
 
 @pytest.fixture
