@@ -87,7 +87,12 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class PrecisionRow:
-    """Counts of rated incidents for one entity or severity (or all of them)."""
+    """Counts of rated incidents for one entity or severity (or all of them).
+
+    >>> row = PrecisionRow("acme", "Acme").add("useful").add("too_late").add("false_alarm")
+    >>> row.rated, round(row.precision, 2), round(row.too_late_share, 2)
+    (3, 0.67, 0.33)
+    """
 
     key: str
     label: str
@@ -123,7 +128,12 @@ class PrecisionRow:
 
 @dataclass(frozen=True, slots=True)
 class PrecisionReport:
-    """Precision over the last ``days`` days: overall, per entity, per severity."""
+    """Precision over the last ``days`` days: overall, per entity, per severity.
+
+    >>> report = precision([], now=0.0, days=30)
+    >>> report.days, report.total.precision, report.by_entity
+    (30, None, ())
+    """
 
     days: int
     total: PrecisionRow

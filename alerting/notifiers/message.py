@@ -48,6 +48,11 @@ class Extras:
 
     Links are ours (signed by notify), never data; notes come from a silence, which a
     person typed, so they are escaped like everything else.
+
+    >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "critical", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> subject(e, extras=Extras(tier=1))
+    '[Firestorm] CRITICAL ESCALATED TO TIER 1, still unacknowledged: Acme (partner)'
     """
 
     tier: int = 0

@@ -87,7 +87,17 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class Tier:
     """The next people to tell: a critical still unacknowledged ``after_minutes`` after it
-    was first notified goes to these channels too (the duty manager, then the head of news)."""
+    was first notified goes to these channels too (the duty manager, then the head of news).
+
+    >>> p = parse_policy('''
+    ... channels: {duty: {type: webhook, url: "https://hooks.example/x"},
+    ...            boss: {type: webhook, url: "https://hooks.example/y"}}
+    ... routes: [{severities: [critical], channels: [duty]}]
+    ... escalation: [{after_minutes: 15, channels: [boss]}]
+    ... ''')
+    >>> p.escalation
+    (Tier(after_minutes=15.0, channels=('boss',)),)
+    """
 
     after_minutes: float
     channels: tuple[str, ...]
