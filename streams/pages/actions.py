@@ -28,8 +28,10 @@ its page sets that cookie (double submit). A request with a bearer token
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -381,9 +383,6 @@ async def _verify(request: web.Request, purpose: str) -> tuple[Actions, LinkClai
 
 def _unsafe_claim(token: str) -> LinkClaim | None:
     """The claim of a token whose signature was already checked (expired links only)."""
-    import base64
-    import json
-
     try:
         body = token.split(".")[1]
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
