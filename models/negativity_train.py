@@ -103,7 +103,7 @@ class Recipe:
     char_bits: int = 18
     c_grid: tuple[float, ...] = C_GRID
     class_weight: str | None = None  # "balanced": the negatives weigh as much as the rest
-    nb: bool = True  # scale hashed columns by their naive-Bayes log-count ratio (NB-LR)
+    nb: bool = False  # scale hashed columns by their naive-Bayes log-count ratio (NB-LR)
     svm: float = 0.0  # weight of a linear SVM averaged with the logistic regression
     calibration: str = "isotonic"
     folds: int = 5  # cross-fitted calibration; 0: fit it on the validation posts
