@@ -10,7 +10,8 @@ import json
 import time
 
 from alerting.engine import Ack, entity_of_incident
-from streams.errors import FirestormError
+from streams.errors import FirestormError, UsageError
+from streams.kafka_client import kafka_python_options
 from streams.settings import Settings
 
 __all__ = ["send_ack"]
@@ -22,11 +23,10 @@ def send_ack(settings: Settings, incident_id: str, by: str) -> Ack:
     from kafka.errors import KafkaError
 
     if not by.strip():
-        raise FirestormError("say who is acknowledging: --by NAME")
+        raise UsageError("say who is acknowledging: --by NAME")
     ack = Ack(entity_of_incident(incident_id), incident_id, by.strip(), time.time())
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 acks="all")
+        producer = KafkaProducer(**kafka_python_options(settings), acks="all")
         try:
             producer.send(settings.topic_observations, key=ack.entity_id.encode("utf-8"),
                           value=json.dumps(ack.to_dict()).encode("utf-8")).get(timeout=30)

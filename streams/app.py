@@ -25,6 +25,7 @@ from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams import flowfix
+from streams.kafka_client import faust_credentials
 from streams.offsets import OffsetWatch
 from streams.settings import Settings
 
@@ -59,10 +60,11 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",  # tables are rebuilt from their Kafka changelog on start
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
         web_host=settings.web_host,
         web_port=settings.web_port,

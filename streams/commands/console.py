@@ -8,7 +8,7 @@ import sys
 
 from streams.acks import send_ack
 from streams.console import Console, Feed, Follower, run_curses, run_once, run_plain
-from streams.errors import FirestormError
+from streams.errors import UsageError
 from streams.settings import Settings
 
 __all__ = ["add_parser"]
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     by = args.by.strip()
     if not by:
-        raise FirestormError("say who is on duty: --by NAME")
+        raise UsageError("say who is on duty: --by NAME")
     feed = Feed.open(settings.redis_url, settings.redis_ca)
     console = Console(by, ack=lambda incident_id: send_ack(settings, incident_id, by),
                       where=_where(settings.redis_url))

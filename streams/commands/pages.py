@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import sys
 
-from streams.errors import ConfigError, FirestormError
+from streams.errors import FirestormError, UsageError
 from streams.settings import Settings
 
 __all__ = ["add_parser", "run"]
@@ -39,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.pages_host
     port = settings.pages_port if args.port is None else args.port
     if not 0 < port < 65536:
-        raise ConfigError(f"--port {port}: must be 1-65535")
+        raise UsageError(f"--port {port}: must be 1-65535")
     settings.configure_logging()
     tls = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400), **tls)
     app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
-                          entities=_entity_names(settings.watchlist))
+                          entities=_entity_names(settings))
     store.ping()  # wrong password or no Redis: say so now, not on the first page view
     if not _loopback(host):
         log.warning("pages bound to %s, not loopback: put them behind TLS (a reverse proxy)"
@@ -62,14 +62,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _entity_names(path: str) -> dict[str, tuple[str, str]]:
+def _entity_names(settings: Settings) -> dict[str, tuple[str, str]]:
     """Watchlist names for linked entities; the pages work without (ids are shown)."""
-    from models.watchlist import parse_watchlist
+    from streams.components import load_watchlist
 
     try:
-        with open(path, encoding="utf-8") as file:
-            watchlist = parse_watchlist(file.read(), source=path)
-    except (OSError, ValueError) as exc:  # WatchlistError is a ValueError
+        watchlist = load_watchlist(settings.watchlist_path())
+    except (OSError, ValueError) as exc:  # ConfigError and WatchlistError are ValueErrors
         log.warning("pages show entity ids only: watchlist unreadable (%s)", exc)
         return {}
     return {e.id: (e.name, e.kind) for e in watchlist.entities}

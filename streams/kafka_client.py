@@ -1,0 +1,53 @@
+"""How every Kafka client of Firestorm connects: plain, TLS, or SASL (SCRAM) over TLS.
+
+One place turns the settings into client options, for kafka-python (produce,
+ack, topic admin) and for Faust/aiokafka (the worker), so a secure cluster is
+configured once, with the same names everywhere.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from streams.settings import Settings
+
+__all__ = ["faust_credentials", "kafka_python_options", "ssl_context"]
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """A verifying TLS context for SSL and SASL_SSL (the CA file, else the system's)."""
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def kafka_python_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for kafka-python's clients (producer, consumer, admin)."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap.split(","),
+                               "security_protocol": settings.kafka_security_protocol}
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                       sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=settings.kafka_sasl_password)
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """``broker_credentials`` for the Faust app (None for PLAINTEXT)."""
+    import faust
+
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl_context(settings)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
+        ssl_context=context, mechanism=settings.kafka_sasl_mechanism)
