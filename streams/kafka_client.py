@@ -8,18 +8,38 @@ configured once, with the same names everywhere.
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 from typing import Any
 
+from streams.errors import ConfigError
 from streams.settings import Settings
 
-__all__ = ["faust_credentials", "kafka_python_options", "ssl_context"]
+__all__ = ["check", "faust_credentials", "kafka_python_options", "ssl_context"]
+
+
+def check(settings: Settings) -> None:
+    """Raise ConfigError if the settings cannot make a Kafka client (names the fix)."""
+    protocol = settings.kafka_security_protocol
+    if protocol.startswith("SASL_") and not (settings.kafka_sasl_username
+                                             and settings.kafka_sasl_password):
+        raise ConfigError(f"{settings.where('kafka_security_protocol')}={protocol} needs"
+                          " FIRESTORM_KAFKA_SASL_USERNAME and FIRESTORM_KAFKA_SASL_PASSWORD")
+    cafile = settings.kafka_ssl_cafile
+    if protocol.endswith("SSL") and cafile and not Path(cafile).is_file():
+        raise ConfigError(f"{settings.where('kafka_ssl_cafile')}: no file {cafile!r}: name"
+                          " the PEM file of the CA that signed the brokers' certificates")
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """A verifying TLS context for SSL and SASL_SSL (the CA file, else the system's)."""
+    check(settings)
     if not settings.kafka_security_protocol.endswith("SSL"):
         return None
-    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+    try:
+        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"{settings.where('kafka_ssl_cafile')}: not a PEM CA certificate"
+                          f" ({exc.reason})") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 

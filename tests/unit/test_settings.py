@@ -83,7 +83,7 @@ def test_a_bad_config_file_names_the_file_the_key_and_the_fix(tmp_path, text, me
 
 
 def test_a_missing_config_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="config file .*nope.toml' not found"):
+    with pytest.raises(ConfigError, match=r"config file .*nope.toml' not found"):
         Settings.load({"FIRESTORM_CONFIG": str(tmp_path / "nope.toml")})
 
 
@@ -115,8 +115,11 @@ def test_the_watchlist_is_found_in_the_working_dir_then_the_config_dir(tmp_path,
 # ---------------------------------------------------------------- a secure cluster
 
 def test_sasl_needs_a_user_and_password_and_a_known_mechanism():
+    from streams.kafka_client import kafka_python_options
+
+    sasl = Settings.from_env({"FIRESTORM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})  # pages: fine
     with pytest.raises(ConfigError, match="needs FIRESTORM_KAFKA_SASL_USERNAME"):
-        Settings.from_env({"FIRESTORM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+        kafka_python_options(sasl)  # a Kafka client: not without credentials
     with pytest.raises(ConfigError, match="FIRESTORM_KAFKA_SASL_MECHANISM must be one of"):
         Settings.from_env({"FIRESTORM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
                            "FIRESTORM_KAFKA_SASL_MECHANISM": "MD5",
