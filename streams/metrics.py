@@ -100,8 +100,8 @@ class Metrics:
             registry=r)
         # Worker: alerts and the outbox.
         self.alerts = Counter(
-            "firestorm_alerts", "Alert events, by lifecycle event and severity",
-            ["event", "severity"], registry=r)
+            "firestorm_alerts", "Alert events made (worker) or read (notify), by lifecycle"
+            " event and severity", ["component", "event", "severity"], registry=r)
         self.outbox_depth = Gauge(
             "firestorm_outbox_depth",
             "Alert events (worker) or notifications (notify) waiting to be delivered",

@@ -160,7 +160,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                     new_state, planned = planner.on_event(state, event, time.time())
                     await journal.commit(planned, new_state, [stream_id])
                     state = new_state
-                    metrics.alerts.labels(event.event, event.severity).inc()
+                    metrics.alerts.labels("notify", event.event, event.severity).inc()
                     log.info("alert event stream_id=%s event_id=%s event=%s severity=%s"
                              " notifications=%d", stream_id, event.event_id, event.event,
                              event.severity, len(planned))

@@ -335,8 +335,8 @@ def test_notify_delivers_from_the_alert_log_and_renotifies_until_acknowledged(
     seen = len(hook.texts())
     scraped = scrape(port)  # the deliveries so far, as Prometheus sees them
     assert scraped['firestorm_notifications_total{channel="duty",outcome="delivered"}'] >= 3
-    assert scraped['firestorm_alerts_total{event="opened",severity="critical"}'] == 1
-    assert scraped['firestorm_alerts_total{event="acknowledged",severity="critical"}'] == 1
+    alerts = 'firestorm_alerts_total{component="notify",event="%s",severity="critical"}'
+    assert scraped[alerts % "opened"] == 1 and scraped[alerts % "acknowledged"] == 1
     assert scraped["firestorm_outbox_depth"] == 0
     thread.join(timeout=20)
     assert result == [0]

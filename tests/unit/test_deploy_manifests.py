@@ -206,3 +206,28 @@ def test_compose_validates_against_the_compose_spec(tmp_path):
     compose["services"]["pages"]["ports"] = 8088  # a list is required
     broken.write_text(yaml.safe_dump(compose))
     assert compose_check(broken).returncode != 0
+
+
+# ---------------------------------------------------------------- the Grafana dashboard
+
+def test_the_grafana_dashboard_queries_only_series_firestorm_exports():
+    import json
+    import re
+
+    from streams.metrics import Metrics
+
+    dashboard = json.loads((REPO / "deploy" / "grafana" / "firestorm.json").read_text())
+    exported = {m.name for m in Metrics("worker").registry.collect()}
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            for name in re.findall(r"firestorm_[a-z_]+", target["expr"]):
+                queried.add(re.sub(r"_(total|bucket|sum|count)$", "", name))
+    assert queried, "the dashboard queries nothing"
+    assert queried <= exported, f"not exported: {sorted(queried - exported)}"
+    # Every metric the issue asks for has a panel.
+    assert {"firestorm_mentions_received", "firestorm_mentions_dead", "firestorm_consumer_lag",
+            "firestorm_batch_seconds", "firestorm_alerts", "firestorm_notifications",
+            "firestorm_outbox_depth", "firestorm_late_mentions",
+            "firestorm_heartbeat_age_seconds"} <= queried
