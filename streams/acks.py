@@ -10,8 +10,8 @@ import json
 import time
 
 from alerting.engine import Ack, entity_of_incident
-from streams.errors import FirestormError, UsageError
-from streams.kafka_client import kafka_python_options
+from streams.errors import UsageError
+from streams.kafka_client import kafka_python_options, unreachable
 from streams.settings import Settings
 
 __all__ = ["send_ack"]
@@ -33,6 +33,5 @@ def send_ack(settings: Settings, incident_id: str, by: str) -> Ack:
         finally:
             producer.close(timeout=10)
     except KafkaError as exc:
-        raise FirestormError(f"cannot send the ack to Kafka at {settings.kafka_bootstrap}:"
-                             f" {exc}") from None
+        raise unreachable(settings, exc, "send the ack to") from None
     return ack

@@ -11,10 +11,11 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from streams.errors import ConfigError
+from streams.errors import ConfigError, FirestormError
 from streams.settings import Settings
 
-__all__ = ["check", "faust_credentials", "kafka_python_options", "ssl_context"]
+__all__ = ["check", "faust_credentials", "kafka_python_options", "ssl_context",
+           "unreachable"]
 
 
 def check(settings: Settings) -> None:
@@ -71,3 +72,15 @@ def faust_credentials(settings: Settings) -> Any:
     return faust.SASLCredentials(
         username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
         ssl_context=context, mechanism=settings.kafka_sasl_mechanism)
+
+
+def unreachable(settings: Settings, exc: Exception, doing: str = "reach") -> FirestormError:
+    """The error to raise when a Kafka client cannot connect: what to check, in order."""
+    hint = "is the broker up? try: deploy/local/stack.sh start"
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        hint += (f"; with {settings.kafka_security_protocol}, also check the port is the"
+                 " secure listener's, FIRESTORM_KAFKA_SSL_CAFILE"
+                 + (", FIRESTORM_KAFKA_SASL_USERNAME and FIRESTORM_KAFKA_SASL_PASSWORD"
+                    if settings.kafka_security_protocol.startswith("SASL") else ""))
+    return FirestormError(f"cannot {doing} Kafka at {settings.kafka_bootstrap}"
+                          f" ({type(exc).__name__}: {exc}); {hint}")

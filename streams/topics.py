@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from streams.errors import ConfigError, FirestormError
-from streams.kafka_client import kafka_python_options
+from streams.errors import ConfigError
+from streams.kafka_client import kafka_python_options, unreachable
 from streams.settings import Settings
 
 __all__ = ["ensure_topics", "topic_configs"]
@@ -45,10 +45,7 @@ def ensure_topics(settings: Settings) -> list[str]:
                                  client_id=f"{settings.app_id}-admin",
                                  request_timeout_ms=15_000)
     except KafkaError as exc:
-        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}):"
-                             " is the broker up (try: deploy/local/stack.sh start), and are"
-                             " FIRESTORM_KAFKA_SECURITY_PROTOCOL and the credentials right?"
-                             ) from None
+        raise unreachable(settings, exc) from None
     try:
         missing = [t for t in wanted if t not in set(admin.list_topics())]
         created = []

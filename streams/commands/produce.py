@@ -13,8 +13,8 @@ import sys
 import time
 
 from models.mention import MAX_FUTURE_SECONDS, parse_ts
-from streams.errors import FirestormError, UsageError
-from streams.kafka_client import kafka_python_options
+from streams.errors import UsageError
+from streams.kafka_client import kafka_python_options, unreachable
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.settings import Settings
@@ -54,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
         producer = KafkaProducer(**kafka_python_options(settings), acks="all", linger_ms=5,
                                  retries=5)
     except KafkaError as exc:
-        raise FirestormError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); is the broker up?"
-            " try: deploy/local/stack.sh start") from None
+        raise unreachable(settings, exc) from None
     shift = _retime_shift(args.input) if args.retime else None
     key = args.key.encode("utf-8") if args.key else None
     progress = Progress(f"producing to {topic}")
