@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
 
     >>> record = logging.LogRecord("firestorm.worker", logging.INFO, "", 0,
     ...                            "alert entity=%s severity=%s", ("acme", "watch"), None)
-    >>> record.created = 0.0
+    >>> record.created, record.msecs = 0.0, 0.0
     >>> print(JsonFormatter().format(record))
     {"ts": "1970-01-01T00:00:00.000Z", "level": "info", "logger": "firestorm.worker", \
 "message": "alert entity=acme severity=watch", "entity": "acme", "severity": "watch"}

@@ -64,6 +64,8 @@ class Settings:
     reach_threshold: int = 10_000  # followers at which an account is shown by name
     batch_size: int = 500
     batch_wait: float = 0.5  # seconds to wait for a batch to fill
+    lateness_seconds: float = 5.0  # how far a mention may trail its partition's newest
+    idle_seconds: float = 30.0  # a caught-up partition quiet this long stops holding minutes
     data_dir: str = ""  # empty: $XDG_STATE_HOME/firestorm (~/.local/state/firestorm)
     web_host: str = "127.0.0.1"  # the worker's Faust web server (health, metrics)
     web_port: int = 6066
@@ -173,6 +175,10 @@ class Settings:
             raise ConfigError(f"{w('topic_retention_hours')} must be > 0 hours (try 24)")
         if self.batch_size < 1:
             raise ConfigError(f"{w('batch_size')} must be >= 1 (try 500)")
+        if self.lateness_seconds < 0:
+            raise ConfigError(f"{w('lateness_seconds')} must be >= 0 seconds (try 5)")
+        if self.idle_seconds <= 0:
+            raise ConfigError(f"{w('idle_seconds')} must be > 0 seconds (try 30)")
         if self.batch_wait <= 0:
             raise ConfigError(f"{w('batch_wait')} must be > 0 seconds (try 0.5)")
         if self.redis_stream_maxlen < 1:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from models.intake import Intake
-from models.observation import Tick
+from models.observation import Observation, Tick
 from streams.components import build_engine, build_intake, load_watchlist
 from streams.lines import open_lines, open_output
 from streams.progress import Progress
@@ -73,7 +73,7 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
            dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
     states: dict[str, EntityEngineState] = {}
-    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
+    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
 
@@ -94,16 +94,18 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
                 dead.write(json.dumps({"reason": rejection.reason, "line":
                                        batch[index].decode("utf-8", "replace")}) + "\n")
         for item in result.items:
-            states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
-            emit(events)
-            last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
+            states[item.entity_id], stepped = engine.step(states.get(item.entity_id), item)
+            emit(stepped.events)
+            stats["late"] += stepped.late
+            if isinstance(item, Observation):
+                last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
         progress.advance(len(batch))
     if flush and last_ts is not None:
         # End of input: judge the open minute as if event time had moved on.
         end = last_ts - last_ts % intake.tick_seconds + intake.tick_seconds
         for entity in engine.watchlist.entities:
-            states[entity.id], events = engine.step(states.get(entity.id), Tick(entity.id, end))
-            emit(events)
+            states[entity.id], stepped = engine.step(states.get(entity.id), Tick(entity.id, end))
+            emit(stepped.events)
     progress.close()
     return stats
 

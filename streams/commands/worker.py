@@ -34,11 +34,14 @@ def run(args: argparse.Namespace) -> int:
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
     from streams.logs import logging_config
+    from streams.metrics import Metrics
+    from streams.pipeline import Pipeline, WatchlistSource
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
     settings.configure_logging()
-    watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
+    watchlist_path = settings.watchlist_path(args.watchlist)
+    watchlist = load_watchlist(watchlist_path)
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
@@ -52,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
     ensure_topics(settings)
-    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush)
+    app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
+                       metrics=Metrics("worker"), watchlist=WatchlistSource(watchlist_path),
+                       outbox_depth=lambda: delivery.pending)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
