@@ -115,10 +115,9 @@ class Intake:
         return dict(self._marks)
 
     def idle(self, partition: int, of: int) -> list[Progress]:
-        """The partition is caught up and has been quiet: tell every entity, once, so
-        that it stops holding minutes open (until its next mention)."""
-        if partition in self._idle:
-            return []
+        """The partition is caught up and has been quiet: tell every entity, so that it
+        stops holding minutes open until its next mention. The worker says it again
+        while the partition stays quiet (another partition's mention revokes it)."""
         self._idle.add(partition)
         mark = self._marks.get(partition, -math.inf)
         return [Progress(e, partition, of, mark, idle=True) for e in self._entity_ids]

@@ -12,7 +12,11 @@ This is the minimum watermark of Flink and Kafka Streams:
 - the watermark is the lowest mark of the partitions that are not idle;
 - a partition whose reader has caught up and has heard nothing for a while is
   idle, so one quiet partition does not hold every minute open; if all are
-  idle, the highest mark stands (everything on Kafka has been read).
+  idle, the highest mark stands (everything on Kafka has been read);
+- when an idle partition speaks again, the other idle partitions count again
+  until their readers say once more that they are idle: mentions are flowing
+  again and theirs may be on the way (a burst written to every partition at
+  once would otherwise close minutes before the slower readers had read it).
 
 The intake sends a :class:`Progress` for a partition when its mark crosses a
 minute; each entity keeps an :class:`EventClock` of them in its state.
@@ -77,9 +81,16 @@ class EventClock:
     marks: tuple[tuple[int, float, bool], ...] = ()  # (partition, mark, idle), by partition
 
     def advance(self, progress: Progress) -> EventClock:
-        """Take one partition's progress; marks only grow (a redelivery never moves back)."""
+        """Take one partition's progress; marks only grow (a redelivery never moves back).
+
+        >>> c = EventClock(2, ((0, 60.0, True), (1, 60.0, True)))
+        >>> c.advance(Progress("acme", 0, 2, 600.0)).watermark()  # 1 must speak again
+        60.0
+        """
         marks = dict((p, (m, i)) for p, m, i in self.marks)
-        old = marks.get(progress.partition, (-math.inf, False))[0]
+        old, was_idle = marks.get(progress.partition, (-math.inf, False))
+        if was_idle and not progress.idle:  # a partition woke: the others must re-declare
+            marks = {p: (m, False) for p, (m, _) in marks.items()}
         marks[progress.partition] = (max(old, progress.mark), progress.idle)
         return EventClock(max(self.partitions, progress.partitions),
                           tuple(sorted((p, m, i) for p, (m, i) in marks.items())))
@@ -90,10 +101,8 @@ class EventClock:
         if len(self.marks) < self.partitions or not self.marks:
             return None
         active = [m for _, m, idle in self.marks if not idle]
-        if active:
-            return min(active)
-        highest = max(m for _, m, _ in self.marks)
-        return None if highest == -math.inf else highest
+        mark = min(active) if active else max(m for _, m, _ in self.marks)
+        return None if mark == -math.inf else mark
 
     def to_dict(self) -> dict[str, Any]:
         return {"partitions": self.partitions,

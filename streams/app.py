@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -109,6 +110,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     watch = OffsetWatch()  # mentions partitions this worker reads
     detected: dict[int, int] = {}  # observations partition -> next offset to judge
     heard: dict[int, float] = {}  # mentions partition -> monotonic time of its last message
+    declared: dict[int, float] = {}  # mentions partition -> when it was last said to be idle
 
     def input_partitions() -> int:
         return app.consumer.topic_partitions(settings.topic_mentions) or settings.partitions
@@ -251,7 +253,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             lag = max(0, end - done)
             metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
             quiet = now - heard.setdefault(tp.partition, now) >= settings.idle_seconds
-            if lag == 0 and quiet:
+            again = now - declared.get(tp.partition, -math.inf) >= settings.idle_seconds
+            if lag == 0 and quiet and again:  # said again while quiet: a wake revokes it
+                declared[tp.partition] = now
                 idle += intake.idle(tp.partition, input_partitions())
         for tp in outputs:
             end, done = highwaters.get(tp), detected.get(tp.partition)

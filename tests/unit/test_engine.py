@@ -119,3 +119,17 @@ def test_a_tick_closes_everything_before_it():
     state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
     state, _ = ENGINE.step(state, Tick("acme", T0 + 60))
     assert not state.pending and state.released == T0 + 60
+
+
+def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
+    # Every partition idle after a pause; a burst reaches partition 0's reader first:
+    # partition 1's share of it must not become late.
+    state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
+    for p in (0, 1):
+        state, _ = ENGINE.step(state, Progress("acme", p, 2, T0 + 60, idle=True))
+    state, _ = ENGINE.step(state, post(2, T0 + 300), Source(0, 2))
+    state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 300))  # woke
+    state, stepped = ENGINE.step(state, post(3, T0 + 200), Source(1, 1))  # partition 1's
+    assert stepped.late == 0 and state.released == T0 + 60
+    state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 240))
+    assert state.released == T0 + 240
