@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from alerting.engine import EntityEngineState, Source
 from alerting.errors import LifecycleError
@@ -109,6 +110,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     current = Current(pipeline)
     watch = OffsetWatch()  # mentions partitions this worker reads
     detected: dict[int, int] = {}  # observations partition -> next offset to judge
+    # The state last written per entity, parsed, and the table value it was written as:
+    # while the table still holds that value, the parsed state is reused (no re-parse).
+    parsed: dict[str, tuple[object, EntityEngineState]] = {}
     heard: dict[int, float] = {}  # mentions partition -> monotonic time of its last message
     declared: dict[int, float] = {}  # mentions partition -> when it was last said to be idle
 
@@ -190,7 +194,10 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                         log.warning("skipping entity=%s: not in the watchlist", item.entity_id)
                     continue
                 if item.entity_id not in touched:
-                    touched[item.entity_id] = _stored(states.get(item.entity_id))
+                    value = states.get(item.entity_id)
+                    cached = parsed.get(item.entity_id)
+                    touched[item.entity_id] = (cached[1] if cached and cached[0] is value
+                                               else _stored(value))
                 before = touched[item.entity_id]
                 try:
                     after, stepped = engine.step(before, item, envelope.source)
@@ -220,7 +227,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
             for entity_id, after in touched.items():
                 if after is not None:
-                    states[entity_id] = {"engine": after.to_dict()}
+                    value = {"engine": after.to_dict()}
+                    states[entity_id] = value
+                    parsed[entity_id] = (value, after)
             counters.beat = time.monotonic()
             metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
 
@@ -230,10 +239,32 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         await asyncio.get_running_loop().run_in_executor(None, flush)
         metrics.outbox_depth.set(outbox_depth())
 
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        for tp in revoked:
+            if tp.topic == settings.topic_mentions:
+                watch.forget(tp.partition)
+                heard.pop(tp.partition, None)
+                declared.pop(tp.partition, None)
+            elif tp.topic == settings.topic_observations:
+                detected.pop(tp.partition, None)
+                parsed.clear()  # the table's values may come back from another worker
+            key = (tp.topic, str(tp.partition))
+            if key in _labels(metrics.consumer_lag):  # another worker reports it now
+                metrics.consumer_lag.remove(*key)
+
     @app.timer(interval=TIMER_SECONDS)
     async def watch_partitions() -> None:
         """Consumer lag per partition; a caught-up, quiet mentions partition goes idle."""
         counters.beat = time.monotonic()
+        if app.rebalancing:
+            return
+        try:
+            await _watch_partitions()
+        except KafkaError as exc:  # a rebalance took a partition while we looked
+            log.info("partition watch skipped this round: %s", exc)
+
+    async def _watch_partitions() -> None:
         assigned = app.consumer.assignment()
         inputs = sorted((tp for tp in assigned if tp.topic == settings.topic_mentions),
                         key=lambda tp: tp.partition)
@@ -318,6 +349,11 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         return web.bytes(metrics.exposition(), content_type=CONTENT_TYPE)
 
     return app, counters
+
+
+def _labels(gauge: Any) -> set[tuple[str, ...]]:
+    """The label values a gauge has series for."""
+    return {tuple(s.labels.values()) for m in gauge.collect() for s in m.samples}
 
 
 def _stored(value: dict[str, Any] | None) -> EntityEngineState | None:

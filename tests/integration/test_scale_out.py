@@ -72,7 +72,7 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
             live.append(json.loads(message["data"]))
         return len(live) >= len(expected)
 
-    wait_for(all_arrived, 240, f"{len(expected)} live alerts (got {len(live)});"
+    wait_for(all_arrived, 420, f"{len(expected)} live alerts (got {len(live)});"
              f" worker a:\n{a.tail(15)}\nworker c:\n{c.tail(15)}")
     while message := subscriber.get_message(timeout=3):  # nothing more comes
         live.append(json.loads(message["data"]))
