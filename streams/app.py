@@ -272,20 +272,27 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         if not inputs and not outputs:
             return
         highwaters = await app.consumer.highwaters(*inputs, *outputs)
+        if app.rebalancing:
+            return  # the assignment changed while we asked
+        # Faust's record of committed offsets (set at assignment, then at each commit).
+        committed = getattr(app.consumer, "_committed_offset", {})
         intake, now = current.pipeline.intake, time.monotonic()
+        still = app.consumer.assignment()
         idle: list[Any] = []
         for tp in inputs:
-            done = watch.next_offset(tp.partition)
-            if done is None:
-                done = await app.consumer.position(tp)
             end = highwaters.get(tp)
-            if end is None or done is None:
+            if end is None or tp not in still:
                 continue
-            lag = max(0, end - done)
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            done = committed.get(tp) or 0  # processed and committed: nothing in flight
+            seen = watch.next_offset(tp.partition)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                max(0, end - max(done, seen or 0)))
             quiet = now - heard.setdefault(tp.partition, now) >= settings.idle_seconds
             again = now - declared.get(tp.partition, -math.inf) >= settings.idle_seconds
-            if lag == 0 and quiet and again:  # said again while quiet: a wake revokes it
+            # Idle only when everything on the partition is processed and committed (not
+            # just fetched: a slow worker's queue may still hold it) and it has been
+            # quiet; said again while quiet, since another partition's wake revokes it.
+            if end - done <= 0 and quiet and again:
                 declared[tp.partition] = now
                 idle += intake.idle(tp.partition, input_partitions())
         for tp in outputs:
@@ -346,7 +353,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     @app.page("/metrics")
     async def scrape(web: Any, request: Any) -> Any:
         metrics.heartbeat_age.set(time.monotonic() - counters.beat)
-        return web.bytes(metrics.exposition(), content_type=CONTENT_TYPE)
+        # aiohttp refuses a charset inside content_type: the header carries it whole.
+        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     return app, counters
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.request
 from collections import Counter
 
+import pytest
 import redis
 
 from tests.integration.support import firestorm, free_port, retimed_sample, wait_for
@@ -28,6 +30,7 @@ def comparable(event: dict) -> str:
     return json.dumps(event, sort_keys=True)
 
 
+@pytest.mark.timeout(900)  # about 3 minutes on an idle 2-core machine; more when shared
 def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         stream_env, start_worker, redis_url, tmp_path):
     env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS)}
@@ -72,7 +75,7 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
             live.append(json.loads(message["data"]))
         return len(live) >= len(expected)
 
-    wait_for(all_arrived, 420, f"{len(expected)} live alerts (got {len(live)});"
+    wait_for(all_arrived, 600, f"{len(expected)} live alerts (got {len(live)});"
              f" worker a:\n{a.tail(15)}\nworker c:\n{c.tail(15)}")
     while message := subscriber.get_message(timeout=3):  # nothing more comes
         live.append(json.loads(message["data"]))
@@ -90,3 +93,15 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         health = w.health()
         assert health["offset_gaps"] == 0  # no message skipped
         assert health["late"] == 0  # every mention counted in its own minute
+        base = f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}"
+        with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
+            assert json.loads(response.read())["ready"] is True
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            scraped = response.read().decode()
+        assert 'firestorm_consumer_lag{partition=' in scraped
+        assert "firestorm_batch_seconds_bucket{agent=" in scraped
+        assert "firestorm_heartbeat_age_seconds " in scraped
+    received = sum(float(line.split()[-1]) for w in (a, c) for line in urllib.request.urlopen(
+        f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}/metrics", timeout=5).read().decode()
+        .splitlines() if line.startswith("firestorm_mentions_received_total "))
+    assert received > 0
