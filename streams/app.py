@@ -104,8 +104,11 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     # Written once per batch, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
+    # That holds only with raw keys: the table's default key serializer is JSON, and
+    # '"acme"' hashes to another partition than 'acme', so the state would live on a
+    # changelog partition that another worker recovers (seen with several workers).
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_type=str, use_partitioner=True)
+                       key_type=str, key_serializer="raw", use_partitioner=True)
     counters = Counters(beat=time.monotonic())
     current = Current(pipeline)
     watch = OffsetWatch()  # mentions partitions this worker reads
