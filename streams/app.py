@@ -15,6 +15,7 @@ passed it, whichever worker reads it (:mod:`models.progress`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import signal
@@ -197,7 +198,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                         log.warning("skipping entity=%s: not in the watchlist", item.entity_id)
                     continue
                 if item.entity_id not in touched:
-                    value = states.get(item.entity_id)
+                    # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
+                    value = (states.get(item.entity_id)
+                             or states.get(json.dumps(item.entity_id)))
                     cached = parsed.get(item.entity_id)
                     touched[item.entity_id] = (cached[1] if cached and cached[0] is value
                                                else _stored(value))
