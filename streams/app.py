@@ -102,14 +102,13 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
     observations = app.topic(settings.topic_observations, key_type=str,
                              key_serializer="raw", value_serializer="json")
-    # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     # Written once per batch, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
-    # That holds only with raw keys: the table's default key serializer is JSON, and
-    # '"acme"' hashes to another partition than 'acme', so the state would live on a
-    # changelog partition that another worker recovers (seen with several workers).
+    # That holds only with raw keys (key_type=bytes): with str keys Faust writes JSON,
+    # and '"acme"' hashes to another partition than 'acme', so the state lived on a
+    # changelog partition that another worker recovered (seen with several workers).
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_type=str, key_serializer="raw", use_partitioner=True)
+                       key_type=bytes, use_partitioner=True)
     counters = Counters(beat=time.monotonic())
     current = Current(pipeline)
     watch = OffsetWatch()  # mentions partitions this worker reads
@@ -199,8 +198,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                     continue
                 if item.entity_id not in touched:
                     # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
-                    value = (states.get(item.entity_id)
-                             or states.get(json.dumps(item.entity_id)))
+                    value = (states.get(item.entity_id.encode("utf-8"))
+                             or states.get(json.dumps(item.entity_id).encode("utf-8")))
                     cached = parsed.get(item.entity_id)
                     touched[item.entity_id] = (cached[1] if cached and cached[0] is value
                                                else _stored(value))
@@ -234,7 +233,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             for entity_id, after in touched.items():
                 if after is not None:
                     value = {"engine": after.to_dict()}
-                    states[entity_id] = value
+                    states[entity_id.encode("utf-8")] = value
                     parsed[entity_id] = (value, after)
             counters.beat = time.monotonic()
             metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
