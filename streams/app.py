@@ -27,8 +27,10 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 
+from alerting.ack import Ack, AckAnswer
+from alerting.audit import AuditEntry
 from alerting.engine import EntityEngineState, Source
-from alerting.errors import LifecycleError
+from alerting.errors import FirestormAlertError
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState
 from models.observation import Observation
@@ -45,6 +47,7 @@ __all__ = ["Counters", "build_app"]
 log = logging.getLogger("firestorm.worker")
 
 Deliver = Callable[[list[AlertEvent], IncidentState], object]
+Answer = Callable[[AckAnswer, AuditEntry], object]
 TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
 RELOAD_CHECK_SECONDS = 5.0  # how often the watchlist file is compared with the one in force
 
@@ -62,6 +65,7 @@ class Counters:
     redelivered: int = 0  # items seen again after a restart and skipped (already in state)
     late: int = 0  # observations that came after their minute had closed
     alerts: int = 0
+    acks: int = 0  # acknowledgements answered (recorded or refused)
     beat: float = 0.0  # monotonic time of the last batch or timer: the heartbeat
 
 
@@ -75,12 +79,14 @@ class Current:
 def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
               flush: Callable[[], object], *, metrics: Metrics | None = None,
               watchlist: WatchlistSource | None = None,
-              outbox_depth: Callable[[], int] = lambda: 0) -> tuple[faust.App, Counters]:
+              outbox_depth: Callable[[], int] = lambda: 0,
+              answer: Answer | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
     ``deliver(events, incident_state)`` hands alert events (and the incident's
     timeline) to the durable outbox; ``flush()`` retries what is queued;
     ``watchlist`` is the file to reload on SIGHUP or a change.
+    ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it.
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     metrics = metrics or Metrics("worker")
@@ -183,6 +189,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             # state is large during a storm, and every write goes to the changelog.
             touched: dict[str, EntityEngineState | None] = {}
             deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+            answers: list[tuple[AckAnswer, AuditEntry]] = []
+
             for event in batch:
                 detected[event.message.partition] = event.message.offset + 1
                 try:
@@ -192,23 +200,25 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                               event.message.partition, event.message.offset, exc)
                     continue
                 item = envelope.item
+                if isinstance(item, Ack):
+                    # Every ack gets an answer, refusals included: the sender is waiting.
+                    before = (_load(touched, states, parsed, item.entity_id)
+                              if item.entity_id in watched else None)
+                    after, events, reply = engine.acknowledge(before, item)
+                    if events and after is not None:
+                        touched[item.entity_id] = after
+                        deliveries.append((events, after.incident))
+                    answers.append((reply, _audit(item, reply)))
+                    counters.acks += 1
+                    log.info("ack request=%s incident=%s via=%s outcome=%s", item.request_id,
+                             item.incident_id, item.via, reply.outcome)
+                    continue
                 if item.entity_id not in watched:
                     if isinstance(item, Observation):
                         log.warning("skipping entity=%s: not in the watchlist", item.entity_id)
                     continue
-                if item.entity_id not in touched:
-                    # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
-                    value = (states.get(item.entity_id.encode("utf-8"))
-                             or states.get(json.dumps(item.entity_id).encode("utf-8")))
-                    cached = parsed.get(item.entity_id)
-                    touched[item.entity_id] = (cached[1] if cached and cached[0] is value
-                                               else _stored(value))
-                before = touched[item.entity_id]
-                try:
-                    after, stepped = engine.step(before, item, envelope.source)
-                except LifecycleError as exc:  # only an Ack can be refused: bad input
-                    log.warning("ack refused entity=%s: %s", item.entity_id, exc)
-                    continue
+                before = _load(touched, states, parsed, item.entity_id)
+                after, stepped = engine.step(before, item, envelope.source)
                 if stepped.redelivered:
                     counters.redelivered += 1
                     metrics.redelivered.inc()
@@ -230,6 +240,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 # Into the outbox before the batch is acked: a crash here redelivers the
                 # batch, and the store's event-id dedupe drops the repeats.
                 await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
+            if answers and answer is not None:
+                # After delivery: "recorded" means the event is already on its way to Redis.
+                await loop.run_in_executor(None, _answer_all, answer, answers)
             for entity_id, after in touched.items():
                 if after is not None:
                     value = {"engine": after.to_dict()}
@@ -341,7 +354,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                          "forwarded": counters.forwarded, "judged": counters.judged,
                          "redelivered": counters.redelivered, "late": counters.late,
                          "offset_gaps": watch.gaps, "offset_repeats": watch.repeats,
-                         "alerts": counters.alerts,
+                         "alerts": counters.alerts, "acks": counters.acks,
                          "entities": len(current.pipeline.watched)})
 
     @app.page("/ready")
@@ -386,3 +399,30 @@ def _deliver_all(deliver: Deliver,
                  deliveries: list[tuple[list[AlertEvent], IncidentState]]) -> None:
     for events, incident in deliveries:
         deliver(events, incident)
+
+
+def _load(touched: dict[str, EntityEngineState | None], states: Any,
+          parsed: dict[str, tuple[object, EntityEngineState]],
+          entity_id: str) -> EntityEngineState | None:
+    """The entity's state as this batch has it: read from the table once per batch."""
+    if entity_id not in touched:
+        # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
+        value = (states.get(entity_id.encode("utf-8"))
+                 or states.get(json.dumps(entity_id).encode("utf-8")))
+        cached = parsed.get(entity_id)
+        touched[entity_id] = cached[1] if cached and cached[0] is value else _stored(value)
+    return touched[entity_id]
+
+
+def _answer_all(answer: Answer, answers: list[tuple[AckAnswer, AuditEntry]]) -> None:
+    for reply, entry in answers:
+        try:
+            answer(reply, entry)
+        except FirestormAlertError as exc:  # Redis away: the sender times out and says so
+            log.warning("ack answer not delivered request=%s outcome=%s error=%s",
+                        reply.request_id, reply.outcome, exc)
+
+
+def _audit(ack: Ack, reply: AckAnswer) -> AuditEntry:
+    return AuditEntry(ack.ts, ack.incident_id, "acknowledge", ack.by, ack.via, ack.origin,
+                      reply.outcome, reply.reason)

@@ -33,7 +33,7 @@ SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 # Settings that name files: in a config file they are relative to the file's folder.
 _PATHS = frozenset({"watchlist", "negativity_model", "data_dir", "notify_policy", "redis_ca",
                     "kafka_ssl_cafile"})
-_SECRET = frozenset({"pseudonym_key", "pages_token", "kafka_sasl_password"})
+_SECRET = frozenset({"pseudonym_key", "pages_token", "kafka_sasl_password", "link_key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,7 @@ class Settings:
     pages_port: int = 8088
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
+    link_key: str = ""  # signs /ack/ and /feedback/ links (notify) and checks them (pages)
     notify_host: str = "127.0.0.1"  # firestorm notify's health and metrics
     notify_port: int = 6067
     log_level: str = "info"
@@ -211,6 +212,11 @@ class Settings:
             raise ConfigError(f"{w('log_level')} must be debug, info, warning or error")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"{w('log_format')} must be text or json")
+        if self.link_key and len(self.link_key) < 32:
+            raise ConfigError(
+                f"{w('link_key')} is {len(self.link_key)} characters; use at least 32 random"
+                " ones (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), the same"
+                " for firestorm notify and firestorm pages")
         topics = (self.topic_mentions, self.topic_dead, self.topic_observations)
         if len(set(topics)) != len(topics):
             raise ConfigError("FIRESTORM_TOPIC_*: the mentions, dead-letter and observations"

@@ -18,6 +18,7 @@ from streams.kafka_client import kafka_python_options, unreachable
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.settings import Settings
+from streams.topics import require_topic
 
 __all__ = ["add_parser"]
 
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rate < 0:
         raise UsageError("--rate must be >= 0")
     topic = args.topic or settings.topic_mentions
+    # A send must never create the topic: no worker would read what went there.
+    require_topic(settings, topic, "mentions")
     try:
         producer = KafkaProducer(**kafka_python_options(settings), acks="all", linger_ms=5,
                                  retries=5)

@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import faust
 
+    from alerting.action_store import open_action_store
     from alerting.delivery import DurableDelivery
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
@@ -55,8 +56,14 @@ def run(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
     ensure_topics(settings)
+    # Answers to acknowledgements, and their audit, go to the same Redis as the alerts.
+    actions = open_action_store(settings.redis_url,
+                                retention_seconds=int(settings.retention_days * 86_400),
+                                **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca
+                                   else {}))
     app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
-                       metrics=Metrics("worker"), watchlist=WatchlistSource(watchlist_path),
+                       answer=actions.answer, metrics=Metrics("worker"),
+                       watchlist=WatchlistSource(watchlist_path),
                        outbox_depth=lambda: delivery.pending)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
