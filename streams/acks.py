@@ -11,7 +11,6 @@ incident of the entity. No answer in time means no worker read it.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from alerting.errors import FirestormAlertError
 from alerting.memory_actions import MemoryActionStore
 from streams.errors import FirestormError, UsageError
 from streams.kafka_client import kafka_python_options, unreachable
+from streams.messages import encode_bytes
 from streams.settings import Settings
 from streams.topics import require_topic
 
@@ -58,7 +58,7 @@ def send_ack(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
         producer = KafkaProducer(**kafka_python_options(settings), acks="all")
         try:
             producer.send(settings.topic_observations, key=ack.entity_id.encode("utf-8"),
-                          value=json.dumps(ack.to_dict()).encode("utf-8")).get(timeout=30)
+                          value=encode_bytes(ack)).get(timeout=30)
         finally:
             producer.close(timeout=10)
     except KafkaError as exc:

@@ -20,7 +20,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from alerting.engine import Ack, Source
+from alerting.ack import Ack
+from alerting.engine import Source
 from models.observation import Observation, Tick
 from models.progress import Progress
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerting.engine import Ack, Source
+from alerting.ack import Ack
+from alerting.engine import Source
 from models.observation import Observation, Tick
 from models.progress import Progress
 from streams.messages import Envelope, MessageError, decode, encode, encode_bytes
