@@ -370,7 +370,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     @app.page("/metrics")
     async def scrape(web: Any, request: Any) -> Any:
-        metrics.heartbeat_age.set(time.monotonic() - counters.beat)
+        if metrics.heartbeat_age is not None:
+            metrics.heartbeat_age.set(time.monotonic() - counters.beat)
         # aiohttp refuses a charset inside content_type: the header carries it whole.
         return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 

@@ -113,11 +113,12 @@ class Metrics:
         self.notifications = Counter(
             "firestorm_notifications", "Notification deliveries, by channel and outcome"
             " (delivered, failed)", ["channel", "outcome"], registry=r)
-        # All three: how old the newest sign of life of the worker is.
+        # How old the worker's newest sign of life is (only the worker knows it: notify and
+        # pages do not export a value they cannot measure).
         self.heartbeat_age = Gauge(
             "firestorm_heartbeat_age_seconds",
-            "Seconds since the worker's last heartbeat (the worker: since its last batch or"
-            " timer; notify and pages: since the last alert log entry they saw)", registry=r)
+            "Seconds since the worker's agents or timers last ran", registry=r
+        ) if component == "worker" else None
         # pages.
         self.requests = Counter(
             "firestorm_http_requests", "HTTP requests served, by route and status",
