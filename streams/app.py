@@ -67,6 +67,7 @@ class Counters:
     alerts: int = 0
     acks: int = 0  # acknowledgements answered (recorded or refused)
     beat: float = 0.0  # monotonic time of the last batch or timer: the heartbeat
+    beat_reload: float = 0.0  # when the watchlist file was last compared
 
 
 @dataclass(slots=True)
@@ -335,16 +336,22 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             current.pipeline = outcome.pipeline
             metrics.watchlist_reloads.labels("applied").inc()
 
-    @app.timer(interval=RELOAD_CHECK_SECONDS)
-    async def watch_watchlist() -> None:
-        if watchlist is not None and watchlist.changed():
-            await reload("file changed")
+    # SIGHUP asks for a reload; the timer below does it (a plain handler, installed now,
+    # so that a SIGHUP before the event loop runs does not kill the worker).
+    hup: list[bool] = []
+    if watchlist is not None:
+        signal.signal(signal.SIGHUP, lambda *_: hup.append(True))
 
-    @app.task
-    async def on_sighup() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP,
-                                lambda: asyncio.ensure_future(reload("SIGHUP")))
+    @app.timer(interval=1.0)
+    async def watch_watchlist() -> None:
+        if hup:
+            hup.clear()
+            await reload("SIGHUP")
+        elif watchlist is not None and (
+                time.monotonic() - counters.beat_reload >= RELOAD_CHECK_SECONDS):
+            counters.beat_reload = time.monotonic()
+            if watchlist.changed():
+                await reload("file changed")
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
