@@ -17,7 +17,6 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import BinaryIO, NamedTuple, TextIO
 import numpy as np
 
 from models.negativity import LABELS, NegativityScorer, normalise_language
-from streams.errors import ConfigError
+from streams.errors import ConfigError, UsageError
+from streams.lines import open_lines, open_output
 
 __all__ = ["Labelled", "add_score_parser", "add_train_parser", "read_labelled", "score_lines"]
 
@@ -94,7 +94,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     scorer = NegativityScorer.load(args.model) if args.model else NegativityScorer.default()
-    with _input(args.input) as lines, _output(args.output) as out:
+    with open_lines(args.input, keep_blank=True) as lines, \
+            open_output(args.output, "scores") as out:
+        assert out is not None
         total, errors, unscored = score_lines(scorer, lines, out)
     print(f"scored {total - errors - unscored:,} lines, {unscored:,} in a language without a"
           f" model ({', '.join(scorer.languages)} read), {errors:,} malformed", file=sys.stderr)
@@ -215,10 +217,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     from models.negativity_train import Recipe, evaluate, train_model
     if not 0.0 <= args.holdout < 1.0:
-        raise ConfigError(f"--holdout {args.holdout} must be in [0, 1)")
+        raise UsageError(f"--holdout {args.holdout} must be in [0, 1)")
     lang = normalise_language(args.lang)
     if lang is None or lang != args.lang.lower():
-        raise ConfigError(f"--lang {args.lang!r} is not an ISO 639 language code such as"
+        raise UsageError(f"--lang {args.lang!r} is not an ISO 639 language code such as"
                           " en, cy, fr")
     data = Path(args.data)
     if not data.is_file():
@@ -283,24 +285,3 @@ def run_train(args: argparse.Namespace) -> int:
           f" data sha256 {labelled.sha256[:12]})", file=sys.stderr)
     return 0
 
-
-@contextmanager
-def _input(path: str) -> Iterator[Iterator[bytes]]:
-    """Raw lines, blank ones included: every input line gets an output line."""
-    if path == "-":
-        yield (line.rstrip(b"\r\n") for line in sys.stdin.buffer)
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"--input {path!r} does not exist or is not a file")
-    with file.open("rb") as handle:
-        yield (line.rstrip(b"\r\n") for line in handle)
-
-
-@contextmanager
-def _output(path: str) -> Iterator[TextIO]:
-    if path == "-":
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8") as out:
-        yield out
