@@ -11,15 +11,13 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import islice
-from pathlib import Path
 from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from models.intake import Intake
-from models.observation import Tick
+from models.observation import Observation, Tick
 from streams.components import (
     build_engine,
     build_intake,
@@ -27,7 +25,7 @@ from streams.components import (
     load_scorer,
     load_watchlist,
 )
-from streams.lines import open_lines
+from streams.lines import open_lines, open_output
 from streams.progress import Progress
 from streams.render import safe
 from streams.settings import Settings
@@ -43,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Replay a JSONL file of mentions (event-time order) through the same"
                     " detection as the worker and write one alert event a line."
                     " Malformed lines are counted and reported, never fatal.")
-    p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
+    p.add_argument("--watchlist", "-w",
+                   help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
+                        " here or in the config dir)")
     p.add_argument("--input", "-i", required=True, metavar="FILE",
                    help="mentions: .jsonl, .jsonl.gz, or - for stdin")
     p.add_argument("--alerts", "-o", required=True, metavar="FILE",
@@ -55,8 +55,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         " the documented defaults; example deploy/examples/detector.yaml)")
     p.add_argument("--dead", metavar="FILE", help="also write rejected lines with reasons here")
     p.add_argument("--state-out", metavar="FILE",
-                   help="write each entity's detection state at the end here (JSON), for"
-                        " `firestorm backfill --state FILE` to seed a live worker")
+                   help="write what detection learned of each entity here (JSON) at the end,"
+                        " for `firestorm backfill --state FILE` to seed a live worker")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -65,14 +65,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    watchlist = load_watchlist(args.watchlist or settings.watchlist)
+    watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
     scorer = load_scorer(settings, args.negativity_model)
     intake = build_intake(settings, watchlist, scorer=scorer)
     engine = build_engine(watchlist, load_params(settings, args.params, scorer))
-    started = time.monotonic()
     states: dict[str, EntityEngineState] = {}
-    with open_lines(args.input) as lines, _output(args.alerts) as out, \
-            _output(args.dead) as dead:
+    started = time.monotonic()
+    with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
+            open_output(args.dead, "dead letters") as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
                        states=states)
     if args.state_out:
@@ -94,7 +94,7 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
     the states at the end."""
     states = {} if states is None else states
-    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
+    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
 
@@ -115,34 +115,29 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
                 dead.write(json.dumps({"reason": rejection.reason, "line":
                                        batch[index].decode("utf-8", "replace")}) + "\n")
         for item in result.items:
-            states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
-            emit(events)
-            last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
+            states[item.entity_id], stepped = engine.step(states.get(item.entity_id), item)
+            emit(stepped.events)
+            stats["late"] += stepped.late
+            if isinstance(item, Observation):
+                last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
         progress.advance(len(batch))
     if flush and last_ts is not None:
         # End of input: judge the open minute as if event time had moved on.
         end = last_ts - last_ts % intake.tick_seconds + intake.tick_seconds
         for entity in engine.watchlist.entities:
-            states[entity.id], events = engine.step(states.get(entity.id), Tick(entity.id, end))
-            emit(events)
+            states[entity.id], stepped = engine.step(states.get(entity.id), Tick(entity.id, end))
+            emit(stepped.events)
     progress.close()
     return stats
 
 
+
 def write_states(path: str, states: dict[str, EntityEngineState]) -> None:
-    """Each entity's engine state as one JSON document (``firestorm backfill --state``)."""
-    doc = {"firestorm_states": 1,
-           "entities": {entity_id: state.to_dict() for entity_id, state in states.items()}}
-    Path(path).write_text(json.dumps(doc), encoding="utf-8")
-
-
-@contextmanager
-def _output(path: str | None) -> Iterator[TextIO | None]:
-    if path is None:
-        yield None
-    elif path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-    else:
-        with Path(path).open("w", encoding="utf-8") as handle:
-            yield handle
+    """What detection learned of each entity, as one JSON document (``firestorm backfill
+    --state``). Only the learned part (baselines, tails) is kept: a seed never carries
+    incidents, recent posts or open windows."""
+    doc = {"firestorm_states": 1, "entities": {
+        entity_id: state.detector.learned().to_dict() for entity_id, state in states.items()}}
+    with open_output(path, "states") as out:
+        assert out is not None
+        out.write(json.dumps(doc) + "\n")

@@ -87,7 +87,7 @@ WARM = Minutes(200, 4)
     ([WARM, Minutes(20, 40, negative=0.05)], None, "watch"),          # positive viral spike
     ([WARM, Minutes(60, 12, negative=0.25)], None, "watch"),          # scheduled event
     ([WARM, Minutes(10, 4, negative=0.5)], None, "watch"),            # more hostile, a little
-    ([WARM, Minutes(15, 5, negative=0.9)], "warning", "critical"),   # hostile surge, volume as usual
+    ([WARM, Minutes(15, 5, negative=0.9)], "warning", "critical"),   # hostile, usual volume
 ], ids=["storm", "first-hour", "new-busy", "flat", "bots", "copypaste", "viral", "scheduled",
         "negative-only", "hostile-surge"])
 def test_severity_for_plan(plan, lowest, highest):
