@@ -40,6 +40,12 @@ from alerting.store import Keys
 __all__ = ["GROUP", "RedisJournal"]
 
 GROUP = "firestorm-notify"
+# A blocking read waits at most this long; the socket waits longer still. redis-py 8
+# gives every client a 5 s socket timeout by default, and a BLOCK longer than the
+# socket timeout ends in a false "Timeout reading" (notify then backed off for up to
+# 30 s with Redis healthy): the timeout must always be set above the longest block.
+MAX_BLOCK_SECONDS = 10.0
+SOCKET_TIMEOUT = MAX_BLOCK_SECONDS + 5.0
 
 
 class RedisJournal:
@@ -55,9 +61,8 @@ class RedisJournal:
         self.state_key = f"{prefix}:notify:state"
         self.pending_key = f"{prefix}:notify:pending"
         self.failed_key = f"{prefix}:notify:failed"
-        # socket_timeout stays None: XREADGROUP BLOCK holds the socket open on purpose.
-        self._redis = client or aioredis.Redis.from_url(url, socket_connect_timeout=5,
-                                                              **options)
+        self._redis = client or aioredis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT, **options)
         self._backlog = True  # first re-read entries delivered to us but never acked
 
     async def ensure_group(self) -> None:
@@ -71,7 +76,10 @@ class RedisJournal:
 
     async def read(self, count: int = 100,
                    block_ms: int = 1000) -> list[tuple[str, AlertEvent | str]]:
-        """Next alert-log entries as (stream id, event), or (stream id, reason) if undecodable."""
+        """Next alert-log entries as (stream id, event), or (stream id, reason) if undecodable.
+
+        Waits up to ``block_ms`` (at most :data:`MAX_BLOCK_SECONDS`) for a new entry.
+        """
         try:
             if self._backlog:
                 got = await self._redis.xreadgroup(self.group, self.consumer,
@@ -82,7 +90,7 @@ class RedisJournal:
                 self._backlog = False
             got = await self._redis.xreadgroup(self.group, self.consumer,
                                                {self.keys.stream: ">"}, count=count,
-                                               block=max(1, block_ms))
+                                               block=_block(block_ms))
         except (RedisError, OSError) as exc:
             raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
         return [_decode(sid, fields) for sid, fields in (got[0][1] if got else [])]
@@ -146,6 +154,15 @@ class RedisJournal:
             return await fn(*args)
         except (RedisError, OSError) as exc:
             raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
+
+
+def _block(block_ms: int) -> int:
+    """The BLOCK of one read: at least 1 ms (0 would mean forever), below the socket timeout.
+
+    >>> _block(0), _block(30_000)
+    (1, 10000)
+    """
+    return max(1, min(int(block_ms), int(MAX_BLOCK_SECONDS * 1000)))
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -61,6 +61,7 @@ class HookServer:
     def __init__(self, port: int = 0, statuses: tuple[int, ...] = ()) -> None:
         self.attempts: list[int] = []
         self.received: list[dict] = []
+        self.arrived: list[float] = []  # wall clock of each accepted POST
         self.statuses = list(statuses)
         self._lock = threading.Lock()
         server = self
@@ -73,6 +74,7 @@ class HookServer:
                     server.attempts.append(status)
                     if status == 200:
                         server.received.append(body)
+                        server.arrived.append(time.time())
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -343,4 +345,31 @@ def test_notify_keeps_failed_deliveries_in_redis_and_sends_them_on_the_next_run(
     assert len(hook.texts()) == 1 and "WARNING opened: Acme Stores" in hook.texts()[0]
     assert client.hlen("firestorm:notify:failed") == 0
     assert client.hlen("firestorm:notify:pending") == 0
+    store.close()
+
+
+def test_an_event_published_while_notify_idles_for_a_minute_reaches_the_webhook_in_2s(
+        redis_server: RedisServer, hooks, tmp_path: Path, caplog) -> None:
+    # The blocking read of the alert log must not outlast the Redis client's socket
+    # timeout: when it did (redis-py 8 defaults to 5 s), every idle read ended in a
+    # false "Timeout reading", notify backed off for up to 30 s, and a new alert
+    # waited for the backoff to end.
+    hook = HookServer()
+    hooks.append(hook)
+    client = redis.Redis.from_url(redis_server.url)
+    thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
+                                  redis_server.url, "--max-seconds", "75")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    time.sleep(60)  # idle: nothing in the log for a minute (the point of the test)
+    # With Redis healthy, an idle minute is not a failure: no backoff was started.
+    failing = [r.getMessage() for r in caplog.records if "redis failing" in r.getMessage()]
+    assert not failing, f"notify backed off while idle: {failing[:2]}"
+    store = open_store(redis_server.url)
+    published = time.time()
+    store.publish(event(severity="warning"))
+    wait_for(lambda: hook.arrived, 30, "the webhook call")
+    delay = hook.arrived[0] - published
+    assert delay < 2.0, f"the alert reached the webhook {delay:.1f}s after it was published"
+    thread.join(timeout=30)
+    assert result == [0]
     store.close()
