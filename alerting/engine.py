@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState, Lifecycle
+from alerting.lifecycle import Emit, IncidentState, Lifecycle
 from models.detector import Detector, EntityState
 from models.observation import Observation, Tick
 from models.watchlist import Watchlist
@@ -79,21 +78,27 @@ class Engine:
         return EntityEngineState(self.detector.initial(), IncidentState())
 
     def step(self, state: EntityEngineState | None,
-             item: Observation | Tick | Ack) -> tuple[EntityEngineState, list[AlertEvent]]:
+             item: Observation | Tick | Ack) -> tuple[EntityEngineState, Emit]:
         """Fold one item; an :class:`Ack` of an unknown incident raises LifecycleError."""
         state = state or self.initial()
         if isinstance(item, Ack):
-            incident, events = self.lifecycle.acknowledge(
+            incident, emit = self.lifecycle.acknowledge(
                 state.incident, item.incident_id, item.by, item.ts,
                 self.watchlist[item.entity_id])
-            return EntityEngineState(state.detector, incident), events
+            return EntityEngineState(state.detector, incident), emit
         if isinstance(item, Tick):
             detector, verdicts = self.detector.tick(state.detector, item.ts, item.entity_id)
         else:
             detector, verdicts = self.detector.observe(state.detector, item)
-        incident, events = state.incident, []
+        incident, emit = state.incident, Emit()
         entity = self.watchlist[item.entity_id]
         for verdict in verdicts:
             incident, new = self.lifecycle.advance(incident, verdict, entity)
-            events += new
-        return EntityEngineState(detector, incident), events
+            emit = emit.then(new)
+        return EntityEngineState(detector, incident), emit
+
+    def restore(self, entity_id: str, state: EntityEngineState | None) -> Emit:
+        """The open incident of the entity as a 'restored' event (see Lifecycle.restore)."""
+        if state is None or entity_id not in self.watchlist:
+            return Emit()
+        return self.lifecycle.restore(state.incident, self.watchlist[entity_id])

@@ -215,7 +215,8 @@ class Detector:
             volume, negative, expected = sums[0][:3]
             verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
                               round(negative / volume, 4) if volume else 0.0,
-                              round(share0, 4), **_minute(bucket))
+                              round(share0, 4), **_minute(bucket),
+                              window_seconds=float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
 
         warm = base.n >= p.warmup
@@ -231,7 +232,8 @@ class Detector:
             evidence = self._evidence(ring, entity_id, best.coordinated_share)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
-                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
+                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
+                          window_seconds=float(best.minutes * p.bucket_seconds))
         baseline = base
         if not judgement.escalating:
             # Escalating buckets are not learned: a storm must not become the new normal.

@@ -85,6 +85,9 @@ class Verdict:
     minute_volume: int | None = None
     minute_expected: float | None = None
     minute_negativity: float | None = None
+    # How long the window of `volume` and `negativity` is (seconds of event time), so
+    # every channel can say "322 mentions in 5 min" rather than a bare count.
+    window_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -59,6 +59,9 @@ class Watchlist:
     def __getitem__(self, entity_id: str) -> Entity:
         return self._by_id[entity_id]
 
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self._by_id
+
     def linked_to(self, entity_id: str) -> tuple[str, ...]:
         """Entities linked with this one, in either direction."""
         out = list(self[entity_id].linked)

@@ -20,11 +20,11 @@ import faust
 
 from alerting.engine import Ack, Engine, EntityEngineState
 from alerting.errors import LifecycleError
-from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState
+from alerting.lifecycle import Emit
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams import flowfix
+from streams.liveness import Pulse, active_filter, consumer_lag, open_states
 from streams.offsets import OffsetWatch
 from streams.settings import Settings
 
@@ -32,7 +32,7 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-Deliver = Callable[[list[AlertEvent], IncidentState], object]
+Deliver = Callable[[Emit], object]
 
 
 @dataclass(slots=True)
@@ -50,11 +50,13 @@ class Counters:
 
 
 def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliver,
-              flush: Callable[[], object]) -> tuple[faust.App, Counters]:
+              flush: Callable[[], object],
+              pulse: Pulse | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
-    ``deliver(events, incident_state)`` hands alert events (and the incident's
-    timeline) to the durable outbox; ``flush()`` retries what is queued.
+    ``deliver(emit)`` hands alert events and timeline points to the durable
+    outbox; ``flush()`` retries what is queued; ``pulse`` writes the heartbeat
+    and republishes open incidents (:mod:`streams.liveness`).
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     app = faust.App(
@@ -93,6 +95,8 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                               event.message.topic, event.message.partition, missing,
                               event.message.offset)
             raws = [event.value for event in batch]
+            if pulse is not None:
+                pulse.took_in()
             result = intake.accept_many(raws, now=time.time())
             sent: list[Awaitable[Any]] = []
             for index, rejection in result.rejected:
@@ -128,7 +132,7 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
             # State is read once and written once per entity per batch: an entity's
             # state is large during a storm, and every write goes to the changelog.
             touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
-            deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+            deliveries: list[Emit] = []
             for event in batch:
                 item = _decode_item(event.value)
                 if item.entity_id not in watched:
@@ -148,16 +152,18 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                     counters.redelivered += 1
                     continue
                 try:
-                    after, events = engine.step(before, item)
+                    after, emit = engine.step(before, item)
                 except LifecycleError as exc:  # only an Ack can be refused: bad input
                     log.warning("ack refused entity=%s: %s", item.entity_id, exc)
                     continue
                 if source:  # a partition of mentions is read in order: offsets only grow
                     seen = {**seen, str(source[0]): source[1]}
                 touched[item.entity_id] = (after, seen)
-                if events or after.incident != (before.incident if before else None):
-                    deliveries.append((events, after.incident))
-                for alert in events:
+                if emit.events or emit.points:
+                    deliveries.append(emit)
+                if pulse is not None and not isinstance(item, Ack):
+                    pulse.judged(item.ts)
+                for alert in emit.events:
                     counters.alerts += 1
                     log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
                              alert.entity_id, alert.incident_id, alert.event,
@@ -176,6 +182,20 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         # Events queued while Redis was away go out when it returns, new events or not.
         await asyncio.get_running_loop().run_in_executor(None, flush)
 
+    if pulse is not None:
+        @app.timer(interval=settings.heartbeat_seconds)
+        async def heartbeat() -> None:
+            # Which incidents are open is read here, on the loop that writes the table;
+            # the Redis part runs in a thread. While the table recovers there is
+            # nothing to republish from yet (None).
+            recovery = app.tables.recovery
+            recovering = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
+            held = None if recovering else open_states(
+                states.items(), active_filter(app, settings.topic_observations,
+                                              settings.partitions))
+            lag = consumer_lag(app, (settings.topic_mentions, settings.topic_observations))
+            await asyncio.get_running_loop().run_in_executor(None, pulse.beat, held, lag)
+
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "received": counters.received,
@@ -189,10 +209,9 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     return app, counters
 
 
-def _deliver_all(deliver: Deliver,
-                 deliveries: list[tuple[list[AlertEvent], IncidentState]]) -> None:
-    for events, incident in deliveries:
-        deliver(events, incident)
+def _deliver_all(deliver: Deliver, deliveries: list[Emit]) -> None:
+    for emit in deliveries:
+        deliver(emit)
 
 
 def _decode_item(value: dict[str, Any]) -> Observation | Tick | Ack:

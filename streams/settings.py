@@ -47,6 +47,9 @@ class Settings:
     pages_port: int = 8088
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
+    heartbeat_seconds: float = 5.0  # how often the worker writes its heartbeat to Redis
+    silent_after: float = 30.0  # seconds without a heartbeat before readers say "silent"
+    story_window: float = 1800.0  # seconds a calm incident still gathers linked ones
     log_level: str = "info"
 
     def configure_logging(self) -> None:
@@ -111,6 +114,17 @@ class Settings:
             raise ConfigError(
                 f"FIRESTORM_KAFKA_BOOTSTRAP must be host:port[,host:port], got"
                 f" {self.kafka_bootstrap!r}")
+        for name in ("heartbeat_seconds", "silent_after"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"FIRESTORM_{name.upper()} must be > 0 seconds"
+                                  f" (default {getattr(Settings(), name):g})")
+        if self.silent_after < 2 * self.heartbeat_seconds:
+            raise ConfigError(
+                f"FIRESTORM_SILENT_AFTER={self.silent_after:g} must be at least twice"
+                f" FIRESTORM_HEARTBEAT_SECONDS={self.heartbeat_seconds:g}, or one late beat"
+                " reads as a dead worker (try 30 and 5)")
+        if self.story_window < 0:
+            raise ConfigError("FIRESTORM_STORY_WINDOW must be >= 0 seconds (default 1800)")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise ConfigError("FIRESTORM_LOG_LEVEL must be debug, info, warning or error")
         topics = (self.topic_mentions, self.topic_dead, self.topic_observations)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
+from alerting.story import Stories, StoryRules
 from models.intake import Intake
 from models.observation import Tick
 from streams.components import build_engine, build_intake, load_watchlist
@@ -56,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist)
+    stories = StoryRules.from_watchlist(watchlist, settings.story_window)
     started = time.monotonic()
     with open_lines(args.input) as lines, _output(args.alerts) as out, \
             _output(args.dead) as dead:
-        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush)
+        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
+                       stories=stories)
     elapsed = time.monotonic() - started
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
           f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted,"
@@ -70,18 +73,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
-           dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
-    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
+           dead: TextIO | None = None, flush: bool = True,
+           stories: StoryRules | None = None) -> dict[str, Any]:
+    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
+
+    With ``stories``, each event is grouped into its story as a store would
+    group it (:mod:`alerting.story`), in the order the events are written.
+    """
     states: dict[str, EntityEngineState] = {}
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
+    book = Stories(stories) if stories is not None else None
 
-    def emit(events: list[AlertEvent]) -> None:
+    def emit(events: tuple[AlertEvent, ...]) -> None:
         stats["events"] += len(events)
-        if out is not None:
-            for event in events:
-                out.write(event.stamped(time.time()).to_json() + "\n")
+        if out is None:
+            return
+        for event in events:
+            if book is not None:
+                event = book.tell(event)
+            out.write(event.stamped(time.time()).to_json() + "\n")
 
     while batch := list(islice(lines, BATCH)):
         result = intake.accept_many(batch, now=time.time())
@@ -94,16 +106,16 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
                 dead.write(json.dumps({"reason": rejection.reason, "line":
                                        batch[index].decode("utf-8", "replace")}) + "\n")
         for item in result.items:
-            states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
-            emit(events)
+            states[item.entity_id], step = engine.step(states.get(item.entity_id), item)
+            emit(step.events)
             last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
         progress.advance(len(batch))
     if flush and last_ts is not None:
         # End of input: judge the open minute as if event time had moved on.
         end = last_ts - last_ts % intake.tick_seconds + intake.tick_seconds
         for entity in engine.watchlist.entities:
-            states[entity.id], events = engine.step(states.get(entity.id), Tick(entity.id, end))
-            emit(events)
+            states[entity.id], step = engine.step(states.get(entity.id), Tick(entity.id, end))
+            emit(step.events)
     progress.close()
     return stats
 
