@@ -232,14 +232,17 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "top_authors": [list(p) for p in evidence.top_authors],
         "linked": [list(p) for p in evidence.linked],
         "coordinated_share": evidence.coordinated_share,
+        "centre": None if evidence.centre is None else _sample_dict(evidence.centre),
+        "high_reach": [_sample_dict(s) for s in evidence.high_reach],
     }
 
 
 def _sample_dict(sample: Sample) -> dict[str, Any]:
-    # The contract's sample is {id, author, text}; reach and negativity ride along when known.
+    # The contract's sample is {id, author, text}; reach, negativity, time, link and
+    # reshares ride along when known.
     out: dict[str, Any] = {"id": sample.id, "author": sample.author, "text": sample.text}
-    if sample.followers is not None:
-        out["followers"] = sample.followers
-    if sample.negativity is not None:
-        out["negativity"] = sample.negativity
+    for name in ("followers", "negativity", "ts", "url", "reshares"):
+        value = getattr(sample, name)
+        if value is not None:
+            out[name] = value
     return out

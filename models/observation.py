@@ -32,6 +32,7 @@ class Observation:
     negativity: float
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
+    url: str | None = None  # link to the post, when the mention has one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

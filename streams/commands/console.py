@@ -20,8 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Show every open incident from the Redis alert log, most severe first,"
                     " with why it fired, how big and how negative it is, sample posts and the"
                     " linked policy or partner; follow new events live; press 'a' to"
-                    " acknowledge the selected incident. Keys: up/down or j/k select,"
-                    " a acknowledge, r redraw, q quit.")
+                    " acknowledge the selected incident (a partner and its policy storming"
+                    " together are one story: 'a' acknowledges both). The header says whether"
+                    " the worker is alive (its heartbeat); an empty board says 'no open"
+                    " incidents' only when it is. Keys: up/down or j/k select, a acknowledge,"
+                    " r redraw, q quit.")
     p.add_argument("--by", default=getpass.getuser(),
                    help="who acknowledges from this console (default: your login name)")
     mode = p.add_mutually_exclusive_group()
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise FirestormError("say who is on duty: --by NAME")
     feed = Feed.open(settings.redis_url, settings.redis_ca)
     console = Console(by, ack=lambda incident_id: send_ack(settings, incident_id, by),
-                      where=_where(settings.redis_url))
+                      where=_where(settings.redis_url), silent_after=settings.silent_after)
     try:
         if args.once:
             return run_once(console, feed, sys.stdout)

@@ -51,7 +51,7 @@ def test_json_has_exactly_the_contract_fields_plus_the_documented_ones():
                      "followers": 120, "negativity": 0.9},
                     {"id": "p2", "author": "user-2", "text": "acme again"}],
         "top_authors": [["bigaccount", 50000]], "linked": [["work-programme", 4]],
-        "coordinated_share": 0.25}
+        "coordinated_share": 0.25, "centre": None, "high_reach": []}
 
 
 def test_round_trip_keeps_everything_including_emitted_at():
