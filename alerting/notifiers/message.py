@@ -1,5 +1,10 @@
 """An alert event as a short message: what, why, how big, how negative, where to look.
 
+A partner and its policy storming together are one story: the message names
+every incident of it (and the watchlist links not storming), so one message
+tells the whole storm. The figures are written as every channel writes them
+(:mod:`alerting.figures`): a count with its window and its usual value.
+
 Pure. Every string that came from the data (post text, authors, terms,
 reasons, entity names) passes through one escape function before it joins
 our own words: for chat, Slack's control characters ``& < >`` are escaped and
@@ -70,6 +75,9 @@ def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str]) -> st
         what = f"REMINDER {renotify}, still unacknowledged"
     elif event.event == "acknowledged" and event.acknowledged_by:
         what = f"acknowledged by {esc(event.acknowledged_by)}"
+    story = event.story
+    if story is not None and story.is_group:  # the storm, not one of its incidents
+        return f"{story.severity.upper()} {what}: {esc(story.title())}"
     return f"{event.severity.upper()} {what}: {esc(event.entity_name)} ({esc(event.entity_kind)})"
 
 
@@ -79,17 +87,33 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
     what = f"{event.event} at {_when(event.at)}, severity {event.severity}"
     if event.previous_severity:
         what += f" (was {event.previous_severity})"
-    ratio = event.volume / event.expected_volume if event.expected_volume > 0 else None
-    lines = [f"What: {what}"]
+    story = event.story
+    lines = []
+    if story is not None and story.is_group:
+        lines.append(f"What: {esc(event.entity_name)} ({esc(event.entity_kind)}) {what}")
+        lines.append("Story: " + "; ".join(
+            f"{esc(m.entity_name)} ({esc(m.entity_kind)}) {m.severity}, {m.status}"
+            + (f", acknowledged by {esc(m.acknowledged_by)}" if m.acknowledged_by else "")
+            for m in story.members))
+    else:
+        lines.append(f"What: {what}")
     if event.reasons:
-        lines.append("Why: " + "; ".join(esc(r) for r in event.reasons[:3]))
-    lines.append(f"How big: {event.volume} mentions in the minute, expected"
-                 f" {event.expected_volume:.1f}" + (f" ({ratio:.1f}x)" if ratio else ""))
-    lines.append(f"How negative: {event.negativity:.0%} negative, usually"
-                 f" {event.expected_negativity:.0%}")
+        lines.append("Why:")
+        lines += [f"- {esc(r)}" for r in event.reasons[:3]]
+    lines.append(f"How big: {event.figures.volume_text()}")
+    lines.append(f"How negative: {event.figures.negativity_text()}")
+    linked = _linked(event)
+    if linked:
+        lines.append("Linked: " + ", ".join(esc(x) for x in linked))
     if ev.top_terms or ev.top_hashtags:
         tops = [t for t, _ in ev.top_hashtags[:3]] + [t for t, _ in ev.top_terms[:3]]
         lines.append("Driven by: " + ", ".join(esc(t) for t in tops))
+    if ev.centre is not None:
+        c = ev.centre
+        lines.append(f"At the centre: {esc(c.author)}: \"{esc(c.text)}\" (reshared"
+                     f" {c.reshares or 0} times{', ' + _when(c.ts) if c.ts else ''})"
+                     + (f" {c.url}" if c.url and c.url.startswith(("https://", "http://"))
+                        else ""))
     for sample in ev.samples[:2]:
         lines.append(f"Post by {esc(sample.author)}: \"{esc(sample.text)}\"")
     if event.owner:
@@ -100,6 +124,19 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
     if event.event not in ("acknowledged", "resolved") and not event.acknowledged_by:
         lines.append(f"Acknowledge: firestorm ack {event.incident_id}")
     return _headline(event, renotify, esc), lines
+
+
+def _linked(event: AlertEvent) -> list[str]:
+    """Linked entities outside the story, by name where the story names them."""
+    story = event.story
+    inside = {m.entity_id for m in story.members} if story is not None else {event.entity_id}
+    names = {eid: f"{name} ({kind})" for eid, name, kind in (story.linked if story else ())}
+    counts = dict(event.evidence.linked)
+    ids = [eid for eid, _ in event.evidence.linked if eid not in inside]
+    ids += [eid for eid in names if eid not in ids and eid not in inside]
+    return [names.get(eid, eid) + (f", named together in {counts[eid]} posts"
+                                   if counts.get(eid) else ", linked in the watchlist")
+            for eid in ids[:4]]
 
 
 def _when(ts: float) -> str:

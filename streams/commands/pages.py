@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400), **tls)
     app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
-                          entities=_entity_names(settings.watchlist))
+                          entities=_entity_names(settings.watchlist),
+                          silent_after=settings.silent_after)
     store.ping()  # wrong password or no Redis: say so now, not on the first page view
     if not _loopback(host):
         log.warning("pages bound to %s, not loopback: put them behind TLS (a reverse proxy)"
