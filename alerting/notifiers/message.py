@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from alerting.event import AlertEvent
+from alerting.notifiers.deadman import SystemAlert
 
 __all__ = ["chat_text", "escape_chat", "plain_text", "subject"]
 
@@ -45,7 +46,7 @@ def _flat(text: str, limit: int = _SAMPLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def subject(event: AlertEvent, renotify: int = 0) -> str:
+def subject(event: AlertEvent | SystemAlert, renotify: int = 0) -> str:
     """One line for an email subject (no line breaks, whatever the entity is called).
 
     >>> e = AlertEvent("acme-20240501T123400Z", 2, "escalated", "acme", "Acme\\nStores",
@@ -54,18 +55,27 @@ def subject(event: AlertEvent, renotify: int = 0) -> str:
     >>> subject(e)
     '[Firestorm] CRITICAL escalated: Acme Stores (partner)'
     """
+    if isinstance(event, SystemAlert):
+        return f"[Firestorm] {event.severity.upper()} {event.headline()}"
     return f"[Firestorm] {_headline(event, renotify, lambda s: _flat(s, 80))}"
 
 
-def chat_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+def chat_text(event: AlertEvent | SystemAlert, renotify: int = 0,
+              link: str | None = None) -> str:
     """The message for a Slack/Teams incoming webhook (markdown both accept)."""
+    if isinstance(event, SystemAlert):
+        return "  \n".join([f"*{event.severity.upper()} {event.headline()}*", *event.lines()])
     head, lines = _summary(event, renotify, link, escape_chat)
     return "  \n".join([f"*{head}*", *lines])
 
 
-def plain_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+def plain_text(event: AlertEvent | SystemAlert, renotify: int = 0,
+               link: str | None = None) -> str:
     """The body of a text/plain email: the same summary, unescaped, nothing rendered."""
-    head, lines = _summary(event, renotify, link, _flat)
+    if isinstance(event, SystemAlert):
+        head, lines = f"{event.severity.upper()} {event.headline()}", event.lines()
+    else:
+        head, lines = _summary(event, renotify, link, _flat)
     return "\n".join([head, "", *lines, "", "-- Firestorm early warning"]) + "\n"
 
 

@@ -9,20 +9,27 @@ The state remembers recent event ids (a redelivered event never notifies
 twice), recently closed incidents (an acknowledged or resolved incident is
 never reminded about again, even if an older event of it turns up late) and
 the open, unacknowledged critical incidents with when they were last notified.
+
+Events carrying a story (a partner and its policy storming together) are
+notified per story, not per incident (:mod:`alerting.notifiers.stories`): the
+state remembers how severe each story was last told, reminders are per story,
+and "closed" holds story ids.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerting.event import AlertEvent
+from alerting.liveness import Liveness
+from alerting.notifiers.deadman import DeadmanState, check
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.policy import EscalationPolicy
+from alerting.notifiers.stories import closes_story, story_key, tells
 
 __all__ = ["NotificationPlanner", "PlannerState", "Watch"]
 
-_CLOSING = ("acknowledged", "resolved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +60,22 @@ class PlannerState:
     """
 
     seen: tuple[str, ...] = ()  # recent event ids, oldest first
-    closed: tuple[str, ...] = ()  # recent incidents acknowledged or resolved, oldest first
+    closed: tuple[str, ...] = ()  # recent incidents (stories) acknowledged or resolved
     watching: tuple[Watch, ...] = ()
+    told: tuple[tuple[str, int], ...] = ()  # story id -> severity rank last told, oldest first
+    deadman: DeadmanState = field(default_factory=DeadmanState)  # silences already told
 
     def to_dict(self) -> dict[str, Any]:
         return {"seen": list(self.seen), "closed": list(self.closed),
-                "watching": [w.to_dict() for w in self.watching]}
+                "watching": [w.to_dict() for w in self.watching],
+                "told": [list(t) for t in self.told], "deadman": self.deadman.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannerState:
         return cls(tuple(data.get("seen", ())), tuple(data.get("closed", ())),
-                   tuple(Watch.from_dict(w) for w in data.get("watching", ())))
+                   tuple(Watch.from_dict(w) for w in data.get("watching", ())),
+                   tuple((str(k), int(r)) for k, r in data.get("told", ())),
+                   DeadmanState.from_dict(data.get("deadman", {})))
 
 
 class NotificationPlanner:
@@ -104,20 +116,26 @@ class NotificationPlanner:
         if event.event_id in state.seen:
             return state, []
         seen = (*state.seen, event.event_id)[-self.memory:]
-        out = self._notify(event, now)
-        closes = event.event in _CLOSING or event.acknowledged_by is not None
+        key = story_key(event)
+        levels = dict(state.told)
+        new, level = tells(event, levels.get(key, 0))
+        out = self._notify(event, now) if new else []
+        told = state.told
+        if event.story is not None and level != levels.get(key, 0):
+            told = (*(t for t in told if t[0] != key), (key, level))[-self.memory:]
+        closes = closes_story(event)
         closed = state.closed
-        if closes and event.incident_id not in closed:
-            closed = (*closed, event.incident_id)[-self.memory:]
-        previous = next((w for w in state.watching if w.event.incident_id == event.incident_id),
-                        None)
+        if closes and key not in closed:
+            closed = (*closed, key)[-self.memory:]
+        previous = next((w for w in state.watching if story_key(w.event) == key), None)
         watching = tuple(w for w in state.watching if w is not previous)
-        if (self.interval > 0 and not closes and event.severity == "critical"
-                and event.incident_id not in closed):
-            told = now if out or previous is None else previous.notified_at
+        severity = event.story.severity if event.story is not None else event.severity
+        if (self.interval > 0 and not closes and severity == "critical"
+                and key not in closed):
+            at = now if out or previous is None else previous.notified_at
             count = 0 if previous is None else previous.renotified
-            watching = (*watching, Watch(event, told, count))
-        return PlannerState(seen, closed, watching), out
+            watching = (*watching, Watch(event, at, count))
+        return replace(state, seen=seen, closed=closed, watching=watching, told=told), out
 
     def on_timer(self, state: PlannerState,
                  now: float) -> tuple[PlannerState, list[Notification]]:
@@ -133,6 +151,15 @@ class NotificationPlanner:
                 watch = replace(watch, notified_at=now, renotified=n)
             watching.append(watch)
         return replace(state, watching=tuple(watching)), out
+
+    def on_liveness(self, state: PlannerState, live: Liveness, now: float,
+                    started: float) -> tuple[PlannerState, list[Notification]]:
+        """The dead-man alert: the worker or the mention feed silent past the policy's limit
+        (and once more when it is back). Quiet hours never hold it back."""
+        deadman, alerts = check(state.deadman, live, self.policy.deadman, now, started)
+        out = [Notification(c, alert, now) for alert in alerts
+               for c in self.policy.deadman.channels]
+        return replace(state, deadman=deadman), out
 
     def next_due(self, state: PlannerState) -> float | None:
         """When :meth:`on_timer` will next have something to send (None: nothing open)."""
