@@ -190,7 +190,8 @@ def _curses_styles(curses: Any) -> dict[str, int]:
 
 def _draw(scr: Any, console: Console, styles: dict[str, int], top: int) -> int:
     height, width = scr.getmaxyx()
-    top, rows = layout(console.screen(width), height, top)
+    # Lines are fitted one column short: curses cannot write the last cell of a row.
+    top, rows = layout(console.screen(width - 1), height, top)
     scr.erase()
     for row, line in rows:
         _put(scr, row, (line,), width, styles)
