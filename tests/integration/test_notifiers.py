@@ -373,3 +373,48 @@ def test_an_event_published_while_notify_idles_for_a_minute_reaches_the_webhook_
     thread.join(timeout=30)
     assert result == [0]
     store.close()
+
+
+
+def test_notify_pages_when_the_worker_goes_silent_and_again_when_it_is_back(
+        redis_server: RedisServer, hooks, tmp_path: Path, monkeypatch) -> None:
+    from alerting.liveness import Heartbeat
+
+    monkeypatch.setattr(notify, "LIVENESS_SECONDS", 0.5)  # judge often: this test is short
+    hook = HookServer()
+    hooks.append(hook)
+    policy = write_policy(tmp_path / "policy.yaml", hook.url)
+    policy.write_text(policy.read_text() + "deadman: {worker_silent_minutes: 0.05}\n")  # 3 s
+    store = open_store(redis_server.url)
+    store.beat(Heartbeat("firestorm@host:1", time.time(), last_input_at=time.time()))
+    thread, result = start_notify(policy, redis_server.url, "--max-seconds", "15")
+    wait_for(lambda: any("worker silent for" in t for t in hook.texts()), 12,
+             "the dead-man alert")
+    [silent] = [t for t in hook.texts() if "worker silent" in t]
+    assert silent.startswith("*CRITICAL worker silent for") and "NOT a quiet night" in silent
+    store.beat(Heartbeat("firestorm@host:2", time.time(), last_input_at=time.time()))
+    wait_for(lambda: any("worker back" in t for t in hook.texts()), 12, "the all-clear")
+    assert sum("worker silent" in t for t in hook.texts()) == 1  # told once
+    thread.join(timeout=30)
+    assert result == [0]
+    store.close()
+
+
+def test_notify_reads_the_new_log_after_redis_lost_the_old_one(hooks, tmp_path: Path,
+                                                                redis_server_factory) -> None:
+    server = redis_server_factory(persistent=False)
+    hook = HookServer()
+    hooks.append(hook)
+    client = redis.Redis.from_url(server.url)
+    thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
+                                  server.url, "--max-seconds", "20")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    server.crash()
+    server.start()  # empty: no log, no group
+    store = open_store(server.url)
+    store.publish(event(severity="warning"))
+    wait_for(lambda: hook.texts(), 15, "the alert stored after the restart")
+    assert "WARNING opened: Acme Stores" in hook.texts()[0]
+    thread.join(timeout=30)
+    assert result == [0]
+    store.close()
