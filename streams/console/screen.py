@@ -190,7 +190,7 @@ class Console:
              (f"  {time.strftime('%H:%M:%S %Z', time.localtime(now))}", "normal"),
              ("  " + " ".join(f"{s.upper()} {n}" for s, n in counts.items()), "normal")),
             (("Redis: ", "normal"), (safe(status, 120), "normal" if ok else "alarm"),
-             *self._liveness_segments(live)),
+             *self._liveness_segments(live if ok else None, ok)),
             ((f"open {len(self.board.open)}  you: {safe(self.by, 40)}"
               + (f"  at {self.where}" if self.where else ""), "dim"),),
         ]
@@ -199,7 +199,7 @@ class Console:
         views = stories(self.board)
         selected = self._current(views)
         if not views:
-            body.append(self._empty(live, ok))
+            body.append(self._empty(live if ok else None, ok))
         elif (notice := self._history_notice(live)) is not None:
             body += [notice, ()]
         for view in views:
@@ -223,13 +223,18 @@ class Console:
                       tuple(fit(line, width) for line in body), focus,
                       tuple(fit(line, width) for line in footer))
 
-    def _liveness_segments(self, live: Liveness | None) -> tuple[Segment, ...]:
+    def _liveness_segments(self, live: Liveness | None, ok: bool = True
+                           ) -> tuple[Segment, ...]:
+        if not ok:  # its heartbeats are in Redis: stale ones would tell a wrong story
+            return (("  worker: unknown while Redis is unreachable", "dim"),)
         if live is None:
             return (("  worker: not read yet", "dim"),)
         return (("  ", "normal"), (live.text(), "normal" if live.alive else "alarm"))
 
     def _empty(self, live: Liveness | None, ok: bool) -> Line:
         """An empty board never reads as an all-clear unless the worker vouches for it."""
+        if not ok:
+            return (("No open incidents known: Redis is unreachable.", "alarm"),)
         if live is None:
             return (("No open incidents known yet.", "dim"),)
         text = live.empty_board_text(self.lost_at if self._lost_unrebuilt(live) else None)
