@@ -5,7 +5,7 @@ stack runs it), a local webhook receiver and a real ``firestorm notify``
 process, then publishes ``--events`` alerts through ``RedisAlertStore`` (as
 the worker does), each after a random idle of 0 to ``--max-idle`` seconds so
 that many arrive while notify sits in a blocking read. The delay of one alert
-is the wall-clock time from its ``publish`` returning to the receiver reading
+is the wall-clock time from just before its ``publish`` to the receiver reading
 the webhook's POST. Wall clock, because that is what the duty officer waits
 for; on a loaded machine it includes scheduling delays.
 
@@ -124,8 +124,8 @@ def main() -> int:
                 event = AlertEvent(f"bench{i}-20240501T120000Z", 1, "opened", f"bench{i}",
                                    "Bench", "partner", "warning", time.time(), 40, 8.0, 0.7,
                                    0.3, 5.0, window_seconds=300.0)
+                published[f"{event.event_id}/duty"] = time.time()  # from before the publish
                 store.publish(event)
-                published[f"{event.event_id}/duty"] = time.time()
                 print(f"  alert {i + 1:2d} after {idle:4.1f}s idle", flush=True)
             deadline = time.monotonic() + 60
             while len(receiver.arrived) < len(published) and time.monotonic() < deadline:
