@@ -9,9 +9,12 @@ step over events in arrival order::
     state, story = group(state, event, rules)
 
 An incident joins the story of a linked entity's incident (a watchlist
-``linked`` relation, either direction) that is still open, or that resolved
-less than ``rules.window`` seconds of event time before; otherwise it starts
-a story of its own, whose id is the incident's id. Links are followed through
+``linked`` relation, either direction) that still storms: open, with an event
+less than twice ``rules.window`` seconds of event time before (a storming
+incident has one at least every 15 minutes, so an incident left open because
+its data stopped does not gather for ever), or resolved less than
+``rules.window`` before. Otherwise it starts a story of its own, whose id is
+the incident's id. Links are followed through
 members, so a policy gathers every partner storming with it. Two stories that
 already exist are never merged: a story id, once told, stays.
 
@@ -235,12 +238,16 @@ def _member(event: AlertEvent) -> StoryMember:
 def _gathers(story: Story, event: AlertEvent, rules: StoryRules) -> bool:
     """Can ``story`` take the new incident of ``event``: linked to a member still storming?"""
     linked = rules.linked(event.entity_id)
-    return any(m.entity_id in linked and (m.is_open or event.at - m.last_at <= rules.window)
-               for m in story.members)
+    return any(m.entity_id in linked and _storming(m, event.at, rules) for m in story.members)
 
 
 def _live(story: Story, at: float, rules: StoryRules) -> bool:
-    return any(m.is_open or at - m.last_at <= rules.window for m in story.members)
+    return any(_storming(m, at, rules) for m in story.members)
+
+
+def _storming(member: StoryMember, at: float, rules: StoryRules) -> bool:
+    """Open and heard of lately (twice the window), or calm for less than the window."""
+    return at - member.last_at <= rules.window * (2 if member.is_open else 1)
 
 
 def _linked(story: Story, rules: StoryRules) -> tuple[tuple[str, str, str], ...]:

@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -147,15 +148,15 @@ def test_webhook_posts_text_with_severity_entity_and_link(hooks) -> None:
     notifier = WebhookNotifier(WebhookChannel("duty", hook.url),
                                link=lambda i: f"https://fs.example/incidents/{i}")
     journal = MemoryJournal()
-    e = event()
+    e = replace(event(), window_seconds=300.0)
     assert deliver(Outbox({"duty": notifier}, journal, FAST), Notification("duty", e, 0.0)) \
         == [True]
     [body] = hook.received
     assert set(body) == {"text"}  # the shape Slack and Teams incoming webhooks both take
     text = body["text"]
     assert "CRITICAL opened: Acme Stores (partner)" in text
-    assert "90 mentions in the minute, expected 8.5 (10.6x)" in text
-    assert "80% negative, usually 30%" in text
+    assert "How big: 90 mentions in 5 min, usually 8.5 (10.6x)" in text
+    assert "How negative: 80% of them negative, usually 30%" in text
     assert f"https://fs.example/incidents/{e.incident_id}" in text
     assert asyncio.run(journal.pending()) == []
 

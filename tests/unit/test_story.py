@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,6 +61,14 @@ def test_a_story_gathers_only_while_a_linked_member_is_open_or_lately_calm():
     stories = tell(ev("acme", "opened", 0), ev("acme", "resolved", 40),
                    ev("wp", "opened", 40 + 31))
     assert stories[2].id == "wp-0"  # 31 min after the partner calmed: a new storm
+
+
+@pytest.mark.parametrize(("minute", "story"), [(59, "acme-0"), (61, "wp-0")])
+def test_an_incident_left_open_without_news_stops_gathering_after_twice_the_window(
+        minute, story):
+    # a storming incident has an event at least every 15 min; one silent for an hour
+    # was left open because its data stopped, and is no storm to join
+    assert tell(ev("acme", "opened", 0), ev("wp", "opened", minute))[1].id == story
 
 
 def test_acknowledgements_and_resolutions_update_members_but_never_regroup():
