@@ -246,8 +246,13 @@ def _live(story: Story, at: float, rules: StoryRules) -> bool:
 
 
 def _storming(member: StoryMember, at: float, rules: StoryRules) -> bool:
-    """Open and heard of lately (twice the window), or calm for less than the window."""
-    return at - member.last_at <= rules.window * (2 if member.is_open else 1)
+    """Open and heard of lately (twice the window), or calm for less than the window.
+
+    Either side of ``at``: events of two entities can arrive in either order,
+    and an incident far ahead in event time (another feed, a replayed past) is
+    no part of a storm now.
+    """
+    return abs(at - member.last_at) <= rules.window * (2 if member.is_open else 1)
 
 
 def _linked(story: Story, rules: StoryRules) -> tuple[tuple[str, str, str], ...]:

@@ -63,7 +63,8 @@ def test_a_story_gathers_only_while_a_linked_member_is_open_or_lately_calm():
     assert stories[2].id == "wp-0"  # 31 min after the partner calmed: a new storm
 
 
-@pytest.mark.parametrize(("minute", "story"), [(59, "acme-0"), (61, "wp-0")])
+@pytest.mark.parametrize(("minute", "story"), [(59, "acme-0"), (61, "wp-0"), (-59, "acme-0"),
+                                              (-61, "wp-0")])
 def test_an_incident_left_open_without_news_stops_gathering_after_twice_the_window(
         minute, story):
     # a storming incident has an event at least every 15 min; one silent for an hour
