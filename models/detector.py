@@ -175,8 +175,8 @@ class Detector:
         if len(bucket.texts) < p.keep_texts:
             post = (obs.mention_id, obs.author, obs.text, followers, obs.negativity,
                     obs.reshare_of is not None, obs.ts, obs.url, obs.reshare_of)
-        bucket = bucket.add(obs.author, followers, obs.others,
-                            obs.negativity >= p.negative_threshold, post)
+        negative = obs.negativity is not None and obs.negativity >= p.negative_threshold
+        bucket = bucket.add(obs.author, followers, obs.others, negative, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
                            state.streak, state.totals), verdicts
 
@@ -312,7 +312,7 @@ class Detector:
                             p.evidence_posts))
         terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
         originals = [t for t in posts if not t[5]]
-        most_negative = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
+        most_negative = sorted(originals, key=lambda t: (-(t[4] or 0.0), -t[3], t[0]))
         samples, seen = [], set()
         for post in most_negative:
             if post[1] not in seen and post[2] not in {s.text for s in samples}:
@@ -337,7 +337,8 @@ class Detector:
 
 def _sample(post: Post, reshares: int | None = None) -> Sample:
     mid, author, text, followers, negativity, _, ts, url, _ = post
-    return Sample(mid, author, text, followers, round(negativity, 3), ts, url, reshares)
+    return Sample(mid, author, text, followers,
+                  None if negativity is None else round(negativity, 3), ts, url, reshares)
 
 
 def _centre(posts: list[Post], least: int) -> Sample | None:

@@ -37,7 +37,7 @@ __all__ = ["Bucket", "OpenBucket", "Totals", "Window", "ranked", "slide", "total
 #               event time, url or None, id of the post it reshares or None).
 # The last three show the officer when and where a post was made, and which post
 # a storm reshares; state written before they were kept reads them as None.
-Post = tuple[str, str, str, int, float, bool, float | None, str | None, str | None]
+Post = tuple[str, str, str, int, float | None, bool, float | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,5 +296,6 @@ def _call_tags(text: str) -> frozenset[str]:
 
 def _post(p: list[Any]) -> Post:
     ts, url, of = [*p[6:9], None, None, None][:3]
-    return (str(p[0]), str(p[1]), str(p[2]), int(p[3]), float(p[4]), bool(p[5]),
-            None if ts is None else float(ts), url, of)
+    # Negativity is None for a post in a language the scorer does not read.
+    return (str(p[0]), str(p[1]), str(p[2]), int(p[3]), None if p[4] is None else float(p[4]),
+            bool(p[5]), None if ts is None else float(ts), url, of)

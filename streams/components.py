@@ -39,7 +39,7 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    return Intake(watchlist, scorer.score_many, pseudonymiser)
+    return Intake(watchlist, None, pseudonymiser, assess_many=scorer.assess_many)
 
 
 def build_engine(watchlist: Watchlist) -> Engine:

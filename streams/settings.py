@@ -50,6 +50,7 @@ class Settings:
     heartbeat_seconds: float = 5.0  # how often the worker writes its heartbeat to Redis
     silent_after: float = 30.0  # seconds without a heartbeat before readers say "silent"
     story_window: float = 1800.0  # seconds a calm incident still gathers linked ones
+    link_key: str = ""  # signs /ack/ and /feedback/ links (notify) and checks them (pages)
     log_level: str = "info"
 
     def configure_logging(self) -> None:
@@ -127,6 +128,11 @@ class Settings:
             raise ConfigError("FIRESTORM_STORY_WINDOW must be >= 0 seconds (default 1800)")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise ConfigError("FIRESTORM_LOG_LEVEL must be debug, info, warning or error")
+        if self.link_key and len(self.link_key) < 32:
+            raise ConfigError(
+                f"FIRESTORM_LINK_KEY is {len(self.link_key)} characters; use at least 32 random"
+                " ones (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), the same"
+                " for firestorm notify and firestorm pages")
         topics = (self.topic_mentions, self.topic_dead, self.topic_observations)
         if len(set(topics)) != len(topics):
             raise ConfigError("FIRESTORM_TOPIC_*: the mentions, dead-letter and observations"

@@ -22,9 +22,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from alerting.ack import AckAnswer
 from alerting.board import Board, StoryView, fold, stories
 from alerting.event import AlertEvent
+from alerting.feedback import VERDICTS, verdict_label
 from alerting.liveness import DEFAULT_SILENT_AFTER, Heartbeat, History, Liveness, judge
+from alerting.silence import Silence, active_for
 from streams.console.feed import Message
 from streams.render import format_age, safe
 
@@ -89,18 +92,29 @@ class Screen:
 class Console:
     """The console's state and behaviour, without a terminal.
 
-    ``ack(incident_id)`` sends an acknowledgement (``streams.acks.send_ack`` in
-    production) and raises if it cannot; ``spawn`` runs it off the UI thread.
-    Nothing on the board changes when the ack is sent: the incident shows
-    "acknowledged by NAME" only when the worker's 'acknowledged' event arrives,
-    so what every officer sees is what the system recorded.
+    ``ack(incident_id)`` sends an acknowledgement and returns the worker's
+    :class:`~alerting.ack.AckAnswer` (None: no answer in time), or raises if it
+    cannot send (``streams.acks.acknowledge`` in production); ``spawn`` runs it
+    off the UI thread. Nothing on the board changes when the ack is sent: the
+    incident shows "acknowledged by NAME" only when the worker's 'acknowledged'
+    event arrives, so what every officer sees is what the system recorded; a
+    refusal is shown with the worker's reason. On a story, one acknowledgement
+    goes for each of its incidents not acknowledged yet.
+
+    ``feedback(incident_id, verdict)`` records the officer's verdict (``f`` then
+    ``u``/``x``/``t``; on a story, for each of its incidents); without it the key
+    says feedback is not available.
     """
 
     def __init__(self, by: str, ack: Callable[[str], object],
                  spawn: Callable[[Callable[[], None]], None] = _spawn,
                  clock: Callable[[], float] = time.time, where: str = "",
+                 feedback: Callable[[str, str], object] | None = None,
                  silent_after: float = DEFAULT_SILENT_AFTER) -> None:
         self.by, self._ack, self._spawn, self._clock, self.where = by, ack, spawn, clock, where
+        self._feedback = feedback
+        self.rating: str | None = None  # story id awaiting u/x/t
+        self.silences: list[Silence] = []
         self.silent_after = silent_after
         self.board = Board()
         self.inbox: queue.Queue[Message] = queue.Queue()
@@ -144,6 +158,19 @@ class Console:
         elif kind == "ack_failed":
             self.pending.pop(message[1], None)
             self._say(f"ack NOT sent for {message[1]}: {message[2]}", "alarm")
+        elif kind == "ack_answer":
+            self._answered(message[1], message[2], message[3])
+        elif kind == "ack_no_answer":
+            if message[1] in self.pending:
+                self.pending[message[1]] = "ack sent, no answer from a worker yet…"
+            self._say(f"no answer from a worker about {message[1]}: is it running with"
+                      " these topics? It applies the ack when it reads it.", "alarm")
+        elif kind == "silences":
+            self.silences = list(message[1])
+        elif kind == "rated":
+            self._say(f"rated {message[1]}: {verdict_label(message[2])}", "ok")
+        elif kind == "rate_failed":
+            self._say(f"rating NOT saved for {message[1]}: {message[2]}", "alarm")
 
     def handle_key(self, key: str) -> bool:
         """Act on one key (``up``, ``down``, ``j``, ``k``, ``a``, ``y``, ``r``, ``q``, ...).
@@ -151,6 +178,16 @@ class Console:
         Returns False when the console should quit. While a confirmation is
         asked, any key but ``y`` cancels it: a stray key never acknowledges.
         """
+        if self.rating is not None:
+            story_id, self.rating = self.rating, None
+            verdict = _RATING_KEYS.get(key)
+            view = self._view(story_id)
+            if verdict is None or view is None:
+                self._say(f"not rated: {story_id}")
+            else:
+                for entry in view.entries:
+                    self._rate(entry.incident_id, verdict)
+            return True
         if self.confirm is not None:
             story_id, self.confirm = self.confirm, None
             view = self._view(story_id)
@@ -167,6 +204,8 @@ class Console:
             self._move(+1)
         elif key == "a":
             self._ask()
+        elif key == "f":
+            self._ask_rating()
         elif key in ("q", "Q"):
             return False
         return True
@@ -218,7 +257,8 @@ class Console:
                               f"  resolved {format_age(now - entry.event.at)} ago{ack}",
                               "dim"), (f"  {safe(entry.incident_id, 80)}", "dim")))
         footer: list[Line] = [self.message,
-                              (("↑/↓ j/k select   a acknowledge   r redraw   q quit", "keys"),)]
+                              (("↑/↓ j/k select   a acknowledge   f feedback   r redraw   q quit",
+                                "keys"),)]
         return Screen(tuple(fit(line, width) for line in header),
                       tuple(fit(line, width) for line in body), focus,
                       tuple(fit(line, width) for line in footer))
@@ -275,6 +315,8 @@ class Console:
                            + f" | opened {format_age(now - entry.opened_at)} ago, last"
                            f" {safe(entry.last_event, 20)} {format_age(now - entry.last_at)}"
                            " ago", "normal"),))
+            for silence in active_for(self.silences, e.entity_id, now):
+                lines.append(((f"{pad}{safe(silence.describe(), 300)}", "pending"),))
             if expanded:
                 lines += [((f"{pad}why: {safe(reason, 300)}", "normal"),)
                           for reason in e.reasons]
@@ -375,17 +417,59 @@ class Console:
     def _say(self, text: str, style: str = "normal") -> None:
         self.message = ((text, style),)
 
+    def _answered(self, incident_id: str, outcome: str, reason: str) -> None:
+        if outcome == "recorded":
+            if incident_id in self.pending:  # the 'acknowledged' event is still on its way
+                self.pending[incident_id] = "recorded by the worker, updating…"
+            self._say(f"recorded: {safe(reason, 200)}", "ok")
+            return
+        self.pending.pop(incident_id, None)
+        label = outcome.replace("_", " ")
+        self._say(f"ack refused ({label}): {safe(reason, 200)}", "alarm")
+
+    def _ask_rating(self) -> None:
+        current = self._current()
+        view = self._view(current) if current else None
+        if view is None:
+            self._say("nothing to rate")
+        elif self._feedback is None:
+            self._say("feedback is not available in this console")
+        else:
+            self.rating = view.id
+            what = view.id if len(view.entries) == 1 else f"story {view.id}"
+            self.message = ((f"Rate {what}: ", "ask"), ("u useful, x false alarm, t too late",
+                                                         "ask"),
+                            (" (any other key cancels)", "normal"))
+
+    def _rate(self, incident_id: str, verdict: str) -> None:
+        rate = self._feedback
+        self._say("saving feedback…", "pending")
+
+        def send() -> None:
+            try:
+                if rate is not None:
+                    rate(incident_id, verdict)
+            except Exception as exc:  # shown to the officer, like a failed ack
+                self.inbox.put(("rate_failed", incident_id, safe(exc, 200)))
+            else:
+                self.inbox.put(("rated", incident_id, verdict))
+
+        self._spawn(send)
+
     def _send(self, incident_id: str) -> None:
-        self.pending[incident_id] = "sending ack…"
+        self.pending[incident_id] = "sending ack, waiting for the worker…"
         self.message = ()
 
         def send() -> None:
             try:
-                self._ack(incident_id)
+                answer = self._ack(incident_id)
             except Exception as exc:  # shown to the officer: a silent failed ack is the worst case
                 self.inbox.put(("ack_failed", incident_id, safe(exc, 200)))
             else:
-                self.inbox.put(("ack_sent", incident_id))
+                if isinstance(answer, AckAnswer):
+                    self.inbox.put(("ack_answer", incident_id, answer.outcome, answer.reason))
+                else:
+                    self.inbox.put(("ack_no_answer", incident_id))
 
         self._spawn(send)
 
@@ -394,3 +478,6 @@ def screen_text(screen: Screen) -> str:
     """The whole screen as plain lines (``--once``, ``--plain``, tests)."""
     lines = [*screen.header, (), *screen.body]
     return "\n".join("".join(text for text, _ in line) for line in lines).rstrip() + "\n"
+
+
+_RATING_KEYS = dict(zip(("u", "x", "t"), VERDICTS, strict=True))

@@ -68,6 +68,7 @@ def layout(title: str, body: Markup, *, nav: bool = True, script: str | None = N
     ``banner`` goes right under the header: the pipeline's liveness, on every page.
     """
     links = Markup('<nav><a href="/">Incidents</a> <a href="/live">Live alerts</a>'
+                   ' <a href="/report">Precision</a>'
                    '<form method="post" action="/logout" class="logout">'
                    '<button type="submit">Log out</button></form></nav>') if nav else Markup("")
     tag = render('<script src="{src}" defer></script>', src=script) if script else Markup("")

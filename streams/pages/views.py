@@ -28,6 +28,7 @@ from alerting.store import AlertStore
 from alerting.story import Story
 from alerting.timeline import IncidentRecord, Timeline, TimelinePoint
 from models.verdict import SEVERITIES, Evidence, Sample, severity_rank
+from streams.pages.actions import incident_panel, silences_section
 from streams.pages.export import CSV_TABLES, incident_csv, incident_json
 from streams.pages.feed import QueueFeed, RedisFeed
 from streams.pages.query import STATES, IncidentQuery, QueryError
@@ -112,6 +113,7 @@ async def incident_list(request: web.Request, pages: Pages) -> web.Response:
     names = {r.entity_id: r.entity_name for r in every}
     body = join([
         Markup("<h1>Incidents</h1>"),
+        await silences_section(request),
         _filters(query, names),
         render('<p class="error" role="alert">{e}</p>', e=error) if error else Markup(""),
         _incident_table(shown[:LIST_LIMIT]),
@@ -203,6 +205,8 @@ async def incident_page(request: web.Request, pages: Pages) -> web.Response:
                status=status, what="story" if group else "incident",
                id=story.id if story is not None and group else record.incident_id),
         _story_members_table(members) if group else _facts(record, timeline, events, evidence),
+        # Acting is per incident (the one asked for); each member's page has its own.
+        await incident_panel(request, record),
         _why(members),
         join(_chart(r, t) for r, t in members),
         _linked(evidence, pages, story, {r.entity_id for r, _ in members}),

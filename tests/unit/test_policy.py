@@ -166,3 +166,25 @@ def test_the_dead_man_alert_goes_where_critical_goes_unless_told_otherwise() -> 
     assert (p.deadman.worker_silent_minutes, p.deadman.feed_silent_minutes) == (5.0, 60.0)
     p = parse_policy(BASE + "deadman: {channels: [slack], feed_silent_minutes: 0}", "p.yaml")
     assert p.deadman.channels == ("slack",) and p.deadman.feed_silent_minutes == 0.0
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("escalation: {after_minutes: 5}", "'escalation': a list of tiers"),
+    ("escalation: [{after_minutes: 0, channels: [mail]}]", "tier #1 field 'after_minutes'"),
+    ("escalation: [{after_minutes: 5, channels: [pager]}]", "tier #1 field 'channels'"),
+    ("escalation: [{after_minutes: 30, channels: [mail]}, {after_minutes: 10, channels: [mail]}]",
+     "tiers must come later one after the other"),
+    ("pages_url: ftp://x", r"'pages_url': must be the http\(s\) address"),
+    ("link_minutes: 0", "'link_minutes': must be a number of minutes from 1"),
+])
+def test_escalation_tiers_and_link_settings_errors_name_the_field(extra: str,
+                                                                   message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(BASE + extra + "\n", "p.yaml")
+
+
+def test_tiers_and_links_parse() -> None:
+    p = parse_policy(BASE + "escalation: [{after_minutes: 15, channels: [mail, mail]}]\n"
+                     "pages_url: https://fs.example/\nlink_minutes: 60\n", "p.yaml")
+    assert [(t.after_minutes, t.channels) for t in p.escalation] == [(15.0, ("mail",))]
+    assert (p.pages_url, p.link_minutes) == ("https://fs.example", 60.0)
