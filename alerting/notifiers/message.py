@@ -186,8 +186,8 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
     if ev.top_terms or ev.top_hashtags:
         tops = [t for t, _ in ev.top_hashtags[:3]] + [t for t, _ in ev.top_terms[:3]]
         lines.append("Driven by: " + ", ".join(esc(t) for t in tops))
-    if ev.centre is not None:
-        c = ev.centre
+    c = ev.centre or next((s for s in ev.samples if s.reshares), None)
+    if c is not None:
         lines.append(f"At the centre: {esc(c.author)}: \"{esc(c.text)}\" (reshared"
                      f" {c.reshares or 0} times{', ' + _when(c.ts) if c.ts else ''})"
                      + (f" {c.url}" if c.url and c.url.startswith(("https://", "http://"))

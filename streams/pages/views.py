@@ -373,7 +373,10 @@ def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
             high.setdefault(s.id, s)
     ranked = sorted(samples.values(),
                     key=lambda s: (-(s.followers or 0), -(s.negativity or 0.0), s.id))
-    centres = [e.evidence.centre for e in events if e.evidence.centre is not None]
+    # The centre as the detector gives it: evidence.centre, or a sample carrying reshares.
+    centres = [c for e in events
+               if (c := e.evidence.centre or next((s for s in e.evidence.samples if s.reshares),
+                                                  None)) is not None]
     # The centre most reshared; an original kept over a reshare standing in for it.
     centre = max(centres, key=lambda s: (s.reshares or 0, s.url is not None), default=None)
     return Evidence(top_terms=biggest(lambda ev: ev.top_terms),

@@ -24,6 +24,7 @@ from streams.errors import ConfigError
 from streams.pages import build_pages_app
 from streams.pages.app import COOKIE
 from streams.pages.feed import QueueFeed
+from streams.pages.views import merge_evidence
 from streams.settings import Settings
 
 TOKEN = "test-token-0123456789abcdef"
@@ -513,3 +514,11 @@ def test_a_link_that_is_not_http_is_never_made_a_link():
     from streams.pages.views import _post_link
 
     assert _post_link(Sample("x", "a", "t", url="javascript:alert(1)")) == "—"
+
+
+def test_a_sample_carrying_reshares_is_shown_as_the_centre_when_evidence_names_none():
+    # The detector may mark the centre as the first sample, with its reshares.
+    shared = Sample("root", "@outlet", "the post everyone shares", followers=90_000,
+                    reshares=17)
+    event = ev(ACME, 1, "opened", 0, evidence=Evidence(samples=(shared,)))
+    assert merge_evidence([event]).centre == shared
