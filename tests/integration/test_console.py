@@ -283,7 +283,7 @@ def test_at_80x24_severity_and_ack_state_are_whole_long_names_end_in_an_ellipsis
         assert "1615 mentions in 60 min, usually 79.1 (20.4x)" in screen
         # "more below" has a row of its own, above the intact footer
         more = next(i for i, line in enumerate(lines) if "more below" in line)
-        assert "↑/↓ j/k select   a acknowledge   r redraw   q quit" in lines[-1]
+        assert "↑/↓ j/k select   a acknowledge   f feedback   r redraw   q quit" in lines[-1]
         assert more == len(lines) - 3 and lines[more].strip() == "… more below (↓)"
         # the silent worker, in red, in the header
         header = next(line for line in term.coloured().splitlines() if "worker silent" in line)
