@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Observation", "Tick"]
@@ -39,7 +39,12 @@ class Observation:
     url: str | None = None  # link to the post, when the mention has one
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict (a deep copy): observations wait in the
+        # engine's state and are written with it to the changelog every batch.
+        return {"entity_id": self.entity_id, "mention_id": self.mention_id, "ts": self.ts,
+                "platform": self.platform, "author": self.author, "text": self.text,
+                "followers": self.followers, "negativity": self.negativity,
+                "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:

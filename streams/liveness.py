@@ -33,8 +33,9 @@ from alerting.errors import AlertStoreError
 from alerting.lifecycle import Emit
 from alerting.liveness import Heartbeat
 from alerting.store import AlertStore
+from models.progress import Progress
 
-__all__ = ["Pulse", "consumer_lag", "open_states", "worker_name"]
+__all__ = ["Pulse", "consumer_lag", "event_time_of", "open_states", "worker_name"]
 
 log = logging.getLogger("firestorm.worker")
 
@@ -60,15 +61,18 @@ class Pulse:
     def took_in(self) -> None:
         self.last_input_at = self._clock()
 
-    def judged(self, event_time: float) -> None:
-        if self.event_time is None or event_time > self.event_time:
+    def judged(self, event_time: float | None) -> None:
+        if event_time is not None and (self.event_time is None or event_time > self.event_time):
             self.event_time = event_time
 
     def beat(self, open_now: Mapping[str, EntityEngineState] | None,
-             lag: int | None) -> Heartbeat | None:
+             lag: int | None, engine: Engine | None = None) -> Heartbeat | None:
         """One heartbeat; ``open_now`` is None while the worker's state is still recovering
-        (nothing to republish from yet). Blocking Redis I/O: run it off the event loop."""
+        (nothing to republish from yet); ``engine`` is the one in force (a watchlist
+        reload replaces it). Blocking Redis I/O: run it off the event loop."""
         now = self._clock()
+        if engine is not None:
+            self.engine = engine
         try:
             if open_now is not None:
                 self._keep_history(now, open_now)
@@ -105,15 +109,24 @@ class Pulse:
             self._restored = None
 
 
-def open_states(items: Iterable[tuple[str, Any]],
+def event_time_of(item: Any) -> float | None:
+    """How far event time has got by an item of the observations topic."""
+    if isinstance(item, Progress):
+        return item.mark
+    return getattr(item, "ts", None)
+
+
+def open_states(items: Iterable[tuple[str | bytes, Any]],
                 active: Callable[[str], bool]) -> dict[str, EntityEngineState]:
     """The engine states with an open incident, of the entities ``active`` says are ours.
 
-    ``items`` are the table's (entity id, stored value) pairs. Only the status is
-    read for the rest, so a beat costs little even with thousands of entities.
+    ``items`` are the table's (entity id, stored value) pairs (ids as bytes, as the
+    table keys them). Only the status is read for the rest, so a beat costs little
+    even with thousands of entities.
     """
     out = {}
-    for entity_id, stored in items:
+    for key, stored in items:
+        entity_id = key.decode("utf-8") if isinstance(key, bytes) else key
         incident = ((stored or {}).get("engine") or {}).get("incident") or {}
         if (incident.get("incident") or {}).get("status") == "open" and active(entity_id):
             out[entity_id] = EntityEngineState.from_dict(stored["engine"])

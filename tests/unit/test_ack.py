@@ -50,21 +50,21 @@ def test_engine_records_the_first_ack_then_says_who_already_has_it():
     engine = Engine.for_watchlist(WATCHLIST)
     state = engine.initial()
     state = type(state)(state.detector, type(state.incident)(incident=LATEST))
-    state, (events, _), answer = engine.acknowledge(state, ask(LATEST.id))
+    state, events, answer = engine.acknowledge(state, ask(LATEST.id))
     assert answer.outcome == "recorded" and answer.acknowledged_by == "sam"
     assert [e.event for e in events] == ["acknowledged"] and events[0].acknowledged_by == "sam"
-    again, (events, _), answer = engine.acknowledge(state, ask(LATEST.id, by="kim"))
-    assert (answer.outcome, answer.acknowledged_by, events) == ("already_acknowledged", "sam", ())
+    again, events, answer = engine.acknowledge(state, ask(LATEST.id, by="kim"))
+    assert (answer.outcome, answer.acknowledged_by, events) == ("already_acknowledged", "sam", [])
     assert again == state
-    _, (events, _), answer = engine.acknowledge(state, ask("acme-20240101T000000Z"))
-    assert (answer.outcome, answer.latest, events) == ("not_latest", LATEST.id, ())
+    _, events, answer = engine.acknowledge(state, ask("acme-20240101T000000Z"))
+    assert (answer.outcome, answer.latest, events) == ("not_latest", LATEST.id, [])
 
 
 def test_engine_answers_for_an_entity_it_has_no_state_for_and_one_it_does_not_watch():
     engine = Engine.for_watchlist(WATCHLIST)
     for asked in ("work-programme-20240501T123400Z", "nobody-20240501T123400Z"):
-        state, (events, _), answer = engine.acknowledge(None, ask(asked))
-        assert (state, events, answer.outcome) == (None, (), "unknown_incident")
+        state, events, answer = engine.acknowledge(None, ask(asked))
+        assert (state, events, answer.outcome) == (None, [], "unknown_incident")
 
 
 def test_acks_sent_before_request_ids_existed_still_decode():

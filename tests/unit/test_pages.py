@@ -522,3 +522,29 @@ def test_a_sample_carrying_reshares_is_shown_as_the_centre_when_evidence_names_n
                     reshares=17)
     event = ev(ACME, 1, "opened", 0, evidence=Evidence(samples=(shared,)))
     assert merge_evidence([event]).centre == shared
+
+
+# ---------------------------------------------------------------- probes and metrics
+
+def test_health_ready_and_metrics_answer_without_the_token_and_show_no_incident():
+    async def body(client, store, feed):
+        await login(client)
+        assert (await client.get(f"/incidents/{ACME}")).status == 200
+        client.session.cookie_jar.clear()
+        r = await client.get("/health")
+        assert r.status == 200 and await r.json() == {"status": "ok", "component": "pages"}
+        assert (await client.get("/ready")).status == 200
+        r = await client.get("/metrics")
+        text = await r.text()
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+        # Requests are counted by route pattern, never by incident id.
+        assert ('firestorm_http_requests_total{route="/incidents/{incident_id}",status="200"}'
+                ' 1.0') in text
+        assert 'firestorm_up{component="pages"} 1.0' in text
+        assert "Acme" not in text and ACME not in text
+        store.available = False
+        r = await client.get("/ready")
+        assert r.status == 503 and (await r.json())["ready"] is False
+        assert (await client.get("/health")).status == 200  # alive, only not ready
+
+    run(body)
