@@ -61,7 +61,7 @@ bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console del
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
 .PHONY: evaluate
-evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
+evaluate: $(STAMP) ## detection quality on generated storms and backgrounds (~15 min; bench/evaluate.py --quick: ~1 min)
 	$(BIN)/python bench/evaluate.py
 
 .PHONY: stack-start

@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         ack,
         alerts,
         console,
+        evaluate,
         negativity,
         notify,
         pages,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_parser(sub)
     pages.add_parser(sub)
     replay.add_parser(sub)
+    evaluate.add_parser(sub)
     negativity.add_score_parser(sub)
     negativity.add_train_parser(sub)
     return parser
