@@ -39,7 +39,7 @@ from bench.scenarios.traffic import DAY, HOUR, MIN, decay, rise
 from bench.scenarios.variants import VARIANTS, Variant
 
 __all__ = ["FULL", "MULT_BINS", "QUICK", "RISE_BINS", "BurstSpec", "CaseSpec", "Size",
-           "StormSpec", "excess_hostile", "plan"]
+           "StormSpec", "curve_hours", "excess_hostile", "plan"]
 
 RISE_BINS = ((10, 30), (30, 120), (120, 360), (360, 720), (720, 1440), (1440, 2160))  # minutes
 MULT_BINS = ((1.2, 1.5), (1.5, 2.0), (2.0, 4.0), (4.0, 10.0), (10.0, 50.0))
@@ -113,7 +113,7 @@ class CaseSpec:
         total = sum(e.rate * hours for e in self.entities)
         for s in self.storms:
             rate = next(e.rate for e in self.entities if e.id == s.entity_id)
-            total += (s.multiplier - 1) * rate * _curve_hours(s)
+            total += (s.multiplier - 1) * rate * curve_hours(s)
         return total + sum(b.posts for b in self.bursts) + hours * 60 * len(self.entities) / 20
 
 
@@ -194,7 +194,8 @@ def _storm(rng: np.random.Generator, v: Variant, entity_id: str, onset: float,
         tau = (rng.uniform(0.5, 3.0) * HOUR if rise_s < 2 * HOUR
                else rng.uniform(0.15, 0.5) * rise_s)
     return StormSpec(
-        entity_id=entity_id, onset=onset, rise=rise_s, tau=float(tau),
+        entity_id=entity_id, onset=float(round(onset)), rise=float(round(rise_s)),
+        tau=float(round(tau)),
         multiplier=float(multiplier), shift=float(shift),
         shape=str(rng.choice(v.storm_shapes)), shape_value=float(rng.random()), mix=_mix(rng),
         bot_share=float(rng.uniform(0.0, 0.25)) if rng.random() < 0.5 else 0.0,
@@ -212,7 +213,7 @@ def _integrals(s: StormSpec) -> tuple[float, float]:
     return first / HOUR, second / HOUR
 
 
-def _curve_hours(s: StormSpec) -> float:
+def curve_hours(s: StormSpec) -> float:
     """Hours-equivalent of the storm's extra volume (integral of its curve)."""
     return _integrals(s)[0]
 
@@ -237,7 +238,7 @@ def _storm_case(rng: np.random.Generator, v: Variant, size: Size, index: int, se
     # The baseline: material (MIN_EXCESS_HOSTILE), within the mention budget, in the
     # kind's range if it can be; else another kind whose range fits.
     lo = MIN_EXCESS_HOSTILE / max(excess_hostile(draft, 1.0, hostile), 1e-9)
-    hi = size.mention_cap / (24 * (history + 1) + (multiplier - 1) * _curve_hours(draft))
+    hi = size.mention_cap / (24 * (history + 1) + (multiplier - 1) * curve_hours(draft))
     fits = [k for k in KINDS if KIND_RATES[k][0] < hi and KIND_RATES[k][1] > lo]
     if kind not in fits:
         kind = str(rng.choice(fits)) if fits else "department"
@@ -253,7 +254,8 @@ def _storm_case(rng: np.random.Generator, v: Variant, size: Size, index: int, se
         entity = replace(entity, linked=(other.id,), co_mention=float(rng.uniform(0.02, 0.12)))
         entities = [entity, other]
     onset = start + (math.floor(history) + 1) * DAY + _time_of_day(rng, kind)
-    storm = replace(draft, entity_id=entity.id, onset=onset, own_post=kind == "person",
+    storm = replace(draft, entity_id=entity.id, onset=float(round(onset)),
+                    own_post=kind == "person",
                     co_share=float(rng.uniform(0.1, 0.5)) if entity.linked else 0.0)
     return CaseSpec(v.name, "storm", index, seed, start, storm.end + 2 * HOUR, start + DAY,
                     tuple(entities), (storm,))
@@ -298,8 +300,8 @@ def _bots_case(rng: np.random.Generator, v: Variant, size: Size, index: int,
     history = float(rng.uniform(*size.history_days))
     start = _start(rng)
     onset = start + (math.floor(history) + 1) * DAY + _time_of_day(rng, "partner")
-    burst = BurstSpec(entity.id, str(rng.choice(["bots", "copypaste"])), onset,
-                      rng.uniform(10, 40) * MIN, int(rng.integers(100, 601)),
+    burst = BurstSpec(entity.id, str(rng.choice(["bots", "copypaste"])), float(round(onset)),
+                      float(round(rng.uniform(10, 40) * MIN)), int(rng.integers(100, 601)),
                       int(rng.integers(3, 11)))
     return CaseSpec(v.name, "bots", index, seed, start, onset + burst.duration + 3 * HOUR,
                     start + DAY, (entity,), bursts=(burst,))

@@ -265,6 +265,10 @@ def _write(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
         else:
             parent = int(parent_of[i])
             inherit = kind == _KID and parent >= 0 and texts[parent] and r[0] < 0.7
+            # Over a storm, a calm reply turns hostile as often as any other post does.
+            if inherit and k >= 0 and not hostile[parent] and r[2] < (p_t - p0) / (1 - p0):
+                inherit = False
+                r = (0.0, 0.0, float(rng.random()), r[3], r[4], r[5])  # hostile, storm style
             if inherit:
                 hostile[i] = hostile[parent]
                 if r[1] < 0.5:

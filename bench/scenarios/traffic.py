@@ -92,8 +92,8 @@ def shocks(rng: np.random.Generator, variant: Variant, start: float, end: float)
         else:
             size = float(min(np.exp(rng.normal(1.2, 0.8)), 40.0))
             rise_s, hold = rng.uniform(2, 30) * MIN, rng.uniform(0.3, 3) * HOUR
-        peak = onset + rise_s
-        out.append(Shock(float(onset), float(peak), float(peak + 3 * hold), float(size)))
+        onset, peak = round(onset), round(onset + rise_s)
+        out.append(Shock(float(onset), float(peak), float(peak + round(3 * hold)), float(size)))
     return out
 
 
