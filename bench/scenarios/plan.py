@@ -132,8 +132,8 @@ class Size:
     cells: int | None = None  # storm cells sampled (None: every cell)
 
 
-FULL = {"tuned": Size(5, 16, 20, 24, 12, 14.0, (2.0, 7.0), 80_000.0),
-        "holdout": Size(3, 10, 12, 16, 8, 14.0, (2.0, 7.0), 80_000.0)}
+FULL = {"tuned": Size(5, 16, 20, 24, 12, 14.0, (2.0, 6.0), 40_000.0),
+        "holdout": Size(3, 10, 12, 16, 8, 14.0, (2.0, 6.0), 40_000.0)}
 QUICK = {"tuned": Size(1, 2, 3, 3, 1, 5.0, (1.5, 2.5), 15_000.0, cells=8),
          "holdout": Size(1, 1, 2, 2, 1, 5.0, (1.5, 2.5), 15_000.0, cells=5)}
 
