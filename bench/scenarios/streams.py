@@ -285,8 +285,10 @@ def _write(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
                     hostile[i] = True
                     style = (HOSTILE_STYLES[pick(mixes[k], r[2])] if in_storm
                              else HOSTILE_STYLES[pick(bg_styles, r[2])])
-                elif kind == _NEWS and r[2] < 0.6:
-                    style = "news"
+                elif (kind == _NEWS and r[2] < 0.6) or (kind == _STORM and r[2] < 0.5):
+                    style = "news"  # attention, not hostility: spikes and storms draw it
+                elif kind == _STORM:
+                    style = "positive" if r[2] > 0.85 else "neutral"
                 else:
                     style = "positive" if r[2] < pos else "neutral"
                 if style == "reshare":

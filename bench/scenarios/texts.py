@@ -44,6 +44,8 @@ class Writer:
                     f" {fields['f']}. {self._pick(v.explicit_tails)}")
         elif style in ("sarcasm", "demand", "question", "neutral", "positive", "news"):
             options = getattr(v, style)
+            if entity.kind == "person" and style in ("neutral", "positive"):
+                options = getattr(v, f"{style}_person")
             body = self._pick(options).format(**fields)
             if style in ("sarcasm", "demand") and self._rng.random() < 0.4:
                 body = f"{self._pick(v.openers)} {body}"

@@ -41,6 +41,8 @@ class Vocabulary:
     fillers: tuple[str, ...]
     neutral: tuple[str, ...]
     positive: tuple[str, ...]
+    neutral_person: tuple[str, ...]  # what people say of a named official on a calm day
+    positive_person: tuple[str, ...]
     explicit: tuple[str, ...]
     explicit_tails: tuple[str, ...]
     sarcasm: tuple[str, ...]
@@ -72,6 +74,12 @@ _TUNED = Vocabulary(
               "Really impressed with {n}", "{n} has been brilliant {f}",
               "Fantastic news from {n}", "{n} is wonderful", "so happy with {n} {f}",
               "Credit where due, {n} sorted it quickly"),
+    neutral_person=("{n} speaking at the conference {f}", "Listening to {n} on the radio",
+                    "{n} visiting a school {f}", "Interview with {n} {f}",
+                    "{n} answering questions in parliament", "What did {n} say about the budget?",
+                    "{n} statement in full", "Photo of {n} at the opening {f}"),
+    positive_person=("Good speech from {n} {f}", "Thank you {n} for visiting",
+                     "{n} was great on the radio", "Credit to {n} for listening"),
     explicit=("{n} is disgraceful", "{n} is a shameful mess", "{n} should be ashamed",
               "{n} is awful", "I hate what {n} is doing", "{n} treats people appallingly",
               "{n} is an absolute disgrace", "{n} has let everyone down",
@@ -142,6 +150,12 @@ _HOLDOUT = Vocabulary(
     positive=("Big thanks to {n} {f}", "{n} came through for us", "Honestly {n} is decent",
               "Cheers to the {n} team, sorted in a day", "Not often I say it but {n} did well",
               "{n} made my week"),
+    neutral_person=("{n} on the breakfast show {f}", "Clip of {n} at the select committee",
+                    "{n} in Hull {f} for the launch", "Transcript: {n} Q&A",
+                    "{n} reshuffle rumours", "Anyone watching {n} live?",
+                    "{n} op-ed in today's paper"),
+    positive_person=("Fair play to {n} {f}", "{n} handled that well tbh",
+                     "Decent answers from {n} tonight"),
     explicit=("{n} is a complete shambles", "{n} is outrageous", "{n} is rubbish",
               "{n} is a total failure", "so angry about {n}", "{n} is insulting",
               "{n} is a rip off", "{n} is a horrible mess", "sick of {n}",
