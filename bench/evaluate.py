@@ -44,6 +44,7 @@ from bench.harness.render import render_headline, render_maps  # noqa: E402
 from bench.harness.run import CaseResult, run_case, score_case  # noqa: E402
 from bench.scenarios.plan import FULL, QUICK, CaseSpec, plan  # noqa: E402
 from bench.scenarios.streams import generate  # noqa: E402
+from streams.cli import build_parser  # noqa: E402
 from streams.progress import Progress  # noqa: E402
 
 DEFAULT_COMPARE = ROOT / "bench" / "results" / "evaluate-main.json"
@@ -64,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negativity", choices=["model", "oracle"], default="model",
                     help="model: the shipped negativity model, as replay uses (default);"
                          " oracle: the generator's intent, to see what the model costs")
+    ap.add_argument("--params", metavar="YAML",
+                    help="detector parameters file, passed to `firestorm replay --params`"
+                         " (FIRESTORM_* settings apply as they do to the CLI)")
+    ap.add_argument("--negativity-model", metavar="PATH",
+                    help="negativity model artefact, passed to `firestorm replay`")
     ap.add_argument("--json", metavar="FILE", help="write figures and maps as JSON")
     ap.add_argument("--records", metavar="FILE",
                     help="write one JSON line per storm and benign episode")
@@ -78,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be 1 or more")
+    replay_args = [*(["--params", args.params] if args.params else []),
+                   *(["--negativity-model", args.negativity_model]
+                     if args.negativity_model else [])]
+    try:  # a flag this version of `firestorm replay` lacks fails here, not in every worker
+        build_parser().parse_args(["replay", "-w", "w", "-i", "i", "-o", "o", *replay_args])
+    except SystemExit:
+        ap.error(f"`firestorm replay` does not accept {' '.join(replay_args)}")
     sizes = QUICK if args.quick else FULL
     specs = [s for v in args.variants for s in plan(v, sizes[v], seed=args.seed)]
     if args.list:
@@ -88,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.export or args.case:
         if not (args.export and args.case):
             ap.error("--export DIR and --case NAME go together")
-        return export(specs, args.case, Path(args.export), args.negativity)
+        return export(specs, args.case, Path(args.export), args.negativity, replay_args)
 
     started, cpu0 = time.monotonic(), _cpu()
-    results = run_all(specs, args.jobs, args.negativity)
+    results = run_all(specs, args.jobs, args.negativity, replay_args)
     elapsed, cpu = time.monotonic() - started, _cpu() - cpu0
     compare = load_compare(args.compare, args.quick, args.negativity)
     speed_base = _speed_of(compare)
@@ -128,18 +141,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_all(specs: list[CaseSpec], jobs: int, negativity: str) -> list[CaseResult]:
+def run_all(specs: list[CaseSpec], jobs: int, negativity: str,
+            replay_args: list[str] | None = None) -> list[CaseResult]:
     """Every case, biggest first so the pool ends together, with a progress line."""
     order = sorted(specs, key=lambda s: -s.cost)
     progress = Progress("evaluating cases", total=len(order))
     results = []
     if jobs == 1:
         for spec in order:
-            results.append(run_case(spec, negativity))
+            results.append(run_case(spec, negativity, replay_args or []))
             progress.advance()
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_case, spec, negativity) for spec in order]
+            futures = [pool.submit(run_case, spec, negativity, replay_args or [])
+                       for spec in order]
             for future in as_completed(futures):
                 results.append(future.result())
                 progress.advance()
@@ -147,7 +162,8 @@ def run_all(specs: list[CaseSpec], jobs: int, negativity: str) -> list[CaseResul
     return results
 
 
-def export(specs: list[CaseSpec], name: str, directory: Path, negativity: str) -> int:
+def export(specs: list[CaseSpec], name: str, directory: Path, negativity: str,
+           replay_args: list[str]) -> int:
     """Write one case's files and the harness's own report of it."""
     spec = next((s for s in specs if s.name == name), None)
     if spec is None:
@@ -156,14 +172,14 @@ def export(specs: list[CaseSpec], name: str, directory: Path, negativity: str) -
         return 2
     case = generate(spec)
     paths = case.write(directory)
-    report, _, stats = score_case(case, negativity)
+    report, _, stats = score_case(case, negativity, replay_args)
     (directory / "harness-report.json").write_text(
         json.dumps(report.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {', '.join(str(p) for p in paths.values())} and"
           f" {directory / 'harness-report.json'} ({stats['mentions']:,} mentions);"
           " to reproduce:\n"
           f"  firestorm replay -w {paths['watchlist']} -i {paths['mentions']}"
-          f" -o {directory / 'alerts.jsonl'}\n"
+          f" -o {directory / 'alerts.jsonl'} {' '.join(replay_args)}\n"
           f"  firestorm evaluate --labels {paths['labels']} --alerts {directory / 'alerts.jsonl'}")
     return 0
 
@@ -194,7 +210,8 @@ def meta(args: argparse.Namespace, elapsed: float, cpu: float, cases: int) -> di
     except OSError:
         commit = ""
     return {"quick": args.quick, "seed": args.seed, "variants": args.variants,
-            "negativity": args.negativity, "jobs": args.jobs, "cases": cases,
+            "negativity": args.negativity, "params": args.params,
+            "negativity_model": args.negativity_model, "jobs": args.jobs, "cases": cases,
             "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "wall_seconds": round(elapsed, 1), "cpu_seconds": round(cpu, 1)}
 
