@@ -8,7 +8,7 @@ any order, in parallel.
 
 Families of cases:
 
-- ``storm``: a warmed-up entity (2 to 7 days of history), then a storm whose
+- ``storm``: a warmed-up entity (2 to 6 days of history), then a storm whose
   rise time and volume multiplier are stratified over the grid of
   :data:`RISE_BINS` x :data:`MULT_BINS`; hostile-share shift 0.1 to 0.6;
 - ``official``: a named official with a near-zero baseline whose own post goes

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.scenarios.entities import EntitySpec, watchlist_yaml
-from bench.scenarios.plan import CaseSpec, StormSpec, excess_hostile
+from bench.scenarios.plan import BurstSpec, CaseSpec, StormSpec, excess_hostile
 from bench.scenarios.texts import HOSTILE_STYLES, Writer
 from bench.scenarios.traffic import (
     DAY,
@@ -128,7 +128,7 @@ def _storm_label(spec: CaseSpec, entity: EntitySpec, s: StormSpec) -> Label:
 
 def _entity_posts(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
                   grid: np.ndarray, index: int, entity: EntitySpec, linked: EntitySpec | None,
-                  storms: list[StormSpec], bursts: list) -> tuple[list, list]:
+                  storms: list[StormSpec], bursts: list[BurstSpec]) -> tuple[list, list]:
     """Every post naming ``entity`` (its own; co-mentions of it come from its partner)."""
     n = len(grid)
     per_minute = entity.rate / 60.0
@@ -187,7 +187,8 @@ def _entity_posts(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: 
 
 def _write(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
            grid: np.ndarray, index: int, entity: EntitySpec, linked: EntitySpec | None,
-           storms: list[StormSpec], bursts: list, curves: list[np.ndarray], times: np.ndarray,
+           storms: list[StormSpec], bursts: list[BurstSpec], curves: list[np.ndarray],
+           times: np.ndarray,
            kinds: np.ndarray, tags: np.ndarray, parent_of: np.ndarray, order: np.ndarray,
            news_tone: float) -> list:
     """Tones, styles, authors and texts, in event-time order (parents before children)."""
