@@ -30,12 +30,16 @@ __all__ = ["add_parser", "alarms_of", "read_alarms", "read_labels"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="score replayed alerts against labelled storms and quiet spans",
-        description="Score the alert events `firestorm replay` wrote against a labels file:"
-                    " recall, delay and lead of each labelled storm, benign episodes that"
-                    " reached warning, and false alarms per entity-week in the labelled"
-                    " background. The labels format is in docs/detection.md (\"Labels\"):"
-                    ' one JSON object a line, e.g. {"entity_id": "acme", "kind": "storm",'
-                    ' "onset": "2026-03-05T09:30:00Z", "peak": "...", "end": "..."}.',
+        description="Score the alert events `firestorm replay` wrote against a labels file:\n"
+                    "recall, delay and lead of each labelled storm, benign episodes that\n"
+                    "reached warning, and false alarms per entity-week in the labelled\n"
+                    "background. Labels (docs/detection.md, \"Labels\"), one JSON object a"
+                    " line:\n"
+                    '  {"entity_id": "acme", "kind": "storm", "onset": "2026-03-05T09:30:00Z",\n'
+                    '   "peak": "2026-03-05T12:00:00Z", "end": "2026-03-05T20:00:00Z"}\n'
+                    "kind: storm (must be found), benign (must not warn), background (every\n"
+                    "storm in it is labelled), ignore; times ISO-8601 with an offset or epoch"
+                    " seconds.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n"
                "  firestorm replay -w watchlist.yaml -i mentions.jsonl -o alerts.jsonl\n"
