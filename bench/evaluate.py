@@ -47,7 +47,7 @@ from bench.scenarios.streams import generate  # noqa: E402
 from streams.cli import build_parser  # noqa: E402
 from streams.progress import Progress  # noqa: E402
 
-DEFAULT_COMPARE = ROOT / "bench" / "results" / "evaluate-main.json"
+RESULTS = ROOT / "bench" / "results"  # main's figures: evaluate-main.json, -quick.json
 VARIANTS = ("tuned", "holdout")
 
 
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="write one JSON line per storm and benign episode")
     ap.add_argument("--compare", metavar="FILE",
                     help="a JSON of an earlier run to print beside this one (default:"
-                         " bench/results/evaluate-main.json when its mode matches)")
+                         " main's, bench/results/evaluate-main[-quick].json, when its mode"
+                         " matches)")
     ap.add_argument("--list", action="store_true", help="list the run's cases and exit")
     ap.add_argument("--export", metavar="DIR",
                     help="with --case: write its mentions, watchlist, labels and the"
@@ -188,8 +189,9 @@ def load_compare(path: str | None, quick: bool, negativity: str) -> dict[str, An
     """An earlier run's JSON: the one named, or main's baseline when it is of the same mode."""
     if path:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    if DEFAULT_COMPARE.is_file():
-        data = json.loads(DEFAULT_COMPARE.read_text(encoding="utf-8"))
+    default = RESULTS / ("evaluate-main-quick.json" if quick else "evaluate-main.json")
+    if default.is_file():
+        data = json.loads(default.read_text(encoding="utf-8"))
         m = data.get("meta", {})
         if m.get("quick") == quick and m.get("negativity") == negativity:
             return data
