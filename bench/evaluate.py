@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                          " main's, bench/results/evaluate-main[-quick].json, when its mode"
                          " matches)")
     ap.add_argument("--list", action="store_true", help="list the run's cases and exit")
+    ap.add_argument("--show", metavar="FILE",
+                    help="print the tables of a run's --json output again, and exit")
     ap.add_argument("--export", metavar="DIR",
                     help="with --case: write its mentions, watchlist, labels and the"
                          " harness's report, to replay and evaluate with the CLI")
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().parse_args(["replay", "-w", "w", "-i", "i", "-o", "o", *replay_args])
     except SystemExit:
         ap.error(f"`firestorm replay` does not accept {' '.join(replay_args)}")
+    if args.show:
+        return show(Path(args.show), args.compare)
     sizes = QUICK if args.quick else FULL
     specs = [s for v in args.variants for s in plan(v, sizes[v], seed=args.seed)]
     if args.list:
@@ -122,11 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if "tuned" in figs and "holdout" in figs:
         out["gap"] = {f.key: _gap(f.value, g.value)
                       for f, g in zip(figs["tuned"], figs["holdout"], strict=True)}
-    print(render_headline(figs, compare))
-    for variant in args.variants:
-        print()
-        print(render_maps(variant, out["variants"][variant]["maps"]))
-    print()
+    print_tables(out, compare)
     print(f"{len(specs)} cases, {sum(r.mentions for r in results):,} mentions in"
           f" {elapsed:.0f} s wall, {cpu:.0f} s CPU ({args.jobs} workers);"
           f" negativity: {args.negativity}")
@@ -139,6 +139,27 @@ def main(argv: list[str] | None = None) -> int:
                 for item in (*r.report.storms, *r.report.benign):
                     handle.write(json.dumps({"case": r.name, "family": r.family,
                                              **item.to_dict()}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def print_tables(out: dict[str, Any], compare: dict[str, Any] | None) -> None:
+    figs = {v: [Figure(key=k, **f) for k, f in d["figures"].items()]
+            for v, d in out["variants"].items()}
+    print(render_headline(figs, compare))
+    for variant, data in out["variants"].items():
+        print()
+        print(render_maps(variant, data["maps"]))
+    print()
+
+
+def show(path: Path, compare_path: str | None) -> int:
+    """The tables of a saved run (its figures, maps and meta)."""
+    out = json.loads(path.read_text(encoding="utf-8"))
+    m = out["meta"]
+    print_tables(out, load_compare(compare_path, m["quick"], m["negativity"]))
+    print(f"{m['cases']} cases in {m['wall_seconds']:.0f} s wall, {m['cpu_seconds']:.0f} s CPU"
+          f" ({m['jobs']} workers); commit {m['commit']}, {m['date']};"
+          f" negativity: {m['negativity']}")
     return 0
 
 
