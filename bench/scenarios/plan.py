@@ -19,11 +19,14 @@ Families of cases:
 - ``background``: 3 entities (a policy, its partner, a department or
   official) and nothing but heavy-tailed background: the false-alarm test.
 
-Every labelled storm is material: at least :data:`MIN_EXCESS_HOSTILE` more
-hostile mentions over its course than the entity's usual, or no press officer
-would call it a storm (a 1.5x storm on an entity with 0.05 mentions an hour
-is a tenth of a post). So small multipliers land on busy entities; the
-baseline map shows where each cell's storms came from.
+Every labelled storm is material: over its course it brings at least
+:data:`MIN_EXCESS_HOSTILE` more hostile mentions than the entity's usual, and
+at least :data:`MIN_Z` Poisson standard deviations of the usual hostile count
+over the same hours. Otherwise no press officer would call it a storm (a
+1.5x storm on an entity with 0.05 mentions an hour is a tenth of a post) and
+no detector could tell it from noise without crying wolf. So small
+multipliers and shifts land on busy entities; the baseline map shows where
+each cell's storms came from.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ RISE_BINS = ((10, 30), (30, 120), (120, 360), (360, 720), (720, 1440), (1440, 21
 MULT_BINS = ((1.2, 1.5), (1.5, 2.0), (2.0, 4.0), (4.0, 10.0), (10.0, 50.0))
 BASELINE_BINS = ((0.05, 0.5), (0.5, 5.0), (5.0, 50.0), (50.0, 500.0))  # mentions an hour
 MIN_EXCESS_HOSTILE = 20.0
+MIN_Z = 4.0  # and that excess is at least this many Poisson sds of the usual hostile count
 EPOCH_MONDAY = 1772409600.0  # 2026-03-02 00:00 UTC, a Monday, in the past (intake rejects
 # timestamps more than a day ahead of the clock)
 
@@ -237,7 +241,10 @@ def _storm_case(rng: np.random.Generator, v: Variant, size: Size, index: int, se
     draft = _storm(rng, v, "", 0.0, rise_s, multiplier, shift, kind == "person")
     # The baseline: material (MIN_EXCESS_HOSTILE), within the mention budget, in the
     # kind's range if it can be; else another kind whose range fits.
-    lo = MIN_EXCESS_HOSTILE / max(excess_hostile(draft, 1.0, hostile), 1e-9)
+    per_rate = max(excess_hostile(draft, 1.0, hostile), 1e-9)
+    hours = (draft.end - draft.onset) / HOUR
+    # excess = rate x per_rate >= MIN_EXCESS_HOSTILE, and >= MIN_Z sqrt(rate x hostile x hours)
+    lo = max(MIN_EXCESS_HOSTILE / per_rate, MIN_Z ** 2 * hostile * hours / per_rate ** 2)
     hi = size.mention_cap / (24 * (history + 1) + (multiplier - 1) * curve_hours(draft))
     fits = [k for k in KINDS if KIND_RATES[k][0] < hi and KIND_RATES[k][1] > lo]
     if kind not in fits:

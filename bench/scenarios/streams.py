@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.scenarios.entities import EntitySpec, watchlist_yaml
-from bench.scenarios.plan import BurstSpec, CaseSpec, StormSpec, excess_hostile
+from bench.scenarios.plan import BurstSpec, CaseSpec, StormSpec, curve_hours, excess_hostile
 from bench.scenarios.texts import HOSTILE_STYLES, Writer
 from bench.scenarios.traffic import (
     DAY,
@@ -211,6 +211,9 @@ def _write(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
     burst_accounts = [[f"@b{index}x{int(rng.integers(10**7))}" for _ in range(b.accounts)]
                       for b in bursts]
     burst_texts = [writer.copypaste(entity) for _ in bursts]
+    # A storm's authors post 0.7 to 2 times each on average over its course.
+    storm_pools = [max(20, int((s.multiplier - 1) * entity.rate * curve_hours(s)
+                               * rng.uniform(0.5, 1.5))) for s in storms]
     prefix = f"c{spec.seed % 10**7}e{index}-"
     out = []
     minute0 = grid[0] if len(grid) else 0.0
@@ -301,8 +304,8 @@ def _write(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
                         text = writer.text("explicit", entity, co)
                 else:
                     text = writer.text(style, entity, co)
-            if kind == _STORM:
-                author = f"@s{index}x{int(rng.integers(10**8))}"
+            if kind == _STORM:  # many people, some of whom post more than once
+                author = f"@s{index}x{int(storm_pools[k] * r[5])}"
         texts[i], ids[i], authors[i] = text, mid, author
         mention = {"id": mid, "ts": round(t, 3), "platform": writer.platform(), "author": author,
                    "text": text, "author_followers": fol}

@@ -153,7 +153,10 @@ def test_the_full_plan_covers_every_cell_of_the_grid_with_material_storms():
         cells[r, m] = cells.get((r, m), 0) + 1
         e = c.entities[0]
         assert 0.1 <= s.shift <= 0.6 and 0.05 <= e.rate <= 500
-        assert excess_hostile(s, e.rate, e.hostile) >= MIN_EXCESS_HOSTILE * 0.99 or e.rate >= 499
+        excess = excess_hostile(s, e.rate, e.hostile)
+        usual = e.rate * e.hostile * (s.end - s.onset) / HOUR
+        assert (excess >= MIN_EXCESS_HOSTILE * 0.99 and excess >= 3.99 * usual ** 0.5
+                ) or e.rate >= 499
     assert len(cells) == len(RISE_BINS) * len(MULT_BINS)
     assert set(cells.values()) == {FULL["tuned"].storms_per_cell}
 
