@@ -16,7 +16,8 @@ EVALUATE_ARGS ?=  # e.g. --quick, --json run.json (bench/evaluate.py --help)
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
-	FIRESTORM_REDIS_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 379)))
+	FIRESTORM_REDIS_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 379))) \
+	FIRESTORM_KAFKA_SASL_SSL_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 94)))
 BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 93))) \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Observation", "Tick"]
@@ -15,6 +15,9 @@ class Observation:
     A mention naming three entities becomes three observations, one per
     entity, so that per-entity state can live on the entity's partition.
     ``others`` keeps the co-mentioned entities for partner↔policy linkage.
+    ``negativity`` is the calibrated probability that the post is negative, or
+    None when its language (``lang``) has no negativity model: such a post counts
+    in volume, never in the negative share.
 
     >>> o = Observation("acme", "m1", 1.7e9, "twitter", "u:3f2a", "Boycott acme", 12, 0.9,
     ...                 others=("work-programme",))
@@ -29,12 +32,18 @@ class Observation:
     author: str
     text: str
     followers: int | None
-    negativity: float
+    negativity: float | None
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
+    lang: str | None = None  # the language the post was read in (declared or identified)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict (a deep copy): observations wait in the
+        # engine's state and are written with it to the changelog every batch.
+        return {"entity_id": self.entity_id, "mention_id": self.mention_id, "ts": self.ts,
+                "platform": self.platform, "author": self.author, "text": self.text,
+                "followers": self.followers, "negativity": self.negativity,
+                "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:

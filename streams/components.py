@@ -22,12 +22,19 @@ log = logging.getLogger(__name__)
 DEV_PSEUDONYM_KEY = "firestorm-development-key"
 
 
-def load_watchlist(path: str) -> Watchlist:
+def load_watchlist(path: str | Path) -> Watchlist:
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"watchlist {path!r} not found: pass --watchlist or set"
-                          " FIRESTORM_WATCHLIST (example: deploy/examples/watchlist.yaml)")
-    return parse_watchlist(file.read_text(encoding="utf-8"), source=str(file))
+        raise ConfigError(f"watchlist {str(path)!r} not found: pass --watchlist or set"
+                          " FIRESTORM_WATCHLIST (the format is in README.md, 'Watchlist')")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"watchlist {str(path)!r} is not UTF-8 text: save it as UTF-8"
+                          ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read watchlist {str(path)!r}: {exc.strerror}") from None
+    return parse_watchlist(text, source=str(file))
 
 
 def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "") -> Intake:
@@ -39,7 +46,8 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    return Intake(watchlist, scorer.score_many, pseudonymiser)
+    return Intake(watchlist, None, pseudonymiser, assess_many=scorer.assess_many,
+                  lateness=settings.lateness_seconds)
 
 
 def build_engine(watchlist: Watchlist) -> Engine:

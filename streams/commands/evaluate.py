@@ -9,19 +9,16 @@ and how often they would have been woken for nothing.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable
 
 from alerting.errors import AlertEventError
 from alerting.event import AlertEvent
 from models.errors import LabelError
 from models.evaluation import Alarm, Report, evaluate
 from models.labels import Label, format_time, parse_labels
-from streams.errors import ConfigError
+from streams.errors import ConfigError, UsageError
+from streams.lines import open_lines
 from streams.render import safe
 
 __all__ = ["add_parser", "alarms_of", "read_alarms", "read_labels"]
@@ -65,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("before", "grace"):
         value = getattr(args, name)
         if not value >= 0:
-            raise ConfigError(f"--{name} must be minutes >= 0, got {value:g}")
+            raise UsageError(f"--{name} must be minutes >= 0, got {value:g}")
     labels = read_labels(args.labels)
     if not labels:
         raise ConfigError(f"labels {args.labels!r} has no labels: write one JSON object a"
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 def read_labels(path: str) -> list[Label]:
     """Labels from a file; a bad line is a :class:`ConfigError` naming line, field and fix."""
     try:
-        with _open(path) as lines:
+        with open_lines(path, keep_blank=True) as lines:
             return parse_labels(lines, source=path)
     except LabelError as exc:
         raise ConfigError(str(exc)) from None
@@ -90,7 +87,7 @@ def read_labels(path: str) -> list[Label]:
 
 def read_alarms(path: str) -> list[Alarm]:
     """Alarms from a file of alert events; a bad line names its number and what is wrong."""
-    with _open(path) as lines:
+    with open_lines(path, keep_blank=True) as lines:
         return alarms_of(lines, source=path)
 
 
@@ -108,23 +105,6 @@ def alarms_of(lines: Iterable[bytes | str], source: str = "alerts") -> list[Alar
         out.append(Alarm(event.entity_id, event.at, event.event, event.severity,
                          event.previous_severity, event.incident_id))
     return out
-
-
-@contextmanager
-def _open(path: str) -> Iterator[Iterable[bytes]]:
-    """Lines of a file (``.gz`` too) or of stdin (``-``), as bytes, numbered by the caller."""
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path!r} does not exist or is not a file")
-    try:
-        handle = (gzip.open if file.suffix == ".gz" else open)(file, "rb")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path!r}: {exc.strerror}") from None
-    with handle:
-        yield handle
 
 
 def summary_text(report: Report, events: int) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerting.errors import AlertStoreUnavailable
+from alerting.notifiers.action_links import ActionLinks
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.planner import NotificationPlanner
 from alerting.notifiers.policy import Channel, EscalationPolicy, WebhookChannel, parse_policy
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alerting.notifiers.outbox import Notifier
+    from streams.metrics import Metrics
 
 __all__ = ["add_parser", "run"]
 
@@ -81,39 +83,67 @@ def load_policy(path: str) -> EscalationPolicy:
     return policy.with_secrets(Settings.secrets(policy.secrets()))
 
 
-def _notifier(channel: Channel, policy: EscalationPolicy) -> Notifier:
+def _notifier(channel: Channel, policy: EscalationPolicy,
+              actions: ActionLinks | None = None) -> Notifier:
     if isinstance(channel, WebhookChannel):
         from alerting.notifiers.webhook import WebhookNotifier
 
-        return WebhookNotifier(channel, link=policy.link)
+        return WebhookNotifier(channel, link=policy.link, actions=actions)
     from alerting.notifiers.email import EmailNotifier
 
-    return EmailNotifier(channel, link=policy.link)
+    return EmailNotifier(channel, link=policy.link, actions=actions)
+
+
+def action_links(settings: Settings, policy: EscalationPolicy) -> ActionLinks | None:
+    """Signed ack/feedback links for messages, when both the key and the pages' URL are set."""
+    if policy.pages_url and settings.link_key:
+        return ActionLinks(settings.link_key.encode(), policy.pages_url, policy.link_minutes)
+    if policy.pages_url:
+        log.warning("messages carry no acknowledge links: %s sets pages_url but"
+                    " FIRESTORM_LINK_KEY is not set (use the same key as firestorm pages)",
+                    policy.source)
+    return None
 
 
 async def _serve(args: argparse.Namespace, settings: Settings, policy: EscalationPolicy) -> int:
+    from alerting.action_store import open_action_store
     from alerting.notifiers.outbox import Outbox
     from alerting.notifiers.redis_journal import RedisJournal
+    from streams.metrics import Metrics
+    from streams.probes import serve_probes
 
     options = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     journal = RedisJournal(settings.redis_url, **options)
+    # Silences are read fresh at every step: one set by an officer counts from the next event.
+    silence_store = open_action_store(settings.redis_url, **options)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.max_seconds if args.max_seconds > 0 else None
     inflight: set[asyncio.Task[bool]] = set()
+    metrics = Metrics("notify")
+    redis_ok = [False]  # the last Redis call answered: readiness
+
+    async def ready() -> tuple[bool, str]:
+        return redis_ok[0], "Redis is not answering"
 
     def spawn(notifications: Iterable[Notification]) -> None:
         for n in notifications:
             task = loop.create_task(outbox.deliver(n), name=n.id)
             inflight.add(task)
-            task.add_done_callback(_finished(inflight))
+            task.add_done_callback(_finished(inflight, metrics, n.channel))
+        metrics.outbox_depth.set(len(inflight))
 
+    probes = None
+    if not (args.list_failed or args.once):  # a long-running notify is watched and probed
+        probes = await serve_probes(metrics, ready, settings.notify_host, settings.notify_port)
     try:
         await journal.ensure_group()
+        redis_ok[0] = True
         if args.list_failed:
             for failure in await journal.failed():
                 print(json.dumps(failure.to_dict(), ensure_ascii=False))
             return 0
-        outbox = Outbox({c.name: _notifier(c, policy) for c in policy.channels}, journal,
+        links = action_links(settings, policy)
+        outbox = Outbox({c.name: _notifier(c, policy, links) for c in policy.channels}, journal,
                         policy.retry)
         planner = NotificationPlanner(policy)
         state = await journal.load_state()
@@ -126,7 +156,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         backoff = 0.0
         while deadline is None or loop.time() < deadline:
             try:
-                new_state, due = planner.on_timer(state, time.time())
+                silences = await asyncio.to_thread(silence_store.silences)
+                new_state, due = planner.on_timer(state, time.time(), silences)
                 if due:
                     await journal.commit(due, new_state)
                     spawn(due)
@@ -138,23 +169,29 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                 if deadline is not None:
                     wait = min(wait, max(0.001, deadline - loop.time()))
                 entries = await journal.read(block_ms=1 if args.once else int(wait * 1000))
+                if entries:  # the read may have waited: a silence set meanwhile counts
+                    silences = await asyncio.to_thread(silence_store.silences)
                 for stream_id, event in entries:
                     if isinstance(event, str):
                         log.warning("alert log entry skipped stream_id=%s reason=%s",
                                     stream_id, event)
                         await journal.commit([], None, [stream_id])
                         continue
-                    new_state, planned = planner.on_event(state, event, time.time())
+                    new_state, planned = planner.on_event(state, event, time.time(), silences)
                     await journal.commit(planned, new_state, [stream_id])
                     state = new_state
+                    metrics.alerts.labels("notify", event.event, event.severity).inc()
                     log.info("alert event stream_id=%s event_id=%s event=%s severity=%s"
                              " notifications=%d", stream_id, event.event_id, event.event,
                              event.severity, len(planned))
                     spawn(planned)
                 backoff = 0.0
+                redis_ok[0] = True
+                metrics.outbox_depth.set(len(inflight))
                 if args.once and not entries:
                     break
             except AlertStoreUnavailable as exc:
+                redis_ok[0] = False
                 backoff = min(max(backoff * 2, 0.5), 30.0)
                 log.warning("redis failing retry_in=%.1fs error=%s", backoff, exc)
                 await asyncio.sleep(backoff)
@@ -172,12 +209,20 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         log.info("notify stopped watching=%d", len(state.watching))
         return 0
     finally:
+        if probes is not None:
+            await probes.cleanup()
         await journal.close()
+        silence_store.close()
 
 
-def _finished(inflight: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:
+def _finished(inflight: set[asyncio.Task[bool]], metrics: Metrics,
+              channel: str) -> Callable[[asyncio.Task[bool]], None]:
     def done(task: asyncio.Task[bool]) -> None:
         inflight.discard(task)
+        metrics.outbox_depth.set(len(inflight))
+        if not task.cancelled() and task.exception() is None:
+            outcome = "delivered" if task.result() else "failed"
+            metrics.notifications.labels(channel, outcome).inc()
         if not task.cancelled() and task.exception() is not None:
             # The journal could not record the outcome (Redis down): the notification
             # is still pending there and is delivered again on the next start.

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Start a Faust worker: consume the mentions topic, send bad input to the"
                     " dead-letter topic, detect escalation per entity and publish alert events"
                     " to Redis. Configured by FIRESTORM_* variables; see README.")
-    p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
+    p.add_argument("--watchlist", "-w",
+                   help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
+                        " here or in the config dir)")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
     p.set_defaults(func=run)
@@ -26,16 +28,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import faust
 
+    from alerting.action_store import open_action_store
     from alerting.delivery import DurableDelivery
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
+    from streams.logs import logging_config
+    from streams.metrics import Metrics
+    from streams.pipeline import Pipeline, WatchlistSource
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
     settings.configure_logging()
-    watchlist = load_watchlist(args.watchlist or settings.watchlist)
+    watchlist_path = settings.watchlist_path(args.watchlist)
+    watchlist = load_watchlist(watchlist_path)
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
@@ -49,11 +56,20 @@ def run(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
     ensure_topics(settings)
-    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush)
+    # Answers to acknowledgements, and their audit, go to the same Redis as the alerts.
+    actions = open_action_store(settings.redis_url,
+                                retention_seconds=int(settings.retention_days * 86_400),
+                                **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca
+                                   else {}))
+    app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
+                       answer=actions.answer, metrics=Metrics("worker"),
+                       watchlist=WatchlistSource(watchlist_path),
+                       outbox_depth=lambda: delivery.pending)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
         settings.topic_dead)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True,
+                          logging_config=logging_config(settings.log_level, settings.log_format))
     worker.execute_from_commandline()
     return 0

@@ -119,7 +119,7 @@ def test_a_bad_labels_file_names_line_field_and_fix_without_a_traceback(
     labels, alerts = files
     labels.write_text(json.dumps(LABELS[0]) + "\n" + label_line + "\n")
     done = firestorm("evaluate", "--labels", str(labels), "--alerts", str(alerts))
-    assert done.returncode == 2
+    assert done.returncode == 1  # a bad file, not a bad flag
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
@@ -127,24 +127,25 @@ def test_a_bad_alerts_file_names_its_line(firestorm, files):
     labels, alerts = files
     alerts.write_text(ALERTS[0] + "\n\n" + '{"entity_id": "acme"}\n')
     done = firestorm("evaluate", "--labels", str(labels), "--alerts", str(alerts))
-    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "alerts.jsonl line 3: alert event lacks required field" in done.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--labels", "nowhere.jsonl", "--alerts", "x"], "'nowhere.jsonl' does not exist"),
-    (["--labels", "L", "--alerts", "A", "--grace", "-5"], "--grace must be minutes >= 0"),
+@pytest.mark.parametrize(("args", "status", "message"), [
+    (["--labels", "nowhere.jsonl", "--alerts", "x"], 1, "'nowhere.jsonl' does not exist"),
+    (["--labels", "L", "--alerts", "A", "--grace", "-5"], 2, "--grace must be minutes >= 0"),
 ])
-def test_bad_arguments_get_a_clear_message(firestorm, args, message):
+def test_bad_arguments_get_a_clear_message(firestorm, args, status, message):
     done = firestorm("evaluate", *args)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == status and message in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_an_empty_labels_file_is_refused(firestorm, files):
     labels, alerts = files
     labels.write_text("\n")
     done = firestorm("evaluate", "--labels", str(labels), "--alerts", str(alerts))
-    assert done.returncode == 2 and "has no labels" in done.stderr
+    assert done.returncode == 1 and "has no labels" in done.stderr
 
 
 def test_replay_then_evaluate_on_a_generated_case_reproduce_the_harness(firestorm, tmp_path):
@@ -169,12 +170,24 @@ def test_replay_then_evaluate_on_a_generated_case_reproduce_the_harness(firestor
     assert json.loads(done.stdout) == json.loads(json.dumps(harness.to_dict()))
 
 
-def test_the_installed_command_exits_2_with_the_message_and_no_traceback(files):
+def test_the_installed_command_exits_1_with_the_message_and_no_traceback(files):
     labels, alerts = files
     labels.write_text('{"entity_id": "acme", "kind": "storm", "onset": 1, "end": 2}\n')
     done = subprocess.run([sys.executable, "-m", "streams.cli", "evaluate", "--labels",
                            str(labels), "--alerts", str(alerts)], cwd=REPO, capture_output=True,
                           text=True, timeout=300, check=False,
                           env={"PATH": "/usr/bin:/bin", "FIRESTORM_PSEUDONYM_KEY": "k"})
-    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("firestorm evaluate: ") and "line 1: 'onset'" in done.stderr
+
+
+def test_a_gzipped_alerts_file_is_read_and_a_truncated_one_is_named(firestorm, files, tmp_path):
+    import gzip
+
+    labels, alerts = files
+    packed = tmp_path / "alerts.jsonl.gz"
+    packed.write_bytes(gzip.compress(alerts.read_bytes()))
+    assert "recall 1.00" in firestorm("evaluate", "-l", str(labels), "-a", str(packed)).stdout
+    packed.write_bytes(gzip.compress(alerts.read_bytes() * 50)[:-30])
+    done = firestorm("evaluate", "-l", str(labels), "-a", str(packed))
+    assert done.returncode == 1 and "is truncated" in done.stderr
