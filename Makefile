@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # checkouts on one machine can run their tests side by side.
 TEST_PORT_BASE ?= 19000
 BENCH_PORT_BASE ?= 29000
+EVALUATE_ARGS ?=  # e.g. --quick, --json run.json (bench/evaluate.py --help)
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
@@ -62,8 +63,8 @@ bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console del
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
 .PHONY: evaluate
-evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
-	$(BIN)/python bench/evaluate.py
+evaluate: $(STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
+	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
 
 .PHONY: stack-start
 stack-start: $(STAMP) ## start the local Kafka broker and Redis

@@ -20,9 +20,9 @@ def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
 
     Counts are per minute, so they are not summed (a 'resolved' event repeats
     the last alerting minute's evidence); the largest shows how big it got.
-    The most reshared post (the centre of the storm) comes first among the
-    samples, then the others by reach and hostility; a slow build's start is
-    the earliest any event gave.
+    The most reshared post is the centre of the storm (``centre``); the other
+    samples follow by reach and hostility; a slow build's start is the earliest
+    any event gave.
 
     >>> from models.verdict import Evidence
     >>> e1 = AlertEvent("a-1", 1, "opened", "a", "A", "partner", "warning", 60.0, 40, 8.0,
@@ -42,13 +42,24 @@ def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
         return tuple(sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
 
     samples: dict[str, Sample] = {}
+    high: dict[str, Sample] = {}
     for e in events:
         for s in e.evidence.samples:
             kept = samples.get(s.id)
             if kept is None or (s.reshares or 0) > (kept.reshares or 0):
                 samples[s.id] = s
-    ranked = sorted(samples.values(), key=lambda s: (
-        -(s.reshares or 0), -(s.followers or 0), -(s.negativity or 0.0), s.id))
+        for s in e.evidence.high_reach:
+            high.setdefault(s.id, s)
+    # The centre as the detector gives it: evidence.centre, or a sample carrying reshares
+    # (alert logs written before the centre had its own field).
+    centres = [c for e in events
+               if (c := e.evidence.centre or next((s for s in e.evidence.samples if s.reshares),
+                                                  None)) is not None]
+    # The centre most reshared; an original kept over a reshare standing in for it.
+    centre = max(centres, key=lambda s: (s.reshares or 0, s.url is not None), default=None)
+    ranked = sorted((s for s in samples.values() if centre is None or s.id != centre.id),
+                    key=lambda s: (-(s.reshares or 0), -(s.followers or 0),
+                                   -(s.negativity or 0.0), s.id))
     starts = [e.evidence.build_started for e in events if e.evidence.build_started is not None]
     return Evidence(top_terms=biggest(lambda ev: ev.top_terms),
                     top_hashtags=biggest(lambda ev: ev.top_hashtags),
@@ -56,4 +67,7 @@ def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
                     linked=biggest(lambda ev: ev.linked),
                     coordinated_share=max((e.evidence.coordinated_share for e in events),
                                           default=0.0),
-                    build_started=min(starts, default=None))
+                    build_started=min(starts, default=None),
+                    centre=centre,
+                    high_reach=tuple(sorted(high.values(),
+                                            key=lambda s: (-(s.followers or 0), s.id))))

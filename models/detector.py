@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain, islice
 from operator import add
@@ -231,7 +231,7 @@ class Detector:
         post = None
         if len(bucket.texts) < p.keep_texts:
             post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
-                        obs.markers)
+                        obs.markers, obs.ts, obs.url)
         bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
                             obs.markers, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
@@ -288,7 +288,8 @@ class Detector:
                 partial = ZERO
             t = sums[0]
             verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
-                              round(t.share, 4), round(share0, 4), **_minute(bucket))
+                              round(t.share, 4), round(share0, 4), **_minute(bucket),
+                              window_seconds=float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
                                horizon), verdict
 
@@ -311,7 +312,8 @@ class Detector:
             evidence = self._evidence(ring, entity_id, best.coordinated_share, judgement, p)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
-                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
+                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
+                          window_seconds=float(best.minutes * p.bucket_seconds))
         baseline = base
         streak = judgement.streak if judgement.escalating else _calmer(state.streak)
         if not judgement.escalating and not _in_build(build, p):
@@ -487,27 +489,17 @@ class Detector:
         terms = Counter(chain.from_iterable(_terms(post.text) for post in posts))
         samples: list[Sample] = []
         seen: set[str] = set()
-        top = Window(len(recent), ZERO, recent).centre()
-        if top is not None and top[1] >= 2:
-            # The most reshared post first: the post at the centre of the storm.
-            root, count = top
-            kept = [x for x in chain.from_iterable(b.texts for b in recent)
-                    if x.id == root or x.reshare_of == root]
-            if kept:
-                original = next((x for x in kept if x.id == root), kept[0])
-                samples.append(Sample(root, original.author if original.id == root else "",
-                                      original.text, original.followers if original.id == root
-                                      else None, _round(original.hostility), count))
-                seen.add(samples[0].author)
-        originals = [x for x in posts if x.reshare_of is None]
+        centre_post = _centre(recent, posts, p)
+        originals = [x for x in posts if x.reshare_of is None and (
+            centre_post is None or x.id != centre_post.id)]
         most_hostile = sorted(originals, key=lambda x: (
             -(x.hostility if x.hostility is not None else -1.0), -x.followers, x.id))
-        texts = {s.text for s in samples}
+        texts: set[str] = set()
         for x in most_hostile:
-            if len(samples) >= p.samples + (1 if samples and samples[0].reshares else 0):
+            if len(samples) >= p.samples:
                 break
             if x.author not in seen and x.text not in texts:
-                samples.append(Sample(x.id, x.author, x.text, x.followers, _round(x.hostility)))
+                samples.append(_sample(x))
                 seen.add(x.author)
                 texts.add(x.text)
         others = _co_mentions(recent)
@@ -521,7 +513,46 @@ class Detector:
             linked=tuple(linked[:5]),
             coordinated_share=round(coordinated, 3),
             build_started=judgement.since,
+            centre=centre_post,
+            high_reach=_high_reach(posts, p.high_reach, p.samples),
         )
+
+
+def _sample(post: Post, reshares: int | None = None) -> Sample:
+    return Sample(post.id, post.author, post.text, post.followers, _round(post.hostility),
+                  post.ts, post.url, reshares)
+
+
+def _centre(recent: tuple[Bucket, ...], posts: list[Post], p: DetectorParams) -> Sample | None:
+    """The post reshared most in the evidence window (at least ``centre_evidence`` times,
+    counted in full, not only among the kept posts): what the storm is about. Shown as
+    the original when it is among the evidence ``posts``, else as its first reshare
+    there."""
+    top = Window(len(recent), ZERO, recent).centre()
+    if top is None or top[1] < p.centre_evidence:
+        return None
+    root, count = top
+    kept = [x for x in posts if x.id == root or x.reshare_of == root]
+    original = next((x for x in kept if x.id == root), None)
+    if original is not None:
+        return _sample(original, count)
+    if not kept:
+        return None
+    first = min(kept, key=lambda x: (x.ts or 0.0, x.id))
+    return replace(_sample(first, count), id=root)
+
+
+def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]:
+    """Posts of the accounts with the most followers (at least ``followers``), one each."""
+    out: list[Sample] = []
+    seen: set[str] = set()
+    for post in sorted(posts, key=lambda x: (-x.followers, x.id)):
+        if post.followers < followers or len(out) == k:
+            break
+        if post.author not in seen:
+            out.append(_sample(post))
+            seen.add(post.author)
+    return tuple(out)
 
 
 def _round(x: float | None) -> float | None:

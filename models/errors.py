@@ -3,13 +3,15 @@
     FirestormModelError
      ├── WatchlistError     the watchlist YAML is invalid (names entity, field, fix)
      ├── ParamsError        a detector parameter is unknown or out of range (names field, fix)
-     └── ModelArtefactError a model artefact is missing, corrupt or of another version
+     ├── ModelArtefactError a model artefact is missing, corrupt or of another version
+     └── LabelError         a labels file is invalid (names line, field, fix)
 
 Bad *input data* is never an exception here: a malformed mention is a
 :class:`models.mention.Rejection` value.
 """
 
-__all__ = ["FirestormModelError", "ModelArtefactError", "ParamsError", "WatchlistError"]
+__all__ = ["FirestormModelError", "LabelError", "ModelArtefactError", "ParamsError",
+           "WatchlistError"]
 
 
 class FirestormModelError(Exception):
@@ -26,3 +28,7 @@ class ParamsError(FirestormModelError, ValueError):
 
 class ModelArtefactError(FirestormModelError):
     """A model artefact cannot be loaded; retrain or reinstall it."""
+
+
+class LabelError(FirestormModelError, ValueError):
+    """A labels file (storms, benign episodes, background spans) is invalid; says where."""

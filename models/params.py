@@ -131,6 +131,7 @@ class DetectorParams:
     call_share: float = 0.15
     linked_share: float = 0.1
     centre_reshares: int = 20  # reshares of one post in a window that make it the centre
+    centre_evidence: int = 3  # reshares that make a post the centre shown in the evidence
     centre_share: float = 0.2  # ... and this share of the window's volume
     marker_share: float = 0.15  # share of posts with a marker that makes it a reason
     # Evidence.
@@ -331,7 +332,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "author_cap": (1, 10**6), "author_window_cap": (1, 10**6), "duplicate_min": (2, 10**6),
     "coordination_reason": (0.0, 1.0), "high_reach": (1, 10**12),
     "reach_floor_factor": (0.0, 1.0), "call_share": (0.0, 1.0), "linked_share": (0.0, 1.0),
-    "centre_reshares": (1, 10**9), "centre_share": (0.0, 1.0), "marker_share": (0.0, 1.0),
+    "centre_reshares": (1, 10**9), "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),
+    "marker_share": (0.0, 1.0),
     "keep_texts": (0, 10_000), "evidence_minutes": (1, 1440), "evidence_posts": (0, 100_000),
     "samples": (0, 100), "top_authors": (0, 100), "top_terms": (0, 100),
     # KindParams

@@ -46,12 +46,17 @@ class Post(NamedTuple):
     hostility: float | None  # None: tone not scored (a language without a model)
     reshare_of: str | None = None
     markers: int = 0  # models.hostility flags
+    ts: float | None = None  # when it was posted (event time)
+    url: str | None = None  # link to it, kept only for authors shown by name
 
     @classmethod
     def from_list(cls, p: list[Any]) -> Post:
+        # State written before time and link were kept reads them as None.
+        ts, url = [*p[7:9], None, None][:2]
         return cls(str(p[0]), str(p[1]), str(p[2]), int(p[3]),
                    None if p[4] is None else float(p[4]),
-                   None if p[5] is None else str(p[5]), int(p[6]))
+                   None if p[5] is None else str(p[5]), int(p[6]),
+                   None if ts is None else float(ts), None if url is None else str(url))
 
 
 class Totals(NamedTuple):

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
+from alerting.story import Stories, StoryRules
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams.components import (
@@ -69,12 +70,13 @@ def run(args: argparse.Namespace) -> int:
     scorer = load_scorer(settings, args.negativity_model)
     intake = build_intake(settings, watchlist, scorer=scorer)
     engine = build_engine(watchlist, load_params(settings, args.params, scorer))
+    stories = StoryRules.from_watchlist(watchlist, settings.story_window)
     states: dict[str, EntityEngineState] = {}
     started = time.monotonic()
     with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
             open_output(args.dead, "dead letters") as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
-                       states=states)
+                       states=states, stories=stories)
     if args.state_out:
         write_states(args.state_out, states)
     elapsed = time.monotonic() - started
@@ -88,21 +90,29 @@ def run(args: argparse.Namespace) -> int:
 
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
            dead: TextIO | None = None, flush: bool = True,
-           states: dict[str, EntityEngineState] | None = None) -> dict[str, Any]:
+           states: dict[str, EntityEngineState] | None = None,
+           stories: StoryRules | None = None) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
 
     ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
-    the states at the end."""
+    the states at the end. With ``stories``, each event is grouped into its story
+    as a store would group it (:mod:`alerting.story`), in the order the events are
+    written.
+    """
     states = {} if states is None else states
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
+    book = Stories(stories) if stories is not None else None
 
     def emit(events: list[AlertEvent]) -> None:
         stats["events"] += len(events)
-        if out is not None:
-            for event in events:
-                out.write(event.stamped(time.time()).to_json() + "\n")
+        if out is None:
+            return
+        for event in events:
+            if book is not None:
+                event = book.tell(event)
+            out.write(event.stamped(time.time()).to_json() + "\n")
 
     while batch := list(islice(lines, BATCH)):
         result = intake.accept_many(batch, now=time.time())
