@@ -378,10 +378,7 @@ class Detector:
         if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
-            dup = w.duplicate_share(p.duplicate_min)
-            organic = max(0.0, organic - dup * organic)
-            authors = w.distinct_authors()
-            organic = min(organic, authors * p.author_window_cap)
+            organic, authors = _organic(w, organic, p)
         return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                      share0, authors, dispersion, uncertainty)
 
@@ -420,9 +417,7 @@ class Detector:
             # A busier, more hostile coarse bucket: its coordinated posts leave its organic
             # volume, as they leave a short window's (copy-paste, and more posts than
             # author_window_cap per distinct author).
-            authors = recent.distinct_authors()
-            organic -= recent.duplicate_share(p.duplicate_min) * organic
-            organic = min(organic, authors * p.author_window_cap)
+            organic, authors = _organic(recent, float(organic), p)
             partial = partial._replace(excess=partial.volume - round(organic))
         keep = max(p.long_scales) // per
         coarse = (*horizon.coarse[-keep:], Coarse(start, partial, authors))
@@ -553,6 +548,23 @@ def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]
             out.append(_sample(post))
             seen.add(post.author)
     return tuple(out)
+
+
+def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float]:
+    """The organic volume and the distinct voices of a window that may be escalating.
+
+    Coordinated posts leave it: copy-paste (a normalised text repeated
+    ``duplicate_min`` times), and every post of an author with more than
+    ``author_window_cap`` posts in the window (a bot or a campaign account, who
+    then does not count among the distinct authors either). What is left is at
+    most ``author_window_cap`` posts per remaining author."""
+    organic -= w.duplicate_share(p.duplicate_min) * organic
+    authors = w.distinct_authors()
+    repeaters = w.repeaters(p.author_window_cap)
+    if repeaters:
+        authors = max(authors - len(repeaters), 0.0)
+        organic = min(organic, float(w.totals.volume - sum(repeaters.values())))
+    return max(0.0, min(organic, authors * p.author_window_cap)), authors
 
 
 def _round(x: float | None) -> float | None:

@@ -101,7 +101,8 @@ class DetectorParams:
     rise_ratio: float = 1.0  # organic volume at least this multiple of expected ...
     z_rise: float = 0.0  # ... and this significant
     # Hostile-share shift (binomial).
-    z_negative: float = 3.0
+    z_negative: float = 3.0  # share surprise for a watch on tone alone (floor of the entity's)
+    z_tone: float = 2.0  # share surprise that lets hostile mentions escalate (the tone is up)
     min_shift: float = 0.15  # share points above baseline
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
@@ -164,6 +165,7 @@ class DetectorParams:
         return replace(
             self, budget=self.budget * sensitivity, baseline=baseline,
             z_volume=self.z_volume / root, z_negative=self.z_negative / root,
+            z_tone=self.z_tone / root,
             cusum_alarm=self.cusum_alarm / root,
             floor=replace(kind_params, floor_hostile=kind_params.floor_hostile / sensitivity,
                           floor_authors=max(3, round(kind_params.floor_authors / sensitivity))))
@@ -324,7 +326,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "z_escalate": (0.0, 100.0), "z_long": (0.0, 100.0), "hostile_ratio": (1.0, 1e6),
     "rise_ratio": (0.0, 1e6),
     "z_rise": (-100.0, 100.0),
-    "z_negative": (0.0, 100.0), "min_shift": (0.0, 1.0),
+    "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),

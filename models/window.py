@@ -101,6 +101,7 @@ class Counts(NamedTuple):
 
 ZERO = Totals()
 NO_COUNTS = Counts()
+REPEATS = 8  # repeat authors a bucket keeps (by posts): enough for a bot burst of 3-10
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,7 @@ class OpenBucket:
             authors=kmv_sketch(per_author), distinct=len(per_author),
             top_authors=ranked(reach)[:params.top_authors],
             others=tuple(sorted(others.items())), roots=ranked(roots)[:3], texts=self.texts,
+            repeats=ranked({a: c for a, c in per_author.items() if c >= 2})[:REPEATS],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,6 +223,7 @@ class Bucket:
     others: tuple[tuple[str, int], ...] = ()  # co-mentioned entities
     roots: tuple[tuple[str, int], ...] = ()  # most reshared posts (id, reshares), top 3
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
+    repeats: tuple[tuple[str, int], ...] = ()  # authors posting twice or more (top REPEATS)
     # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
     # reads the same buckets every minute of a storm. Memos, not state: never compared
     # or stored.
@@ -268,14 +271,15 @@ class Bucket:
             return self
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
         return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
-                      self.top_authors, self.others, self.roots)
+                      self.top_authors, self.others, self.roots, (), self.repeats)
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
                 "authors": list(self.authors), "distinct": self.distinct,
                 "top_authors": [list(p) for p in self.top_authors],
                 "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
-                "texts": [list(p) for p in self.texts]}
+                "texts": [list(p) for p in self.texts],
+                "repeats": [list(p) for p in self.repeats]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Bucket:
@@ -287,6 +291,7 @@ class Bucket:
             others=tuple((e, int(c)) for e, c in data["others"]),
             roots=tuple((r, int(c)) for r, c in data["roots"]),
             texts=tuple(Post.from_list(p) for p in data["texts"]),
+            repeats=tuple((a, int(c)) for a, c in data.get("repeats", ())),
         )
 
 
@@ -311,6 +316,21 @@ class Window:
         exact = [b.distinct for b in self.buckets]
         estimate = distinct_estimate(kmv_merge(b.authors for b in self.buckets))
         return float(min(max(estimate, max(exact, default=0)), sum(exact), self.totals.volume))
+
+    def repeaters(self, cap: int) -> dict[str, int]:
+        """Authors with more than ``cap`` posts in the window (counted in the buckets where
+        they posted twice or more): bots and campaign accounts, whose posts are
+        coordinated and who do not count as voices of a storm.
+
+        >>> b = Bucket(0.0, Totals(volume=9), repeats=(("@bot", 7), ("@a", 2)))
+        >>> window((b, b), 2).repeaters(3)
+        {'@bot': 14, '@a': 4}
+        """
+        counts: Counter[str] = Counter()
+        for b in self.buckets:
+            for author, n in b.repeats:
+                counts[author] += n
+        return {a: n for a, n in counts.items() if n > cap}
 
     def duplicate_share(self, at_least: int) -> float:
         """Share of kept original posts whose text at least ``at_least`` posts share (read
