@@ -560,10 +560,10 @@ def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float
     most ``author_window_cap`` posts per remaining author."""
     organic -= w.duplicate_share(p.duplicate_min) * organic
     authors = w.distinct_authors()
-    repeaters = w.repeaters(p.author_window_cap)
-    if repeaters:
-        authors = max(authors - len(repeaters), 0.0)
-        organic = min(organic, float(w.totals.volume - sum(repeaters.values())))
+    posts, voices = w.repeaters(p.author_window_cap)
+    if posts:
+        authors *= 1.0 - voices
+        organic = min(organic, w.totals.volume * (1.0 - posts))
     return max(0.0, min(organic, authors * p.author_window_cap)), authors
 
 

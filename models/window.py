@@ -26,8 +26,9 @@ from models.coordination import (
     distinct_estimate,
     duplicated,
     fingerprint,
+    kmv_counts,
     kmv_merge,
-    kmv_sketch,
+    repeat_sample,
 )
 from models.hostility import CALL, DEMAND, QUESTION, SARCASM
 from models.matcher import tokens
@@ -101,7 +102,6 @@ class Counts(NamedTuple):
 
 ZERO = Totals()
 NO_COUNTS = Counts()
-REPEATS = 8  # repeat authors a bucket keeps (by posts): enough for a bot burst of 3-10
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,7 @@ class OpenBucket:
             return Bucket(self.start, Totals(expected=expected))
         records = self.records()
         per_author = Counter(r[0] for r in records)
+        sketch, posts = kmv_counts(per_author)
         cap = params.author_cap
         excess = sum(c - cap for c in per_author.values() if c > cap)
         threshold, high_reach = params.negative_threshold, params.high_reach
@@ -179,10 +180,9 @@ class OpenBucket:
             totals=Totals(self.n, scored, mass, hostile, expected, excess),
             counts=Counts(high, demands, sarcasm, questions, sum(roots.values()), unscored,
                           calls),
-            authors=kmv_sketch(per_author), distinct=len(per_author),
+            authors=sketch, posts=posts, distinct=len(per_author),
             top_authors=ranked(reach)[:params.top_authors],
             others=tuple(sorted(others.items())), roots=ranked(roots)[:3], texts=self.texts,
-            repeats=ranked({a: c for a, c in per_author.items() if c >= 2})[:REPEATS],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,7 +223,7 @@ class Bucket:
     others: tuple[tuple[str, int], ...] = ()  # co-mentioned entities
     roots: tuple[tuple[str, int], ...] = ()  # most reshared posts (id, reshares), top 3
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
-    repeats: tuple[tuple[str, int], ...] = ()  # authors posting twice or more (top REPEATS)
+    posts: tuple[int, ...] = ()  # the posts of each author sampled in ``authors``
     # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
     # reads the same buckets every minute of a storm. Memos, not state: never compared
     # or stored.
@@ -271,15 +271,14 @@ class Bucket:
             return self
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
         return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
-                      self.top_authors, self.others, self.roots, (), self.repeats)
+                      self.top_authors, self.others, self.roots, (), self.posts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
                 "authors": list(self.authors), "distinct": self.distinct,
                 "top_authors": [list(p) for p in self.top_authors],
                 "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
-                "texts": [list(p) for p in self.texts],
-                "repeats": [list(p) for p in self.repeats]}
+                "texts": [list(p) for p in self.texts], "posts": list(self.posts)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Bucket:
@@ -291,7 +290,7 @@ class Bucket:
             others=tuple((e, int(c)) for e, c in data["others"]),
             roots=tuple((r, int(c)) for r, c in data["roots"]),
             texts=tuple(Post.from_list(p) for p in data["texts"]),
-            repeats=tuple((a, int(c)) for a, c in data.get("repeats", ())),
+            posts=tuple(int(n) for n in data.get("posts", ())),
         )
 
 
@@ -317,20 +316,19 @@ class Window:
         estimate = distinct_estimate(kmv_merge(b.authors for b in self.buckets))
         return float(min(max(estimate, max(exact, default=0)), sum(exact), self.totals.volume))
 
-    def repeaters(self, cap: int) -> dict[str, int]:
-        """Authors with more than ``cap`` posts in the window (counted in the buckets where
-        they posted twice or more): bots and campaign accounts, whose posts are
-        coordinated and who do not count as voices of a storm.
+    def repeaters(self, cap: int) -> tuple[float, float]:
+        """Estimated share of the window's posts by authors with more than ``cap`` posts
+        in it, and share of its authors who are such repeaters: bots and campaign
+        accounts, whose posts are coordinated and who are no voices of a storm. Read
+        from the counted author sample of the buckets (exact below ``KMV_K`` authors).
 
-        >>> b = Bucket(0.0, Totals(volume=9), repeats=(("@bot", 7), ("@a", 2)))
+        >>> from models.coordination import kmv_counts
+        >>> s, n = kmv_counts({"@bot": 7, "@a": 1})
+        >>> b = Bucket(0.0, Totals(volume=8), authors=s, posts=n, distinct=2)
         >>> window((b, b), 2).repeaters(3)
-        {'@bot': 14, '@a': 4}
+        (0.875, 0.5)
         """
-        counts: Counter[str] = Counter()
-        for b in self.buckets:
-            for author, n in b.repeats:
-                counts[author] += n
-        return {a: n for a, n in counts.items() if n > cap}
+        return repeat_sample(((b.authors, b.posts) for b in self.buckets if b.posts), cap)
 
     def duplicate_share(self, at_least: int) -> float:
         """Share of kept original posts whose text at least ``at_least`` posts share (read
