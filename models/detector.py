@@ -375,12 +375,13 @@ class Detector:
         t = w.totals
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
+        hostility = 1.0
         if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
-            organic, authors = _organic(w, organic, p)
+            organic, authors, hostility = _organic(w, organic, p)
         return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
-                     share0, authors, dispersion, uncertainty)
+                     share0, authors, dispersion, uncertainty, hostility)
 
     def _long_scales(self, horizon: Horizon, partial: Totals, share0: float,
                      uncertainty: float, p: DetectorParams, coordinated: float,
@@ -417,8 +418,11 @@ class Detector:
             # A busier, more hostile coarse bucket: its coordinated posts leave its organic
             # volume, as they leave a short window's (copy-paste, and more posts than
             # author_window_cap per distinct author).
-            organic, authors = _organic(recent, float(organic), p)
-            partial = partial._replace(excess=partial.volume - round(organic))
+            organic, authors, hostility = _organic(recent, float(organic), p)
+            # Calm copies (a headline shared verbatim) stay in the coarse bucket's organic
+            # volume: its sums keep no hostility of the coordinated posts.
+            coordinated = (partial.volume - organic) * hostility
+            partial = partial._replace(excess=round(coordinated))
         keep = max(p.long_scales) // per
         coarse = (*horizon.coarse[-keep:], Coarse(start, partial, authors))
         long = tuple(slide(t, coarse, m // per) for t, m in zip(
@@ -550,21 +554,33 @@ def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]
     return tuple(out)
 
 
-def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float]:
-    """The organic volume and the distinct voices of a window that may be escalating.
+def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float, float]:
+    """The organic volume, the distinct voices and the hostile share of the coordinated
+    posts of a window that may be escalating.
 
     Coordinated posts leave it: copy-paste (a normalised text repeated
     ``duplicate_min`` times), and every post of an author with more than
     ``author_window_cap`` posts in the window (a bot or a campaign account, who
     then does not count among the distinct authors either). What is left is at
-    most ``author_window_cap`` posts per remaining author."""
-    organic -= w.duplicate_share(p.duplicate_min) * organic
+    most ``author_window_cap`` posts per remaining author. Coordinated posts are
+    taken as hostile (a bot burst must not lend the crowd its hostility), except
+    copies found not hostile among the kept texts (a news headline shared
+    verbatim)."""
+    volume = w.totals.volume
+    dup, dup_hostile = w.duplicates(p.duplicate_min, p.negative_threshold)
+    copies = dup * organic
+    organic -= copies
     authors = w.distinct_authors()
     posts, voices = w.repeaters(p.author_window_cap)
     if posts:
         authors *= 1.0 - voices
-        organic = min(organic, w.totals.volume * (1.0 - posts))
-    return max(0.0, min(organic, authors * p.author_window_cap)), authors
+        organic = min(organic, volume * (1.0 - posts))
+    organic = max(0.0, min(organic, authors * p.author_window_cap))
+    coordinated = volume - organic
+    if coordinated <= 0.0:
+        return organic, authors, 1.0
+    calm_copies = min(copies * (1.0 - dup_hostile), coordinated)
+    return organic, authors, 1.0 - calm_copies / coordinated
 
 
 def _round(x: float | None) -> float | None:

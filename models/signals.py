@@ -108,6 +108,7 @@ class Scale:
     authors: float  # distinct authors (estimated beyond a few dozen)
     dispersion: float  # of volume counts at this scale
     uncertainty: float = 0.0  # extra dispersion while the baseline is young (cold start)
+    coordinated_hostility: float = 1.0  # share of the coordinated posts taken as hostile
     # Derived once (each is read several times by the ladder).
     ratio: float = field(init=False)
     share: float = field(init=False)  # hostile share of the organic posts
@@ -127,10 +128,11 @@ class Scale:
         organic_share = self.organic / self.volume if self.volume else 1.0
         # Hostile mentions of the organic volume. Coordinated posts (bots, copy-paste) may
         # all be hostile, so the organic volume is credited with at most what remains of
-        # the hostile posts once they are set aside: a bot burst cannot lend the crowd
-        # its hostility.
+        # the hostile posts once they are set aside (all of them, but copies found calm):
+        # a bot burst cannot lend the crowd its hostility.
         coordinated = self.volume - self.organic
-        hostile = min(share * self.organic, max(0.0, share * self.volume - coordinated))
+        hostile = min(share * self.organic, max(
+            0.0, share * self.volume - coordinated * self.coordinated_hostility))
         tone = hostile / self.organic if self.organic > 0 else share
         n = self.scored * organic_share
         derived = {

@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from models.calls_to_action import call_hashtags
 from models.coordination import (
     distinct_estimate,
-    duplicated,
     fingerprint,
     kmv_counts,
     kmv_merge,
@@ -333,11 +332,32 @@ class Window:
     def duplicate_share(self, at_least: int) -> float:
         """Share of kept original posts whose text at least ``at_least`` posts share (read
         from the buckets that still keep their texts: the evidence horizon)."""
-        fps = [b.fingerprints() for b in self.buckets if b.texts]
-        sampled = sum(map(len, fps))
-        if not sampled:
-            return 0.0
-        return duplicated(chain.from_iterable(fps), at_least) / sampled
+        return self.duplicates(at_least, 1.0)[0]
+
+    def duplicates(self, at_least: int, threshold: float) -> tuple[float, float]:
+        """The share of kept original posts whose text at least ``at_least`` posts share,
+        and the share of those copies that are hostile (at or above ``threshold``; 1.0
+        when none was scored): copy-paste may be a campaign's slogan or a news
+        headline, and only the first may take hostility away from the crowd.
+
+        >>> p = Post("m", "a", "Acme statement in full", 1, 0.1)
+        >>> window((Bucket(0.0, Totals(volume=4), texts=(p, p, p, p._replace(
+        ...     text="Awful"))),), 1).duplicates(3, 0.5)
+        (0.75, 0.0)
+        """
+        fps: list[int] = []
+        tones: list[float | None] = []
+        for b in self.buckets:
+            if b.texts:
+                fps += b.fingerprints()
+                tones += [x.hostility for x in b.texts if x.reshare_of is None]
+        if not fps:
+            return 0.0, 1.0
+        counts = Counter(fps)
+        copies = [h for fp, h in zip(fps, tones, strict=True) if counts[fp] >= at_least]
+        scored = [h for h in copies if h is not None]
+        rate = sum(h >= threshold for h in scored) / len(scored) if scored else 1.0
+        return len(copies) / len(fps), rate
 
     def counts(self) -> Counts:
         """The signal counts of the window (summed on demand: unusual windows only)."""
