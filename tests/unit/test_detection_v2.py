@@ -188,3 +188,15 @@ def test_a_states_file_that_is_not_one_says_how_to_write_it(tmp_path):
         read_seeds(str(bad))
     with pytest.raises(ConfigError, match="not found"):
         read_seeds(str(tmp_path / "missing.json"))
+
+
+def test_an_incidents_stored_evidence_keeps_when_a_build_started():
+    # An open incident is stored with its evidence in the contract's shape (the build's
+    # start as ISO time): a restarted worker must read it back (it once crashed here).
+    from alerting.event import evidence_to_dict
+    from models.verdict import Evidence
+
+    evidence = Evidence(build_started=1769602500.0)
+    stored = json.loads(json.dumps(evidence_to_dict(evidence)))
+    assert stored["build_started"] == "2026-01-28T12:15:00Z"
+    assert Evidence.from_dict(stored) == evidence
