@@ -133,7 +133,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     if build_state is not None and _building(build_state, long, p):
         run = build_state.run
         organic = max(run.volume - run.excess, 0)
-        ratio = run.share * organic / max(run.expected * build_state.share0, 1e-3)
+        ratio = run.share * organic / max(run.expected * build_state.share0, 0.5)
         since = build_state.started
         signal = build(build_state.started or 0.0, hours, ratio, run.share, build_state.share0)
         if not esc and long:  # the build decided
