@@ -20,7 +20,7 @@ class Observation:
     in volume, never in the negative share.
 
     >>> o = Observation("acme", "m1", 1.7e9, "twitter", "u:3f2a", "Boycott acme", 12, 0.9,
-    ...                 others=("work-programme",))
+    ...                 others=("work-programme",), url="https://social.example/p/1")
     >>> Observation.from_dict(o.to_dict()) == o
     True
     """
