@@ -22,13 +22,22 @@ from alerting.ack import ALREADY, RECORDED, Ack, AckAnswer, entity_of_incident, 
 from alerting.event import AlertEvent
 from alerting.lifecycle import Emit, IncidentState, Lifecycle
 from alerting.timeline import IncidentPoints
-from models.detector import Detector, EntityState
+from models.detector import Detector, EntityState, Profile
 from models.observation import Observation, Tick
+from models.params import DetectorParams
 from models.progress import EventClock, Progress
 from models.verdict import Verdict
 from models.watchlist import Watchlist
 
-__all__ = ["Ack", "Engine", "EntityEngineState", "Source", "Stepped", "entity_of_incident"]
+__all__ = ["Ack", "Engine", "EntityEngineState", "Seed", "Source", "Stepped", "detector_for",
+           "entity_of_incident"]
+
+
+def detector_for(watchlist: Watchlist, params: DetectorParams) -> Detector:
+    """The detector for a watchlist: each entity's kind, sensitivity and linked entities."""
+    profiles = {e.id: Profile(e.kind, e.sensitivity, watchlist.linked_to(e.id))
+                for e in watchlist.entities}
+    return Detector(params, profiles=profiles)
 
 
 class Source(NamedTuple):
@@ -45,6 +54,28 @@ class Stepped(NamedTuple):
     late: int = 0  # observations counted in the open minute because theirs had closed
     redelivered: bool = False  # the item was seen before and skipped
     points: tuple[IncidentPoints, ...] = ()  # new timeline points of the entity's incident
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """What detection learned of an entity from its history (``firestorm backfill``):
+    travels on the entity's partition like an ack, and is adopted by a live worker
+    whose own state has learned less.
+
+    >>> seed = Seed("acme", EntityState())
+    >>> Seed.from_dict(seed.to_dict()) == seed
+    True
+    """
+
+    entity_id: str
+    detector: EntityState
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seed": self.detector.learned().to_dict(), "entity_id": self.entity_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Seed:
+        return cls(data["entity_id"], EntityState.from_dict(data["seed"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +124,15 @@ class Engine:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @classmethod
-    def for_watchlist(cls, watchlist: Watchlist, lifecycle: Lifecycle | None = None) -> Engine:
-        linked = {e.id: watchlist.linked_to(e.id) for e in watchlist.entities}
-        return cls(watchlist, Detector(linked=linked), lifecycle or Lifecycle())
+    def for_watchlist(cls, watchlist: Watchlist, lifecycle: Lifecycle | None = None,
+                      params: DetectorParams | None = None) -> Engine:
+        """The engine for a watchlist: each entity's kind, sensitivity and links."""
+        return cls(watchlist, detector_for(watchlist, params or DetectorParams()),
+                   lifecycle or Lifecycle())
 
     def with_watchlist(self, watchlist: Watchlist) -> Engine:
         """The same detector parameters and lifecycle for another watchlist."""
-        linked = {e.id: watchlist.linked_to(e.id) for e in watchlist.entities}
-        return Engine(watchlist, replace(self.detector, linked=linked), self.lifecycle)
+        return Engine(watchlist, detector_for(watchlist, self.detector.params), self.lifecycle)
 
     def initial(self) -> EntityEngineState:
         return EntityEngineState(self.detector.initial(), IncidentState())
@@ -131,16 +163,23 @@ class Engine:
             latest=latest.id if latest is not None and latest.id != ack.incident_id else None)
         return state, events, answer
 
-    def step(self, state: EntityEngineState | None, item: Observation | Progress | Tick | Ack,
+    def step(self, state: EntityEngineState | None,
+             item: Observation | Progress | Tick | Ack | Seed,
              source: Source | None = None) -> tuple[EntityEngineState, Stepped]:
         """Fold one item. ``source`` is where an observation's mention was read: an
         item from an offset already counted is skipped (``Stepped.redelivered``).
 
         An :class:`Ack` of an unknown incident raises LifecycleError. A
         :class:`Progress` may release waiting observations and close minutes; a
-        :class:`Tick` closes everything before its time (replay's end of input).
+        :class:`Tick` closes everything before its time (replay's end of input). A
+        :class:`Seed` replaces what detection has learned of the entity when the seed
+        has learned more (more buckets of baseline); incidents are left as they are.
         """
         state = state or self.initial()
+        if isinstance(item, Seed):
+            if item.detector.baseline.n <= state.detector.baseline.n:
+                return state, Stepped([])
+            return replace(state, detector=item.detector.learned()), Stepped([])
         if source is not None:
             seen = dict(state.seen)
             if source.offset <= seen.get(source.partition, -1):

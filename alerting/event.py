@@ -183,7 +183,7 @@ class AlertEvent:
                 expected_negativity=float(data["negativity"]["expected"]),
                 score=float(data["score"]),
                 reasons=tuple(str(r) for r in data.get("reasons", ())),
-                evidence=Evidence.from_dict(data.get("evidence") or {}),
+                evidence=_evidence(data.get("evidence") or {}),
                 owner=data.get("owner"),
                 previous_severity=data.get("previous_severity"),
                 acknowledged_by=data.get("acknowledged_by"),
@@ -224,8 +224,9 @@ def _window(value: Any) -> float | None:
 
 
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
-    """Evidence as contract JSON (pairs as lists, samples as {id, author, text})."""
-    return {
+    """Evidence as contract JSON (pairs as lists, samples as {id, author, text});
+    ``build_started`` only when a slow build decided."""
+    out = {
         "top_terms": [list(p) for p in evidence.top_terms],
         "top_hashtags": [list(p) for p in evidence.top_hashtags],
         "samples": [_sample_dict(s) for s in evidence.samples],
@@ -235,6 +236,16 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "centre": None if evidence.centre is None else _sample_dict(evidence.centre),
         "high_reach": [_sample_dict(s) for s in evidence.high_reach],
     }
+    if evidence.build_started is not None:
+        out["build_started"] = format_time(evidence.build_started)
+    return out
+
+
+def _evidence(data: dict[str, Any]) -> Evidence:
+    started = data.get("build_started")
+    if isinstance(started, str):  # ISO in the contract, epoch seconds in the record
+        data = {**data, "build_started": parse_time(started, "evidence.build_started")}
+    return Evidence.from_dict(data)
 
 
 def _sample_dict(sample: Sample) -> dict[str, Any]:

@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="which generator configurations (default both; never tune on"
                          " holdout)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the run's plan (default 1)")
+    ap.add_argument("--seeds", type=int, default=1, metavar="N",
+                    help="pool the plans of N seeds (--seed, --seed + 1, ...) into one run:"
+                         " --quick --seeds 3 is a medium-sized run (default 1)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="worker processes (default: all cores)")
     ap.add_argument("--negativity", choices=["model", "oracle"], default="model",
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be 1 or more")
+    if args.seeds < 1:
+        ap.error("--seeds must be 1 or more")
     replay_args = [*(["--params", args.params] if args.params else []),
                    *(["--negativity-model", args.negativity_model]
                      if args.negativity_model else [])]
@@ -97,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         return show(Path(args.show), args.compare)
     sizes = QUICK if args.quick else FULL
-    specs = [s for v in args.variants for s in plan(v, sizes[v], seed=args.seed)]
+    specs = [s for v in args.variants for seed in range(args.seed, args.seed + args.seeds)
+             for s in plan(v, sizes[v], seed=seed)]
     if args.list:
         for s in specs:
             print(f"{s.name:28} entities={len(s.entities)} days={(s.end - s.start) / 86400:5.1f}"
@@ -232,7 +238,7 @@ def meta(args: argparse.Namespace, elapsed: float, cpu: float, cases: int) -> di
                                 capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         commit = ""
-    return {"quick": args.quick, "seed": args.seed, "variants": args.variants,
+    return {"quick": args.quick, "seed": args.seed, "seeds": args.seeds, "variants": args.variants,
             "negativity": args.negativity, "params": args.params,
             "negativity_model": args.negativity_model, "jobs": args.jobs, "cases": cases,
             "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

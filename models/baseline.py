@@ -52,21 +52,30 @@ class BaselineParams:
     level_memory: int = 2880
     profile_memory: int = 600  # updates of one hourly slot (60 a day)
     share_memory: int = 4320
-    prior_share: float = 0.3  # negative share assumed before data ...
+    prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts
     clip_sigmas: float = 4.0  # learn counts clipped at expected + this many sd
     clip_after: int = 30  # buckets learned before clipping starts
     utc_offset_hours: float = 0.0  # local time of the audience, for the daily shape
     floor: float = 1e-3  # smallest expected count per bucket
+    # Gamma-Poisson prior on the level (mentions per bucket) before the entity has
+    # history: the kind's rate, worth prior_weight buckets of data. Set per entity
+    # from its kind by DetectorParams.for_entity.
+    prior_level: float = 0.05
+    prior_weight: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
     """Expected count and negative share of one entity, learned bucket by bucket.
 
-    >>> b, p = Baseline(), BaselineParams()
+    A new entity starts at its kind's prior level and pulls away as it learns:
+
+    >>> b, p = Baseline(), BaselineParams(prior_level=1.0, prior_weight=5)
+    >>> b.expected(1767603600.0, p)
+    1.0
     >>> for minute in range(600):
-    ...     b = b.learn(1767603600.0 + 60 * minute, count=4, negative=1, params=p)
+    ...     b = b.learn(1767603600.0 + 60 * minute, count=4, params=p, scored=4, mass=1.0)
     >>> round(b.expected(1767603600.0 + 36000, p), 1), round(b.negative_share(p), 2)
     (4.0, 0.25)
     >>> Baseline.from_dict(b.to_dict()) == b
@@ -76,8 +85,8 @@ class Baseline:
     level: float = 0.0
     profile: tuple[float, ...] = field(default=(1.0,) * SLOTS)
     seen: tuple[int, ...] = field(default=(0,) * SLOTS)
-    negatives: float = 0.0  # discounted count of negative posts
-    posts: float = 0.0  # discounted count of posts
+    negatives: float = 0.0  # discounted hostility mass (expected hostile posts)
+    posts: float = 0.0  # discounted count of scored posts
     n: int = 0  # buckets learned
 
     def shape(self, slot: int) -> float:
@@ -95,24 +104,39 @@ class Baseline:
     def expected(self, ts: float, params: BaselineParams) -> float:
         """Expected count for the bucket starting at ``ts``."""
         slot = slot_of(ts, params.utc_offset_hours)
-        return max(self.level * self.shape(slot), params.floor)
+        return max(self.mean_level(params) * self.shape(slot), params.floor)
+
+    def mean_level(self, params: BaselineParams) -> float:
+        """The level, pooled with the kind's prior while the entity has little history
+        (the gamma-Poisson posterior mean: the prior counts as ``prior_weight`` buckets)."""
+        w = params.prior_weight
+        if w <= 0.0 or self.n >= 100 * w:
+            return self.level
+        n = min(float(self.n), float(params.level_memory))
+        return (w * params.prior_level + n * self.level) / (w + n)
 
     def negative_share(self, params: BaselineParams) -> float:
-        """Baseline share of negative posts (prior-smoothed)."""
+        """Baseline hostile share of scored posts (prior-smoothed)."""
         return (self.negatives + params.prior_share * params.prior_posts) / (
             self.posts + params.prior_posts)
 
-    def learn(self, ts: float, count: int, negative: int, params: BaselineParams,
-              dispersion: float = 1.0) -> Baseline:
-        """Fold one normal bucket in; a count far above expectation is clipped first."""
+    def learn(self, ts: float, count: int, params: BaselineParams, scored: int = 0,
+              mass: float = 0.0, dispersion: float = 1.0, guarded: bool = False) -> Baseline:
+        """Fold one normal bucket in: ``count`` posts, of which ``scored`` had their tone
+        scored, with summed hostility ``mass``. From ``clip_after`` buckets on (at once if
+        ``guarded``), a count far above expectation is clipped first; a ``guarded``
+        bucket that needed clipping teaches the volume a bounded step and the tone
+        nothing (how a new entity learns through a storm in its first hour)."""
         slot = slot_of(ts, params.utc_offset_hours)
         shape = self.shape(slot)
-        x, k = float(count), float(negative)
-        if self.n >= params.clip_after:
-            mu = max(self.level * shape, params.floor)
+        x, s, k = float(count), float(scored), float(mass)
+        if self.n >= params.clip_after or guarded:
+            mu = max(self.mean_level(params) * shape, params.floor)
             cap = mu + params.clip_sigmas * math.sqrt(max(dispersion, 1.0) * mu) + 1.0
             if x > cap:
-                k, x = k * cap / x, cap
+                k, s, x = k * cap / x, s * cap / x, cap
+                if guarded:
+                    k = s = 0.0
         a_level = max(1.0 / (self.n + 1), 1.0 / params.level_memory)
         level = self.level + a_level * (x / shape - self.level)
         profile, seen = self.profile, self.seen
@@ -122,7 +146,7 @@ class Baseline:
             profile = (*profile[:slot], value, *profile[slot + 1:])
             seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
         keep = 0.5 ** (1.0 / params.share_memory)
-        return Baseline(level, profile, seen, self.negatives * keep + k, self.posts * keep + x,
+        return Baseline(level, profile, seen, self.negatives * keep + k, self.posts * keep + s,
                         self.n + 1)
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,10 +18,10 @@ import heapq
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["KMV_K", "distinct_estimate", "duplicated", "fingerprint", "kmv_merge",
-           "kmv_sketch"]
+__all__ = ["KMV_K", "distinct_estimate", "duplicated", "fingerprint", "kmv_counts",
+           "kmv_merge", "kmv_sketch", "repeat_sample"]
 
 KMV_K = 32
 _LINKS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
@@ -60,6 +60,47 @@ def kmv_sketch(authors: Iterable[str], k: int = KMV_K) -> tuple[int, ...]:
     2
     """
     return tuple(sorted({_mix(zlib.crc32(a.encode("utf-8"))) for a in authors})[:k])
+
+
+def kmv_counts(per_author: Mapping[str, int], k: int = KMV_K) -> tuple[tuple[int, ...],
+                                                                      tuple[int, ...]]:
+    """The KMV sketch of ``per_author``'s authors and, aligned with it, each sampled
+    author's posts: a uniform sample of the distinct authors with their exact counts,
+    which merges across buckets (an author in the window's sample is in the sample of
+    every bucket it posted in).
+
+    >>> sketch, posts = kmv_counts({"a": 3, "b": 1})
+    >>> sorted(posts), len(sketch)
+    ([1, 3], 2)
+    """
+    hashed = sorted((_mix(zlib.crc32(a.encode("utf-8"))), n) for a, n in per_author.items())
+    hashed = hashed[:k]
+    return tuple(h for h, _ in hashed), tuple(n for _, n in hashed)
+
+
+def repeat_sample(sketches: Iterable[tuple[tuple[int, ...], tuple[int, ...]]], cap: int,
+                  k: int = KMV_K) -> tuple[float, float]:
+    """From counted sketches of buckets: the share of the sampled authors' posts written
+    by authors with more than ``cap`` posts in all, and the share of the sampled
+    authors who are such repeaters (both 0.0 without a sample). A bot posting once a
+    minute never repeats within a minute but does within a window.
+
+    >>> b1, b2 = kmv_counts({"bot": 2, "x": 1}), kmv_counts({"bot": 3, "y": 1})
+    >>> repeat_sample([b1, b2], cap=3)
+    (0.7142857142857143, 0.3333333333333333)
+    """
+    sketches = list(sketches)
+    union = set(kmv_merge((s for s, _ in sketches), k))
+    counts: dict[int, int] = {}
+    for hashes, posts in sketches:
+        for h, n in zip(hashes, posts, strict=False):
+            if h in union:
+                counts[h] = counts.get(h, 0) + n
+    total = sum(counts.values())
+    if not total:
+        return 0.0, 0.0
+    heavy = [n for n in counts.values() if n > cap]
+    return sum(heavy) / total, len(heavy) / len(counts)
 
 
 def kmv_merge(sketches: Iterable[tuple[int, ...]], k: int = KMV_K) -> tuple[int, ...]:

@@ -1,13 +1,15 @@
 """Escalation detector: one entity's buckets against its seasonal baseline.
 
-``observe`` folds one observation into an entity's state (O(1): counters and a
-link in an immutable chain); ``tick`` closes every bucket that ended at or
-before event time ``now``; both return the new state and one
+``observe`` folds one observation into an entity's state (O(1): a link in an
+immutable chain); ``tick`` closes every bucket that ended at or before event
+time ``now``; both return the new state and one
 :class:`~models.verdict.Verdict` per closed bucket (severity ``None`` when
 normal). On each close the bucket is summarised (:mod:`models.window`), the
-windows of every time scale are tested against the baseline
-(:mod:`models.signals`), the ladder decides (:mod:`models.escalation`), and
-the baseline learns the bucket only if it was not escalating
+short windows slide, the coarse buckets of the long windows fill
+(:mod:`models.horizon`), the scales are tested against the baseline
+(:mod:`models.signals`) with thresholds from the entity's own tail
+(:mod:`models.rarity`), the ladder decides (:mod:`models.escalation`), and the
+baseline learns the bucket only if it was not escalating
 (:mod:`models.baseline`). The method is written up in ``docs/detection.md``.
 """
 
@@ -18,26 +20,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain, islice
-from typing import Any
+from operator import add
+from typing import Any, NamedTuple
 
-from models.baseline import Baseline, BaselineParams
-from models.escalation import judge
+from models.baseline import Baseline
+from models.escalation import Judgement, Thresholds, judge
+from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
+from models.params import DetectorParams
+from models.rarity import START, Tail
 from models.signals import (
+    THREADS,
     Scale,
     Signal,
+    binomial_z,
     calls_to_action,
+    centre,
     coordination,
     linkage,
+    markers,
     poisson_z,
     reach,
+    unscored,
     velocity,
 )
 from models.verdict import Evidence, Sample, Verdict
-from models.window import Bucket, OpenBucket, Post, Totals, Window, ranked, slide
+from models.window import ZERO, Bucket, OpenBucket, Post, Totals, Window, ranked, slide
 
-__all__ = ["Detector", "DetectorParams", "EntityState"]
+__all__ = ["Detector", "DetectorParams", "EntityState", "Horizon", "Profile"]
+
+STATE_VERSION = 2
 
 _STOP_WORDS = (
     "a an the and or but if of to in on at for from by with about as is are was were be been "
@@ -47,56 +60,41 @@ _STOP_WORDS = (
     "rt amp via get got im dont its it's i'm"
 )
 _STOP = frozenset(_STOP_WORDS.split())
+_WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
+_TAIL_CAP = 2.0  # how far above its threshold a score is learned
 
 
-@dataclass(frozen=True, slots=True)
-class DetectorParams:
-    """Every knob of detection, with the defaults documented in docs/detection.md."""
+class Horizon(NamedTuple):
+    """The slow parts of an entity's state: long windows, the CUSUM and the tails.
 
-    bucket_seconds: int = 60
-    scales: tuple[int, ...] = (5, 15, 60)  # window lengths, in buckets
-    warmup: int = 1440  # buckets learned before any verdict (a day: every hour seen once)
-    negative_threshold: float = 0.5  # a post counts as negative at this scorer probability
-    # Volume surprise (Poisson, over-dispersed) on organic volume.
-    z_volume: float = 4.0
-    min_excess: float = 8.0  # mentions above expected, so a quiet night's 3 posts are not news
-    min_ratio: float = 2.0  # and at least this multiple of expected
-    # Negative-share shift (binomial).
-    z_negative: float = 3.0
-    min_shift: float = 0.15  # share points above baseline
-    min_share_posts: int = 10  # posts in the window before negativity alone is judged
-    # Escalation: sustained, spread, not a blip.
-    min_authors: int = 8
-    sustain: int = 3  # consecutive escalating buckets before warning
-    blip_share: float = 0.5  # one bucket holding more than this of a window is a blip
-    critical_score: float = 8.0
-    critical_ratio: float = 4.0
-    critical_authors: int = 25
-    boosts: tuple[tuple[str, float], ...] = (
-        ("velocity", 1.0), ("reach", 1.0), ("calls_to_action", 1.0), ("linkage", 0.5))
-    # Coordination.
-    author_cap: int = 2  # posts per author per bucket before the rest count as coordinated
-    author_window_cap: int = 4  # posts per distinct author per window counted as organic
-    duplicate_min: int = 3  # a text repeated this often (normalised) is copy-paste
-    coordination_reason: float = 0.2  # report coordination above this share
-    # Reach, calls to action, linkage.
-    high_reach: int = 50_000  # followers
-    centre_reshares: int = 3  # reshares of one post among the kept ones that make it the centre
-    call_share: float = 0.15
-    linked_share: float = 0.1
-    # Evidence.
-    keep_texts: int = 40  # texts kept per bucket (sample for copy-paste, calls, terms)
-    evidence_minutes: int = 15
-    evidence_posts: int = 60  # newest kept posts read for terms and samples
-    samples: int = 3
-    top_authors: int = 5
-    top_terms: int = 10
-    baseline: BaselineParams = field(default_factory=BaselineParams)
+    They change when a coarse bucket closes or a surprise is an excess: rarely, so
+    a per-mention update copies one reference instead of five.
+    """
+
+    coarse: tuple[Coarse, ...] = ()  # closed coarse buckets of the long windows
+    long: tuple[Totals, ...] = ()  # per long scale, sums of its coarse buckets
+    dispersion: float = 1.5  # of coarse hostile counts, for the CUSUM
+    build: Build = Build()
+    tails: tuple[Tail, Tail, Tail] = (Tail(), Tail(), Tail())  # volume, hostile, share
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coarse": [c.to_list() for c in self.coarse],
+                "long": [list(t) for t in self.long], "dispersion": self.dispersion,
+                "build": self.build.to_list(), "tails": [list(t) for t in self.tails]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Horizon:
+        v, n, w = (Tail(float(k), float(a), float(b), int(at), float(peak))
+                   for k, a, b, at, peak in data["tails"])
+        return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
+                   tuple(Totals.from_list(t) for t in data["long"]),
+                   float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
 
 
 @dataclass(frozen=True, slots=True)
 class EntityState:
-    """One entity's open bucket, recent closed buckets and baseline: a JSON-safe value.
+    """One entity's open bucket, recent buckets, long-horizon sums, tails and baseline:
+    a JSON-safe value.
 
     >>> s = EntityState()
     >>> EntityState.from_dict(s.to_dict()) == s
@@ -106,35 +104,69 @@ class EntityState:
     open: OpenBucket | None = None
     baseline: Baseline = field(default_factory=Baseline)
     ring: tuple[Bucket, ...] = ()
-    dispersion: tuple[float, ...] = ()  # per scale, Pearson residual of normal windows
+    dispersion: tuple[float, ...] = ()  # per short scale, Pearson residual of normal windows
     streak: int = 0  # consecutive escalating buckets
-    totals: tuple[Totals, ...] = ()  # per scale, sums over its window (slid per bucket)
+    totals: tuple[Totals, ...] = ()  # per short scale, sums over its window (slid per bucket)
+    partial: Totals = ZERO  # the coarse bucket being filled
+    horizon: Horizon = Horizon()  # noqa: RUF009 (an immutable NamedTuple)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"open": None if self.open is None else self.open.to_dict(),
+        return {"v": STATE_VERSION,
+                "open": None if self.open is None else self.open.to_dict(),
                 "baseline": self.baseline.to_dict(), "ring": [b.to_dict() for b in self.ring],
                 "dispersion": list(self.dispersion), "streak": self.streak,
-                "totals": [list(t) for t in self.totals]}
+                "totals": [list(t) for t in self.totals], "partial": list(self.partial),
+                "horizon": self.horizon.to_dict()}
+
+    def learned(self) -> EntityState:
+        """Only what this state has learned (baseline, dispersion, tails), without the
+        recent buckets and running windows: what a backfill seeds a live worker with.
+        The live stream's own windows then fill from its own data, so a gap between
+        the history's end and the stream is never learned as silence.
+
+        >>> s = EntityState(streak=3, partial=ZERO._replace(volume=4))
+        >>> s.learned() == EntityState()
+        True
+        """
+        h = self.horizon
+        return EntityState(baseline=self.baseline, dispersion=self.dispersion,
+                           horizon=Horizon(dispersion=h.dispersion, tails=h.tails))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EntityState:
+        """The state back from :meth:`to_dict`; a state written before version 2 keeps
+        its baseline (volume level, seasonal shape) and starts the rest afresh."""
+        if data.get("v") != STATE_VERSION:
+            baseline = Baseline.from_dict(data["baseline"])
+            return cls(baseline=Baseline(baseline.level, baseline.profile, baseline.seen,
+                                         0.0, 0.0, baseline.n))
         return cls(open=None if data["open"] is None else OpenBucket.from_dict(data["open"]),
                    baseline=Baseline.from_dict(data["baseline"]),
                    ring=tuple(Bucket.from_dict(b) for b in data["ring"]),
                    dispersion=tuple(map(float, data["dispersion"])),
                    streak=int(data["streak"]),
-                   totals=tuple((int(v), int(k), float(e), int(x), int(h))
-                                for v, k, e, x, h in data["totals"]))
+                   totals=tuple(Totals.from_list(t) for t in data["totals"]),
+                   partial=Totals.from_list(data["partial"]),
+                   horizon=Horizon.from_dict(data["horizon"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What the detector knows of one watched entity: kind, sensitivity, linked entities."""
+
+    kind: str | None = None
+    sensitivity: float = 1.0
+    linked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """Flags escalating negative attention against a seasonal, robust baseline.
+    """Flags escalating hostile attention against a seasonal, robust baseline.
 
-    A flat series of four mentions a minute, a quarter of them negative, and
-    then a negative surge from many authors:
+    A flat series of four mentions a minute, a quarter of them hostile, and
+    then a hostile surge from many authors:
 
-    >>> d = Detector(DetectorParams(warmup=120))
+    >>> d = Detector(DetectorParams())
     >>> state, out = d.initial(), []
     >>> def post(minute, i, negativity):  # distinct authors, distinct texts
     ...     word = "".join(chr(97 + (minute * 40 + i) // 26**k % 26) for k in range(3))
@@ -147,7 +179,7 @@ class Detector:
     ...         state, verdicts = d.observe(state, post(minute, i, neg))
     ...         out += verdicts
     >>> [v.severity for v in out[185:199]]  # doctest: +NORMALIZE_WHITESPACE
-    [None, None, None, None, None, 'watch', 'watch', 'watch', 'critical', 'critical',
+    [None, None, None, None, None, 'watch', 'watch', 'critical', 'critical', 'critical',
      'critical', 'critical', 'critical', 'critical']
     >>> EntityState.from_dict(state.to_dict()) == state
     True
@@ -155,6 +187,28 @@ class Detector:
 
     params: DetectorParams = field(default_factory=DetectorParams)
     linked: Mapping[str, tuple[str, ...]] | None = None
+    profiles: Mapping[str, Profile] | None = None
+    # Per-entity parameters (kind, sensitivity), worked out once.
+    _params: dict[str, DetectorParams] = field(init=False, repr=False, compare=False)
+    _keep: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_params", {
+            entity_id: self.params.for_entity(profile.kind, profile.sensitivity)
+            for entity_id, profile in (self.profiles or {}).items()})
+        object.__setattr__(self, "_keep", self.params.keep)
+
+    def params_for(self, entity_id: str) -> DetectorParams:
+        """This entity's parameters (its kind's prior and floors, its sensitivity)."""
+        p = self._params.get(entity_id)
+        if p is None:
+            p = self._params[entity_id] = self.params.for_entity(None)
+        return p
+
+    def linked_to(self, entity_id: str) -> tuple[str, ...]:
+        if self.profiles is not None and entity_id in self.profiles:
+            return self.profiles[entity_id].linked
+        return (self.linked or {}).get(entity_id, ())
 
     def initial(self) -> EntityState:
         return EntityState()
@@ -171,14 +225,17 @@ class Detector:
             bucket = state.open
         # A late observation (event time before the open bucket) counts in the open bucket.
         followers = obs.followers or 0
+        h = obs.negativity
+        if h is not None and obs.markers:
+            h = 1.0 - (1.0 - h) * self._keep[obs.markers & 7]
         post = None
         if len(bucket.texts) < p.keep_texts:
-            post = (obs.mention_id, obs.author, obs.text, followers, obs.negativity,
-                    obs.reshare_of is not None, obs.ts, obs.url, obs.reshare_of)
-        negative = obs.negativity is not None and obs.negativity >= p.negative_threshold
-        bucket = bucket.add(obs.author, followers, obs.others, negative, post)
+            post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
+                        obs.markers, obs.ts, obs.url)
+        bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
+                            obs.markers, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
-                           state.streak, state.totals), verdicts
+                           state.streak, state.totals, state.partial, state.horizon), verdicts
 
     def tick(self, state: EntityState, now: float,
              entity_id: str = "") -> tuple[EntityState, list[Verdict]]:
@@ -191,7 +248,7 @@ class Detector:
         return state, verdicts
 
     def _close(self, state: EntityState, entity_id: str) -> tuple[EntityState, Verdict]:
-        p = self.params
+        p = self.params_for(entity_id)
         bp = p.baseline
         base = state.baseline
         open_ = state.open
@@ -202,126 +259,250 @@ class Detector:
         if old >= 0 and ring[old].texts:
             ring = (*ring[:old], ring[old].stripped(), *ring[old + 1:])
         sums = tuple(slide(t, ring, m) for t, m in zip(
-            state.totals or ((0, 0, 0.0, 0, 0),) * len(p.scales), p.scales, strict=True))
+            state.totals or (ZERO,) * len(p.scales), p.scales, strict=True))
         dispersion = state.dispersion or (1.5,) * len(p.scales)
         share0 = base.negative_share(bp)
         at = open_.start + p.bucket_seconds
         next_open = OpenBucket(at)
+        # Coarse buckets for the long windows: filled every bucket, closed on the boundary.
+        partial = Totals._make(map(add, state.partial, bucket.totals))
+        horizon = state.horizon
+        closing = at % (p.coarse_buckets * p.bucket_seconds) == 0
+        uncertainty = 1.0 / (bp.prior_weight + base.n) if bp.prior_weight > 0 else 0.0
+        surprise = _surprises(sums, share0, dispersion, p, uncertainty)
 
-        if sums[-1][0] == 0 or not self._unusual(sums, share0, dispersion):
+        if not self._unusual(surprise, sums, share0, horizon, p):
             # Nothing can be unusual: learn the bucket and move on cheaply, from the
             # window sums alone (most buckets of most entities end here).
-            baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
-            dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
-            volume, negative, expected = sums[0][:3]
-            verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
-                              round(negative / volume, 4) if volume else 0.0,
-                              round(share0, 4), **_minute(bucket),
+            calm = _calmer(state.streak)
+            baseline = _learn_lagged(base, ring, calm, p, dispersion[0])
+            mature = base.n >= p.quiet_start + max(p.scales)
+            if mature:
+                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
+                if surprise is not _NONE:
+                    horizon = horizon._replace(
+                        tails=_learn_tails(horizon.tails, surprise, base.n))
+            if closing:
+                horizon = self._close_coarse(horizon, ring, partial, at, share0, p, False,
+                                             base.n)
+                partial = ZERO
+            t = sums[0]
+            verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
+                              round(t.share, 4), round(share0, 4), **_minute(bucket),
                               window_seconds=float(p.scales[0] * p.bucket_seconds))
-            return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
+            return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
+                               horizon), verdict
 
-        warm = base.n >= p.warmup
-        windows = [Window(m, *t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
-        scales = [self._scale(w, share0, d) for w, d in zip(windows, dispersion, strict=True)]
-        extras = self._extras(windows, scales, entity_id) if any(
-            s.volume_z >= p.z_volume for s in scales) else []
-        judgement = judge(scales, [w.busiest() for w in windows], extras, state.streak,
-                          warm, p)
+        thresholds = self._thresholds(horizon.tails, p, base.n)
+        windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
+        scales = [self._scale(w, share0, d, m * uncertainty, p)
+                  for w, d, m in zip(windows, dispersion, p.scales, strict=True)]
+        holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
+        long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
+                                        holding.coordinated_share, base.n)
+        extras = self._extras(windows, scales, entity_id, p)
+        amplified = any(x.name == "reach" for x in extras)
+        build = horizon.build
+        hours = 0.0 if build.started is None else (at - build.started) / 3600.0
+        judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
+                          max(state.streak, 0), thresholds, p, build, amplified, hours, base.n)
         best = judgement.best
         evidence = Evidence()
         if judgement.severity is not None:
-            evidence = self._evidence(ring, entity_id, best.coordinated_share)
+            evidence = self._evidence(ring, entity_id, best.coordinated_share, judgement, p)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
                           round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
                           window_seconds=float(best.minutes * p.bucket_seconds))
         baseline = base
-        if not judgement.escalating:
+        streak = judgement.streak if judgement.escalating else _calmer(state.streak)
+        if not judgement.escalating and not _in_build(build, p):
             # Escalating buckets are not learned: a storm must not become the new normal.
-            baseline = base.learn(open_.start, bucket.n, bucket.negative, bp, dispersion[0])
-            if judgement.severity is None:
-                dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n)
-        return EntityState(next_open, baseline, ring, dispersion, judgement.streak,
-                           sums), verdict
+            baseline = _learn_lagged(base, ring, streak, p, dispersion[0])
+            if base.n >= p.quiet_start + max(p.scales):
+                # Surprises and spread measured against a baseline that has learned: a new
+                # entity's first hours against its kind's prior would teach it nothing true.
+                # SPOT leaves out scores above the threshold altogether; here they are
+                # learned capped a little above it, so that an entity whose news spikes
+                # recur raises its thresholds step by step, and one burst cannot.
+                capped = tuple(min(x, t + _TAIL_CAP) for x, t in zip(surprise, thresholds,
+                                                                      strict=True))
+                horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n))
+                if judgement.severity is None:
+                    dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
+                                                        p)
+        elif base.n < p.quiet_start:
+            # A new entity cannot yet tell a storm from being busier and more hostile than
+            # its kind's prior: it goes on learning (lagged, so a storm that starts after
+            # its first minutes is judged before it is learned, and warned).
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0])
+        elif base.n < p.learning and judgement.streak >= 60:
+            # Escalating for an hour while still young: perhaps simply busier and more
+            # hostile than it has had time to learn. It learns, guarded (bounded volume
+            # steps, no tone from a bucket far above expectation).
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
+        if closing:
+            horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
+                                         judgement.escalating, base.n)
+            partial = ZERO
+        return EntityState(next_open, baseline, ring, dispersion, streak, sums, partial,
+                           horizon), verdict
 
-    def _unusual(self, sums: tuple[Totals, ...], share0: float,
-                 dispersion: tuple[float, ...]) -> bool:
-        """A cheap pre-check on the window sums: could any scale be a watch or more?"""
-        p = self.params
-        for (volume, negative, expected, _, _), d in zip(sums, dispersion, strict=True):
-            base = max(expected, 0.5)
-            if volume - expected >= p.min_excess and volume >= p.min_ratio * base and (
-                    poisson_z(volume, base, d) >= p.z_volume):
-                return True
-            if volume >= p.min_share_posts and negative / volume - share0 >= p.min_shift:
+    def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
+                    n: int) -> Thresholds:
+        q = p.budget / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)  # episodes per bucket
+        vol, hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails)
+        return Thresholds(max(vol, p.z_volume), max(hostile, p.z_escalate),
+                          max(share, p.z_negative))
+
+    def _unusual(self, surprise: tuple[float, float, float], sums: tuple[Totals, ...],
+                 share0: float, horizon: Horizon, p: DetectorParams) -> bool:
+        """A cheap pre-check: could anything be a watch or more? (An entity's thresholds
+        are never below the global floors, so the floors decide here.)"""
+        if horizon.build.score >= p.cusum_alarm * 0.5:
+            return True
+        volume_z, hostile_z, share_z = surprise
+        if volume_z >= p.z_volume or share_z >= p.z_negative or hostile_z >= p.z_escalate:
+            return True
+        for t in horizon.long:
+            if (t.volume >= p.rise_ratio * t.expected and t.volume - t.expected
+                    >= p.min_excess and t.share >= share0 + p.min_shift * 0.5):
                 return True
         return False
 
-    def _scale(self, w: Window, share0: float, dispersion: float) -> Scale:
-        p = self.params
-        organic = float(w.volume - w.excess)
-        authors = float(w.volume)
-        if w.volume >= p.min_excess and w.volume >= p.min_ratio * max(w.expected, 0.5):
+    def _scale(self, w: Window, share0: float, dispersion: float, uncertainty: float,
+               p: DetectorParams) -> Scale:
+        t = w.totals
+        organic = float(t.volume - t.excess)
+        authors = float(t.volume)
+        hostility = 1.0
+        if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
+                t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
-            dup = w.duplicate_share(p.duplicate_min)
-            organic = max(0.0, organic - dup * organic)
-            authors = w.distinct_authors()
-            organic = min(organic, authors * p.author_window_cap)
-        return Scale(w.minutes, w.volume, w.expected, organic, w.negative, share0, authors,
-                     dispersion)
+            organic, authors, hostility = _organic(w, organic, p)
+        return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
+                     share0, authors, dispersion, uncertainty, hostility)
+
+    def _long_scales(self, horizon: Horizon, partial: Totals, share0: float,
+                     uncertainty: float, p: DetectorParams, coordinated: float,
+                     n: int) -> list[Scale]:
+        """The hour-scale windows: closed coarse buckets plus the one being filled (whose
+        ``coordinated`` share is taken from the short window that holds it). A window is
+        judged once the baseline had learned for its whole length (``n`` buckets)."""
+        out = []
+        per = p.coarse_buckets
+        partial = partial._replace(excess=partial.excess + round(
+            coordinated * (partial.volume - partial.excess)))
+        for m, t in zip(p.long_scales, horizon.long, strict=False):
+            k = m // per
+            if len(horizon.coarse) < k or n < m + p.quiet_start:
+                break  # not a full window of a learned baseline yet
+            t = Totals._make(map(add, t, partial))
+            authors = sum(c.authors for c in horizon.coarse[-k:])
+            organic = float(max(t.volume - t.excess, 0))
+            out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
+                             share0, authors, horizon.dispersion, m * uncertainty))
+        return out
+
+    def _close_coarse(self, horizon: Horizon, ring: tuple[Bucket, ...], partial: Totals,
+                      at: float, share0: float, p: DetectorParams, escalating: bool,
+                      n: int) -> Horizon:
+        """Close the coarse bucket ending at ``at``: ring, long sums, CUSUM, dispersion."""
+        per = p.coarse_buckets
+        start = at - per * p.bucket_seconds
+        recent = Window(per, partial, ring[-per:])
+        organic = partial.volume - partial.excess
+        authors = float(sum(b.distinct for b in recent.buckets))  # at most this many
+        if organic > max(partial.expected, 1.0) and (
+                partial.share > share0 or build_might(horizon.build, p)):
+            # A busier, more hostile coarse bucket: its coordinated posts leave its organic
+            # volume, as they leave a short window's (copy-paste, and more posts than
+            # author_window_cap per distinct author).
+            organic, authors, hostility = _organic(recent, float(organic), p)
+            # Calm copies (a headline shared verbatim) stay in the coarse bucket's organic
+            # volume: its sums keep no hostility of the coordinated posts.
+            coordinated = (partial.volume - organic) * hostility
+            partial = partial._replace(excess=round(coordinated))
+        keep = max(p.long_scales) // per
+        coarse = (*horizon.coarse[-keep:], Coarse(start, partial, authors))
+        long = tuple(slide(t, coarse, m // per) for t, m in zip(
+            horizon.long or (ZERO,) * len(p.long_scales), p.long_scales, strict=True))
+        d = horizon.dispersion
+        build = horizon.build
+        if n >= p.quiet_start + p.long_scales[0]:
+            # Only against a baseline that has learned for a while: a new entity's first
+            # hours are judged against its kind's prior, too rough to accumulate on.
+            build = build.step(start, partial, share0, p.cusum_ratio, d, 3.0 * p.cusum_alarm)
+        if not escalating and build.score < p.cusum_alarm and partial.scored:
+            mu = max(partial.expected * share0, 0.5)
+            x = partial.share * max(partial.volume - partial.excess, 0)
+            residual = min((x - mu) ** 2 / mu, 9.0)
+            d = max(1.0, d + (residual - d) / 200.0)
+        return Horizon(coarse, long, d, build, horizon.tails)
 
     def _extras(self, windows: list[Window], scales: list[Scale],
-                entity_id: str) -> list[Signal | None]:
-        p = self.params
+                entity_id: str, p: DetectorParams) -> list[Signal]:
         short, mid, long = scales[0], scales[min(1, len(scales) - 1)], scales[-1]
         w = windows[min(1, len(windows) - 1)]
         tops = _merge_top(w.buckets, p.top_authors)
         hashtags = _hashtags(w.buckets, call_only=True)
         others = _co_mentions(w.buckets)
-        linked = (self.linked or {}).get(entity_id, ())
         coordinated = max(scales, key=lambda s: s.coordinated_share if s.volume >= 10 else 0.0)
-        return [
+        t = w.totals
+        c = w.counts()
+        found = [
             velocity(short, long),
-            reach(w.high_reach, tops, p.high_reach),
-            calls_to_action(w.call_share(), hashtags, p.call_share),
-            linkage(others, linked, mid.volume, p.linked_share),
+            reach(c.high_reach, tops, p.high_reach),
+            calls_to_action(c.calls / t.volume if t.volume else 0.0, hashtags, p.call_share),
+            linkage(others, self.linked_to(entity_id), mid.volume, p.linked_share),
+            centre(w.centre(), t.volume, mid.span, p.centre_reshares, p.centre_share),
+            *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
+                     t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason),
+            unscored(t.volume, c.unscored),
         ]
+        return [x for x in found if x is not None]
 
     def _learn_dispersion(self, dispersion: tuple[float, ...], sums: tuple[Totals, ...],
-                          filled: int, n: int) -> tuple[float, ...]:
+                          filled: int, n: int, p: DetectorParams) -> tuple[float, ...]:
         """Track each scale's over-dispersion; ``filled`` is how many buckets the ring holds
         (a scale learns only once its window is full)."""
-        a = max(1.0 / (n + 1), 1.0 / 1440)
+        a = max(1.0 / (n + 1 - p.quiet_start - max(p.scales)), 1.0 / 1440)
         out = []
-        for d, (volume, _, expected, _, _), minutes in zip(dispersion, sums, self.params.scales,
-                                                           strict=True):
+        for d, t, minutes in zip(dispersion, sums, p.scales, strict=True):
             if filled < minutes:
                 out.append(d)
                 continue
-            e = max(expected, 0.5)
-            residual = min((volume - e) ** 2 / e, 25.0)
+            e = max(t.expected, 0.5)
+            # Capped at 3 sd: the bulk's dispersion, not the news spikes' (the tails have
+            # those), so a spike neither hides behind its own variance nor the next storm.
+            residual = min((t.volume - e) ** 2 / e, 9.0)
             out.append(max(1.0, d + a * (residual - d)))
         return tuple(out)
 
-    def _evidence(self, ring: tuple[Bucket, ...], entity_id: str,
-                  coordinated: float) -> Evidence:
-        p = self.params
+    def _evidence(self, ring: tuple[Bucket, ...], entity_id: str, coordinated: float,
+                  judgement: Judgement, p: DetectorParams) -> Evidence:
         recent = ring[-p.evidence_minutes:]
         posts = list(islice(chain.from_iterable(b.texts for b in reversed(recent)),
                             p.evidence_posts))
-        terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
-        originals = [t for t in posts if not t[5]]
-        most_negative = sorted(originals, key=lambda t: (-(t[4] or 0.0), -t[3], t[0]))
-        samples, seen = [], set()
-        for post in most_negative:
-            if post[1] not in seen and post[2] not in {s.text for s in samples}:
-                samples.append(_sample(post))
-                seen.add(post[1])
-            if len(samples) == p.samples:
+        terms = Counter(chain.from_iterable(_terms(post.text) for post in posts))
+        samples: list[Sample] = []
+        seen: set[str] = set()
+        centre_post = _centre(recent, posts, p)
+        originals = [x for x in posts if x.reshare_of is None and (
+            centre_post is None or x.id != centre_post.id)]
+        most_hostile = sorted(originals, key=lambda x: (
+            -(x.hostility if x.hostility is not None else -1.0), -x.followers, x.id))
+        texts: set[str] = set()
+        for x in most_hostile:
+            if len(samples) >= p.samples:
                 break
+            if x.author not in seen and x.text not in texts:
+                samples.append(_sample(x))
+                seen.add(x.author)
+                texts.add(x.text)
         others = _co_mentions(recent)
-        links = set((self.linked or {}).get(entity_id, ()))
+        links = set(self.linked_to(entity_id))
         linked = sorted(others.items(), key=lambda kv: (kv[0] not in links, -kv[1], kv[0]))
         return Evidence(
             top_terms=ranked(terms)[:p.top_terms],
@@ -330,43 +511,151 @@ class Detector:
             top_authors=_merge_top(recent, p.top_authors),
             linked=tuple(linked[:5]),
             coordinated_share=round(coordinated, 3),
-            centre=_centre(posts, p.centre_reshares),
+            build_started=judgement.since,
+            centre=centre_post,
             high_reach=_high_reach(posts, p.high_reach, p.samples),
         )
 
 
 def _sample(post: Post, reshares: int | None = None) -> Sample:
-    mid, author, text, followers, negativity, _, ts, url, _ = post
-    return Sample(mid, author, text, followers,
-                  None if negativity is None else round(negativity, 3), ts, url, reshares)
+    return Sample(post.id, post.author, post.text, post.followers, _round(post.hostility),
+                  post.ts, post.url, reshares)
 
 
-def _centre(posts: list[Post], least: int) -> Sample | None:
-    """The post reshared most among the kept posts (at least ``least`` times): what the
-    storm is about. Shown as the original when it was kept, else as its first reshare."""
-    counts = Counter(post[8] for post in posts if post[8])
-    if not counts:
+def _centre(recent: tuple[Bucket, ...], posts: list[Post], p: DetectorParams) -> Sample | None:
+    """The post reshared most in the evidence window (at least ``centre_evidence`` times,
+    counted in full, not only among the kept posts): what the storm is about. Shown as
+    the original when it is among the evidence ``posts``, else as its first reshare
+    there."""
+    top = Window(len(recent), ZERO, recent).centre()
+    if top is None or top[1] < p.centre_evidence:
         return None
-    target, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    if n < least:
-        return None
-    original = next((post for post in posts if post[0] == target), None)
+    root, count = top
+    kept = [x for x in posts if x.id == root or x.reshare_of == root]
+    original = next((x for x in kept if x.id == root), None)
     if original is not None:
-        return _sample(original, n)
-    first = min((post for post in posts if post[8] == target), key=lambda t: (t[6] or 0, t[0]))
-    return replace(_sample(first, n), id=target)
+        return _sample(original, count)
+    if not kept:
+        return None
+    first = min(kept, key=lambda x: (x.ts or 0.0, x.id))
+    return replace(_sample(first, count), id=root)
 
 
 def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]:
     """Posts of the accounts with the most followers (at least ``followers``), one each."""
-    out, seen = [], set()
-    for post in sorted(posts, key=lambda t: (-t[3], t[0])):
-        if post[3] < followers or len(out) == k:
+    out: list[Sample] = []
+    seen: set[str] = set()
+    for post in sorted(posts, key=lambda x: (-x.followers, x.id)):
+        if post.followers < followers or len(out) == k:
             break
-        if post[1] not in seen:
+        if post.author not in seen:
             out.append(_sample(post))
-            seen.add(post[1])
+            seen.add(post.author)
     return tuple(out)
+
+
+def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float, float]:
+    """The organic volume, the distinct voices and the hostile share of the coordinated
+    posts of a window that may be escalating.
+
+    Coordinated posts leave it: copy-paste (a normalised text repeated
+    ``duplicate_min`` times), and every post of an author with more than
+    ``author_window_cap`` posts in the window (a bot or a campaign account, who
+    then does not count among the distinct authors either). What is left is at
+    most ``author_window_cap`` posts per remaining author. Coordinated posts are
+    taken as hostile (a bot burst must not lend the crowd its hostility), except
+    copies found not hostile among the kept texts (a news headline shared
+    verbatim)."""
+    volume = w.totals.volume
+    dup, dup_hostile = w.duplicates(p.duplicate_min, p.negative_threshold)
+    copies = dup * organic
+    organic -= copies
+    authors = w.distinct_authors()
+    posts, voices = w.repeaters(p.author_window_cap)
+    if posts:
+        authors *= 1.0 - voices
+        organic = min(organic, volume * (1.0 - posts))
+    organic = max(0.0, min(organic, authors * p.author_window_cap))
+    coordinated = volume - organic
+    if coordinated <= 0.0:
+        return organic, authors, 1.0
+    calm_copies = min(copies * (1.0 - dup_hostile), coordinated)
+    return organic, authors, 1.0 - calm_copies / coordinated
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _calmer(streak: int) -> int:
+    """One more calm bucket: ``streak`` counts escalating buckets up and calm ones down."""
+    return max(min(streak, 0) - 1, -1_000_000)
+
+
+def _learn_lagged(base: Baseline, ring: tuple[Bucket, ...], streak: int, p: DetectorParams,
+                  dispersion: float, guarded: bool = False) -> Baseline:
+    """Learn the bucket ``learn_lag`` buckets back, once every bucket since has been calm.
+
+    Learning lags so that the start of a storm, which looks ordinary until it has
+    grown, is judged before it is learned: if the entity escalates within
+    ``learn_lag`` buckets, its build-up is never learned."""
+    lag = p.learn_lag
+    if streak > -lag or len(ring) <= lag:
+        return base
+    b = ring[-lag - 1]
+    t = b.totals
+    return base.learn(b.start, t.volume, p.baseline, t.scored, t.mass, dispersion, guarded)
+
+
+def build_might(build: Build, p: DetectorParams) -> bool:
+    """The CUSUM has started to climb (a coarse bucket's coordination then matters)."""
+    return build.score > 0.0
+
+
+def _in_build(build: Build, p: DetectorParams) -> bool:
+    """A build past its alarm is kept out of the baseline, as a storm is."""
+    return build.score >= p.cusum_alarm
+
+
+_NONE = (0.0, 0.0, 0.0)
+
+
+def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],
+               p: DetectorParams, uncertainty: float) -> tuple[float, float, float]:
+    """This bucket's surprise scores (max over the short scales, raw volume): volume,
+    hostile mentions where the tone is surprising too, hostile share; ``_NONE`` when
+    none can reach the tail (START).
+
+    A count's root deviance never exceeds its Pearson residual above expectation, so
+    windows whose Pearson residual is below START skip the logarithms. Hostile
+    mentions count only where the share is up: a news spike (volume, usual tone)
+    must not teach an entity that hostile surges are ordinary."""
+    volume_z = hostile_z = share_z = 0.0
+    for t, d, m in zip(sums, dispersion, p.scales, strict=True):
+        e = t.expected
+        x = t.volume
+        if x <= e:
+            continue
+        u = m * uncertainty
+        e = max(e, 0.5)
+        if (x - e) * (x - e) > START * START * (d + u) * e:
+            volume_z = max(volume_z, poisson_z(x, e, d + u))
+        if t.scored >= p.min_share_posts and t.mass > share0 * t.scored:
+            sz = binomial_z(t.mass, t.scored, share0, 1.5)
+            share_z = max(share_z, sz)
+            if sz > START:
+                h = t.mass / t.scored * x
+                hostile_z = max(hostile_z, poisson_z(h, max(e * share0, 0.5 * share0),
+                                                     THREADS + u))
+    if volume_z <= START and share_z <= START and hostile_z <= START:
+        return _NONE
+    return volume_z, hostile_z, share_z
+
+
+def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],
+                 n: int) -> tuple[Tail, Tail, Tail]:
+    return (tails[0].learn(surprise[0], n), tails[1].learn(surprise[1], n),
+            tails[2].learn(surprise[2], n))
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:
@@ -404,5 +693,7 @@ def _terms(text: str) -> frozenset[str]:
 
 def _minute(bucket: Bucket) -> dict[str, float | int]:
     """The closed minute's own figures, for the incident timeline."""
-    return {"minute_volume": bucket.n, "minute_expected": round(bucket.expected, 3),
-            "minute_negativity": round(bucket.negative / bucket.n, 4) if bucket.n else 0.0}
+    t = bucket.totals
+    return {"minute_volume": t.volume, "minute_expected": round(t.expected, 3),
+            "minute_negativity": round(t.share, 4)}
+

@@ -2,31 +2,62 @@
 
 The ladder, and what each rung promises the duty press officer:
 
-- ``watch``: unusual attention. Volume *or* negativity is out of the ordinary
-  at some time scale, but not both, or the extra volume is mostly coordinated
-  (a few accounts, copy-paste). Worth a glance, not a phone call.
-- ``warning``: escalating negative attention. At some scale the *organic*
-  volume is significantly above the seasonal baseline *and* the negative share
-  is significantly and materially above its baseline, from enough distinct
-  authors, sustained for several buckets and not a single-minute blip.
-- ``critical``: strong, spreading, negative escalation. A warning whose
-  combined score (plus boosts for acceleration, high-reach accounts, calls to
-  action and linked entities dragged in) passes ``critical_score``, with the
-  organic volume at least ``critical_ratio`` times expected and at least
-  ``critical_authors`` distinct authors.
+- ``watch``: unusual attention. Volume *or* the hostile share is out of the
+  ordinary *for this entity* (rarer than its false-alarm budget allows), but
+  not both, or the extra volume is mostly coordinated (a few accounts,
+  copy-paste). Worth a glance, not a phone call.
+- ``warning``: escalating hostile attention. One of, for ``sustain``
+  consecutive buckets and from enough distinct authors:
+  - at a short scale (minutes), the organic volume and the hostile share are
+    both significantly and materially above baseline, and the hostile mentions
+    (volume x share) are rarer than the entity's budget allows;
+  - at a long scale (hours), the same with a lower volume ratio (a slow burn);
+  - the accumulating detector (CUSUM) on hostile mentions has crossed its
+    alarm, with the share of the build significantly up: a slow build, with
+    the time it started;
+  - an absolute floor: so many hostile mentions from so many authors that the
+    entity's usual quiet does not matter (an official nobody mentions).
+- ``critical``: strong, spreading, hostile escalation. A warning whose score
+  (plus boosts for acceleration, high-reach accounts, calls to action, linked
+  entities, a post at the centre of the storm and demands) passes
+  ``critical_score``, with the organic volume at least ``critical_ratio``
+  times expected and at least ``critical_authors`` distinct authors.
 
 A scheduled event (weekly Q&A, budget day) or a positive viral post raises
-volume with usual or lower negativity, so it stops at ``watch``.
+volume with usual or lower hostility, so it stops at ``watch``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
-from models.signals import Scale, Signal, combined, negativity, volume
+from models.horizon import Build
+from models.params import DetectorParams
+from models.signals import (
+    Scale,
+    Signal,
+    binomial_z,
+    build,
+    combined,
+    floor,
+    negativity,
+    unusual_hostility,
+    unusual_share,
+    unusual_volume,
+    volume,
+)
 
-__all__ = ["Judgement", "judge"]
+__all__ = ["Judgement", "Thresholds", "judge"]
+
+
+class Thresholds(NamedTuple):
+    """This entity's surprise thresholds now (from its own tail, floored globally)."""
+
+    volume: float
+    hostile: float
+    share: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,78 +74,157 @@ class Judgement:
     escalating: bool
     streak: int
     best: Scale
+    since: float | None = None  # when a slow build started, if one decided
 
 
-def judge(scales: list[Scale], busiest: list[int], extras: list[Signal | None],
-          streak: int, warm: bool, params: Any) -> Judgement:
-    """Apply the ladder to the scales of one bucket.
+def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: list[Signal],
+          streak: int, thresholds: Thresholds, p: DetectorParams, build_state: Build | None = None,
+          amplified: bool = False, hours: float = 0.0, learned: int | None = None) -> Judgement:
+    """Apply the ladder to one bucket.
 
-    ``busiest`` is the largest single-bucket count of each scale's window (for
-    the blip test); ``extras`` are the optional signals (velocity, reach, calls
-    to action, linkage, coordination), each a boost when present.
+    ``short`` are the minute-scale windows and ``busiest`` the largest single
+    bucket of each (for the blip test); ``long`` the hour-scale windows;
+    ``extras`` the optional signals (velocity, reach, calls to action, linkage,
+    centre, markers, coordination, unscored), each a boost or a reason when
+    present. ``build_state`` is the CUSUM with ``hours`` since its run started;
+    ``amplified`` says a high-reach account is in the storm (floors lower);
+    ``learned`` is how many buckets the baseline has learned (None: plenty): before
+    ``judge_after`` nothing is judged; in its first ``quiet_start`` buckets an entity
+    is still learning what its usual volume and tone are, so neither alone raises a
+    watch (escalation still warns).
 
-    >>> from models.detector import DetectorParams
-    >>> s = Scale(15, volume=120, expected=15.0, organic=120.0, negative=90, share0=0.25,
-    ...           authors=100.0, dispersion=1.5)
-    >>> j = judge([s], [12], [], streak=4, warm=True, params=DetectorParams())
+    >>> from models.params import DetectorParams
+    >>> s = Scale(15, volume=120, expected=15.0, organic=120.0, scored=120, mass=90.0,
+    ...           hostile=90, share0=0.25, authors=100.0, dispersion=1.5)
+    >>> t = Thresholds(4.0, 3.0, 3.0)
+    >>> j = judge([s], [12], [], [], streak=4, thresholds=t, p=DetectorParams())
     >>> j.severity, j.escalating, j.reasons[0]
-    ('critical', True, 'negative mentions 90 vs 3.8 expected over 15 min')
-    >>> judge([s], [12], [], streak=0, warm=True, params=DetectorParams()).severity
+    ('critical', True, 'hostile mentions 90 vs 3.8 expected over 15 min')
+    >>> judge([s], [12], [], [], streak=0, thresholds=t, p=DetectorParams()).severity
     'watch'
     """
-    p = params
     raw_vol, org_vol, neg, esc = [], [], [], []
-    for s, top in zip(scales, busiest, strict=True):
-        base = max(s.expected, 0.5)
-        if (s.volume_z >= p.z_volume and s.volume - s.expected >= p.min_excess
-                and s.volume >= p.min_ratio * base):
+    decided: Signal | None = None
+    for s, top in zip(short, busiest, strict=True):
+        if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio, organic=False):
             raw_vol.append(s)
-            if (s.organic_z >= p.z_volume and s.organic - s.expected >= p.min_excess
-                    and s.organic >= p.min_ratio * base):
+            if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio):
                 org_vol.append(s)
-        is_neg = (s.negative_z >= p.z_negative and s.shift >= p.min_shift
-                  and s.volume >= p.min_share_posts)
-        if is_neg:
+        if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
+                and s.negative_z >= thresholds.share):
             neg.append(s)
+        toned = unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts)
         blip = s.minutes > 1 and top > p.blip_share * s.volume
-        if s in org_vol and is_neg and s.authors >= p.min_authors and not blip:
+        if (toned and _rising(s, p) and s.authors >= p.min_authors and not blip
+                and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
-    signals = {id(s): combined(s) for s in scales}
-    pool = esc or scales
+    for s in long:
+        # Hours-long windows: a slow burn, judged against the global floors.
+        if (unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts) and _rising(s, p)
+                and s.authors >= p.min_authors
+                and unusual_hostility(s, p.z_long, p.min_excess, p.hostile_ratio)):
+            esc.append(s)
+    floor_scale = _floor_scale(short, p)
+    if not esc and floor_scale is not None and _over_floor(floor_scale, p, amplified):
+        # The floor decided: say so first.
+        decided = floor(floor_scale, _needed(p, amplified), p.floor.floor_authors, amplified)
+        esc.append(floor_scale)
+    since = None
+    if build_state is not None and _building(build_state, long, p):
+        run = build_state.run
+        organic = max(run.volume - run.excess, 0)
+        ratio = run.share * organic / max(run.expected * build_state.share0, 0.5)
+        since = build_state.started
+        signal = build(build_state.started or 0.0, hours, ratio, run.share, build_state.share0)
+        if not esc and long:  # the build decided
+            decided = signal
+            esc.append(long[0])
+        elif decided is None:
+            extras = [*extras, signal]  # a build under way: said, not deciding
+    signals = {id(s): combined(s) for s in (*short, *long)}
+    pool = esc or short
     best = max(pool, key=lambda s: (signals[id(s)].strength, s.volume_z))
-    boosts = [x for x in extras if x is not None and x.name != "coordination"]
-    coordinated = [x for x in extras if x is not None and x.name == "coordination"]
+    boosts = [x for x in extras if x.name not in ("coordination", "unscored")]
+    notes = [x for x in extras if x.name in ("coordination", "unscored")]
     weights = dict(p.boosts)
     score = signals[id(best)].strength + sum(weights.get(x.name, 0.0) for x in boosts)
     escalating = bool(esc)
     streak = streak + 1 if escalating else 0
-    if not warm:
-        return Judgement(None, score, (), escalating, streak, best)
+    if learned is not None and learned < p.judge_after:
+        # An entity watched for minutes: its own history is too short to judge against.
+        return Judgement(None, score, (), escalating, streak, best, since)
     if escalating and streak >= p.sustain:
         strong = (score >= p.critical_score
                   and max(s.ratio for s in esc) >= p.critical_ratio
                   and max(s.authors for s in esc) >= p.critical_authors)
-        reasons = [signals[id(best)].reason, volume(best).reason, negativity(best).reason]
-        reasons += [x.reason for x in boosts + coordinated]
+        reasons = [signals[id(best)].reason]
+        if decided is not None:
+            reasons.insert(0, decided.reason)
+        reasons += [volume(best).reason, negativity(best).reason]
+        reasons += [x.reason for x in boosts + notes]
         return Judgement("critical" if strong else "warning", score, tuple(reasons),
-                         escalating, streak, best)
-    if raw_vol or neg:
+                         escalating, streak, best, since)
+    if (raw_vol or neg) and (learned is None or learned >= p.quiet_start):
         reasons = []
         if raw_vol:
             top_vol = max(raw_vol, key=lambda s: s.volume_z)
-            reasons.append(volume(top_vol).reason)
+            reasons.append(volume(top_vol, organic=bool(org_vol)).reason)
             if not org_vol:
                 reasons.append("not escalated: the extra volume is mostly coordinated")
             elif not neg:
-                reasons.append("negativity as usual: attention, not a firestorm"
+                reasons.append("hostility as usual: attention, not a firestorm"
                                " (a scheduled event or a positive spike?)")
         if neg:
             reasons.append(negativity(max(neg, key=lambda s: s.negative_z)).reason)
             if not raw_vol:
-                reasons.append("volume as usual: negativity alone")
+                reasons.append("volume as usual: hostility alone")
         if escalating:
             reasons.append(f"escalating for {streak} of {p.sustain} buckets needed")
-        reasons += [x.reason for x in coordinated + boosts]
+        reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
-                         max(raw_vol or neg, key=lambda s: s.volume_z))
-    return Judgement(None, score, (), escalating, streak, best)
+                         max(raw_vol or neg, key=lambda s: s.volume_z), since)
+    return Judgement(None, score, (), escalating, streak, best, since)
+
+
+def _rising(s: Scale, p: DetectorParams) -> bool:
+    """The organic volume is not down (up a little will do, by default as usual: the
+    hostile mentions carry the test; a quiet hour's few posts never add up to one)."""
+    return s.organic >= p.rise_ratio * max(s.expected, 0.5) and s.organic_z >= p.z_rise
+
+
+def _floor_scale(short: list[Scale], p: DetectorParams) -> Scale | None:
+    """The short scale the absolute floor is judged on: the one closest to 15 minutes."""
+    if not short:
+        return None
+    return min(short, key=lambda s: abs(s.minutes * p.bucket_seconds - 900))
+
+
+def _needed(p: DetectorParams, amplified: bool) -> float:
+    return p.floor.floor_hostile * (p.reach_floor_factor if amplified else 1.0)
+
+
+def _over_floor(s: Scale, p: DetectorParams, amplified: bool) -> bool:
+    """So many hostile mentions from so many authors that the usual quiet does not matter
+    (and still several times what the baseline expects, and a hostile share above it)."""
+    return (s.hostile_mentions >= _needed(p, amplified)
+            and s.authors >= p.floor.floor_authors
+            and s.hostile_mentions >= p.floor.floor_ratio * max(s.expected_hostile, 0.5)
+            and s.shift >= p.min_shift)
+
+
+def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
+    """The CUSUM has crossed its alarm, the share over its run is significantly up, and
+    the shortest long window still runs hot (a finished build does not linger)."""
+    if b.score < p.cusum_alarm or b.started is None:
+        return False
+    run = b.run
+    organic = max(run.volume - run.excess, 0)
+    if run.scored == 0 or organic == 0:
+        return False
+    shift = run.share - b.share0
+    z = binomial_z(run.share * run.scored, run.scored, b.share0, 1.5)
+    recent = long[0] if long else None
+    hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
+        recent.expected_hostile, 0.5)
+    return z >= p.z_negative and shift >= p.min_shift and hot and (
+        organic >= p.rise_ratio * run.expected)

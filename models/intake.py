@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from models.hostility import markers, might_mark
 from models.matcher import Matcher, tokens
 from models.mention import Mention, Rejection, decode
 from models.negativity import Assessment
@@ -86,7 +87,7 @@ class Intake:
         watched entity follows the batch's observations.
         """
         result = IntakeResult()
-        tagged: list[tuple[int, Mention, tuple[str, ...]]] = []
+        tagged: list[tuple[int, Mention, tuple[str, ...], int]] = []
         newest: dict[int, float] = {}
         match_tokens = self._matcher.match_tokens
         for index, raw in enumerate(raws):
@@ -97,17 +98,20 @@ class Intake:
             partition = partitions[index] if partitions is not None else 0
             if decoded.ts > newest.get(partition, -math.inf):
                 newest[partition] = decoded.ts
-            entities = match_tokens(tokens(decoded.text))
+            toks = tokens(decoded.text)
+            entities = match_tokens(toks)
             if entities:
-                tagged.append((index, decoded, entities))
+                # Hostility markers the tone model underrates; most posts have none.
+                flags = markers(decoded.text) if might_mark(toks, decoded.text) else 0
+                tagged.append((index, decoded, entities, flags))
         result.accepted = len(raws) - len(result.rejected)
         result.untagged = result.accepted - len(tagged)
         if tagged:
-            scores, langs = self._score_distinct([m.text for _, m, _ in tagged],
-                                                 [m.lang for _, m, _ in tagged])
-            for (index, mention, entities), score, lang in zip(tagged, scores, langs,
-                                                               strict=True):
-                self._observe(result, mention, entities, score, lang)
+            scores, langs = self._score_distinct([m.text for _, m, _, _ in tagged],
+                                                 [m.lang for _, m, _, _ in tagged])
+            for (index, mention, entities, flags), score, lang in zip(tagged, scores, langs,
+                                                                      strict=True):
+                self._observe(result, mention, entities, score, lang, flags)
                 result.origins.extend([index] * len(entities))
         for partition, ts in sorted(newest.items()):
             mark = ts - self.lateness
@@ -162,7 +166,7 @@ class Intake:
         return [float(p) for p in self._score_many(texts)], langs
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
-                 score: float | None, lang: str | None) -> None:
+                 score: float | None, lang: str | None, flags: int) -> None:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
         # A link to a post names its author: kept only for accounts shown by name.
@@ -171,4 +175,5 @@ class Intake:
             others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(
                 entity_id, mention.id, mention.ts, mention.platform, author, text,
-                mention.author_followers, score, others, mention.reshare_of, lang, url))
+                mention.author_followers, score, others, mention.reshare_of, lang, flags,
+                url))

@@ -36,6 +36,7 @@ class Observation:
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
     lang: str | None = None  # the language the post was read in (declared or identified)
+    markers: int = 0  # hostility markers and calls to action (models.hostility flags)
     url: str | None = None  # link to the post, when the mention has one
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class Observation:
                 "platform": self.platform, "author": self.author, "text": self.text,
                 "followers": self.followers, "negativity": self.negativity,
                 "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang,
-                "url": self.url}
+                "markers": self.markers, "url": self.url}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:

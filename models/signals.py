@@ -15,21 +15,33 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 __all__ = [
     "Scale",
     "Signal",
     "binomial_z",
+    "build",
     "calls_to_action",
+    "centre",
     "combined",
     "coordination",
+    "floor",
     "linkage",
+    "markers",
     "negativity",
     "poisson_z",
     "reach",
+    "unscored",
+    "unusual_hostility",
+    "unusual_share",
+    "unusual_volume",
     "velocity",
     "volume",
 ]
+
+
+THREADS = 1.5  # variance of a count of hostile posts over its mean (replies, pile-ons)
 
 
 def poisson_z(observed: float, expected: float, dispersion: float = 1.0) -> float:
@@ -50,18 +62,21 @@ def poisson_z(observed: float, expected: float, dispersion: float = 1.0) -> floa
 def binomial_z(k: float, n: float, p0: float, dispersion: float = 1.0) -> float:
     """Signed root deviance of ``k`` successes in ``n`` against share ``p0``.
 
+    ``k`` may be fractional: the sum of calibrated probabilities is the expected
+    number of hostile posts.
+
     >>> round(binomial_z(30, 40, 0.3), 2), binomial_z(0, 0, 0.3)
     (5.86, 0.0)
     """
     if n <= 0:
         return 0.0
     p0 = min(max(p0, 1e-6), 1 - 1e-6)
-    p = k / n
+    p = min(max(k / n, 0.0), 1.0)
     dev = 0.0
     if p > 0:
-        dev += k * math.log(p / p0)
+        dev += p * n * math.log(p / p0)
     if p < 1:
-        dev += (n - k) * math.log((1 - p) / (1 - p0))
+        dev += (1 - p) * n * math.log((1 - p) / (1 - p0))
     z = math.sqrt(max(2.0 * dev, 0.0) / max(dispersion, 1.0))
     return z if p >= p0 else -z
 
@@ -70,45 +85,118 @@ def binomial_z(k: float, n: float, p0: float, dispersion: float = 1.0) -> float:
 class Scale:
     """One time scale's window against the baseline, in the terms signals need.
 
-    >>> s = Scale(15, volume=60, expected=10.0, organic=54.0, negative=40, share0=0.3,
-    ...           authors=50.0, dispersion=1.0)
+    ``mass`` is the summed hostility of the ``scored`` posts (the expected number
+    of hostile posts among them); posts whose tone could not be scored count in
+    ``volume`` only.
+
+    >>> s = Scale(15, volume=60, expected=10.0, organic=54.0, scored=60, mass=40.0,
+    ...           hostile=38, share0=0.3, authors=50.0, dispersion=1.0)
     >>> round(s.ratio, 1), round(s.share, 2), round(s.coordinated_share, 2)
-    (5.4, 0.67, 0.1)
+    (5.4, 0.63, 0.1)
+    >>> round(s.hostile_mentions, 1), round(s.expected_hostile, 1)
+    (34.0, 3.0)
     """
 
     minutes: int
     volume: int
     expected: float
     organic: float  # volume minus what looks coordinated
-    negative: int
-    share0: float  # baseline negative share
+    scored: int
+    mass: float
+    hostile: int  # scored posts at or above the hostility threshold
+    share0: float  # baseline hostile share
     authors: float  # distinct authors (estimated beyond a few dozen)
-    dispersion: float
+    dispersion: float  # of volume counts at this scale
+    uncertainty: float = 0.0  # extra dispersion while the baseline is young (cold start)
+    coordinated_hostility: float = 1.0  # share of the coordinated posts taken as hostile
     # Derived once (each is read several times by the ladder).
     ratio: float = field(init=False)
-    share: float = field(init=False)
+    share: float = field(init=False)  # hostile share of the organic posts
     shift: float = field(init=False)
     coordinated_share: float = field(init=False)
+    hostile_mentions: float = field(init=False)  # organic posts x hostile share
+    expected_hostile: float = field(init=False)
     volume_z: float = field(init=False)
     organic_z: float = field(init=False)
     negative_z: float = field(init=False)
+    combined_z: float = field(init=False)  # volume and tone surprises' geometric mean
+    hostile_z: float = field(init=False)  # hostile mentions against expected
 
     def __post_init__(self) -> None:
         base = max(self.expected, 0.5)
-        share = self.negative / self.volume if self.volume else 0.0
+        share = self.mass / self.scored if self.scored else self.share0
+        organic_share = self.organic / self.volume if self.volume else 1.0
+        # Hostile mentions of the organic volume. Coordinated posts (bots, copy-paste) may
+        # all be hostile, so the organic volume is credited with at most what remains of
+        # the hostile posts once they are set aside (all of them, but copies found calm):
+        # a bot burst cannot lend the crowd its hostility.
+        coordinated = self.volume - self.organic
+        hostile = min(share * self.organic, max(
+            0.0, share * self.volume - coordinated * self.coordinated_hostility))
+        tone = hostile / self.organic if self.organic > 0 else share
+        n = self.scored * organic_share
         derived = {
             "ratio": self.organic / base,
-            "share": share,
-            "shift": share - self.share0,
-            "coordinated_share": 1.0 - self.organic / self.volume if self.volume else 0.0,
-            "volume_z": poisson_z(self.volume, base, self.dispersion),
-            "organic_z": poisson_z(self.organic, base, self.dispersion),
-            # Negative posts among the organic ones (assumed to carry the window's share);
-            # posts come in threads, so the binomial variance is inflated by half.
-            "negative_z": binomial_z(share * self.organic, self.organic, self.share0, 1.5),
+            "share": tone,
+            "shift": tone - self.share0,
+            "coordinated_share": 1.0 - organic_share if self.volume else 0.0,
+            "hostile_mentions": hostile,
+            "expected_hostile": self.expected * self.share0,
+            "volume_z": poisson_z(self.volume, base, self.dispersion + self.uncertainty),
+            "organic_z": poisson_z(self.organic, base, self.dispersion + self.uncertainty),
+            # Posts come in threads, so the binomial variance is inflated by half.
+            "negative_z": binomial_z(tone * n, n, self.share0, 1.5),
         }
+        derived["combined_z"] = math.sqrt(max(derived["organic_z"], 0.0)
+                                          * max(derived["negative_z"], 0.0))
+        # Hostile posts come in threads (replies, pile-ons): their count varies more than
+        # a Poisson count, by the thread factor. The volume's own dispersion is not used:
+        # news spikes inflate it, and they leave the share, and so this test, alone.
+        derived["hostile_z"] = poisson_z(hostile, max(derived["expected_hostile"],
+                                                      0.5 * self.share0),
+                                         THREADS + self.uncertainty)
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+
+    @property
+    def span(self) -> str:
+        """The window's length as people say it: "15 min", "3 h"."""
+        return f"{self.minutes // 60} h" if self.minutes >= 120 else f"{self.minutes} min"
+
+
+def unusual_volume(s: Scale, z: float, min_excess: float, min_ratio: float,
+                   organic: bool = True) -> bool:
+    """The one "volume is unusual" rule: significant (``z``) *and* material (at least
+    ``min_excess`` mentions and ``min_ratio`` times expected), on the organic volume or
+    (``organic=False``) on all of it.
+
+    >>> s = Scale(15, 40, 10.0, 40.0, 40, 10.0, 8, 0.25, 30.0, 1.0)
+    >>> unusual_volume(s, 4.0, 8, 2.0), unusual_volume(s, 4.0, 8, 5.0)
+    (True, False)
+    """
+    count = s.organic if organic else float(s.volume)
+    zed = s.organic_z if organic else s.volume_z
+    return zed >= z and count - s.expected >= min_excess and count >= min_ratio * max(
+        s.expected, 0.5)
+
+
+def unusual_hostility(s: Scale, z: float, min_excess: float, ratio: float) -> bool:
+    """Hostile mentions (organic volume x hostile share) significantly (``z``) and
+    materially (``min_excess`` more, ``ratio`` times) above what the baseline expects.
+    A news spike lifts hostile mentions with volume: the share test beside this one
+    tells it from a storm.
+
+    >>> s = Scale(15, 40, 10.0, 40.0, 40, 20.0, 20, 0.2, 30.0, 1.0)
+    >>> unusual_hostility(s, 4.0, 8, 2.0), unusual_hostility(s, 4.0, 8, 20.0)
+    (True, False)
+    """
+    return (s.hostile_z >= z and s.hostile_mentions - s.expected_hostile >= min_excess
+            and s.hostile_mentions >= ratio * max(s.expected_hostile, 0.5 * s.share0))
+
+
+def unusual_share(s: Scale, z: float, min_shift: float, min_posts: int) -> bool:
+    """The hostile share is significantly and materially above its baseline."""
+    return s.negative_z >= z and s.shift >= min_shift and s.scored >= min_posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +208,12 @@ class Signal:
     reason: str
 
 
-def volume(s: Scale) -> Signal:
-    """Volume surprise on the organic (uncoordinated) volume."""
-    return Signal("volume", s.organic_z,
-                  f"volume {s.ratio:.1f}x expected over {s.minutes} min"
-                  f" ({s.volume} mentions vs {s.expected:.1f}, z={s.organic_z:.1f})")
+def volume(s: Scale, organic: bool = True) -> Signal:
+    """Volume surprise on the organic (uncoordinated) volume, or on all of it."""
+    ratio = s.ratio if organic else s.volume / max(s.expected, 0.5)
+    z = s.organic_z if organic else s.volume_z
+    return Signal("volume", z, f"volume {ratio:.1f}x expected over {s.span}"
+                               f" ({s.volume} mentions vs {s.expected:.1f}, z={z:.1f})")
 
 
 def velocity(short: Scale, long: Scale) -> Signal | None:
@@ -135,24 +224,38 @@ def velocity(short: Scale, long: Scale) -> Signal | None:
     if ratio < 1.5:
         return None
     return Signal("velocity", ratio,
-                  f"accelerating: last {short.minutes} min at {ratio:.1f}x the"
-                  f" {long.minutes}-min rate")
+                  f"accelerating: last {short.span} at {ratio:.1f}x the {long.span} rate")
 
 
 def negativity(s: Scale) -> Signal:
-    """Negative-share shift against the baseline share."""
+    """Hostile-share shift against the baseline share."""
     return Signal("negativity", s.negative_z,
-                  f"negative share {s.share:.0%} vs {s.share0:.0%} usual over"
-                  f" {s.minutes} min (z={s.negative_z:.1f})")
+                  f"hostile share {s.share:.0%} vs {s.share0:.0%} usual over {s.span}"
+                  f" (z={s.negative_z:.1f})")
 
 
 def combined(s: Scale) -> Signal:
-    """Volume and negativity together: the geometric mean of the two surprises."""
-    z = math.sqrt(max(s.organic_z, 0.0) * max(s.negative_z, 0.0))
-    expected_negative = s.expected * s.share0
-    return Signal("combined", z,
-                  f"negative mentions {s.negative} vs {expected_negative:.1f} expected over"
-                  f" {s.minutes} min")
+    """Hostile mentions (volume x share) against expected, with the volume and tone
+    surprises' geometric mean as strength."""
+    return Signal("combined", s.combined_z,
+                  f"hostile mentions {s.hostile_mentions:.0f} vs {s.expected_hostile:.1f}"
+                  f" expected over {s.span}")
+
+
+def floor(s: Scale, needed: float, authors: int, amplified: bool) -> Signal:
+    """An absolute amount of hostility, however quiet the entity usually is."""
+    why = " (lowered: a high-reach account is amplifying it)" if amplified else ""
+    return Signal("floor", s.hostile_mentions,
+                  f"{s.hostile_mentions:.0f} hostile mentions in {s.span} from"
+                  f" {s.authors:.0f} authors (floor {needed:.0f} from {authors}){why}")
+
+
+def build(started: float, hours: float, ratio: float, share: float, share0: float) -> Signal:
+    """A slow build found by the accumulating (CUSUM) detector, and when it started."""
+    when = datetime.fromtimestamp(started, UTC).strftime("%a %H:%M UTC")
+    return Signal("build", ratio,
+                  f"building since {when} ({hours:.0f} h): hostile mentions {ratio:.1f}x"
+                  f" expected, hostile share {share:.0%} vs {share0:.0%} usual")
 
 
 def coordination(s: Scale, threshold: float = 0.2) -> Signal | None:
@@ -196,3 +299,64 @@ def linkage(others: Mapping[str, int], linked: tuple[str, ...], volume: int,
     return Signal("linkage", count / volume,
                   f"drags in linked {entity}: co-mentioned in {count / volume:.0%} of posts"
                   f" ({count})")
+
+
+def centre(top: tuple[str, int] | None, volume: int, span: str, min_reshares: int,
+           min_share: float) -> Signal | None:
+    """One post reshared over and over: the post at the centre of the storm.
+
+    >>> centre(("m42", 240), 400, "15 min", 20, 0.2).reason
+    'one post reshared 240 times in 15 min (60% of mentions): the centre of the storm'
+    >>> centre(("m42", 5), 400, "15 min", 20, 0.2) is None
+    True
+    """
+    if top is None or volume == 0:
+        return None
+    count = top[1]
+    if count < min_reshares or count / volume < min_share:
+        return None
+    return Signal("centre", count / volume,
+                  f"one post reshared {count} times in {span} ({count / volume:.0%} of"
+                  f" mentions): the centre of the storm")
+
+
+_MARKER_REASONS = {
+    "demands": "demands (sack, resign, must go) in {share:.0%} of posts",
+    "sarcasm": "sarcasm (🙄, \"lovely to see\") in {share:.0%} of posts",
+    "questions": "bewildered questions (\"who is... why is it trending\") in {share:.0%} of"
+                 " posts",
+}
+
+
+def markers(counts: Mapping[str, int], scored: int, usual: Mapping[str, float],
+            threshold: float) -> list[Signal]:
+    """Hostility markers the tone model underrates, where they are more than usual.
+
+    ``counts`` are posts with each marker among ``scored`` posts; ``usual`` the
+    baseline share of each marker (a marker present every day is not news).
+
+    >>> [s.reason for s in markers({"demands": 30, "sarcasm": 2}, 100, {}, 0.15)]
+    ['demands (sack, resign, must go) in 30% of posts']
+    """
+    out = []
+    for name, count in counts.items():
+        share = count / scored if scored else 0.0
+        if share >= threshold and share >= 2.0 * usual.get(name, 0.0):
+            out.append(Signal(name, share, _MARKER_REASONS[name].format(share=share)))
+    return out
+
+
+def unscored(volume: int, missing_posts: int, at_least: float = 0.1) -> Signal | None:
+    """Posts whose tone could not be scored (a language without a model).
+
+    >>> print(unscored(100, 31).reason)  # doctest: +NORMALIZE_WHITESPACE
+    31% of posts could not be scored for tone (no model for their language): the
+    hostile share is of the other 69%
+    """
+    if volume == 0 or missing_posts / volume < at_least:
+        return None
+    missing = missing_posts / volume
+    return Signal("unscored", missing,
+                  f"{missing:.0%} of posts could not be scored for tone (no model for their"
+                  f" language): the hostile share is of the other {1 - missing:.0%}")
+

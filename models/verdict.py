@@ -8,6 +8,7 @@ tested apart and replay and stream agree.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 __all__ = ["SEVERITIES", "Evidence", "Sample", "Verdict", "severity_rank"]
@@ -33,7 +34,7 @@ class Sample:
     author: str
     text: str
     followers: int | None = None
-    negativity: float | None = None
+    negativity: float | None = None  # the post's hostility (tone and markers); None: not scored
     ts: float | None = None  # when it was posted (event time)
     url: str | None = None  # link to it, when the mention had one
     reshares: int | None = None  # times it was reshared in the evidence window
@@ -49,6 +50,7 @@ class Evidence:
     top_authors: tuple[tuple[str, int], ...] = ()  # (author, followers), by reach
     linked: tuple[tuple[str, int], ...] = ()  # (entity id, co-mentions)
     coordinated_share: float = 0.0  # share of volume that looks copy-pasted/bot-like
+    build_started: float | None = None  # when a slow build began (event time), if one decided
     centre: Sample | None = None  # the most reshared post: the one the storm is about
     high_reach: tuple[Sample, ...] = ()  # posts by accounts with the most followers
 
@@ -61,6 +63,7 @@ class Evidence:
         kwargs: dict[str, Any] = {k: tuple(tuple(p) for p in data.get(k, ())) for k in pairs}
         kwargs["samples"] = tuple(Sample(**s) for s in data.get("samples", ()))
         kwargs["coordinated_share"] = float(data.get("coordinated_share", 0.0))
+        kwargs["build_started"] = _seconds(data.get("build_started"))
         centre = data.get("centre")
         kwargs["centre"] = None if centre is None else Sample(**centre)
         kwargs["high_reach"] = tuple(Sample(**s) for s in data.get("high_reach", ()))
@@ -108,3 +111,17 @@ class Verdict:
         fields["reasons"] = tuple(fields.get("reasons", ()))
         fields["evidence"] = Evidence.from_dict(fields.get("evidence", {}))
         return cls(**fields)
+
+
+def _seconds(value: Any) -> float | None:
+    """Epoch seconds from epoch seconds or the contract's ISO-8601 time (``...Z``): an
+    incident's evidence is stored in the contract's shape.
+
+    >>> _seconds("2026-01-28T12:15:00Z"), _seconds(1769602500), _seconds(None)
+    (1769602500.0, 1769602500.0, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return float(value)

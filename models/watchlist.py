@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.errors import WatchlistError
+from models.errors import ParamsError, WatchlistError
+from models.params import sensitivity_of
 from models.yamldoc import Fields, load_yaml
 
 __all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
@@ -18,7 +19,7 @@ __all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
 KINDS = ("policy", "partner", "department", "person")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _FIELDS = frozenset(
-    ("id", "name", "kind", "terms", "hashtags", "handles", "owner", "linked")
+    ("id", "name", "kind", "terms", "hashtags", "handles", "owner", "linked", "sensitivity")
 )
 
 
@@ -34,6 +35,7 @@ class Entity:
     handles: tuple[str, ...] = ()
     owner: str | None = None
     linked: tuple[str, ...] = ()
+    sensitivity: float = 1.0  # 2 (or "high") alerts earlier, 0.5 ("low") later
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,5 +117,12 @@ def _entity(item: Any, index: int, source: str) -> Entity:
         if not re.fullmatch(r"@\w+", handle):
             raise f.fail("handles", f"{handle!r} must look like '@account'")
     owner = f.optional_text(item, "owner", "must be a string such as 'DWP'")
+    sensitivity = 1.0
+    if "sensitivity" in item:
+        try:
+            sensitivity = sensitivity_of(item["sensitivity"], label)
+        except ParamsError:
+            raise f.fail("sensitivity", "use low, normal, high or a number from 0.1 to 10"
+                         " (2 alerts earlier, 0.5 later)") from None
     return Entity(id=item["id"], name=item["name"].strip(), kind=item["kind"], owner=owner,
-                  **lists)
+                  sensitivity=sensitivity, **lists)

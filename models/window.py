@@ -1,116 +1,203 @@
 """Time buckets of one entity and the multi-scale windows made of them.
 
-Per mention, :meth:`OpenBucket.add` does O(1) work: counters, and a link
-prepended to an immutable chain of ``(author, followers, others)`` records
-(a tuple cons list: sharing its tail, so the old state stays valid). The text
-of only the first ``keep_texts`` posts of a bucket is kept: enough to find
-copy-paste, calls to action, top terms and samples without storing a storm.
+Per mention, :meth:`OpenBucket.add` does O(1) work: a link prepended to an
+immutable chain of per-post records (a tuple cons list: sharing its tail, so
+the old state stays valid), and the post itself while fewer than
+``keep_texts`` are kept: enough to find copy-paste, calls to action, top
+terms and samples without storing a storm.
 
-When event time passes the bucket's end, :meth:`OpenBucket.close` turns it into
-a :class:`Bucket` summary; a :class:`Window` then sums the last 5, 15 or 60
-summaries.
+When event time passes the bucket's end, :meth:`OpenBucket.close` summarises
+the chain into a :class:`Bucket` whose :class:`Totals` a :class:`Window` sums
+over the last 5, 15 or 60 buckets (slid in O(1) per bucket by :func:`slide`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
-from typing import Any
+from operator import add, itemgetter, sub
+from typing import Any, NamedTuple
 
-from models.calls_to_action import call_hashtags, is_call_to_action
+from models.calls_to_action import call_hashtags
 from models.coordination import (
     distinct_estimate,
-    duplicated,
     fingerprint,
+    kmv_counts,
     kmv_merge,
-    kmv_sketch,
+    repeat_sample,
 )
+from models.hostility import CALL, DEMAND, QUESTION, SARCASM
 from models.matcher import tokens
 
-__all__ = ["Bucket", "OpenBucket", "Totals", "Window", "ranked", "slide", "totals", "window"]
+__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide",
+           "totals", "window"]
 
-# A kept post: (mention id, author, text, followers, negativity, is a reshare,
-#               event time, url or None, id of the post it reshares or None).
-# The last three show the officer when and where a post was made, and which post
-# a storm reshares; state written before they were kept reads them as None.
-Post = tuple[str, str, str, int, float | None, bool, float | None, str | None, str | None]
+
+class Post(NamedTuple):
+    """A kept post: what evidence shows and what copy-paste and calls are read from."""
+
+    id: str
+    author: str
+    text: str
+    followers: int
+    hostility: float | None  # None: tone not scored (a language without a model)
+    reshare_of: str | None = None
+    markers: int = 0  # models.hostility flags
+    ts: float | None = None  # when it was posted (event time)
+    url: str | None = None  # link to it, kept only for authors shown by name
+
+    @classmethod
+    def from_list(cls, p: list[Any]) -> Post:
+        # State written before time and link were kept reads them as None.
+        ts, url = [*p[7:9], None, None][:2]
+        return cls(str(p[0]), str(p[1]), str(p[2]), int(p[3]),
+                   None if p[4] is None else float(p[4]),
+                   None if p[5] is None else str(p[5]), int(p[6]),
+                   None if ts is None else float(ts), None if url is None else str(url))
+
+
+class Totals(NamedTuple):
+    """The additive figures of a bucket or a window that are slid every bucket.
+
+    Tone is read from what people write: ``scored``, ``mass`` and ``hostile`` are
+    of original posts (not reshares) whose tone was scored. Reshares add attention
+    (volume), and the hostile mentions of a window are its organic volume times the
+    hostile share of its originals: a post reshared hundreds of times carries the
+    tone of the conversation around it, whatever a sentence model makes of it.
+    """
+
+    volume: int = 0
+    scored: int = 0  # original posts whose tone was scored
+    mass: float = 0.0  # their hostile weight: posts at or above the threshold, or the sum
+    # of their hostility (the expected number of hostile posts), as share_by says
+    hostile: int = 0  # scored posts at or above the hostility threshold
+    expected: float = 0.0  # baseline's expected volume
+    excess: int = 0  # posts beyond the per-author cap within each bucket
+
+    @property
+    def share(self) -> float:
+        """Hostile share of the scored posts (0 when none was scored)."""
+        return self.mass / self.scored if self.scored else 0.0
+
+    @classmethod
+    def from_list(cls, t: list[Any]) -> Totals:
+        return cls(int(t[0]), int(t[1]), float(t[2]), int(t[3]), float(t[4]), int(t[5]))
+
+
+class Counts(NamedTuple):
+    """Counts a bucket keeps for the signals of an unusual window (summed only then)."""
+
+    high_reach: int = 0  # posts by accounts at or above the high-reach threshold
+    demands: int = 0  # scored original posts carrying each hostility marker
+    sarcasm: int = 0
+    questions: int = 0
+    reshares: int = 0
+    unscored: int = 0  # posts whose tone could not be scored (a language without a model)
+    calls: int = 0  # posts calling for a boycott, petition, protest...
+
+
+ZERO = Totals()
+NO_COUNTS = Counts()
 
 
 @dataclass(frozen=True, slots=True)
 class OpenBucket:
-    """The bucket event time is in: counts so far and a chain of post records.
+    """The bucket event time is in: a chain of post records, and the kept posts.
 
-    >>> b = OpenBucket(0.0).add("u1", 10, (), True,
-    ...                         ("m1", "u1", "Awful", 10, 0.9, False, 1.0, None, None))
-    >>> b = b.add("u2", 5, (), False, ("m2", "u2", "Fine", 5, 0.1, True, 2.0, None, "m1"))
-    >>> b.n, b.negative, len(b.texts)
-    (2, 1, 2)
+    >>> b = OpenBucket(0.0).add("u1", 10, (), None, 0.9, 0, Post("m1", "u1", "Awful", 10, 0.9))
+    >>> b = b.add("u2", 5, (), None, 0.1, 0, Post("m2", "u2", "Fine", 5, 0.1))
+    >>> b.n, len(b.texts)
+    (2, 2)
     >>> OpenBucket.from_dict(b.to_dict()) == b
     True
     """
 
     start: float
     n: int = 0
-    negative: int = 0
-    chain: tuple | None = None  # (author, followers, others, rest)
+    chain: tuple | None = None  # (author, followers, others, root, hostility, markers, rest)
     texts: tuple[Post, ...] = ()
 
-    def add(self, author: str, followers: int, others: tuple[str, ...], negative: bool,
-            post: Post | None) -> OpenBucket:
+    def add(self, author: str, followers: int, others: tuple[str, ...], root: str | None,
+            hostility: float | None, markers: int, post: Post | None) -> OpenBucket:
         """Count one post; ``post`` is its kept record, or None once enough are kept."""
-        texts = self.texts if post is None else (*self.texts, post)
-        return OpenBucket(self.start, self.n + 1, self.negative + negative,
-                          (author, followers, others, self.chain), texts)
+        return OpenBucket(self.start, self.n + 1,
+                          (author, followers, others, root, hostility, markers, self.chain),
+                          self.texts if post is None else (*self.texts, post))
 
-    def records(self) -> list[tuple[str, int, tuple[str, ...]]]:
-        """The ``(author, followers, others)`` of every post, newest first."""
+    def records(self) -> list[tuple[Any, ...]]:
+        """The ``(author, followers, others, root, hostility, markers)`` of every post,
+        newest first."""
         out, link = [], self.chain
         while link is not None:
-            out.append(link[:3])
-            link = link[3]
+            out.append(link[:6])
+            link = link[6]
         return out
 
     def close(self, expected: float, params: Any) -> Bucket:
-        """Summarise this bucket; ``params`` is the detector's parameters."""
+        """Summarise this bucket; ``params`` are the detector's
+        (:class:`models.params.DetectorParams`)."""
         if self.n == 0:
-            return Bucket(self.start, expected=expected)
+            return Bucket(self.start, Totals(expected=expected))
         records = self.records()
         per_author = Counter(r[0] for r in records)
-        excess = sum(c - params.author_cap for c in per_author.values() if c > params.author_cap)
+        sketch, posts = kmv_counts(per_author)
+        cap = params.author_cap
+        excess = sum(c - cap for c in per_author.values() if c > cap)
+        threshold, high_reach = params.negative_threshold, params.high_reach
         reach: dict[str, int] = {}
-        high = 0
-        for author, followers, _ in records:
-            if followers >= params.high_reach:
+        roots: Counter[str] = Counter()
+        high = scored = hostile = demands = sarcasm = questions = unscored = calls = 0
+        mass = 0.0
+        for author, followers, _, root, h, flags in records:
+            if flags & CALL:
+                calls += 1
+            if followers >= high_reach:
                 high += 1
             if followers > reach.get(author, -1):
                 reach[author] = followers
+            if root is not None:
+                roots[root] += 1
+            if h is None:
+                unscored += 1
+            elif root is None:
+                scored += 1
+                mass += h
+                if h >= threshold:
+                    hostile += 1
+                if flags:
+                    demands += (flags & DEMAND) > 0
+                    sarcasm += (flags & SARCASM) > 0
+                    questions += (flags & QUESTION) > 0
+        if params.share_by == "threshold":
+            mass = float(hostile)  # the share counts posts at or above the threshold
         others = Counter(chain.from_iterable(r[2] for r in records))
-        top = ranked(reach)[: params.top_authors]
-        fps = tuple(fingerprint(p[2]) for p in self.texts if not p[5])
-        calls = sum(1 for p in self.texts if is_call_to_action(p[2]))
         return Bucket(
-            start=self.start, n=self.n, negative=self.negative, expected=expected,
-            excess=excess, authors=kmv_sketch(per_author), fingerprints=fps,
-            sampled=len(self.texts), calls=calls, high_reach=high, top_authors=tuple(top),
-            others=tuple(sorted(others.items())), texts=self.texts,
+            start=self.start,
+            totals=Totals(self.n, scored, mass, hostile, expected, excess),
+            counts=Counts(high, demands, sarcasm, questions, sum(roots.values()), unscored,
+                          calls),
+            authors=sketch, posts=posts, distinct=len(per_author),
+            top_authors=ranked(reach)[:params.top_authors],
+            others=tuple(sorted(others.items())), roots=ranked(roots)[:3], texts=self.texts,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "n": self.n, "negative": self.negative,
-                "records": [[a, f, list(o)] for a, f, o in reversed(self.records())],
+        return {"start": self.start, "n": self.n,
+                "records": [[a, f, list(o), r, h, m] for a, f, o, r, h, m
+                            in reversed(self.records())],
                 "texts": [list(p) for p in self.texts]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenBucket:
-        chain = None
-        for author, followers, others in data["records"]:
-            chain = (author, int(followers), tuple(others), chain)
-        return cls(float(data["start"]), int(data["n"]), int(data["negative"]), chain,
-                   tuple(_post(p) for p in data["texts"]))
+        link = None
+        for author, followers, others, root, h, flags in data["records"]:
+            link = (author, int(followers), tuple(others), root,
+                    None if h is None else float(h), int(flags), link)
+        return cls(float(data["start"]), int(data["n"]), link,
+                   tuple(Post.from_list(p) for p in data["texts"]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The chain nests one tuple per post: pickle it flat, not recursively.
@@ -119,34 +206,41 @@ class OpenBucket:
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """A closed bucket: counts, what it was expected to hold, and its evidence.
+    """A closed bucket: its totals, what it was expected to hold, and its evidence.
 
-    >>> b = Bucket(60.0, n=3, negative=2, expected=1.5)
-    >>> Bucket.from_dict(b.to_dict()) == b
-    True
+    >>> b = Bucket(60.0, Totals(volume=3, scored=3, mass=2.1, hostile=2, expected=1.5))
+    >>> Bucket.from_dict(b.to_dict()) == b, b.n
+    (True, 3)
     """
 
     start: float
-    n: int = 0
-    negative: int = 0
-    expected: float = 0.0
-    excess: int = 0  # posts beyond the per-author cap within the bucket
+    totals: Totals = ZERO
+    counts: Counts = NO_COUNTS
     authors: tuple[int, ...] = ()  # KMV sketch of distinct authors
-    fingerprints: tuple[int, ...] = ()  # of the kept original (non-reshare) posts
-    sampled: int = 0  # posts whose text was kept
-    calls: int = 0  # kept posts that are calls to action
-    high_reach: int = 0  # posts by authors at or above the high-reach threshold
+    distinct: int = 0  # distinct authors in this bucket, exactly
     top_authors: tuple[tuple[str, int], ...] = ()
     others: tuple[tuple[str, int], ...] = ()  # co-mentioned entities
+    roots: tuple[tuple[str, int], ...] = ()  # most reshared posts (id, reshares), top 3
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
-    # Hashtag counts of ``texts``, worked out on first use: evidence reads the same
-    # buckets every minute of a storm. A memo, not state: never compared or stored.
+    posts: tuple[int, ...] = ()  # the posts of each author sampled in ``authors``
+    # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
+    # reads the same buckets every minute of a storm. Memos, not state: never compared
+    # or stored.
     _tags: dict[bool, Counter[str]] | None = field(default=None, compare=False, repr=False)
+    _fingerprints: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.totals.volume
+
+    @property
+    def expected(self) -> float:
+        return self.totals.expected
 
     def hashtags(self, calls_only: bool) -> Counter[str]:
         """Kept posts carrying each hashtag (only calls to action, if ``calls_only``).
 
-        >>> Bucket(0.0, texts=(("m", "a", "#Boycott #acme", 1, 0.9, False),)).hashtags(True)
+        >>> Bucket(0.0, texts=(Post("m", "a", "#Boycott #acme", 1, 0.9),)).hashtags(True)
         Counter({'#boycott': 1})
         """
         memo = self._tags
@@ -158,39 +252,44 @@ class Bucket:
             counts = memo[calls_only] = Counter()
             tags_of = _call_tags if calls_only else _tags_of
             for post in self.texts:
-                if "#" in post[2]:
-                    counts.update(tags_of(post[2]))
+                if "#" in post.text:
+                    counts.update(tags_of(post.text))
         return counts
+
+    def fingerprints(self) -> tuple[int, ...]:
+        """Fingerprints of the kept original (non-reshare) posts (copy-paste detection)."""
+        fps = self._fingerprints
+        if fps is None:
+            fps = tuple(fingerprint(p.text) for p in self.texts if p.reshare_of is None)
+            object.__setattr__(self, "_fingerprints", fps)
+        return fps
 
     def stripped(self) -> Bucket:
         """This bucket without its kept texts (past the evidence horizon)."""
         if not self.texts:
             return self
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
-        return Bucket(self.start, self.n, self.negative, self.expected, self.excess,
-                      self.authors, self.fingerprints, self.sampled, self.calls,
-                      self.high_reach, self.top_authors, self.others)
+        return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
+                      self.top_authors, self.others, self.roots, (), self.posts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "n": self.n, "negative": self.negative,
-                "expected": self.expected, "excess": self.excess,
-                "authors": list(self.authors), "fingerprints": list(self.fingerprints),
-                "sampled": self.sampled, "calls": self.calls, "high_reach": self.high_reach,
+        return {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
+                "authors": list(self.authors), "distinct": self.distinct,
                 "top_authors": [list(p) for p in self.top_authors],
-                "others": [list(p) for p in self.others],
-                "texts": [list(p) for p in self.texts]}
+                "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
+                "texts": [list(p) for p in self.texts], "posts": list(self.posts)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Bucket:
         return cls(
-            start=float(data["start"]), n=int(data["n"]), negative=int(data["negative"]),
-            expected=float(data["expected"]), excess=int(data["excess"]),
-            authors=tuple(data["authors"]), fingerprints=tuple(data["fingerprints"]),
-            sampled=int(data["sampled"]), calls=int(data["calls"]),
-            high_reach=int(data["high_reach"]),
+            start=float(data["start"]), totals=Totals.from_list(data["totals"]),
+            counts=Counts(*map(int, data["counts"])),
+            authors=tuple(data["authors"]), distinct=int(data["distinct"]),
             top_authors=tuple((a, int(f)) for a, f in data["top_authors"]),
             others=tuple((e, int(c)) for e, c in data["others"]),
-            texts=tuple(_post(p) for p in data["texts"]),
+            roots=tuple((r, int(c)) for r, c in data["roots"]),
+            texts=tuple(Post.from_list(p) for p in data["texts"]),
+            posts=tuple(int(n) for n in data.get("posts", ())),
         )
 
 
@@ -198,79 +297,122 @@ class Bucket:
 class Window:
     """The last ``minutes`` buckets, summed.
 
-    >>> w = window((Bucket(0.0, n=4, negative=1, expected=2.0),
-    ...             Bucket(60.0, n=6, negative=5, expected=2.0)), 2)
-    >>> w.volume, w.negative, w.expected, w.minutes
-    (10, 6, 4.0, 2)
+    >>> w = window((Bucket(0.0, Totals(volume=4, scored=4, mass=1.0, expected=2.0)),
+    ...             Bucket(60.0, Totals(volume=6, scored=6, mass=5.0, expected=2.0))), 2)
+    >>> w.totals.volume, w.totals.share, w.totals.expected, w.minutes
+    (10, 0.6, 4.0, 2)
     """
 
     minutes: int
-    volume: int
-    negative: int
-    expected: float
-    excess: int
-    high_reach: int
+    totals: Totals
     buckets: tuple[Bucket, ...]
 
     def distinct_authors(self) -> float:
-        return distinct_estimate(kmv_merge(b.authors for b in self.buckets))
+        """Distinct authors: the KMV estimate, kept within what the buckets make possible
+        (at least the busiest bucket's exact count, at most the sum of them and the
+        volume), so that an estimate never claims more authors than posts."""
+        exact = [b.distinct for b in self.buckets]
+        estimate = distinct_estimate(kmv_merge(b.authors for b in self.buckets))
+        return float(min(max(estimate, max(exact, default=0)), sum(exact), self.totals.volume))
+
+    def repeaters(self, cap: int) -> tuple[float, float]:
+        """Estimated share of the window's posts by authors with more than ``cap`` posts
+        in it, and share of its authors who are such repeaters: bots and campaign
+        accounts, whose posts are coordinated and who are no voices of a storm. Read
+        from the counted author sample of the buckets (exact below ``KMV_K`` authors).
+
+        >>> from models.coordination import kmv_counts
+        >>> s, n = kmv_counts({"@bot": 7, "@a": 1})
+        >>> b = Bucket(0.0, Totals(volume=8), authors=s, posts=n, distinct=2)
+        >>> window((b, b), 2).repeaters(3)
+        (0.875, 0.5)
+        """
+        return repeat_sample(((b.authors, b.posts) for b in self.buckets if b.posts), cap)
 
     def duplicate_share(self, at_least: int) -> float:
-        """Share of kept original posts whose text at least ``at_least`` posts share."""
-        sampled = sum(b.sampled for b in self.buckets)
-        if not sampled:
-            return 0.0
-        return duplicated(chain.from_iterable(b.fingerprints for b in self.buckets),
-                          at_least) / sampled
+        """Share of kept original posts whose text at least ``at_least`` posts share (read
+        from the buckets that still keep their texts: the evidence horizon)."""
+        return self.duplicates(at_least, 1.0)[0]
 
-    def call_share(self) -> float:
-        sampled = sum(b.sampled for b in self.buckets)
-        return sum(b.calls for b in self.buckets) / sampled if sampled else 0.0
+    def duplicates(self, at_least: int, threshold: float) -> tuple[float, float]:
+        """The share of kept original posts whose text at least ``at_least`` posts share,
+        and the share of those copies that are hostile (at or above ``threshold``; 1.0
+        when none was scored): copy-paste may be a campaign's slogan or a news
+        headline, and only the first may take hostility away from the crowd.
+
+        >>> p = Post("m", "a", "Acme statement in full", 1, 0.1)
+        >>> window((Bucket(0.0, Totals(volume=4), texts=(p, p, p, p._replace(
+        ...     text="Awful"))),), 1).duplicates(3, 0.5)
+        (0.75, 0.0)
+        """
+        fps: list[int] = []
+        tones: list[float | None] = []
+        for b in self.buckets:
+            if b.texts:
+                fps += b.fingerprints()
+                tones += [x.hostility for x in b.texts if x.reshare_of is None]
+        if not fps:
+            return 0.0, 1.0
+        counts = Counter(fps)
+        copies = [h for fp, h in zip(fps, tones, strict=True) if counts[fp] >= at_least]
+        scored = [h for h in copies if h is not None]
+        rate = sum(h >= threshold for h in scored) / len(scored) if scored else 1.0
+        return len(copies) / len(fps), rate
+
+    def counts(self) -> Counts:
+        """The signal counts of the window (summed on demand: unusual windows only)."""
+        out = NO_COUNTS
+        for b in self.buckets:
+            if b.counts is not NO_COUNTS:
+                out = Counts._make(map(add, out, b.counts))
+        return out
 
     def busiest(self) -> int:
         return max((b.n for b in self.buckets), default=0)
+
+    def centre(self) -> tuple[str, int] | None:
+        """The most reshared post of the window and its reshares (None: no reshares)."""
+        counts: Counter[str] = Counter()
+        for b in self.buckets:
+            for root, n in b.roots:
+                counts[root] += n
+        return ranked(counts)[0] if counts else None
 
 
 def window(ring: tuple[Bucket, ...], minutes: int) -> Window:
     """Sum the last ``minutes`` buckets of ``ring`` (fewer if the ring is shorter)."""
     buckets = ring[-minutes:]
-    return Window(minutes, *totals(buckets), buckets)
+    return Window(minutes, totals(b.totals for b in buckets), buckets)
 
 
-Totals = tuple[int, int, float, int, int]  # volume, negative, expected, excess, high reach
+def totals(parts: Iterable[Totals]) -> Totals:
+    """The sum of ``parts``.
+
+    >>> totals([Totals(volume=2, mass=0.5), Totals(volume=3, mass=1.0)]).volume
+    5
+    """
+    out = ZERO
+    for t in parts:
+        out = Totals._make(map(add, out, t))
+    return out
 
 
-def totals(buckets: tuple[Bucket, ...]) -> Totals:
-    """The sums a :class:`Window` carries, over ``buckets``."""
-    volume = negative = excess = high = 0
-    expected = 0.0
-    for b in buckets:
-        volume += b.n
-        negative += b.negative
-        expected += b.expected
-        excess += b.excess
-        high += b.high_reach
-    return volume, negative, expected, excess, high
+def slide(old: Totals, ring: tuple[Any, ...], minutes: int) -> Totals:
+    """Totals of the last ``minutes`` of ``ring`` from those one entry earlier: O(1).
 
+    ``ring`` (of buckets, or of anything with ``totals``) already ends with the new
+    entry; the one leaving is ``ring[-minutes - 1]``.
 
-def slide(old: Totals, ring: tuple[Bucket, ...], minutes: int) -> Totals:
-    """Totals of the last ``minutes`` of ``ring`` from those one bucket earlier: O(1).
-
-    ``ring`` already ends with the new bucket; the one leaving is ``ring[-minutes - 1]``.
-
-    >>> ring = tuple(Bucket(60.0 * i, n=i, expected=1.0) for i in range(5))
-    >>> slide(totals(ring[1:4]), ring, 3) == totals(ring[2:])
+    >>> ring = tuple(Bucket(60.0 * i, Totals(volume=i, expected=1.0)) for i in range(5))
+    >>> slide(window(ring[1:4], 3).totals, ring, 3) == window(ring[2:], 3).totals
     True
     """
-    new = ring[-1]
-    v, k, e, x, h = old
-    v, k, e, x, h = (v + new.n, k + new.negative, e + new.expected, x + new.excess,
-                     h + new.high_reach)
     if len(ring) > minutes:
-        gone = ring[-minutes - 1]
-        v, k, e, x, h = (v - gone.n, k - gone.negative, e - gone.expected, x - gone.excess,
-                         h - gone.high_reach)
-    return v, k, max(e, 0.0), x, h
+        new = Totals._make(map(sub, map(add, old, ring[-1].totals), ring[-minutes - 1].totals))
+        if new.expected < 0.0 or new.mass < 0.0:  # float round-off of long sums
+            new = new._replace(expected=max(new.expected, 0.0), mass=max(new.mass, 0.0))
+        return new
+    return Totals._make(map(add, old, ring[-1].totals))
 
 
 def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
@@ -292,10 +434,3 @@ def _tags_of(text: str) -> frozenset[str]:
 @lru_cache(maxsize=16_384)
 def _call_tags(text: str) -> frozenset[str]:
     return frozenset(call_hashtags(text))
-
-
-def _post(p: list[Any]) -> Post:
-    ts, url, of = [*p[6:9], None, None, None][:3]
-    # Negativity is None for a post in a language the scorer does not read.
-    return (str(p[0]), str(p[1]), str(p[2]), int(p[3]), None if p[4] is None else float(p[4]),
-            bool(p[5]), None if ts is None else float(ts), url, of)

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from streams.commands import (
         ack,
         alerts,
+        backfill,
         console,
         evaluate,
         negativity,
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_parser(sub)
     pages.add_parser(sub)
     replay.add_parser(sub)
+    backfill.add_parser(sub)
     evaluate.add_parser(sub)
     report.add_parser(sub)
     negativity.add_score_parser(sub)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 from alerting.engine import Engine
+from models.errors import ParamsError
 from models.intake import Intake
 from models.negativity import NegativityScorer
+from models.params import DetectorParams, parse_params
 from models.privacy import Pseudonymiser
 from models.watchlist import Watchlist, parse_watchlist
+from models.yamldoc import load_yaml
 from streams.errors import ConfigError
 from streams.settings import Settings
 
-__all__ = ["DEV_PSEUDONYM_KEY", "build_engine", "build_intake", "load_watchlist"]
+__all__ = ["DEV_PSEUDONYM_KEY", "build_engine", "build_intake", "load_params", "load_scorer",
+           "load_watchlist"]
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +43,41 @@ def load_watchlist(path: str | Path) -> Watchlist:
     return parse_watchlist(text, source=str(file))
 
 
-def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "") -> Intake:
+def load_scorer(settings: Settings, model_path: str = "") -> NegativityScorer:
+    """The negativity model: ``model_path``, else FIRESTORM_NEGATIVITY_MODEL, else shipped."""
     path = model_path or settings.negativity_model
-    scorer = NegativityScorer.load(path) if path else NegativityScorer.default()
+    return NegativityScorer.load(path) if path else NegativityScorer.default()
+
+
+def load_params(settings: Settings, path: str = "",
+                scorer: NegativityScorer | None = None) -> DetectorParams:
+    """Detector parameters: defaults, then the parameter file (``path``, else
+    FIRESTORM_DETECTOR_PARAMS), then the negativity model's own decision threshold,
+    unless the file sets ``negative_threshold`` itself."""
+    path = path or settings.detector_params
+    params, explicit = DetectorParams(), False
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"detector parameters {path!r} not found: pass --params or set"
+                              " FIRESTORM_DETECTOR_PARAMS (example: deploy/examples/"
+                              "detector.yaml)")
+        text = file.read_text(encoding="utf-8")
+        params = parse_params(text, source=str(file))
+        doc = load_yaml(text, str(file), ParamsError)
+        explicit = isinstance(doc, dict) and "negative_threshold" in doc
+    if scorer is not None and not explicit:
+        params = replace(params, negative_threshold=float(scorer.threshold))
+    elif explicit and scorer is not None:
+        log.warning("detector parameters set negative_threshold=%s; the negativity model's"
+                    " own threshold (%s) is not used", params.negative_threshold,
+                    scorer.threshold)
+    return params
+
+
+def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "",
+                 scorer: NegativityScorer | None = None) -> Intake:
+    scorer = scorer or load_scorer(settings, model_path)
     key = settings.pseudonym_key
     if not key:
         log.warning("FIRESTORM_PSEUDONYM_KEY is unset: using the development key;"
@@ -50,5 +88,14 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
                   lateness=settings.lateness_seconds)
 
 
-def build_engine(watchlist: Watchlist) -> Engine:
-    return Engine.for_watchlist(watchlist)
+def build_engine(watchlist: Watchlist, params: DetectorParams | None = None) -> Engine:
+    """The engine; without ``params``, the defaults with the shipped negativity model's
+    threshold (what `firestorm replay` uses with no parameter file or model given)."""
+    if params is None:
+        params = replace(DetectorParams(), negative_threshold=_shipped_threshold())
+    return Engine.for_watchlist(watchlist, params=params)
+
+
+@cache
+def _shipped_threshold() -> float:
+    return float(NegativityScorer.default().threshold)

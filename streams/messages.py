@@ -11,6 +11,8 @@ progress        ``{"progress": mark|null, "entity_id", "partition", "partitions"
 tick            ``{"tick": ts, "entity_id"}``: close every minute before ``ts``
                 (sent by workers before event-time progress; still understood)
 ack             ``{"ack": incident_id, "entity_id", "by", "ts"}``
+seed            ``{"seed": learned detector state, "entity_id"}``
+                (:class:`~alerting.engine.Seed`, sent by ``firestorm backfill``)
 ==============  ===============================================================
 """
 
@@ -21,17 +23,17 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from alerting.ack import Ack
-from alerting.engine import Source
+from alerting.engine import Seed, Source
 from models.observation import Observation, Tick
 from models.progress import Progress
 
 __all__ = ["Envelope", "Item", "MessageError", "decode", "encode", "encode_bytes"]
 
-Item = Observation | Progress | Tick | Ack
+Item = Observation | Progress | Tick | Ack | Seed
 
 
 class MessageError(ValueError):
-    """A message on the observations topic is not one of the four kinds."""
+    """A message on the observations topic is not one of the five kinds."""
 
 
 class Envelope(NamedTuple):
@@ -79,6 +81,8 @@ def decode(value: Mapping[str, Any] | bytes) -> Envelope:
             return Envelope(Tick(str(value["entity_id"]), float(value["tick"])))
         if "ack" in value:
             return Envelope(Ack.from_dict(dict(value)))
+        if "seed" in value:
+            return Envelope(Seed.from_dict(dict(value)))
         fields = {k: v for k, v in value.items() if k != "source"}
         source = value.get("source")
         return Envelope(Observation.from_dict(fields),

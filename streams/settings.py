@@ -31,8 +31,8 @@ __all__ = ["KAFKA_PROTOCOLS", "SASL_MECHANISMS", "Settings"]
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 # Settings that name files: in a config file they are relative to the file's folder.
-_PATHS = frozenset({"watchlist", "negativity_model", "data_dir", "notify_policy", "redis_ca",
-                    "kafka_ssl_cafile"})
+_PATHS = frozenset({"watchlist", "negativity_model", "detector_params", "data_dir",
+                    "notify_policy", "redis_ca", "kafka_ssl_cafile"})
 _SECRET = frozenset({"pseudonym_key", "pages_token", "kafka_sasl_password", "link_key"})
 
 
@@ -60,6 +60,7 @@ class Settings:
     partitions: int = 1
     watchlist: str = ""  # empty: watchlist.yaml in the working dir, then in the config dir
     negativity_model: str = ""  # empty: the model shipped in models/artefacts
+    detector_params: str = ""  # YAML file of detector parameters (empty: the defaults)
     pseudonym_key: str = ""  # empty: a development key, with a warning at start
     reach_threshold: int = 10_000  # followers at which an account is shown by name
     batch_size: int = 500

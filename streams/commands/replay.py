@@ -19,13 +19,19 @@ from alerting.event import AlertEvent
 from alerting.story import Stories, StoryRules
 from models.intake import Intake
 from models.observation import Observation, Tick
-from streams.components import build_engine, build_intake, load_watchlist
+from streams.components import (
+    build_engine,
+    build_intake,
+    load_params,
+    load_scorer,
+    load_watchlist,
+)
 from streams.lines import open_lines, open_output
 from streams.progress import Progress
 from streams.render import safe
 from streams.settings import Settings
 
-__all__ = ["add_parser", "replay"]
+__all__ = ["add_parser", "replay", "write_states"]
 
 BATCH = 4096
 
@@ -45,7 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="where to write alert events (JSONL), or - for stdout")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
+    p.add_argument("--params", metavar="YAML", default="",
+                   help="detector parameters file (default: FIRESTORM_DETECTOR_PARAMS, else"
+                        " the documented defaults; example deploy/examples/detector.yaml)")
     p.add_argument("--dead", metavar="FILE", help="also write rejected lines with reasons here")
+    p.add_argument("--state-out", metavar="FILE",
+                   help="write what detection learned of each entity here (JSON) at the end,"
+                        " for `firestorm backfill --state FILE` to seed a live worker")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -55,14 +67,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
-    intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    scorer = load_scorer(settings, args.negativity_model)
+    intake = build_intake(settings, watchlist, scorer=scorer)
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
     stories = StoryRules.from_watchlist(watchlist, settings.story_window)
+    states: dict[str, EntityEngineState] = {}
     started = time.monotonic()
     with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
             open_output(args.dead, "dead letters") as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
-                       stories=stories)
+                       states=states, stories=stories)
+    if args.state_out:
+        write_states(args.state_out, states)
     elapsed = time.monotonic() - started
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
           f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted,"
@@ -74,13 +90,16 @@ def run(args: argparse.Namespace) -> int:
 
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
            dead: TextIO | None = None, flush: bool = True,
+           states: dict[str, EntityEngineState] | None = None,
            stories: StoryRules | None = None) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
 
-    With ``stories``, each event is grouped into its story as a store would
-    group it (:mod:`alerting.story`), in the order the events are written.
+    ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
+    the states at the end. With ``stories``, each event is grouped into its story
+    as a store would group it (:mod:`alerting.story`), in the order the events are
+    written.
     """
-    states: dict[str, EntityEngineState] = {}
+    states = {} if states is None else states
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
@@ -121,3 +140,14 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     progress.close()
     return stats
 
+
+
+def write_states(path: str, states: dict[str, EntityEngineState]) -> None:
+    """What detection learned of each entity, as one JSON document (``firestorm backfill
+    --state``). Only the learned part (baselines, tails) is kept: a seed never carries
+    incidents, recent posts or open windows."""
+    doc = {"firestorm_states": 1, "entities": {
+        entity_id: state.detector.learned().to_dict() for entity_id, state in states.items()}}
+    with open_output(path, "states") as out:
+        assert out is not None
+        out.write(json.dumps(doc) + "\n")

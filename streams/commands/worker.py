@@ -22,6 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         " here or in the config dir)")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
+    p.add_argument("--params", metavar="YAML", default="",
+                   help="detector parameters file (default: FIRESTORM_DETECTOR_PARAMS, else"
+                        " the documented defaults)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +37,13 @@ def run(args: argparse.Namespace) -> int:
     from alerting.store import open_store
     from alerting.story import StoryRules
     from streams.app import build_app
-    from streams.components import build_engine, build_intake, load_watchlist
+    from streams.components import (
+        build_engine,
+        build_intake,
+        load_params,
+        load_scorer,
+        load_watchlist,
+    )
     from streams.liveness import Pulse, worker_name
     from streams.logs import logging_config
     from streams.metrics import Metrics
@@ -45,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     settings.configure_logging()
     watchlist_path = settings.watchlist_path(args.watchlist)
     watchlist = load_watchlist(watchlist_path)
-    intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    scorer = load_scorer(settings, args.negativity_model)
+    intake = build_intake(settings, watchlist, scorer=scorer)
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400),
                        stories=StoryRules.from_watchlist(watchlist, settings.story_window),

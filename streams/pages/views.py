@@ -22,6 +22,7 @@ from aiohttp import web
 from alerting.chart import points_from_events, timeline_svg
 from alerting.errors import AlertEventError
 from alerting.event import AlertEvent, format_time
+from alerting.evidence import merge_evidence
 from alerting.figures import Figures
 from alerting.liveness import DEFAULT_SILENT_AFTER, Liveness, judge
 from alerting.store import AlertStore
@@ -339,55 +340,6 @@ def _chart(record: IncidentRecord, timeline: Timeline | None) -> Markup:
         name=record.entity_name, svg=svg, json=incident_href(record.incident_id, ".json"),
         csv=incident_href(record.incident_id, ".csv"),
         ecsv=incident_href(record.incident_id, ".csv") + "?table=events")
-
-
-def merge_evidence(events: Iterable[AlertEvent]) -> Evidence:
-    """The evidence of a whole incident: every event's, each item at its largest count.
-
-    Counts are per minute, so they are not summed (a 'resolved' event repeats
-    the last alerting minute's evidence); the largest shows how big it got.
-
-    >>> from models.verdict import Evidence
-    >>> e1 = AlertEvent("a-1", 1, "opened", "a", "A", "partner", "warning", 60.0, 40, 8.0,
-    ...                 0.7, 0.3, 5.0, evidence=Evidence(top_terms=(("boycott", 5),)))
-    >>> e2 = AlertEvent("a-1", 2, "updated", "a", "A", "partner", "warning", 120.0, 40, 8.0,
-    ...                 0.7, 0.3, 5.0, evidence=Evidence(top_terms=(("boycott", 9), ("x", 1))))
-    >>> merge_evidence([e1, e2]).top_terms
-    (('boycott', 9), ('x', 1))
-    """
-    events = list(events)
-
-    def biggest(pick: Callable[[Evidence], Iterable[tuple[str, int]]]) -> tuple:
-        best: dict[str, int] = {}
-        for e in events:
-            for key, n in pick(e.evidence):
-                best[key] = max(n, best.get(key, n))
-        return tuple(sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    samples: dict[str, Sample] = {}
-    high: dict[str, Sample] = {}
-    for e in events:
-        for s in e.evidence.samples:
-            samples.setdefault(s.id, s)
-        for s in e.evidence.high_reach:
-            high.setdefault(s.id, s)
-    ranked = sorted(samples.values(),
-                    key=lambda s: (-(s.followers or 0), -(s.negativity or 0.0), s.id))
-    # The centre as the detector gives it: evidence.centre, or a sample carrying reshares.
-    centres = [c for e in events
-               if (c := e.evidence.centre or next((s for s in e.evidence.samples if s.reshares),
-                                                  None)) is not None]
-    # The centre most reshared; an original kept over a reshare standing in for it.
-    centre = max(centres, key=lambda s: (s.reshares or 0, s.url is not None), default=None)
-    return Evidence(top_terms=biggest(lambda ev: ev.top_terms),
-                    top_hashtags=biggest(lambda ev: ev.top_hashtags),
-                    samples=tuple(ranked), top_authors=biggest(lambda ev: ev.top_authors),
-                    linked=biggest(lambda ev: ev.linked),
-                    coordinated_share=max((e.evidence.coordinated_share for e in events),
-                                          default=0.0),
-                    centre=centre,
-                    high_reach=tuple(sorted(high.values(),
-                                            key=lambda s: (-(s.followers or 0), s.id))))
 
 
 def _linked(evidence: Evidence, pages: Pages, story: Story | None,

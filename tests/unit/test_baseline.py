@@ -19,7 +19,7 @@ def learn_days(days: int, noon: int, night: int, weekend: float = 1.0) -> Baseli
         count = noon if 9 <= hour < 18 else night
         if slot_of(ts) >= 24:
             count = round(count * weekend)
-        b = b.learn(ts, count, count // 4, P)
+        b = b.learn(ts, count, P, scored=count, mass=count / 4)
     return b
 
 
@@ -39,8 +39,29 @@ def test_weekend_slots_learn_their_own_level():
 def test_one_outlier_moves_the_level_a_bounded_step():
     b = learn_days(2, noon=5, night=5)
     before = b.expected(MONDAY + 2 * 86400, P)
-    after = b.learn(MONDAY + 2 * 86400, 5000, 5000, P).expected(MONDAY + 2 * 86400 + 60, P)
+    after = b.learn(MONDAY + 2 * 86400, 5000, P, 5000, 5000.0).expected(MONDAY + 2 * 86400 + 60,
+                                                                     P)
     assert after < before * 1.05
+
+
+def test_a_new_entity_starts_at_its_kinds_prior_and_learns_its_own_level():
+    prior = BaselineParams(prior_level=2.0, prior_weight=60)  # a strong prior, to see it
+    assert Baseline().expected(MONDAY, prior) == 2.0
+    b = Baseline()
+    for minute in range(60):
+        b = b.learn(MONDAY + 60 * minute, 10, prior, scored=10, mass=2.0)
+    assert 5.0 < b.expected(MONDAY + 3600, prior) < 7.0  # half the prior's weight is data
+    for minute in range(60, 1440):
+        b = b.learn(MONDAY + 60 * minute, 10, prior, scored=10, mass=2.0)
+    assert b.expected(MONDAY + 86400, prior) > 9.5
+
+
+def test_unscored_posts_count_in_volume_not_in_the_share():
+    b = Baseline()
+    for minute in range(1440):  # 10 posts a minute, 4 scored, 2 of them hostile
+        b = b.learn(MONDAY + 60 * minute, 10, P, scored=4, mass=2.0)
+    assert abs(b.negative_share(P) - 0.5) < 0.01
+    assert b.expected(MONDAY + 86400, P) > 9.0
 
 
 def test_negative_share_starts_at_the_prior_and_learns():
@@ -53,6 +74,6 @@ def test_negative_share_starts_at_the_prior_and_learns():
 def test_round_trips_through_dict_and_pickle(counts):
     b = Baseline()
     for i, (n, k) in enumerate(counts):
-        b = b.learn(MONDAY + 60 * i, n, min(k, n), P)
+        b = b.learn(MONDAY + 60 * i, n, P, scored=n, mass=float(min(k, n)))
     assert Baseline.from_dict(b.to_dict()) == b
     assert pickle.loads(pickle.dumps(b)) == b

@@ -17,7 +17,7 @@ from models.progress import Progress
 from models.watchlist import parse_watchlist
 
 WATCHLIST = parse_watchlist("entities: [{id: acme, name: Acme, kind: partner, terms: [acme]}]")
-ENGINE = Engine(WATCHLIST, Detector(DetectorParams(warmup=40)), Lifecycle())
+ENGINE = Engine(WATCHLIST, Detector(DetectorParams()), Lifecycle())
 T0 = 1_700_000_000.0 - 1_700_000_000 % 60
 
 

@@ -28,9 +28,10 @@ def test_small_counts_are_not_overclaimed():
 def test_more_negative_posts_never_lower_the_negative_signal(n, data, p0):
     k = data.draw(st.integers(0, n - 1))
     assert binomial_z(k + 1, n, p0) >= binomial_z(k, n, p0)
-    low = Scale(15, n, 5.0, float(n), k, p0, 50.0, 1.0)
-    high = Scale(15, n, 5.0, float(n), k + 1, p0, 50.0, 1.0)
+    low = Scale(15, n, 5.0, float(n), n, float(k), k, p0, 50.0, 1.0)
+    high = Scale(15, n, 5.0, float(n), n, float(k + 1), k + 1, p0, 50.0, 1.0)
     assert high.share >= low.share and high.negative_z >= low.negative_z
+    assert high.combined_z >= low.combined_z and high.hostile_mentions >= low.hostile_mentions
 
 
 @pytest.mark.parametrize(("text", "call"), [
@@ -56,8 +57,8 @@ def test_copy_paste_is_one_fingerprint_despite_links_and_handles():
 
 
 def test_velocity_only_when_rising():
-    short = Scale(5, 50, 5.0, 50.0, 10, 0.2, 40.0, 1.0)
-    long = Scale(60, 100, 60.0, 100.0, 20, 0.2, 80.0, 1.0)
+    short = Scale(5, 50, 5.0, 50.0, 50, 10.0, 10, 0.2, 40.0, 1.0)
+    long = Scale(60, 100, 60.0, 100.0, 100, 20.0, 20, 0.2, 80.0, 1.0)
     assert velocity(short, long) is not None
     assert velocity(long, long) is None
 

@@ -1,0 +1,202 @@
+"""Detection v2 (issue 8): hostility markers, per-entity rarity, parameters from a file,
+the model's own threshold, coordinated accounts, slow builds and seeds from a backfill."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerting.engine import Engine, Seed
+from models.detector import Detector, DetectorParams, EntityState
+from models.errors import ParamsError, WatchlistError
+from models.hostility import DEMAND, QUESTION, SARCASM, hostility, keep_factors, markers
+from models.observation import Observation
+from models.params import parse_params
+from models.rarity import START, Tail
+from models.verdict import severity_rank
+from models.watchlist import parse_watchlist
+from streams.commands.backfill import read_seeds
+from streams.errors import ConfigError
+from streams.messages import decode, encode
+
+MONDAY = 1767571200.0  # 2026-01-05 00:00 UTC
+WORDS = ["acme", "story", "news", "shop", "staff", "price", "queue", "store", "week", "town"]
+
+
+# ------------------------------------------------------------------ hostility markers
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("Sack Minister Smith now #SackSmith", DEMAND),
+    ("Jane Smith must go", DEMAND),
+    ("#SmithOut", DEMAND),
+    ("lovely to see Acme so in touch with the public 🙄", SARCASM),
+    ("cheers Acme, great to know what you think of us 🙃", SARCASM),
+    ("who is Jane Smith and why is she trending?", QUESTION),
+])
+def test_each_marker_a_press_officer_reads_as_hostile_is_flagged(text, flag):
+    assert markers(text) & flag
+
+
+@pytest.mark.parametrize("text", ["Well done Acme, great service today", "Reading about Acme",
+                                  "Acme opens a new store in town"])
+def test_ordinary_posts_carry_no_marker(text):
+    assert markers(text) & (DEMAND | SARCASM | QUESTION) == 0
+
+
+@given(st.floats(0.0, 1.0), st.integers(0, 15),
+       st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0)))
+def test_a_marker_only_ever_raises_a_posts_hostility_within_zero_one(p, flags, weights):
+    h = hostility(p, flags, keep_factors(weights))
+    assert p - 1e-12 <= h <= 1.0
+
+
+# ------------------------------------------------------------------ rarity per entity
+
+@given(st.lists(st.floats(0.0, 12.0), max_size=300), st.floats(1e-6, 1e-2))
+@settings(max_examples=60, deadline=None)
+def test_a_threshold_is_never_below_the_start_and_a_rarer_budget_asks_more(scores, q):
+    t = Tail()
+    for i, s in enumerate(scores):
+        t = t.learn(s, i)
+    n = len(scores)
+    assert t.threshold(q, 8.0, n) >= START
+    assert t.threshold(q / 10, 8.0, n) >= t.threshold(q, 8.0, n)
+
+
+def test_an_entity_whose_news_spikes_recur_gets_a_higher_threshold_than_a_quiet_one():
+    quiet, busy = Tail(), Tail()
+    for i in range(40_000):
+        quiet = quiet.learn(0.5, i)
+        busy = busy.learn(5.0 if i % 1440 < 20 else 0.5, i)  # a daily news spike
+    q = 0.5 / 10_080
+    assert busy.threshold(q, 8.0, 40_000) > quiet.threshold(q, 8.0, 40_000) + 1.0
+
+
+# ------------------------------------------------------------------ parameters, sensitivity
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("sustian: 3", "sustian"),
+    ("sustain: 0", "sustain"),
+    ("z_tone: -1", "z_tone"),
+    ("share_by: median", "share_by"),
+    ("baseline: {prior_share: 2}", "prior_share"),
+    ("kinds: {person: {floor_hostile: -3}}", "floor_hostile"),
+])
+def test_a_bad_parameter_names_the_field(text, says):
+    with pytest.raises(ParamsError, match=says):
+        parse_params(text, source="detector.yaml")
+
+
+def test_a_parameter_file_sets_fields_and_kinds():
+    p = parse_params("z_tone: 2.5\nkinds: {person: {floor_hostile: 12}}\n", source="d.yaml")
+    assert p.z_tone == 2.5 and p.for_entity("person").floor.floor_hostile == 12
+
+
+def test_watchlist_sensitivity_by_name_or_number_and_a_bad_one_says_the_fix():
+    doc = ("entities: [{id: acme, name: Acme, kind: partner, terms: [acme],"
+           " sensitivity: %s}]")
+    assert parse_watchlist(doc % "high").entities[0].sensitivity == 2.0
+    assert parse_watchlist(doc % "0.5").entities[0].sensitivity == 0.5
+    with pytest.raises(WatchlistError, match=r"sensitivity.*low, normal, high"):
+        parse_watchlist(doc % "loud")
+
+
+def test_the_detector_counts_a_post_hostile_at_the_models_own_threshold():
+    from streams.components import load_params, load_scorer
+    from streams.settings import Settings
+
+    settings_ = Settings.from_env({})
+    scorer = load_scorer(settings_)
+    params = load_params(settings_, "", scorer)
+    assert params.negative_threshold == pytest.approx(scorer.threshold)
+    assert params.negative_threshold != DetectorParams().negative_threshold
+
+
+# ------------------------------------------------------------------ streams of posts
+
+def stream(plan, seed=7, entity="acme"):
+    """(minutes, posts a minute, hostile share, accounts or None) parts, in order."""
+    rng = random.Random(seed)
+    minute = 0
+    for minutes, count, hostile, accounts in plan:
+        for _ in range(minutes):
+            for i in range(count):
+                author = f"a{minute}-{i}" if accounts is None else f"bot{rng.randrange(accounts)}"
+                text = "acme " + " ".join(rng.choice(WORDS) for _ in range(6))
+                neg = 0.9 if rng.random() < hostile else 0.1
+                yield Observation(entity, f"{minute}-{i}", MONDAY + 60 * minute + i * 59 / count,
+                                  "x", author, text, 100, neg)
+            minute += 1
+
+
+def run(plan, params=None):
+    d = Detector(params or DetectorParams())
+    state, verdicts = d.initial(), []
+    for obs in stream(plan):
+        state, out = d.observe(state, obs)
+        verdicts += out
+    return state, verdicts
+
+
+@given(st.integers(3, 10), st.integers(150, 500))
+@settings(max_examples=8, deadline=None)
+def test_a_bot_burst_of_three_to_ten_accounts_never_reaches_warning(accounts, posts):
+    per_minute = max(1, posts // 30)
+    _, verdicts = run([(240, 2, 0.2, None), (30, per_minute, 0.95, accounts),
+                       (90, 2, 0.2, None)])
+    top = max((v.severity for v in verdicts), key=severity_rank, default=None)
+    assert severity_rank(top) < severity_rank("warning")
+
+
+def test_a_slow_burn_reaches_warning_before_its_peak_and_says_when_it_started():
+    # two days of 2 posts a minute at 15% hostile, then a day-long creep: volume up to
+    # 1.6x and the hostile share to 45%, peaking at its end
+    calm = [(2880, 2, 0.15, None)]
+    creep = [(60, 2 + (h >= 8) + (h >= 16), 0.15 + 0.3 * h / 24, None) for h in range(24)]
+    _, verdicts = run(calm + creep)
+    warned = [v for v in verdicts if severity_rank(v.severity) >= severity_rank("warning")]
+    assert warned, "the creep never reached warning"
+    first = warned[0]
+    assert first.at < MONDAY + 60 * (2880 + 24 * 60)  # before the peak (the end)
+    started = [v.evidence.build_started for v in warned if v.evidence.build_started]
+    assert not started or min(started) >= MONDAY + 60 * 2880 - 6 * 3600
+
+
+# ------------------------------------------------------------------ backfill seeds
+
+def test_a_seed_travels_as_a_message_and_is_adopted_only_when_it_learned_more():
+    state, _ = run([(600, 3, 0.2, None)])
+    seed = Seed("acme", state)
+    assert decode(encode(seed)).item == Seed("acme", state.learned())
+    engine = Engine.for_watchlist(parse_watchlist(
+        "entities: [{id: acme, name: Acme, kind: partner, terms: [acme]}]"))
+    young, _ = engine.step(None, Seed("acme", EntityState()))
+    seeded, _ = engine.step(young, seed)
+    assert seeded.detector.baseline.n == state.baseline.n
+    again, _ = engine.step(seeded, Seed("acme", run([(60, 3, 0.2, None)])[0]))
+    assert again.detector.baseline.n == state.baseline.n  # less learned: ignored
+
+
+def test_a_states_file_that_is_not_one_says_how_to_write_it(tmp_path):
+    bad = tmp_path / "states.json"
+    bad.write_text(json.dumps({"entities": {}}))
+    with pytest.raises(ConfigError, match="--state-out"):
+        read_seeds(str(bad))
+    with pytest.raises(ConfigError, match="not found"):
+        read_seeds(str(tmp_path / "missing.json"))
+
+
+def test_an_incidents_stored_evidence_keeps_when_a_build_started():
+    # An open incident is stored with its evidence in the contract's shape (the build's
+    # start as ISO time): a restarted worker must read it back (it once crashed here).
+    from alerting.event import evidence_to_dict
+    from models.verdict import Evidence
+
+    evidence = Evidence(build_started=1769602500.0)
+    stored = json.loads(json.dumps(evidence_to_dict(evidence)))
+    assert stored["build_started"] == "2026-01-28T12:15:00Z"
+    assert Evidence.from_dict(stored) == evidence
