@@ -28,6 +28,8 @@ class IntakeResult:
     items: list[Observation | Tick] = field(default_factory=list)  # in event order
     origins: list[int] = field(default_factory=list)  # batch index of each item; -1 for ticks
     rejected: list[tuple[int, Rejection]] = field(default_factory=list)  # (batch index, why)
+    # (batch index, fields) of accepted mentions whose lone surrogates or NULs were replaced
+    repaired: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     accepted: int = 0
     untagged: int = 0  # accepted but naming no watched entity
 
@@ -60,7 +62,7 @@ class Intake:
         self._watched_handles = frozenset(
             h.casefold() for e in watchlist.entities for h in e.handles)
 
-    def accept_many(self, raws: Sequence[bytes | str], *, now: float) -> IntakeResult:
+    def accept_many(self, raws: Sequence[bytes | str | None], *, now: float) -> IntakeResult:
         """Decode and tag a batch; ``now`` (epoch seconds) bounds future timestamps.
 
         If event time crossed a bucket boundary during the batch, a :class:`Tick`
@@ -78,6 +80,8 @@ class Intake:
             if type(decoded) is Rejection:
                 result.rejected.append((index, decoded))
                 continue
+            if decoded.repaired:
+                result.repaired.append((index, decoded.repaired))
             if decoded.ts > newest:
                 newest = decoded.ts
             entities = match_tokens(tokens(decoded.text))

@@ -4,16 +4,21 @@
 bytes, reason in headers) and forwards observations and ticks keyed by entity;
 ``detect`` runs on the entity's partition, where that entity's engine state
 lives in a changelog-backed table, and publishes alert events. Neither agent
-holds detection logic: that is :mod:`models` and :mod:`alerting`.
+holds detection logic: that is :mod:`models` and :mod:`alerting`. Neither lets a
+failure commit what it has not processed: :mod:`streams.failstop` stops the
+worker instead, and dead-letters a message that keeps crashing it;
+:mod:`streams.health` compares what was processed with what was committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import faust
@@ -25,7 +30,8 @@ from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams import flowfix
-from streams.offsets import OffsetWatch
+from streams.failstop import AttemptLedger, FailStop, Source, culprits
+from streams.health import Health
 from streams.settings import Settings
 
 __all__ = ["Counters", "build_app"]
@@ -42,6 +48,8 @@ class Counters:
     received: int = 0
     accepted: int = 0
     dead: int = 0
+    repaired: int = 0  # accepted after lone surrogates or NULs were replaced (models.mention)
+    poisoned: int = 0  # dead-lettered after crashing the worker FIRESTORM_MAX_ATTEMPTS times
     observations: int = 0
     forwarded: int = 0  # observations and ticks sent on to the detect agent
     judged: int = 0  # observations and ticks the detect agent has stepped
@@ -50,11 +58,14 @@ class Counters:
 
 
 def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliver,
-              flush: Callable[[], object]) -> tuple[faust.App, Counters]:
+              flush: Callable[[], object], *, instance_id: str | None = None,
+              failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
     ``deliver(events, incident_state)`` hands alert events (and the incident's
     timeline) to the durable outbox; ``flush()`` retries what is queued.
+    ``instance_id`` makes the worker a static member of its consumer group, so a
+    restart takes its partitions back at once (streams/membership.py).
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     app = faust.App(
@@ -69,6 +80,9 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         datadir=settings.data_dir,
         key_serializer="raw",
         value_serializer="json",
+        consumer_group_instance_id=instance_id,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
     mentions = app.topic(settings.topic_mentions, key_serializer="raw", value_serializer="raw")
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
@@ -80,56 +94,115 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     states = app.Table("engine-state", default=None, partitions=settings.partitions,
                        key_type=str, use_partitioner=True)
     counters = Counters()
-    watch = OffsetWatch()
+    health = Health(("intake", "detect"))
+    ledger = AttemptLedger(settings.attempts_path, settings.max_attempts)
+    failstop = failstop or FailStop(ledger)
+    failstop.on_stop = lambda agent, why: health.agent_stopped(agent, why)
 
-    @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
-    async def intake_agent(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
-            for event in sorted(batch, key=lambda e: (e.message.partition, e.message.offset)):
-                missing = watch.see(event.message.partition, event.message.offset)
-                if missing:
-                    log.error("intake offset gap topic=%s partition=%d missing=%d before=%d:"
-                              " messages on Kafka that this worker was never handed",
-                              event.message.topic, event.message.partition, missing,
-                              event.message.offset)
-            raws = [event.value for event in batch]
-            result = intake.accept_many(raws, now=time.time())
-            sent: list[Awaitable[Any]] = []
-            for index, rejection in result.rejected:
-                message = batch[index].message
-                sent.append(await dead.send(value=rejection.raw, key=message.key, headers=[
-                    ("firestorm-reason", rejection.reason.encode("utf-8")),
-                    ("firestorm-source", f"{message.topic}/{message.partition}/"
-                                         f"{message.offset}".encode()),
-                ]))
-            for item, origin in zip(result.items, result.origins, strict=True):
-                value = item.to_dict()
-                if origin >= 0:  # where the mention came from, to drop it if redelivered
-                    message = batch[origin].message
-                    value["source"] = [message.partition, message.offset]
-                sent.append(await observations.send(
-                    key=item.entity_id.encode("utf-8"), value=value))
-            # Offsets are acked after this batch: wait until Kafka has every output.
-            await asyncio.gather(*sent)
-            counters.received += len(batch)
-            counters.accepted += result.accepted
-            counters.dead += len(result.rejected)
-            counters.observations += len(result.observations)
-            counters.forwarded += len(result.items)
-            log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
-                     len(batch), result.accepted, len(result.rejected),
-                     len(result.observations), result.untagged)
+    source_topics = (settings.topic_mentions, settings.topic_observations)
 
-    @app.agent(observations, concurrency=1)
-    async def detect_agent(stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
-        watched = {e.id for e in engine.watchlist.entities}
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
-            # State is read once and written once per entity per batch: an entity's
-            # state is large during a storm, and every write goes to the changelog.
-            touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
-            deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
-            for event in batch:
+    def committed_offsets() -> dict[tuple[str, int], int | None]:
+        """The offsets faust last committed, or found committed when it was given the
+        partition (a faust internal: faust-streaming is pinned, see streams/flowfix.py)."""
+        committed = getattr(app.consumer, "_committed_offset", {})
+        return {(tp.topic, tp.partition): offset for tp, offset in dict(committed).items()
+                if tp.topic in source_topics}
+
+    def see(batch: Sequence[faust.types.EventT]) -> list[Source]:
+        """The batch's sources; offsets Kafka holds but this worker was never handed are
+        counted and logged (they are lost unless re-fed)."""
+        sources = [Source(e.message.topic, e.message.partition, e.message.offset)
+                   for e in batch]
+        committed = committed_offsets()
+        for source in sorted(sources):
+            missing = health.see(*source, committed.get(source[:2]))
+            if missing:
+                log.error("offset gap topic=%s partition=%d missing=%d before=%d: messages on"
+                          " Kafka that this worker was never handed", *source[:2], missing,
+                          source.offset)
+        return sources
+
+    def done(sources: Sequence[Source]) -> None:
+        """Every output of these messages is on Kafka: they count as processed."""
+        upto: dict[tuple[str, int], int] = {}
+        for topic, partition, offset in sources:
+            upto[topic, partition] = max(upto.get((topic, partition), -1), offset + 1)
+        for (topic, partition), below in upto.items():
+            health.processed(topic, partition, below)
+            ledger.settle(topic, partition, below)
+
+    async def send_dead(message: faust.types.Message, value: bytes | None,
+                        reason: str) -> Awaitable[Any]:
+        return await dead.send(value=value, key=message.key, headers=[
+            ("firestorm-reason", reason.encode("utf-8", "backslashreplace")),
+            ("firestorm-source", f"{message.topic}/{message.partition}/"
+                                 f"{message.offset}".encode()),
+        ])
+
+    async def intake_batch(batch: Sequence[faust.types.EventT]) -> None:
+        sources = see(batch)
+        spent = {i: c for i, s in enumerate(sources) if (c := ledger.exhausted(s))}
+        todo = [i for i in range(len(batch)) if i not in spent]  # batch index of each raw
+        raws = [batch[i].value for i in todo]
+        now = time.time()
+        try:
+            result = intake.accept_many(raws, now=now)
+        except Exception as exc:  # a bug in the pure code: find the message, charge it, stop
+            bad = culprits(lambda one: copy.copy(intake).accept_many(one, now=now), raws)
+            failstop.poisoned("intake", "intake", exc,
+                              [sources[todo[i]] for i in bad] or [sources[i] for i in todo])
+        sent: list[Awaitable[Any]] = []
+        for index, charge in spent.items():
+            log.error("dead-lettering source=%s: %s", sources[index],
+                      charge.reason(ledger.max_attempts))
+            sent.append(await send_dead(batch[index].message, batch[index].value,
+                                        charge.reason(ledger.max_attempts)))
+        for index, rejection in result.rejected:
+            sent.append(await send_dead(batch[todo[index]].message, rejection.raw,
+                                        rejection.reason))
+        for index, fields in result.repaired:  # which fields, never their text
+            log.warning("repaired source=%s fields=%s: lone surrogates or NUL replaced by"
+                        " U+FFFD", sources[todo[index]], ",".join(fields))
+        for item, origin in zip(result.items, result.origins, strict=True):
+            value = item.to_dict()
+            if origin >= 0:  # where the mention came from, to drop it if redelivered
+                message = batch[todo[origin]].message
+                value["source"] = [message.partition, message.offset]
+            sent.append(await observations.send(
+                key=item.entity_id.encode("utf-8"), value=value))
+        # Offsets are acked after this batch: wait until Kafka has every output.
+        await asyncio.gather(*sent)
+        done(sources)
+        counters.received += len(batch)
+        counters.accepted += result.accepted
+        counters.dead += len(result.rejected) + len(spent)
+        counters.poisoned += len(spent)
+        counters.repaired += len(result.repaired)
+        counters.observations += len(result.observations)
+        counters.forwarded += len(result.items)
+        log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
+                 len(batch), result.accepted, len(result.rejected) + len(spent),
+                 len(result.observations), result.untagged)
+
+    watched = {e.id for e in engine.watchlist.entities}
+
+    async def detect_batch(batch: Sequence[faust.types.EventT]) -> None:
+        sources = see(batch)
+        # State is read once and written once per entity per batch: an entity's
+        # state is large during a storm, and every write goes to the changelog.
+        touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
+        deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+        sent: list[Awaitable[Any]] = []
+        for event, where in zip(batch, sources, strict=True):
+            charge = ledger.exhausted(where)
+            if charge is not None:  # crashed the worker too often: dead letter, state as is
+                log.error("dead-lettering source=%s: %s", where,
+                          charge.reason(ledger.max_attempts))
+                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
+                                            charge.reason(ledger.max_attempts)))
+                counters.poisoned += 1
+                continue
+            try:
                 item = _decode_item(event.value)
                 if item.entity_id not in watched:
                     log.warning("skipping entity=%s: no longer in the watchlist",
@@ -152,24 +225,57 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                 except LifecycleError as exc:  # only an Ack can be refused: bad input
                     log.warning("ack refused entity=%s: %s", item.entity_id, exc)
                     continue
-                if source:  # a partition of mentions is read in order: offsets only grow
-                    seen = {**seen, str(source[0]): source[1]}
-                touched[item.entity_id] = (after, seen)
-                if events or after.incident != (before.incident if before else None):
-                    deliveries.append((events, after.incident))
-                for alert in events:
-                    counters.alerts += 1
-                    log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
-                             alert.entity_id, alert.incident_id, alert.event,
-                             alert.severity, event.message.offset)
-                counters.judged += 1
-            if deliveries:
-                # Into the outbox before the batch is acked: a crash here redelivers the
-                # batch, and the store's event-id dedupe drops the repeats.
-                await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
-            for entity_id, (after, seen) in touched.items():
-                if after is not None:
-                    states[entity_id] = {"engine": after.to_dict(), "seen": seen}
+            except Exception as exc:  # a bug in the pure code: charge this item, stop
+                failstop.poisoned("detect", "detect", exc, [where])
+            if source:  # a partition of mentions is read in order: offsets only grow
+                seen = {**seen, str(source[0]): source[1]}
+            touched[item.entity_id] = (after, seen)
+            if events or after.incident != (before.incident if before else None):
+                deliveries.append((events, after.incident))
+            for alert in events:
+                counters.alerts += 1
+                log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
+                         alert.entity_id, alert.incident_id, alert.event,
+                         alert.severity, event.message.offset)
+            counters.judged += 1
+        if deliveries:
+            # Into the outbox before the batch is acked: a crash here redelivers the
+            # batch, and the store's event-id dedupe drops the repeats.
+            await asyncio.get_running_loop().run_in_executor(
+                None, _deliver_all, deliver, deliveries)
+        for entity_id, (after, seen) in touched.items():
+            if after is not None:
+                states[entity_id] = {"engine": after.to_dict(), "seen": seen}
+        await asyncio.gather(*sent)
+        done(sources)
+
+    async def run_agent(name: str, stream: faust.StreamT,
+                        process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]]
+                        ) -> None:
+        health.agent_started(name)
+        try:
+            async for batch in stream.take_events(settings.batch_size,
+                                                  within=settings.batch_wait):
+                with failstop.guard(name, f"a batch of {len(batch)}"):
+                    await process(batch)
+        except asyncio.CancelledError:
+            health.agent_stopped(name)
+            raise
+        except BaseException as exc:
+            health.agent_stopped(name, f"{type(exc).__name__}: {exc}")
+            raise
+
+    @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
+    async def intake_agent(stream: faust.StreamT) -> None:
+        await run_agent("intake", stream, intake_batch)
+
+    @app.agent(observations, concurrency=1)
+    async def detect_agent(stream: faust.StreamT) -> None:
+        await run_agent("detect", stream, detect_batch)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        health.forget((tp.topic, tp.partition) for tp in revoked)
 
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
@@ -177,14 +283,10 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         await asyncio.get_running_loop().run_in_executor(None, flush)
 
     @app.page("/health")
-    async def health(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "received": counters.received,
-                         "accepted": counters.accepted, "dead": counters.dead,
-                         "observations": counters.observations,
-                         "forwarded": counters.forwarded, "judged": counters.judged,
-                         "redelivered": counters.redelivered,
-                         "offset_gaps": watch.gaps, "offset_repeats": watch.repeats,
-                         "alerts": counters.alerts})
+    async def health_page(web: Any, request: Any) -> Any:
+        report = health.report(committed_offsets(), {
+            **asdict(counters), "attempts_pending": len(ledger), "instance_id": instance_id})
+        return web.json(report, status=503 if report["status"] == "failing" else 200)
 
     return app, counters
 

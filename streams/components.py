@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from alerting.engine import Engine
+from models.faults import PoisonDetector, PoisonScorer
 from models.intake import Intake
 from models.negativity import NegativityScorer
 from models.privacy import Pseudonymiser
@@ -39,8 +40,19 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    return Intake(watchlist, scorer.score_many, pseudonymiser)
+    score_many = scorer.score_many
+    if settings.test_poison:
+        log.warning("FIRESTORM_TEST_POISON is set: posts marked with it crash intake and"
+                    " detection on purpose (tests only)")
+        score_many = PoisonScorer(score_many, settings.test_poison)
+    return Intake(watchlist, score_many, pseudonymiser)
 
 
-def build_engine(watchlist: Watchlist) -> Engine:
-    return Engine.for_watchlist(watchlist)
+def build_engine(watchlist: Watchlist, test_poison: str = "") -> Engine:
+    """The engine; with ``test_poison``, one whose detector crashes on marked posts."""
+    engine = Engine.for_watchlist(watchlist)
+    if test_poison:
+        detector = PoisonDetector(engine.detector.params, engine.detector.linked,
+                                  marker=test_poison)
+        engine = Engine(watchlist, detector, engine.lifecycle)
+    return engine

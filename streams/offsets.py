@@ -40,3 +40,11 @@ class OffsetWatch:
             self.repeats += 1
         self._next[partition] = max(offset + 1, expected or 0)
         return missing
+
+    def expect(self, partition: int, offset: int) -> None:
+        """Where a partition starts (its committed offset), unless already under watch."""
+        self._next.setdefault(partition, offset)
+
+    def forget(self, partition: int) -> None:
+        """The partition was taken away: its next offset is no longer ours to expect."""
+        self._next.pop(partition, None)

@@ -48,6 +48,13 @@ class Settings:
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
     log_level: str = "info"
+    # Fail-stop: how often a message may crash the worker before it is dead-lettered.
+    max_attempts: int = 3
+    # Consumer group: seconds before a silent worker's partitions go to another one, and
+    # this worker's static member id (empty: one kept in the data dir, see instance_id_path).
+    session_timeout: float = 10.0
+    instance_id: str = ""
+    test_poison: str = ""  # tests only: a marker that makes the pure steps raise (models/faults)
 
     def configure_logging(self) -> None:
         """key=value lines on stderr at the configured level, for every long-running command."""
@@ -62,6 +69,16 @@ class Settings:
         """
         env = os.environ if env is None else env
         return {name: env[name] for name in names if name in env}
+
+    @property
+    def attempts_path(self) -> str:
+        """Where the worker records messages that crashed it (and how often), durably."""
+        return str(Path(self.data_dir) / "attempts.json")
+
+    @property
+    def instance_id_path(self) -> str:
+        """Where a worker keeps its static group member id when none is configured."""
+        return str(Path(self.data_dir) / "instance-id")
 
     @property
     def outbox_path(self) -> str:
@@ -111,6 +128,12 @@ class Settings:
             raise ConfigError(
                 f"FIRESTORM_KAFKA_BOOTSTRAP must be host:port[,host:port], got"
                 f" {self.kafka_bootstrap!r}")
+        if self.max_attempts < 1:
+            raise ConfigError("FIRESTORM_MAX_ATTEMPTS must be >= 1 (try 3): a message that"
+                              " crashes the worker this often is dead-lettered")
+        if not 6 <= self.session_timeout <= 300:
+            raise ConfigError("FIRESTORM_SESSION_TIMEOUT must be 6 to 300 seconds (try 10):"
+                              " Kafka refuses less than 6 by default")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise ConfigError("FIRESTORM_LOG_LEVEL must be debug, info, warning or error")
         topics = (self.topic_mentions, self.topic_dead, self.topic_observations)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
     intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    engine = build_engine(watchlist, settings.test_poison)
     started = time.monotonic()
     with open_lines(args.input) as lines, _output(args.alerts) as out, \
             _output(args.dead) as dead:

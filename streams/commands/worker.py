@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     settings.configure_logging()
     watchlist = load_watchlist(args.watchlist or settings.watchlist)
     intake = build_intake(settings, watchlist, args.negativity_model)
-    engine = build_engine(watchlist)
+    engine = build_engine(watchlist, settings.test_poison)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400),
                        **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}))

@@ -162,15 +162,22 @@ class Worker:
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
     def health(self) -> dict | None:
-        import urllib.request
-
+        """The /health document (also when it says 503, failing); None while it is down."""
         if self.proc.poll() is not None:
             pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+        return self.health_or_none()
+
+    def health_or_none(self) -> dict | None:
+        import urllib.error
+        import urllib.request
+
         url = f"http://127.0.0.1:{self.env['FIRESTORM_WEB_PORT']}/health"
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return json.loads(response.read())
-        except OSError:
+        except urllib.error.HTTPError as exc:
+            return json.loads(exc.read())
+        except (OSError, ValueError):
             return None
 
     def tail(self, lines: int = 40) -> str:
@@ -185,6 +192,30 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def group_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets, as the broker has them."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
+    """The next offset of every partition of ``topic`` (what a caught-up group commits)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {(tp.topic, tp.partition): o for tp, o in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
 
 
 def firestorm(*args: str, env: dict[str, str], stdin: bytes | None = None,

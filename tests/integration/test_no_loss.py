@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 
-from tests.integration.support import firestorm, wait_for
+from tests.integration.support import firestorm, group_offsets, wait_for
 
 TS0 = 1_767_600_000.0  # 2026-01-05T08:00:00Z, a minute boundary
 
@@ -26,17 +26,6 @@ def send(bootstrap: str, topic: str, values: list[bytes | None], key: bytes | No
         producer.send(topic, value=value, key=key)
     producer.flush(timeout=60)
     producer.close()
-
-
-def committed(bootstrap: str, group: str, topic: str) -> int | None:
-    """The group's committed offset on partition 0 of ``topic``, as the broker has it."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_consumer_group_offsets(group)
-    finally:
-        admin.close()
-    meta = offsets.get(TopicPartition(topic, 0))
-    return None if meta is None else meta.offset
 
 
 def dead_letters(bootstrap: str, topic: str, count: int) -> list:
@@ -73,8 +62,8 @@ def test_a_tombstone_among_mentions_is_dead_lettered_and_nothing_is_skipped(
     assert (tombstone.key, tombstone.value) == (b"k", None)  # untouched: still a tombstone
     assert "tombstone" in dict(tombstone.headers)["firestorm-reason"].decode()
     assert dict(tombstone.headers)["firestorm-source"] == f"{topic}/0/1000".encode()
-    wait_for(lambda: committed(kafka_bootstrap, stream_env["FIRESTORM_APP_ID"], topic) == 2001,
-             60, "the offsets to be committed")
+    wait_for(lambda: group_offsets(kafka_bootstrap, stream_env["FIRESTORM_APP_ID"]).get(
+        (topic, 0)) == 2001, 60, "the offsets to be committed")
 
 
 def test_a_lone_surrogate_in_a_named_author_is_judged_in_the_stream_and_in_replay(
