@@ -30,6 +30,7 @@ from alerting.lifecycle import IncidentState
 from models.intake import Intake
 from models.observation import Observation, Tick
 from streams import flowfix
+from streams.changelog import DurableTable
 from streams.failstop import AttemptLedger, FailStop, Source, culprits
 from streams.health import Health
 from streams.settings import Settings
@@ -91,8 +92,9 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     # Written once per batch, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
-    states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_type=str, use_partitioner=True)
+    states = app.tables.add(DurableTable(
+        app, name="engine-state", default=None, beacon=app.tables.beacon,
+        partitions=settings.partitions, key_type=str, use_partitioner=True))
     counters = Counters()
     health = Health(("intake", "detect"))
     ledger = AttemptLedger(settings.attempts_path, settings.max_attempts)
@@ -123,13 +125,17 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         return sources
 
     def done(sources: Sequence[Source]) -> None:
-        """Every output of these messages is on Kafka: they count as processed."""
+        """Every output of these messages is on Kafka: they count as processed. A charge
+        is kept until its offset is committed: until then Kafka may hand it out again."""
         upto: dict[tuple[str, int], int] = {}
         for topic, partition, offset in sources:
             upto[topic, partition] = max(upto.get((topic, partition), -1), offset + 1)
         for (topic, partition), below in upto.items():
             health.processed(topic, partition, below)
-            ledger.settle(topic, partition, below)
+        if len(ledger):
+            for (topic, partition), offset in committed_offsets().items():
+                if offset is not None:
+                    ledger.settle(topic, partition, offset)
 
     async def send_dead(message: faust.types.Message, value: bytes | None,
                         reason: str) -> Awaitable[Any]:
@@ -246,7 +252,8 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         for entity_id, (after, seen) in touched.items():
             if after is not None:
                 states[entity_id] = {"engine": after.to_dict(), "seen": seen}
-        await asyncio.gather(*sent)
+        # The state must be on Kafka before the batch is acked (streams/changelog.py).
+        await asyncio.gather(states.written(), *sent)
         done(sources)
 
     async def run_agent(name: str, stream: faust.StreamT,

@@ -7,10 +7,11 @@ the live run gave: used for backtesting, tuning and reconstructing incidents.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
-from models.intake import Intake
+from models.intake import Intake, IntakeResult
 from models.observation import Tick
 from streams.components import build_engine, build_intake, load_watchlist
+from streams.failstop import culprits, describe
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.render import safe
@@ -36,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "replay", help="run detection over a file of mentions (no Kafka or Redis)",
         description="Replay a JSONL file of mentions (event-time order) through the same"
                     " detection as the worker and write one alert event a line."
-                    " Malformed lines are counted and reported, never fatal.")
+                    " Malformed lines are counted and reported, never fatal; so is a line"
+                    " that crashes the pipeline (the worker dead-letters it the same way).")
     p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
     p.add_argument("--input", "-i", required=True, metavar="FILE",
                    help="mentions: .jsonl, .jsonl.gz, or - for stdin")
@@ -61,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
             _output(args.dead) as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush)
     elapsed = time.monotonic() - started
+    repaired = f" ({stats['repaired']:,} repaired)" if stats["repaired"] else ""
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
-          f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted,"
-          f" {stats['rejected']:,} rejected, {stats['events']:,} alert events", file=sys.stderr)
+          f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted"
+          f"{repaired}, {stats['rejected']:,} rejected, {stats['events']:,} alert events",
+          file=sys.stderr)
     for reason, count in sorted(stats["reasons"].items(), key=lambda kv: -kv[1])[:5]:
         print(f"  rejected x{count}: {safe(reason, 120)}", file=sys.stderr)
     return 0
@@ -73,7 +78,8 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
            dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
     states: dict[str, EntityEngineState] = {}
-    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "reasons": {}}
+    stats = {"lines": 0, "accepted": 0, "rejected": 0, "repaired": 0, "events": 0,
+             "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
 
@@ -83,18 +89,28 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
             for event in events:
                 out.write(event.stamped(time.time()).to_json() + "\n")
 
+    def reject(reason: str, line: str) -> None:
+        stats["reasons"][reason] = stats["reasons"].get(reason, 0) + 1
+        if dead is not None:
+            dead.write(json.dumps({"reason": reason, "line": line}) + "\n")
+
     while batch := list(islice(lines, BATCH)):
-        result = intake.accept_many(batch, now=time.time())
+        result, todo, crashed = _accept(intake, batch, now=time.time())
         stats["lines"] += len(batch)
         stats["accepted"] += result.accepted
-        stats["rejected"] += len(result.rejected)
+        stats["rejected"] += len(result.rejected) + len(crashed)
+        stats["repaired"] += len(result.repaired)
+        for index, reason in crashed:
+            reject(reason, batch[index].decode("utf-8", "replace"))
         for index, rejection in result.rejected:
-            stats["reasons"][rejection.reason] = stats["reasons"].get(rejection.reason, 0) + 1
-            if dead is not None:
-                dead.write(json.dumps({"reason": rejection.reason, "line":
-                                       batch[index].decode("utf-8", "replace")}) + "\n")
+            reject(rejection.reason, batch[todo[index]].decode("utf-8", "replace"))
         for item in result.items:
-            states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
+            try:
+                states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
+            except Exception as exc:  # the worker dead-letters such an item, state as is
+                stats["rejected"] += 1
+                reject(f"crashed replay in detect: {describe(exc)}", json.dumps(item.to_dict()))
+                continue
             emit(events)
             last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
         progress.advance(len(batch))
@@ -106,6 +122,24 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
             emit(events)
     progress.close()
     return stats
+
+
+def _accept(intake: Intake, batch: Sequence[bytes], now: float
+            ) -> tuple[IntakeResult, list[int], list[tuple[int, str]]]:
+    """Intake over ``batch``. A line that crashes the pure code on its own is set aside
+    with the exception as its reason, as the worker dead-letters it (after retries that
+    a replay, being deterministic, can skip). Returns the result, the batch index of each
+    line intake was given, and the lines set aside."""
+    try:
+        return intake.accept_many(batch, now=now), list(range(len(batch))), []
+    except Exception as exc:
+        bad = set(culprits(lambda one: copy.copy(intake).accept_many(one, now=now), batch))
+        if not bad:
+            raise  # fails only as a whole batch: a bug to see, not a line to drop
+        reason = f"crashed replay in intake: {describe(exc)}"
+        todo = [i for i in range(len(batch)) if i not in bad]
+        result = intake.accept_many([batch[i] for i in todo], now=now)
+        return result, todo, [(i, reason) for i in sorted(bad)]
 
 
 @contextmanager

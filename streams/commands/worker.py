@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from alerting.delivery import DurableDelivery
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
+    from streams import membership
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
     from streams.topics import ensure_topics
@@ -49,11 +50,18 @@ def run(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
     ensure_topics(settings)
-    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush)
+    member = membership.instance_id(settings)
+    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush,
+                       instance_id=member)
     logging.getLogger("firestorm.worker").info(
-        "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
+        "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
-        settings.topic_dead)
+        settings.topic_dead, member)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as stop:
+        if stop.code in (0, None):  # stopped on purpose (SIGTERM, SIGINT), offsets committed
+            membership.leave(settings, member)
+        raise
     return 0

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 
+import pytest
+import redis
 from kafka import KafkaConsumer, KafkaProducer
 
-from tests.integration.support import firestorm, group_offsets, wait_for
+from tests.integration.support import (
+    Worker,
+    end_offsets,
+    firestorm,
+    group_offsets,
+    retimed_sample,
+    wait_for,
+)
 
 TS0 = 1_767_600_000.0  # 2026-01-05T08:00:00Z, a minute boundary
 
@@ -88,3 +98,104 @@ def test_a_lone_surrogate_in_a_named_author_is_judged_in_the_stream_and_in_repla
     assert (health["accepted"], health["dead"], health["repaired"]) == (405, 0, 1)
     assert health["judged"] == health["forwarded"]  # every observation and tick judged
     assert health["status"] == "ok", health
+
+
+POISON = "P0ison-9"  # FIRESTORM_TEST_POISON: posts carrying it crash the pure code (models/faults)
+
+
+def comparable(event: dict) -> str:
+    return json.dumps({k: v for k, v in event.items() if k != "emitted_at"}, sort_keys=True)
+
+
+def poisoned_sample(tmp_path) -> tuple[list[bytes], int]:
+    """The demo sample (it has a storm) with a post that crashes intake at 30% and one
+    that crashes detection just after; returns the lines and the offset of the first."""
+    lines = retimed_sample(tmp_path / "sample.jsonl")
+    out = list(lines)
+    for at, stage in ((int(len(lines) * 0.31), "detect"), (int(len(lines) * 0.3), "intake")):
+        ts = json.loads(lines[at])["ts"]
+        out.insert(at, json.dumps({"id": f"poison-{stage}", "ts": ts, "platform": "forum",
+                                   "author": "@p", "text": f"acme stores {POISON}:{stage}"}
+                                  ).encode())
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(out) + b"\n")
+    return out, next(i for i, x in enumerate(out) if b"poison-intake" in x)
+
+
+@pytest.mark.timeout(900)  # five worker starts
+def test_a_message_that_keeps_crashing_the_worker_is_dead_lettered_and_nothing_is_lost(
+        stream_env, kafka_bootstrap, redis_url, tmp_path):
+    # Fail-stop, never skip: each crash stops the worker before anything is committed past
+    # the message; after FIRESTORM_MAX_ATTEMPTS (2) the message goes to mentions-dead with
+    # the exception as reason and the stream moves on. The alerts are the replay's.
+    env = {**stream_env, "FIRESTORM_TEST_POISON": POISON, "FIRESTORM_MAX_ATTEMPTS": "2"}
+    lines, intake_at = poisoned_sample(tmp_path)
+    topic, group = env["FIRESTORM_TOPIC_MENTIONS"], env["FIRESTORM_APP_ID"]
+    subscriber = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe("firestorm:alerts")
+    assert firestorm("produce", "-i", str(tmp_path / "in.jsonl"), "--key", "all",
+                     env=env).returncode == 0
+
+    exits: list[int] = []
+    for run in range(6):
+        worker = Worker(env, tmp_path / f"worker-{run}.log")
+        try:
+            state = wait_for(partial(outcome, worker, kafka_bootstrap, env, len(lines)),
+                             240, f"run {run} to exit or catch up", every=1.0,
+                             show=worker.tail)
+            if state == "caught up":
+                final = worker.health()
+                break
+            exits.append(worker.proc.returncode)
+            assert "fail-stop agent=" in worker.tail(200)
+            # Nothing committed past the message that crashed it.
+            poison = intake_at if run < 2 else None
+            if poison is not None:
+                assert group_offsets(kafka_bootstrap, group).get((topic, 0), 0) <= poison
+        finally:
+            worker.stop()
+    assert exits == [70, 70, 70, 70]  # intake twice, then detection twice
+    assert (final["status"], final["offset_gaps"], final["poisoned"]) == ("ok", 0, 1)
+
+    dead = dead_letters(kafka_bootstrap, env["FIRESTORM_TOPIC_DEAD"], 7)
+    reasons = {dict(m.headers)["firestorm-source"].decode(): dict(m.headers)[
+        "firestorm-reason"].decode() for m in dead}  # a crash may dead-letter a line twice
+    assert len(reasons) == 7  # the sample's 5 malformed lines and the 2 poison posts
+    assert reasons[f"{topic}/0/{intake_at}"] == (
+        "crashed the worker 2 times in intake (FIRESTORM_MAX_ATTEMPTS=2): InjectedFault:"
+        " test poison in intake (FIRESTORM_TEST_POISON)")
+    [detect_reason] = [r for s, r in reasons.items() if s.startswith(
+        env["FIRESTORM_TOPIC_OBSERVATIONS"])]
+    assert detect_reason.startswith("crashed the worker 2 times in detect")
+    assert b"poison-detect" in next(m.value for m in dead if m.value and b"poison-detect"
+                                    in m.value)
+
+    replayed = firestorm("replay", "-i", str(tmp_path / "in.jsonl"), "-o", "-", "--no-flush",
+                         env=env)
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    assert b"crashed replay in intake" in replayed.stderr
+    expected = sorted(comparable(json.loads(x)) for x in replayed.stdout.splitlines())
+    assert any('"event": "opened"' in e for e in expected)
+    live: list[str] = []
+
+    def all_arrived() -> bool:
+        while message := subscriber.get_message(timeout=0.2):
+            live.append(comparable(json.loads(message["data"])))
+        return len(live) >= len(expected)
+
+    wait_for(all_arrived, 60, f"{len(expected)} live alerts")
+    assert sorted(live) == expected
+
+
+def outcome(worker, bootstrap: str, env: dict[str, str], count: int) -> str | None:
+    """'exited', 'caught up' (every mention and every observation committed) or None."""
+    if worker.proc.poll() is not None:
+        return "exited"
+    health = worker.health_or_none()
+    if not health or health["status"] != "ok":
+        return None
+    committed = group_offsets(bootstrap, env["FIRESTORM_APP_ID"])
+    if committed.get((env["FIRESTORM_TOPIC_MENTIONS"], 0)) != count:
+        return None
+    observations = end_offsets(bootstrap, env["FIRESTORM_TOPIC_OBSERVATIONS"])
+    return "caught up" if all(committed.get(tp) == end for tp, end in observations.items()) \
+        else None
