@@ -12,10 +12,16 @@ STAMP := $(VENV)/.installed-stamp
 # checkouts on one machine can run their tests side by side.
 TEST_PORT_BASE ?= 19000
 BENCH_PORT_BASE ?= 29000
+SOAK_PORT_BASE ?= 27000
+SOAK_ARGS ?=
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
 	FIRESTORM_REDIS_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 379)))
+SOAK_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/soak \
+	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 92))) \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 93))) \
+	FIRESTORM_REDIS_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 379)))
 BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 93))) \
@@ -60,6 +66,10 @@ lint: $(STAMP) ## ruff
 bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
+.PHONY: soak
+soak: $(STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker restart: nothing lost (long; not in CI)
+	$(SOAK_ENV) deploy/local/with-stack.sh $(BIN)/python -m tests.integration.soak $(SOAK_ARGS)
+
 .PHONY: evaluate
 evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
 	$(BIN)/python bench/evaluate.py
@@ -81,4 +91,5 @@ clean: ## remove the virtualenv and all local service state
 	-deploy/local/stack.sh stop
 	-$(TEST_ENV) deploy/local/stack.sh stop
 	-$(BENCH_ENV) deploy/local/stack.sh stop
+	-$(SOAK_ENV) deploy/local/stack.sh stop
 	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info

@@ -99,14 +99,14 @@ def main() -> int:
     log = workdir / "worker.log"
     print(f"workers from {args.repo} (log {log})", flush=True)
     worker = start(args.repo, env, log)
-    wait(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
     stop = threading.Event()
     feeder = threading.Thread(target=produce, daemon=True,
                               args=(bootstrap, env["FIRESTORM_TOPIC_MENTIONS"], args.rate, stop))
     feeder.start()
+    wait(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
     rows: list[tuple[str, float, float]] = []
     try:
-        for name, sig in [("kill -9", signal.SIGKILL), ("SIGTERM", signal.SIGTERM)] * 1:
+        for name, sig in [("kill -9", signal.SIGKILL), ("SIGTERM", signal.SIGTERM)]:
             for trial in range(args.trials):
                 # steady state: the running worker has processed (and committed) a while
                 wait(lambda: (h := health(port)) and h["received"] >= 3 * args.rate, 120,

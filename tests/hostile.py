@@ -57,6 +57,14 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text(8), inner,
                                                                  max_size=3),
     max_leaves=8)
+# What Python's json writes as valid JSON (it writes inf and nan as Infinity and NaN).
+finite_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([n for n in HUGE_NUMBERS if n == n and abs(n) != float("inf")])
+    | hostile_text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text(8), inner,
+                                                                 max_size=3),
+    max_leaves=8)
 
 
 def encodings(value: Any) -> st.SearchStrategy[bytes]:
@@ -94,7 +102,9 @@ def hostile_mentions(draw: st.DrawFn, valid: bool = False) -> dict[str, Any]:
                        ("reply_to", hostile_text(8)), ("url", hostile_text())]:
         if draw(st.booleans()):
             data[name] = value(good)
-    data.update(draw(st.dictionaries(hostile_text(8), json_values, max_size=2)))
+    data.update(draw(st.dictionaries(hostile_text(8).filter(lambda k: k not in data),
+                                     finite_json_values if valid else json_values,
+                                     max_size=2)))
     return data
 
 

@@ -16,7 +16,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "worker", help="start a stream worker (Kafka in, Redis alerts out)",
         description="Start a Faust worker: consume the mentions topic, send bad input to the"
                     " dead-letter topic, detect escalation per entity and publish alert events"
-                    " to Redis. Configured by FIRESTORM_* variables; see README.")
+                    " to Redis. Configured by FIRESTORM_* variables; see README. Run it under"
+                    " a supervisor that restarts it (systemd Restart=always, Kubernetes): it"
+                    " exits 70 rather than skip a message it failed to process, and takes its"
+                    " partitions back at once when restarted (docs/operations.md).",
+        epilog="exit status: 0 stopped by SIGTERM/SIGINT (it leaves its group first),"
+               " 70 fail-stop (restart it), 2 bad configuration or broker unreachable")
     p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
