@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerting.ack import ALREADY, RECORDED, Ack, AckAnswer, entity_of_incident, judge_ack
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState, Lifecycle
 from models.detector import Detector, EntityState
@@ -17,33 +18,6 @@ from models.observation import Observation, Tick
 from models.watchlist import Watchlist
 
 __all__ = ["Ack", "Engine", "EntityEngineState", "entity_of_incident"]
-
-
-def entity_of_incident(incident_id: str) -> str:
-    """The entity an incident id belongs to (ids are ``<entity>-<YYYYMMDDTHHMMSSZ>``).
-
-    >>> entity_of_incident("acme-stores-20260105T101500Z")
-    'acme-stores'
-    """
-    return incident_id.rsplit("-", 1)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """A person has acknowledged an incident; travels on the entity's partition like a tick."""
-
-    entity_id: str
-    incident_id: str
-    by: str
-    ts: float  # when they acknowledged it (their clock: an ack is a human act, not data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ack": self.incident_id, "entity_id": self.entity_id, "by": self.by,
-                "ts": self.ts}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Ack:
-        return cls(data["entity_id"], data["ack"], data["by"], float(data["ts"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +51,32 @@ class Engine:
 
     def initial(self) -> EntityEngineState:
         return EntityEngineState(self.detector.initial(), IncidentState())
+
+    def acknowledge(self, state: EntityEngineState | None,
+                    ack: Ack) -> tuple[EntityEngineState | None, list[AlertEvent], AckAnswer]:
+        """Judge and apply one ack: the state, the 'acknowledged' event if any, the answer.
+
+        Never raises for a bad ack: every refusal is an answer with its reason, so
+        the person who sent it is told (``firestorm ack`` waits for this answer).
+        """
+        try:
+            entity = self.watchlist[ack.entity_id]
+        except KeyError:
+            entity = None
+        latest = state.incident.incident if state is not None else None
+        outcome, reason = judge_ack(latest, ack, entity is not None)
+        events: list[AlertEvent] = []
+        if outcome == RECORDED and state is not None and entity is not None:
+            incident, events = self.lifecycle.acknowledge(
+                state.incident, ack.incident_id, ack.by, ack.ts, entity)
+            state = EntityEngineState(state.detector, incident)
+        holder = latest.acknowledged_by if latest is not None else None
+        answer = AckAnswer(
+            ack.request_id, ack.incident_id, outcome, reason, ack.by, ack.ts,
+            acknowledged_by=ack.by if outcome == RECORDED else
+            holder if outcome == ALREADY else None,
+            latest=latest.id if latest is not None and latest.id != ack.incident_id else None)
+        return state, events, answer
 
     def step(self, state: EntityEngineState | None,
              item: Observation | Tick | Ack) -> tuple[EntityEngineState, list[AlertEvent]]:

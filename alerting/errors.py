@@ -4,6 +4,10 @@
      ├── AlertEventError        an alert event does not match the contract (names the field)
      ├── LifecycleError         lifecycle misuse: bad parameters, a verdict for another entity
      │    └── UnknownIncidentError  acknowledging an incident that is not this entity's latest
+     ├── LinkError              a signed link cannot be used (the page says why)
+     │    ├── LinkForged          not signed by this deployment's key, or altered
+     │    └── LinkExpired         signed, but past its expiry time
+     ├── SilenceError           a silence request is wrong (names the field and the fix)
      └── AlertStoreError        the delivery/record layer failed
           ├── AlertStoreConfigError  bad store URL or TLS files: fix the configuration
           ├── AlertStoreAuthError    Redis refused the password/ACL user: fix the credentials
@@ -22,6 +26,10 @@ __all__ = [
     "AlertStoreUnavailable",
     "FirestormAlertError",
     "LifecycleError",
+    "LinkError",
+    "LinkExpired",
+    "LinkForged",
+    "SilenceError",
     "UnknownIncidentError",
 ]
 
@@ -43,6 +51,26 @@ class UnknownIncidentError(LifecycleError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class LinkError(FirestormAlertError, ValueError):
+    """A signed link (``/ack/<token>``) cannot be used; the message is shown to the officer."""
+
+
+class LinkForged(LinkError):
+    """The token was not made with this deployment's key, was altered, or is not a token."""
+
+
+class LinkExpired(LinkError):
+    """The token is genuine but its time is up."""
+
+    def __init__(self, message: str, expired_at: float) -> None:
+        super().__init__(message)
+        self.expired_at = expired_at
+
+
+class SilenceError(FirestormAlertError, ValueError):
+    """A silence cannot be set as asked: a bad time, no reason given, too long."""
 
 
 class AlertStoreError(FirestormAlertError):

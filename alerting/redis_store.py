@@ -61,7 +61,7 @@ from alerting.event import AlertEvent
 from alerting.store import DEFAULT_RETENTION, DEFAULT_STREAM_MAXLEN, Keys
 from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fields
 
-__all__ = ["RedisAlertStore"]
+__all__ = ["RedisAlertStore", "call_redis", "redact"]
 
 # KEYS: seen, stream, record, events, open set, incident index
 # ARGV: event json, maxlen, retention, channel, entity channel, incident id, status,
@@ -288,28 +288,35 @@ class RedisAlertStore:
         self._redis.close()
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (AuthenticationError, NoPermissionError) as exc:
+        return call_redis(self._url, fn, *args, **kwargs)
+
+
+def call_redis(url: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with redis-py's errors turned into the store's, naming the server.
+
+    Shared by every Redis store of this package (alerts, officers' actions).
+    """
+    try:
+        return fn(*args, **kwargs)
+    except (AuthenticationError, NoPermissionError) as exc:
+        raise AlertStoreAuthError(
+            f"Redis at {_redact(url)} refused the credentials ({exc}); check the"
+            " password/ACL user in the store URL or the password option") from None
+    except ReadOnlyError as exc:  # a failover is in progress: like unreachable
+        raise AlertStoreUnavailable(f"Redis at {_redact(url)} is a read-only"
+                                    f" replica now: {exc}") from None
+    except ResponseError as exc:
+        text = str(exc)
+        if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
             raise AlertStoreAuthError(
-                f"Redis at {_redact(self._url)} refused the credentials ({exc}); check the"
-                " password/ACL user in the store URL or the password option") from None
-        except ReadOnlyError as exc:  # a failover is in progress: like unreachable
-            raise AlertStoreUnavailable(f"Redis at {_redact(self._url)} is a read-only"
-                                        f" replica now: {exc}") from None
-        except ResponseError as exc:
-            text = str(exc)
-            if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
-                raise AlertStoreAuthError(
-                    f"Redis at {_redact(self._url)} refused the credentials ({text}); check"
-                    " the password/ACL user in the store URL") from None
-            raise AlertStoreError(f"Redis at {_redact(self._url)} answered an error: {text}"
-                                  ) from exc
-        except (RedisError, OSError) as exc:
-            # Connection refused/reset, timeout, LOADING after a restart, READONLY replica.
-            raise AlertStoreUnavailable(
-                f"Redis at {_redact(self._url)} unavailable: {exc.__class__.__name__}: {exc}"
-            ) from None
+                f"Redis at {_redact(url)} refused the credentials ({text}); check"
+                " the password/ACL user in the store URL") from None
+        raise AlertStoreError(f"Redis at {_redact(url)} answered an error: {text}") from exc
+    except (RedisError, OSError) as exc:
+        # Connection refused/reset, timeout, LOADING after a restart, READONLY replica.
+        raise AlertStoreUnavailable(
+            f"Redis at {_redact(url)} unavailable: {exc.__class__.__name__}: {exc}"
+        ) from None
 
 
 def _text(value: bytes | str) -> str:
@@ -329,3 +336,6 @@ def _redact(url: str) -> str:
     creds, _, host = rest.rpartition("@")
     user = creds.split(":", 1)[0]
     return f"{scheme}{sep}{user}:***@{host}"
+
+
+redact = _redact  # the URL without its password, for other stores' messages

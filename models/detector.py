@@ -174,8 +174,8 @@ class Detector:
         if len(bucket.texts) < p.keep_texts:
             post = (obs.mention_id, obs.author, obs.text, followers, obs.negativity,
                     obs.reshare_of is not None)
-        bucket = bucket.add(obs.author, followers, obs.others,
-                            obs.negativity >= p.negative_threshold, post)
+        negative = obs.negativity is not None and obs.negativity >= p.negative_threshold
+        bucket = bucket.add(obs.author, followers, obs.others, negative, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
                            state.streak, state.totals), verdicts
 
@@ -309,11 +309,12 @@ class Detector:
                             p.evidence_posts))
         terms = Counter(chain.from_iterable(_terms(post[2]) for post in posts))
         originals = [t for t in posts if not t[5]]
-        most_negative = sorted(originals, key=lambda t: (-t[4], -t[3], t[0]))
+        most_negative = sorted(originals, key=lambda t: (-(t[4] or 0.0), -t[3], t[0]))
         samples, seen = [], set()
         for mid, author, text, followers, neg, _ in most_negative:
             if author not in seen and text not in {s.text for s in samples}:
-                samples.append(Sample(mid, author, text, followers, round(neg, 3)))
+                samples.append(Sample(mid, author, text, followers,
+                                      None if neg is None else round(neg, 3)))
                 seen.add(author)
             if len(samples) == p.samples:
                 break

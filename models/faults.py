@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from models.detector import Detector, EntityState
 from models.observation import Observation
@@ -38,7 +39,8 @@ def poisoned(marker: str, stage: str, text: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class PoisonScorer:
-    """A batch scorer that raises on a text carrying ``<marker>:intake``, else scores.
+    """A batch scorer (texts first: ``score_many`` or ``assess_many``) that raises on a
+    text carrying ``<marker>:intake``, else scores.
 
     >>> score = PoisonScorer(lambda texts: [0.5] * len(texts), "P0ison")
     >>> score(["fine", "also fine"])
@@ -49,13 +51,13 @@ class PoisonScorer:
     models.faults.InjectedFault: test poison in intake (FIRESTORM_TEST_POISON)
     """
 
-    score_many: Callable[[Sequence[str]], Sequence[float]]
+    score_many: Callable[..., Any]
     marker: str
 
-    def __call__(self, texts: Sequence[str]) -> Sequence[float]:
+    def __call__(self, texts: Sequence[str], *args: Any) -> Any:
         if any(poisoned(self.marker, "intake", t) for t in texts):
             raise InjectedFault("test poison in intake (FIRESTORM_TEST_POISON)")
-        return self.score_many(texts)
+        return self.score_many(texts, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 One function for both drivers (stream and replay), batched because the
 negativity model is many times faster on a batch than one post at a time.
+Each mention's declared ``lang`` goes to the scorer, which reads the post in
+that language or identifies it; a post it cannot read gets negativity None.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from dataclasses import dataclass, field
 
 from models.matcher import Matcher, tokens
 from models.mention import Mention, Rejection, decode
+from models.negativity import Assessment
 from models.observation import Observation, Tick
 from models.privacy import Pseudonymiser
 from models.watchlist import Watchlist
 
 __all__ = ["Intake", "IntakeResult"]
 
+# Plain scores, every post read alike (tests, synthetic tones)...
 ScoreMany = Callable[[Sequence[str]], Sequence[float]]
+# ...or scores read in each post's language: NegativityScorer.assess_many.
+AssessMany = Callable[[Sequence[str], Sequence[str | None]], Assessment]
 
 
 @dataclass(slots=True)
@@ -51,13 +57,17 @@ class Intake:
     (['acme'], ['not valid JSO'])
     """
 
-    def __init__(self, watchlist: Watchlist, score_many: ScoreMany,
-                 pseudonymiser: Pseudonymiser, tick_seconds: int = 60) -> None:
+    def __init__(self, watchlist: Watchlist, score_many: ScoreMany | None,
+                 pseudonymiser: Pseudonymiser, tick_seconds: int = 60, *,
+                 assess_many: AssessMany | None = None) -> None:
+        if (score_many is None) == (assess_many is None):
+            raise ValueError("Intake needs exactly one of score_many and assess_many")
         self._entity_ids = tuple(e.id for e in watchlist.entities)
         self.tick_seconds = tick_seconds
         self._watermark: float | None = None  # the last bucket boundary ticked
         self._matcher = Matcher(watchlist)
         self._score_many = score_many
+        self._assess_many = assess_many
         self._pseudonymiser = pseudonymiser
         self._watched_handles = frozenset(
             h.casefold() for e in watchlist.entities for h in e.handles)
@@ -90,9 +100,11 @@ class Intake:
         result.accepted = len(raws) - len(result.rejected)
         result.untagged = result.accepted - len(tagged)
         if tagged:
-            scores = self._score_distinct([m.text for _, m, _ in tagged])
-            for (index, mention, entities), score in zip(tagged, scores, strict=True):
-                self._observe(result, mention, entities, float(score))
+            scores, langs = self._score_distinct([m.text for _, m, _ in tagged],
+                                                 [m.lang for _, m, _ in tagged])
+            for (index, mention, entities), score, lang in zip(tagged, scores, langs,
+                                                               strict=True):
+                self._observe(result, mention, entities, score, lang)
                 result.origins.extend([index] * len(entities))
         if newest > -math.inf:
             boundary = newest - newest % self.tick_seconds
@@ -102,21 +114,33 @@ class Intake:
                 result.origins.extend([-1] * len(self._entity_ids))
         return result
 
-    def _score_distinct(self, texts: list[str]) -> Sequence[float]:
-        """Scores of ``texts``, each distinct text scored once: reshares and copy-paste
-        repeat a text verbatim, and a post's score never depends on its batch."""
-        distinct = list(dict.fromkeys(texts))
-        if len(distinct) == len(texts):
-            return self._score_many(texts)
-        by_text = dict(zip(distinct, self._score_many(distinct), strict=True))
-        return [by_text[t] for t in texts]
+    def _score_distinct(self, texts: list[str], langs: list[str | None]
+                        ) -> tuple[Sequence[float | None], Sequence[str | None]]:
+        """Scores and languages of ``texts``, each distinct (text, lang) scored once:
+        reshares and copy-paste repeat a text verbatim, and a post's score never
+        depends on its batch."""
+        keys = list(zip(texts, langs, strict=True))
+        distinct = list(dict.fromkeys(keys))
+        if len(distinct) < len(keys):
+            scores, read = self._score([t for t, _ in distinct], [g for _, g in distinct])
+            by_key = dict(zip(distinct, zip(scores, read, strict=True), strict=True))
+            return [by_key[k][0] for k in keys], [by_key[k][1] for k in keys]
+        return self._score(texts, langs)
+
+    def _score(self, texts: list[str], langs: list[str | None]
+               ) -> tuple[Sequence[float | None], Sequence[str | None]]:
+        if self._assess_many is not None:
+            assessed = self._assess_many(texts, langs)
+            return assessed.values(), assessed.lang
+        assert self._score_many is not None
+        return [float(p) for p in self._score_many(texts)], langs
 
     def _observe(self, result: IntakeResult, mention: Mention, entities: tuple[str, ...],
-                 score: float) -> None:
+                 score: float | None, lang: str | None) -> None:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
         for entity_id in entities:
             others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(
                 entity_id, mention.id, mention.ts, mention.platform, author, text,
-                mention.author_followers, score, others, mention.reshare_of))
+                mention.author_followers, score, others, mention.reshare_of, lang))

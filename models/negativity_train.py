@@ -2,14 +2,23 @@
 
 The target is binary, negative vs the rest (neutral, positive): an early warning
 cares whether a post is hostile, not whether it is merely flat.
+
+Training holds out a validation slice of the training posts (by a hash of the
+text) to pick the regularisation. The calibration is then fitted on out-of-fold
+margins (cross-fitting: each training post scored by a model fitted on the other
+folds), the F1-best threshold is picked on those calibrated probabilities, and
+the model is refitted on all training posts and keeps both.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     f1_score,
@@ -18,15 +27,35 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+from sklearn.svm import LinearSVC
 
-from models.negativity import LABELS, NegativityScorer, featurize
+from models.calibration import KINDS, Calibration, reliability
+from models.negativity import (
+    FORMAT_VERSION,
+    LABELS,
+    LanguageModel,
+    NegativityScorer,
+)
+from models.negativity_features import FEATURES, FEATURES_VERSION, FeatureConfig, featurize
 
-__all__ = ["LABELS", "VERSION", "best_threshold", "evaluate", "holdout_mask", "train"]
+__all__ = [
+    "LABELS",
+    "MIN_CALIBRATION_POSTS",
+    "VERSION",
+    "Recipe",
+    "best_threshold",
+    "evaluate",
+    "holdout_mask",
+    "train",
+    "train_model",
+]
 
-VERSION = "negativity-v1"
+VERSION = FORMAT_VERSION
 # Inverse regularisation strengths tried on the validation slice; few, because each fit
 # on ~30k posts takes seconds and AUC is flat around the optimum.
 C_GRID = (0.5, 1.0, 2.0, 4.0)
+# A reliability bin is judged only with at least this many posts (fewer: noise).
+MIN_CALIBRATION_POSTS = 200
 
 
 def holdout_mask(texts: Sequence[str], fraction: float, *, salt: str = "holdout") -> np.ndarray:
@@ -62,68 +91,164 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1[:-1]))]) if len(thresholds) else 0.5
 
 
-def _fit(x, y: np.ndarray, c: float, seed: int) -> LogisticRegression:
-    model = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=seed)
-    return model.fit(x, y)
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How a model is fitted: the defaults make the shipped model, the rest are the
+    options ``bench/negativity_options.py`` compares. Every option yields one linear
+    model over :func:`featurize`'s columns, so scoring costs the same whatever the recipe.
+    """
+
+    features: FeatureConfig = FEATURES  # options other than FEATURES: comparison only
+    word_bits: int = 18
+    char_bits: int = 18
+    c_grid: tuple[float, ...] = C_GRID
+    class_weight: str | None = None  # "balanced": the negatives weigh as much as the rest
+    nb: bool = False  # scale hashed columns by their naive-Bayes log-count ratio (NB-LR)
+    svm: float = 0.0  # weight of a linear SVM averaged with the logistic regression
+    calibration: str = "isotonic"
+    folds: int = 5  # cross-fitted calibration; 0: fit it on the validation posts
+    refit: bool = True  # refit on all posts after choosing C (else keep the fitted part's)
 
 
-def _scorer(model: LogisticRegression, word_bits: int, char_bits: int, **kw) -> NegativityScorer:
-    coef = model.coef_[0]
+class _Linear(NamedTuple):
+    coef: np.ndarray
+    intercept: float
+
+    def decision(self, x) -> np.ndarray:
+        return np.asarray(x @ self.coef + self.intercept, dtype=np.float64)
+
+
+def _nb_ratio(x, y: np.ndarray, hashed: int, alpha: float = 0.25) -> np.ndarray:
+    """Log-count ratio of each hashed column (negatives vs the rest); dense columns keep 1."""
+    neg = np.asarray(x[y].sum(axis=0)).ravel()[:hashed] + alpha
+    rest = np.asarray(x[~y].sum(axis=0)).ravel()[:hashed] + alpha
+    ratio = np.ones(x.shape[1])
+    ratio[:hashed] = np.log(neg / neg.sum()) - np.log(rest / rest.sum())
+    return ratio
+
+
+def _fit(x, y: np.ndarray, c: float, recipe: Recipe, seed: int) -> _Linear:
+    hashed = 2**recipe.word_bits + 2**recipe.char_bits
+    ratio = _nb_ratio(x, y, hashed) if recipe.nb else None
+    xs = x @ sparse.diags(ratio) if ratio is not None else x
+    lr = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=seed,
+                            class_weight=recipe.class_weight).fit(xs, y)
+    coef, intercept = lr.coef_[0], float(lr.intercept_[0])
+    if recipe.svm:
+        svm = LinearSVC(C=c / 4, class_weight=recipe.class_weight, random_state=seed,
+                        max_iter=5000).fit(xs, y)
+        lr_m, svm_m = lr.decision_function(xs), svm.decision_function(xs)
+        scale = lr_m.std() / max(svm_m.std(), 1e-12)  # SVM margins on the LR's scale
+        w = recipe.svm
+        coef = (1 - w) * coef + w * scale * svm.coef_[0]
+        intercept = (1 - w) * intercept + w * scale * float(svm.intercept_[0])
+    if ratio is not None:
+        coef = coef * ratio
+    return _Linear(coef, intercept)
+
+
+def _weights(model: _Linear, word_bits: int, char_bits: int) -> dict:
+    coef = model.coef
     words, chars = 2**word_bits, 2**char_bits
-    return NegativityScorer(
-        word_coef=coef[:words],
-        char_coef=coef[words : words + chars],
-        dense_coef=coef[words + chars :],
-        intercept=float(model.intercept_[0]),
-        **kw,
-    )
+    return {"word_coef": coef[:words], "char_coef": coef[words : words + chars],
+            "dense_coef": coef[words + chars :], "intercept": model.intercept}
 
 
-def train(
+def train_model(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
     seed: int = 0,
-    word_bits: int = 18,
-    char_bits: int = 18,
-    validation: float = 0.15,
-) -> NegativityScorer:
-    """Fit on ``texts`` (all of them training data; hold out your test set before).
+    validation: float | np.ndarray = 0.15,
+    recipe: Recipe = Recipe(),
+    x=None,
+) -> LanguageModel:
+    """Fit one language's model on ``texts`` (all training data: hold out your test set first).
 
-    A validation slice of the given texts picks C and the F1 threshold; the
-    model is then refitted on all of them with that C.
+    ``validation`` is a fraction held out by a hash of the text, or a boolean mask
+    (for example the newest posts): those posts pick C, and with ``recipe.folds=0``
+    also fit the calibration and threshold. ``x`` may pass ``featurize(texts)``
+    already computed (comparisons reuse it).
+
+    Needs negative and other posts both in the validation posts and in the rest;
+    with too few posts for that, a clear ValueError says so.
     """
+    if recipe.calibration not in KINDS:
+        raise ValueError(f"calibration {recipe.calibration!r} is not one of {', '.join(KINDS)}")
     y = _target(labels)
     if y.all() or not y.any():
         raise ValueError("training needs both negative and non-negative posts")
-    x = featurize(texts, word_bits, char_bits)
-    val = holdout_mask(texts, validation, salt="validation")
+    if isinstance(validation, np.ndarray):
+        val = validation.astype(bool)
+    else:
+        val = holdout_mask(texts, validation, salt="validation")
     fit = ~val
-    if y[val].all() or not y[val].any() or y[fit].all() or not y[fit].any():
-        val = fit = np.ones(len(texts), dtype=bool)  # too few posts to split: fit and pick on all
+    for part, name in [(val, "validation posts"), (fit, "training part")]:
+        if y[part].all() or not y[part].any():
+            raise ValueError(
+                f"the {name} ({int(part.sum())} of {len(texts)} posts) lacks negative or"
+                " other posts: calibration needs held-out posts of both kinds; label more"
+                " posts (a few hundred negatives is a sensible minimum)")
+    if x is None:
+        x = featurize(texts, recipe.word_bits, recipe.char_bits, recipe.features)
     results = []
-    for c in C_GRID:
-        p = _fit(x[fit], y[fit], c, seed).predict_proba(x[val])[:, 1]
-        results.append((roc_auc_score(y[val], p), c, best_threshold(y[val], p)))
-    auc, c, threshold = max(results)
+    for c in recipe.c_grid:
+        model = _fit(x[fit], y[fit], c, recipe, seed)
+        margin = model.decision(x[val])
+        results.append((roc_auc_score(y[val], margin), c, margin, model))
+    auc, c, margin, model = max(results, key=lambda r: (r[0], r[1]))
+    held_y = y[val]
+    folds = recipe.folds
+    if folds:
+        # Cross-fitting: every training post's margin from a model that did not see it.
+        fold = (np.arange(len(texts)) * 7919 + seed) % folds
+        margin = np.empty(len(texts))
+        for k in range(folds):
+            part = fold == k
+            margin[part] = _fit(x[~part], y[~part], c, recipe, seed).decision(x[part])
+        held_y = y
+    cal = Calibration.fit(margin, held_y, recipe.calibration)
+    threshold = best_threshold(held_y, cal.apply(margin))
     metadata = {
-        "version": VERSION,
         "C": c,
         "seed": seed,
-        "word_bits": word_bits,
-        "char_bits": char_bits,
+        "word_bits": recipe.word_bits,
+        "char_bits": recipe.char_bits,
         "n_train": len(texts),
+        "n_validation": int(val.sum()),
         "validation_roc_auc": round(float(auc), 4),
+        "calibration_fit": f"{folds}-fold cross-fit" if folds else "validation posts",
+        "recipe": {k: v for k, v in asdict(recipe).items() if k != "features"},
     }
-    model = _fit(x, y, c, seed)
-    return _scorer(model, word_bits, char_bits, threshold=threshold, metadata=metadata)
+    if recipe.refit or folds:
+        model = _fit(x, y, c, recipe, seed)
+    weights = _weights(model, recipe.word_bits, recipe.char_bits)
+    return LanguageModel(**weights, calibration=cal, threshold=threshold, metadata=metadata)
 
 
-def evaluate(scorer: NegativityScorer, texts: Sequence[str], labels: Sequence[str]) -> dict:
-    """ROC-AUC and negative-class F1 (at the scorer's threshold) on labelled posts."""
+def train(texts: Sequence[str], labels: Sequence[str], *, lang: str = "en", seed: int = 0,
+          **recipe) -> NegativityScorer:
+    """A one-language scorer: :func:`train_model` with ``lang`` as the default language and
+    ``recipe`` the fields of a :class:`Recipe`."""
+    return NegativityScorer({lang: train_model(texts, labels, seed=seed,
+                                               recipe=Recipe(**recipe))}, lang)
+
+
+def evaluate(scorer: NegativityScorer | LanguageModel, texts: Sequence[str],
+             labels: Sequence[str]) -> dict:
+    """ROC-AUC, negative-class F1 at the stored threshold, and calibration, on labelled posts.
+
+    ``calibration_max_gap`` is the largest |predicted - observed| over the ten
+    reliability bins holding at least :data:`MIN_CALIBRATION_POSTS` posts.
+    """
     y = _target(labels)
-    p = scorer.score_many(texts)
+    if isinstance(scorer, NegativityScorer):
+        p = scorer.score_many(texts)
+    else:
+        p = scorer.probabilities(texts)
     predicted = p >= scorer.threshold
+    bins = reliability(y, p)
+    gaps = [abs(b.predicted - b.observed) for b in bins if b.n >= MIN_CALIBRATION_POSTS]
     return {
         "n": len(texts),
         "n_negative": int(y.sum()),
@@ -132,4 +257,8 @@ def evaluate(scorer: NegativityScorer, texts: Sequence[str], labels: Sequence[st
         "precision_negative": round(float(precision_score(y, predicted, zero_division=0)), 4),
         "recall_negative": round(float(recall_score(y, predicted)), 4),
         "threshold": round(scorer.threshold, 4),
+        "calibration_max_gap": round(max(gaps), 4) if gaps else None,
+        "reliability": [[round(b.lo, 2), b.n, round(b.predicted, 4), round(b.observed, 4)]
+                        for b in bins if b.n],
+        "features": FEATURES_VERSION,
     }

@@ -15,6 +15,9 @@ class Observation:
     A mention naming three entities becomes three observations, one per
     entity, so that per-entity state can live on the entity's partition.
     ``others`` keeps the co-mentioned entities for partner↔policy linkage.
+    ``negativity`` is the calibrated probability that the post is negative, or
+    None when its language (``lang``) has no negativity model: such a post counts
+    in volume, never in the negative share.
 
     >>> o = Observation("acme", "m1", 1.7e9, "twitter", "u:3f2a", "Boycott acme", 12, 0.9,
     ...                 others=("work-programme",))
@@ -29,9 +32,10 @@ class Observation:
     author: str
     text: str
     followers: int | None
-    negativity: float
+    negativity: float | None
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
+    lang: str | None = None  # the language the post was read in (declared or identified)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

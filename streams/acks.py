@@ -1,29 +1,58 @@
-"""Send an acknowledgement to the worker that owns the incident's entity.
+"""Send an acknowledgement to the worker that owns the incident's entity, and wait for its answer.
 
 An ack travels on the observations topic, keyed by entity, so the lifecycle
 state it changes is updated on its own partition, in order with the data.
+The worker answers on Redis under the ack's ``request_id``
+(:mod:`alerting.action_store`), so every sender (``firestorm ack``, the
+console, the incident pages, a signed link) learns the outcome:
+recorded, already acknowledged, unknown incident, or not the latest
+incident of the entity. No answer in time means no worker read it.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from dataclasses import dataclass
 
-from alerting.engine import Ack, entity_of_incident
+from alerting.ack import Ack, AckAnswer, entity_of_incident
+from alerting.action_store import RedisActionStore, open_action_store
+from alerting.errors import FirestormAlertError
+from alerting.memory_actions import MemoryActionStore
 from streams.errors import FirestormError
 from streams.settings import Settings
+from streams.topics import require_topic
 
-__all__ = ["send_ack"]
+__all__ = ["DEFAULT_WAIT", "AckResult", "acknowledge", "send_ack"]
+
+DEFAULT_WAIT = 15.0  # seconds to wait for the worker: a batch, a commit, a Redis write
 
 
-def send_ack(settings: Settings, incident_id: str, by: str) -> Ack:
-    """Send the ack and wait until Kafka has it; the worker then publishes 'acknowledged'."""
+@dataclass(frozen=True, slots=True)
+class AckResult:
+    """The ack as sent, and the worker's answer (None: none came in time)."""
+
+    ack: Ack
+    answer: AckAnswer | None
+    waited: float  # seconds
+    problem: str | None = None  # why no answer could be read (Redis away), if that was it
+
+
+def send_ack(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
+             origin: str = "", request_id: str | None = None) -> Ack:
+    """Send the ack and wait until Kafka has it; the worker then answers on Redis."""
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
     if not by.strip():
         raise FirestormError("say who is acknowledging: --by NAME")
-    ack = Ack(entity_of_incident(incident_id), incident_id, by.strip(), time.time())
+    if not incident_id.strip():
+        raise FirestormError("which incident? give its id, e.g. acme-stores-20260105T101500Z")
+    ack = Ack(entity_of_incident(incident_id.strip()), incident_id.strip(), by.strip(),
+              time.time(), request_id or uuid.uuid4().hex, via, origin)
+    # Never let the first send create the topic: a topic no worker reads swallows acks.
+    require_topic(settings, settings.topic_observations, "acknowledgements")
     try:
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
                                  acks="all")
@@ -36,3 +65,23 @@ def send_ack(settings: Settings, incident_id: str, by: str) -> Ack:
         raise FirestormError(f"cannot send the ack to Kafka at {settings.kafka_bootstrap}:"
                              f" {exc}") from None
     return ack
+
+
+def acknowledge(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
+                origin: str = "", wait: float = DEFAULT_WAIT,
+                actions: RedisActionStore | MemoryActionStore | None = None) -> AckResult:
+    """Send the ack and wait up to ``wait`` seconds for the worker's answer."""
+    own = actions is None
+    store = actions or open_action_store(
+        settings.redis_url, **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}))
+    try:
+        started = time.monotonic()
+        ack = send_ack(settings, incident_id, by, via=via, origin=origin)
+        try:
+            answer = store.wait_answer(ack.request_id, wait) if wait > 0 else None
+        except FirestormAlertError as exc:  # sent, but the answer cannot be read: say both
+            return AckResult(ack, None, time.monotonic() - started, str(exc))
+        return AckResult(ack, answer, time.monotonic() - started)
+    finally:
+        if own:
+            store.close()

@@ -23,8 +23,10 @@ from typing import Any
 
 import faust
 
-from alerting.engine import Ack, Engine, EntityEngineState
-from alerting.errors import LifecycleError
+from alerting.ack import Ack, AckAnswer
+from alerting.audit import AuditEntry
+from alerting.engine import Engine, EntityEngineState
+from alerting.errors import FirestormAlertError
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState
 from models.intake import Intake
@@ -40,6 +42,7 @@ __all__ = ["Counters", "build_app"]
 log = logging.getLogger("firestorm.worker")
 
 Deliver = Callable[[list[AlertEvent], IncidentState], object]
+Answer = Callable[[AckAnswer, AuditEntry], object]
 
 
 @dataclass(slots=True)
@@ -56,15 +59,18 @@ class Counters:
     judged: int = 0  # observations and ticks the detect agent has stepped
     redelivered: int = 0  # items seen again after a restart and skipped (already in state)
     alerts: int = 0
+    acks: int = 0  # acknowledgements answered (recorded or refused)
 
 
 def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliver,
-              flush: Callable[[], object], *, instance_id: str | None = None,
+              flush: Callable[[], object], answer: Answer | None = None, *,
+              instance_id: str | None = None,
               failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
     ``deliver(events, incident_state)`` hands alert events (and the incident's
-    timeline) to the durable outbox; ``flush()`` retries what is queued.
+    timeline) to the durable outbox; ``flush()`` retries what is queued;
+    ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it.
     ``instance_id`` makes the worker a static member of its consumer group, so a
     restart takes its partitions back at once (streams/membership.py).
     """
@@ -198,6 +204,7 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         # state is large during a storm, and every write goes to the changelog.
         touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
         deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+        answers: list[tuple[AckAnswer, AuditEntry]] = []
         sent: list[Awaitable[Any]] = []
         for event, where in zip(batch, sources, strict=True):
             charge = ledger.exhausted(where)
@@ -210,27 +217,31 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                 continue
             try:
                 item = _decode_item(event.value)
+                if isinstance(item, Ack):
+                    # Every ack gets an answer, refusals included: the sender is waiting.
+                    before, seen = _load(touched, states, item.entity_id) \
+                        if item.entity_id in watched else (None, {})
+                    after, events, reply = engine.acknowledge(before, item)
+                    if events and after is not None:
+                        touched[item.entity_id] = (after, seen)
+                        deliveries.append((events, after.incident))
+                    answers.append((reply, _audit(item, reply)))
+                    counters.acks += 1
+                    log.info("ack request=%s incident=%s via=%s outcome=%s", item.request_id,
+                             item.incident_id, item.via, reply.outcome)
+                    continue
                 if item.entity_id not in watched:
                     log.warning("skipping entity=%s: no longer in the watchlist",
                                 item.entity_id)
                     continue
-                if item.entity_id not in touched:
-                    stored = states.get(item.entity_id) or {}
-                    touched[item.entity_id] = (
-                        EntityEngineState.from_dict(stored["engine"]) if stored else None,
-                        stored.get("seen", {}))  # mentions partition -> last offset counted
-                before, seen = touched[item.entity_id]
+                before, seen = _load(touched, states, item.entity_id)
                 source = event.value.get("source")
                 if source and source[1] <= seen.get(str(source[0]), -1):
                     # A mention redelivered after a restart (Kafka is at-least-once) and
                     # already counted: the state must count each mention once.
                     counters.redelivered += 1
                     continue
-                try:
-                    after, events = engine.step(before, item)
-                except LifecycleError as exc:  # only an Ack can be refused: bad input
-                    log.warning("ack refused entity=%s: %s", item.entity_id, exc)
-                    continue
+                after, events = engine.step(before, item)
             except Exception as exc:  # a bug in the pure code: charge this item, stop
                 failstop.poisoned("detect", "detect", exc, [where])
             if source:  # a partition of mentions is read in order: offsets only grow
@@ -244,11 +255,14 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
                          alert.entity_id, alert.incident_id, alert.event,
                          alert.severity, event.message.offset)
             counters.judged += 1
+        loop = asyncio.get_running_loop()
         if deliveries:
             # Into the outbox before the batch is acked: a crash here redelivers the
             # batch, and the store's event-id dedupe drops the repeats.
-            await asyncio.get_running_loop().run_in_executor(
-                None, _deliver_all, deliver, deliveries)
+            await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
+        if answers and answer is not None:
+            # After delivery: "recorded" means the event is already on its way to Redis.
+            await loop.run_in_executor(None, _answer_all, answer, answers)
         for entity_id, (after, seen) in touched.items():
             if after is not None:
                 states[entity_id] = {"engine": after.to_dict(), "seen": seen}
@@ -302,6 +316,31 @@ def _deliver_all(deliver: Deliver,
                  deliveries: list[tuple[list[AlertEvent], IncidentState]]) -> None:
     for events, incident in deliveries:
         deliver(events, incident)
+
+
+def _load(touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]], states: Any,
+          entity_id: str) -> tuple[EntityEngineState | None, dict[str, int]]:
+    """The entity's state as this batch has it: read from the table once per batch."""
+    if entity_id not in touched:
+        stored = states.get(entity_id) or {}
+        touched[entity_id] = (
+            EntityEngineState.from_dict(stored["engine"]) if stored else None,
+            stored.get("seen", {}))  # mentions partition -> last offset counted
+    return touched[entity_id]
+
+
+def _answer_all(answer: Answer, answers: list[tuple[AckAnswer, AuditEntry]]) -> None:
+    for reply, entry in answers:
+        try:
+            answer(reply, entry)
+        except FirestormAlertError as exc:  # Redis away: the sender times out and says so
+            log.warning("ack answer not delivered request=%s outcome=%s error=%s",
+                        reply.request_id, reply.outcome, exc)
+
+
+def _audit(ack: Ack, reply: AckAnswer) -> AuditEntry:
+    return AuditEntry(ack.ts, ack.incident_id, "acknowledge", ack.by, ack.via, ack.origin,
+                      reply.outcome, reply.reason)
 
 
 def _decode_item(value: dict[str, Any]) -> Observation | Tick | Ack:

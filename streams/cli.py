@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         pages,
         produce,
         replay,
+        report,
+        silence,
         worker,
     )
 
@@ -41,10 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_parser(sub)
     alerts.add_parser(sub)
     ack.add_parser(sub)
+    silence.add_parser(sub)
     console.add_parser(sub)
     notify.add_parser(sub)
     pages.add_parser(sub)
     replay.add_parser(sub)
+    report.add_parser(sub)
     negativity.add_score_parser(sub)
     negativity.add_train_parser(sub)
     return parser

@@ -40,12 +40,12 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    score_many = scorer.score_many
+    assess_many = scorer.assess_many
     if settings.test_poison:
         log.warning("FIRESTORM_TEST_POISON is set: posts marked with it crash intake and"
                     " detection on purpose (tests only)")
-        score_many = PoisonScorer(score_many, settings.test_poison)
-    return Intake(watchlist, score_many, pseudonymiser)
+        assess_many = PoisonScorer(assess_many, settings.test_poison)
+    return Intake(watchlist, None, pseudonymiser, assess_many=assess_many)
 
 
 def build_engine(watchlist: Watchlist, test_poison: str = "") -> Engine:

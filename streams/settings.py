@@ -47,6 +47,7 @@ class Settings:
     pages_port: int = 8088
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
+    link_key: str = ""  # signs /ack/ and /feedback/ links (notify) and checks them (pages)
     log_level: str = "info"
     # Fail-stop: how often a message may crash the worker before it is dead-lettered.
     max_attempts: int = 3
@@ -136,6 +137,11 @@ class Settings:
                               " Kafka refuses less than 6 by default")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise ConfigError("FIRESTORM_LOG_LEVEL must be debug, info, warning or error")
+        if self.link_key and len(self.link_key) < 32:
+            raise ConfigError(
+                f"FIRESTORM_LINK_KEY is {len(self.link_key)} characters; use at least 32 random"
+                " ones (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), the same"
+                " for firestorm notify and firestorm pages")
         topics = (self.topic_mentions, self.topic_dead, self.topic_observations)
         if len(set(topics)) != len(topics):
             raise ConfigError("FIRESTORM_TOPIC_*: the mentions, dead-letter and observations"

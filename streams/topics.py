@@ -7,28 +7,23 @@ and never picks it up later, so the worker makes sure they all exist first.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from streams.errors import FirestormError
 from streams.settings import Settings
 
-__all__ = ["ensure_topics"]
+__all__ = ["ensure_topics", "require_topic"]
 
 log = logging.getLogger(__name__)
 
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the mentions, dead-letter and observations topics if missing; return created."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
 
     wanted = [settings.topic_mentions, settings.topic_dead, settings.topic_observations]
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 client_id=f"{settings.app_id}-admin",
-                                 request_timeout_ms=15_000)
-    except KafkaError as exc:
-        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
-                             " is the broker up? try: deploy/local/stack.sh start") from None
+    admin = _admin(settings, "admin")
     try:
         missing = [t for t in wanted if t not in set(admin.list_topics())]
         created = []
@@ -44,3 +39,45 @@ def ensure_topics(settings: Settings) -> list[str]:
         return created
     finally:
         admin.close()
+
+
+def require_topic(settings: Settings, topic: str, what: str) -> None:
+    """Fail with the fix if ``topic`` does not exist: never let a send create it.
+
+    A client that writes to a topic it expects a worker to read must not create
+    it by writing (a broker with ``auto.create.topics.enable`` would): nobody
+    reads that new topic, so whatever was sent is lost without a word. The
+    admin client's listing asks for no topic by name, so it creates nothing.
+    """
+    from kafka.errors import KafkaError
+
+    admin = _admin(settings, "check")
+    try:
+        topics = set(admin.list_topics())
+    except KafkaError as exc:
+        raise FirestormError(f"cannot list the topics at {settings.kafka_bootstrap}:"
+                             f" {exc}") from None
+    finally:
+        admin.close()
+    if topic not in topics:
+        ours = sorted(t for t in topics if not t.startswith("_"))[:8]
+        raise FirestormError(
+            f"topic {topic!r} does not exist at {settings.kafka_bootstrap}, so no worker"
+            f" reads {what} there and they would be lost. Use the settings the worker runs"
+            " with (FIRESTORM_TOPIC_MENTIONS, FIRESTORM_TOPIC_OBSERVATIONS,"
+            " FIRESTORM_KAFKA_BOOTSTRAP; the demo writes them to .stack/demo/env: run"
+            " `source .stack/demo/env`), or start `firestorm worker`, which creates its"
+            f" topics. Topics there now: {', '.join(ours) or 'none'}")
+
+
+def _admin(settings: Settings, role: str) -> Any:
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                                client_id=f"{settings.app_id}-{role}",
+                                request_timeout_ms=15_000)
+    except KafkaError as exc:
+        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
+                             " is the broker up? try: deploy/local/stack.sh start") from None

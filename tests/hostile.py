@@ -129,7 +129,9 @@ def _scorer() -> NegativityScorer:
 
 
 def new_intake() -> Intake:
-    return Intake(watchlist(), _scorer().score_many, Pseudonymiser(b"test-key"))
+    """As the worker builds it: each post read in its declared (here hostile) language."""
+    return Intake(watchlist(), None, Pseudonymiser(b"test-key"),
+                  assess_many=_scorer().assess_many)
 
 
 @cache

@@ -24,8 +24,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
+from alerting.notifiers.action_links import ActionLinks, extras_for
 from alerting.notifiers.errors import DeliveryError, PermanentDeliveryError
-from alerting.notifiers.message import plain_text, subject
+from alerting.notifiers.message import digest_plain, digest_subject, plain_text, subject
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.policy import EmailChannel
 
@@ -45,9 +46,11 @@ class EmailNotifier:
     """
 
     def __init__(self, channel: EmailChannel, *,
-                 link: Callable[[str], str | None] | None = None) -> None:
+                 link: Callable[[str], str | None] | None = None,
+                 actions: ActionLinks | None = None) -> None:
         self.channel = channel
         self._link = link
+        self._actions = actions
         url = urlsplit(channel.smtp)
         self._tls = url.scheme == "smtps"
         self._host = url.hostname or "localhost"
@@ -61,15 +64,19 @@ class EmailNotifier:
     def message(self, notification: Notification) -> EmailMessage:
         event = notification.event
         link = self._link(event.incident_id) if self._link is not None else None
+        extras = extras_for(notification, self._actions)
         msg = EmailMessage()
-        msg["Subject"] = subject(event, notification.renotify)
+        msg["Subject"] = digest_subject(notification.digest) if notification.digest \
+            else subject(event, notification.renotify, extras)
         msg["From"] = self.channel.sender
         msg["To"] = ", ".join(self.channel.to)
         msg["Date"] = formatdate(notification.planned_at, usegmt=True)
         domain = self.channel.sender.rpartition("@")[2]
         msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9.-]', '.', notification.id)}@{domain}>"
         msg["X-Firestorm-Incident"] = event.incident_id
-        msg.set_content(plain_text(event, notification.renotify, link))
+        msg.set_content(
+            digest_plain(notification.digest, self._link or (lambda _: None))
+            if notification.digest else plain_text(event, notification.renotify, link, extras))
         return msg
 
     async def send(self, notification: Notification) -> None:

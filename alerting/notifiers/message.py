@@ -11,12 +11,14 @@ line breaks are collapsed so a post cannot forge extra lines of the summary.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alerting.event import AlertEvent
 
-__all__ = ["chat_text", "escape_chat", "plain_text", "subject"]
+__all__ = ["Extras", "chat_text", "digest_chat", "digest_plain", "digest_subject", "escape_chat",
+           "plain_text", "subject"]
 
 _MENTION = re.compile(r"([@!])(here|channel|everyone)\b", re.IGNORECASE)
 _SAMPLE_CHARS = 200  # enough to judge tone; the incident page has the rest
@@ -40,7 +42,26 @@ def _flat(text: str, limit: int = _SAMPLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def subject(event: AlertEvent, renotify: int = 0) -> str:
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a message carries beyond the event: escalation tier, silence notes, action links.
+
+    Links are ours (signed by notify), never data; notes come from a silence, which a
+    person typed, so they are escaped like everything else.
+
+    >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "critical", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> subject(e, extras=Extras(tier=1))
+    '[Firestorm] CRITICAL ESCALATED TO TIER 1, still unacknowledged: Acme (partner)'
+    """
+
+    tier: int = 0
+    notes: tuple[str, ...] = ()
+    ack_link: str | None = None
+    feedback_link: str | None = None
+
+
+def subject(event: AlertEvent, renotify: int = 0, extras: Extras | None = None) -> str:
     """One line for an email subject (no line breaks, whatever the entity is called).
 
     >>> e = AlertEvent("acme-20240501T123400Z", 2, "escalated", "acme", "Acme\\nStores",
@@ -49,24 +70,72 @@ def subject(event: AlertEvent, renotify: int = 0) -> str:
     >>> subject(e)
     '[Firestorm] CRITICAL escalated: Acme Stores (partner)'
     """
-    return f"[Firestorm] {_headline(event, renotify, lambda s: _flat(s, 80))}"
+    tier = extras.tier if extras else 0
+    return f"[Firestorm] {_headline(event, renotify, lambda s: _flat(s, 80), tier)}"
 
 
-def chat_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+def chat_text(event: AlertEvent, renotify: int = 0, link: str | None = None,
+              extras: Extras | None = None) -> str:
     """The message for a Slack/Teams incoming webhook (markdown both accept)."""
-    head, lines = _summary(event, renotify, link, escape_chat)
+    head, lines = _summary(event, renotify, link, escape_chat, extras or Extras())
     return "  \n".join([f"*{head}*", *lines])
 
 
-def plain_text(event: AlertEvent, renotify: int = 0, link: str | None = None) -> str:
+def plain_text(event: AlertEvent, renotify: int = 0, link: str | None = None,
+               extras: Extras | None = None) -> str:
     """The body of a text/plain email: the same summary, unescaped, nothing rendered."""
-    head, lines = _summary(event, renotify, link, _flat)
+    head, lines = _summary(event, renotify, link, _flat, extras or Extras())
     return "\n".join([head, "", *lines, "", "-- Firestorm early warning"]) + "\n"
 
 
-def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str]) -> str:
+def digest_subject(events: Sequence[AlertEvent]) -> str:
+    """Subject of the morning digest.
+
+    >>> e = AlertEvent("acme-20240501T233400Z", 1, "opened", "acme", "Acme", "partner",
+    ...                "warning", 1714606440.0, 40, 8.0, 0.7, 0.3, 5.0)
+    >>> digest_subject([e])
+    '[Firestorm] Morning digest: 1 incident held back by quiet hours'
+    """
+    n = len({e.incident_id for e in events})
+    return f"[Firestorm] Morning digest: {n} incident{'s' if n != 1 else ''} held back by quiet" \
+           " hours"
+
+
+def digest_chat(events: Sequence[AlertEvent], link: Callable[[str], str | None]) -> str:
+    """The morning digest for a chat webhook: one line per incident, its events in order."""
+    return "  \n".join([f"*{digest_subject(events)[12:]}*",
+                        *_digest_lines(events, link, escape_chat)])
+
+
+def digest_plain(events: Sequence[AlertEvent], link: Callable[[str], str | None]) -> str:
+    """The morning digest as a text/plain email body."""
+    return "\n".join([digest_subject(events)[12:], "", *_digest_lines(events, link, _flat), "",
+                      "-- Firestorm early warning"]) + "\n"
+
+
+def _digest_lines(events: Sequence[AlertEvent], link: Callable[[str], str | None],
+                  esc: Callable[[str], str]) -> list[str]:
+    incidents: dict[str, list[AlertEvent]] = {}
+    for e in events:
+        incidents.setdefault(e.incident_id, []).append(e)
+    lines = []
+    for incident_id, held in incidents.items():
+        last = held[-1]
+        steps = ", ".join(f"{e.event} {_when(e.at)[11:16]} ({e.severity})" for e in held)
+        who = f"; acknowledged by {esc(last.acknowledged_by)}" if last.acknowledged_by else ""
+        lines.append(f"- {esc(last.entity_name)} ({esc(last.entity_kind)}): {steps}{who}."
+                     f" {link(incident_id) or incident_id}")
+    lines.append("Held back overnight by the policy's quiet hours (critical is never held"
+                 " back). The console and the incident pages have the details.")
+    return lines
+
+
+def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str],
+              tier: int = 0) -> str:
     what = event.event
-    if renotify:
+    if tier:
+        what = f"ESCALATED TO TIER {tier}, still unacknowledged"
+    elif renotify:
         what = f"REMINDER {renotify}, still unacknowledged"
     elif event.event == "acknowledged" and event.acknowledged_by:
         what = f"acknowledged by {esc(event.acknowledged_by)}"
@@ -74,7 +143,7 @@ def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str]) -> st
 
 
 def _summary(event: AlertEvent, renotify: int, link: str | None,
-             esc: Callable[[str], str]) -> tuple[str, list[str]]:
+             esc: Callable[[str], str], extras: Extras) -> tuple[str, list[str]]:
     ev = event.evidence
     what = f"{event.event} at {_when(event.at)}, severity {event.severity}"
     if event.previous_severity:
@@ -96,10 +165,16 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
         lines.append(f"Owner: {esc(event.owner)}")
     if event.acknowledged_by and event.event != "acknowledged":
         lines.append(f"Acknowledged by: {esc(event.acknowledged_by)}")
+    lines += [f"Silence: {esc(note)}" for note in extras.notes]
     lines.append(f"Incident: {link or event.incident_id}")
     if event.event not in ("acknowledged", "resolved") and not event.acknowledged_by:
-        lines.append(f"Acknowledge: firestorm ack {event.incident_id}")
-    return _headline(event, renotify, esc), lines
+        if extras.ack_link:
+            lines.append(f"Acknowledge: {extras.ack_link} (or firestorm ack {event.incident_id})")
+        else:
+            lines.append(f"Acknowledge: firestorm ack {event.incident_id}")
+    if extras.feedback_link:
+        lines.append(f"Was it useful? {extras.feedback_link}")
+    return _headline(event, renotify, esc, extras.tier), lines
 
 
 def _when(ts: float) -> str:

@@ -19,6 +19,11 @@ __all__ = ["Notification"]
 class Notification:
     """Tell ``channel`` about ``event``; ``renotify`` > 0 is the n-th reminder of it.
 
+    ``tier`` > 0: the critical went unacknowledged and is escalated to that tier
+    of the policy. ``notes``: lines the message must carry (a silence in force).
+    ``digest``: the morning digest of what quiet hours held back (``event`` is
+    then the latest of them).
+
     >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme", "partner",
     ...                "critical", 1714566840.0, 40, 8.0, 0.7, 0.3, 5.0)
     >>> n = Notification("duty-slack", e, planned_at=1714566845.0)
@@ -32,17 +37,33 @@ class Notification:
     event: AlertEvent
     planned_at: float  # wall clock when the planner decided it (epoch seconds)
     renotify: int = 0
+    tier: int = 0
+    notes: tuple[str, ...] = ()
+    digest: tuple[AlertEvent, ...] = ()
 
     @property
     def id(self) -> str:
+        if self.digest:
+            return f"digest-{int(self.planned_at)}/{self.channel}"
         base = f"{self.event.event_id}/{self.channel}"
+        if self.tier:
+            return f"{base}/t{self.tier}"
         return f"{base}/r{self.renotify}" if self.renotify else base
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "channel": self.channel, "planned_at": self.planned_at,
-                "renotify": self.renotify, "event": self.event.to_dict()}
+        out = {"id": self.id, "channel": self.channel, "planned_at": self.planned_at,
+               "renotify": self.renotify, "event": self.event.to_dict()}
+        if self.tier:
+            out["tier"] = self.tier
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.digest:
+            out["digest"] = [e.to_dict() for e in self.digest]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Notification:
         return cls(str(data["channel"]), AlertEvent.from_dict(data["event"]),
-                   float(data["planned_at"]), int(data.get("renotify", 0)))
+                   float(data["planned_at"]), int(data.get("renotify", 0)),
+                   int(data.get("tier", 0)), tuple(str(n) for n in data.get("notes", ())),
+                   tuple(AlertEvent.from_dict(e) for e in data.get("digest", ())))

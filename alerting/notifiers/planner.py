@@ -7,18 +7,28 @@ not about the event time of the data.
 
 The state remembers recent event ids (a redelivered event never notifies
 twice), recently closed incidents (an acknowledged or resolved incident is
-never reminded about again, even if an older event of it turns up late) and
-the open, unacknowledged critical incidents with when they were last notified.
+never reminded about again, even if an older event of it turns up late),
+the open, unacknowledged critical incidents with when they were last notified
+and which escalation tier they reached, and the events quiet hours held back
+(sent as one morning digest when quiet hours end).
+
+Silences (:class:`alerting.silence.Silence`) are passed in with each step, as
+the store has them now: an event a silence covers is not sent (nor reminded
+about, nor escalated); one it does not cover (a critical, unless the silence
+says so) is sent with the silence named in the message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from alerting.event import AlertEvent
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.policy import EscalationPolicy
+from alerting.silence import Silence
+from models.verdict import Evidence
 
 __all__ = ["NotificationPlanner", "PlannerState", "Watch"]
 
@@ -32,15 +42,18 @@ class Watch:
     event: AlertEvent
     notified_at: float
     renotified: int = 0
+    since: float = 0.0  # when it was first notified as critical: tiers count from here
+    tier: int = 0  # escalation tiers already told
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.event.to_dict(), "notified_at": self.notified_at,
-                "renotified": self.renotified}
+                "renotified": self.renotified, "since": self.since, "tier": self.tier}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Watch:
-        return cls(AlertEvent.from_dict(data["event"]), float(data["notified_at"]),
-                   int(data["renotified"]))
+        notified = float(data["notified_at"])
+        return cls(AlertEvent.from_dict(data["event"]), notified, int(data["renotified"]),
+                   float(data.get("since", notified)), int(data.get("tier", 0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +68,18 @@ class PlannerState:
     seen: tuple[str, ...] = ()  # recent event ids, oldest first
     closed: tuple[str, ...] = ()  # recent incidents acknowledged or resolved, oldest first
     watching: tuple[Watch, ...] = ()
+    held: tuple[AlertEvent, ...] = ()  # held back by quiet hours, for the digest (no evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {"seen": list(self.seen), "closed": list(self.closed),
-                "watching": [w.to_dict() for w in self.watching]}
+                "watching": [w.to_dict() for w in self.watching],
+                "held": [e.to_dict() for e in self.held]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannerState:
         return cls(tuple(data.get("seen", ())), tuple(data.get("closed", ())),
-                   tuple(Watch.from_dict(w) for w in data.get("watching", ())))
+                   tuple(Watch.from_dict(w) for w in data.get("watching", ())),
+                   tuple(AlertEvent.from_dict(e) for e in data.get("held", ())))
 
 
 class NotificationPlanner:
@@ -90,21 +106,36 @@ class NotificationPlanner:
     ['acme-20240501T123400Z:1/duty/r1']
     """
 
-    def __init__(self, policy: EscalationPolicy, *, memory: int = 10_000) -> None:
+    def __init__(self, policy: EscalationPolicy, *, memory: int = 10_000,
+                 digest_limit: int = 500) -> None:
         self.policy = policy
         self.memory = memory  # event ids and closed incidents remembered for dedupe
+        self.digest_limit = digest_limit  # held-back events kept for one digest
 
     @property
     def interval(self) -> float:
         """Seconds between reminders of an unacknowledged critical; 0 means never."""
         return self.policy.renotify_critical_minutes * 60.0
 
-    def on_event(self, state: PlannerState, event: AlertEvent,
-                 now: float) -> tuple[PlannerState, list[Notification]]:
+    @property
+    def watches(self) -> bool:
+        """Whether unacknowledged criticals are followed (reminders or escalation tiers)."""
+        return self.interval > 0 or bool(self.policy.escalation)
+
+    def on_event(self, state: PlannerState, event: AlertEvent, now: float,
+                 silences: Sequence[Silence] = ()) -> tuple[PlannerState, list[Notification]]:
         if event.event_id in state.seen:
             return state, []
         seen = (*state.seen, event.event_id)[-self.memory:]
-        out = self._notify(event, now)
+        held = state.held
+        if any(s.covers(event.entity_id, event.severity, now) for s in silences):
+            out: list[Notification] = []  # silenced: still on every screen, not sent
+        else:
+            notes = tuple(s.describe() for s in silences if s.applies_to(event.entity_id, now))
+            out = self._notify(event, now, notes)
+            if not out and self._held_by_quiet_hours(event, now):
+                trimmed = replace(event, evidence=Evidence())  # the digest needs no posts
+                held = (*held, trimmed)[-self.digest_limit:]
         closes = event.event in _CLOSING or event.acknowledged_by is not None
         closed = state.closed
         if closes and event.incident_id not in closed:
@@ -112,38 +143,78 @@ class NotificationPlanner:
         previous = next((w for w in state.watching if w.event.incident_id == event.incident_id),
                         None)
         watching = tuple(w for w in state.watching if w is not previous)
-        if (self.interval > 0 and not closes and event.severity == "critical"
+        if (self.watches and not closes and event.severity == "critical"
                 and event.incident_id not in closed):
             told = now if out or previous is None else previous.notified_at
             count = 0 if previous is None else previous.renotified
-            watching = (*watching, Watch(event, told, count))
-        return PlannerState(seen, closed, watching), out
+            since = now if previous is None else previous.since
+            tier = 0 if previous is None else previous.tier
+            watching = (*watching, Watch(event, told, count, since, tier))
+        return PlannerState(seen, closed, watching, held), out
 
-    def on_timer(self, state: PlannerState,
-                 now: float) -> tuple[PlannerState, list[Notification]]:
-        if self.interval <= 0 or not state.watching:
-            return state, []
+    def on_timer(self, state: PlannerState, now: float,
+                 silences: Sequence[Silence] = ()) -> tuple[PlannerState, list[Notification]]:
+        """Reminders, escalation tiers and the morning digest that are due at ``now``."""
         out: list[Notification] = []
         watching = []
+        tiers = self.policy.escalation
         for watch in state.watching:
-            if now >= watch.notified_at + self.interval:
+            entity = watch.event.entity_id
+            if any(s.covers(entity, "critical", now) for s in silences):
+                watching.append(watch)  # silenced, critical included: wait until it ends
+                continue
+            notes = tuple(s.describe() for s in silences if s.applies_to(entity, now))
+            if self.interval > 0 and now >= watch.notified_at + self.interval:
                 n = watch.renotified + 1
-                out += [Notification(c, watch.event, now, renotify=n)
+                out += [Notification(c, watch.event, now, renotify=n, notes=notes)
                         for c in self.policy.channels_for("critical")]
                 watch = replace(watch, notified_at=now, renotified=n)
+            due = watch.tier < len(tiers) and \
+                now >= watch.since + tiers[watch.tier].after_minutes * 60
+            if due:
+                tier = watch.tier + 1
+                out += [Notification(c, watch.event, now, tier=tier, notes=notes)
+                        for c in tiers[tier - 1].channels]
+                watch = replace(watch, tier=tier)
             watching.append(watch)
-        return replace(state, watching=tuple(watching)), out
+        held = state.held
+        quiet = self.policy.quiet_hours
+        if held and (quiet is None or not quiet.is_quiet(now)):
+            channels: list[str] = []
+            for event in held:
+                channels += [c for c in self.policy.channels_for(event.severity)
+                             if c not in channels]
+            out += [Notification(c, held[-1], now, digest=held) for c in channels]
+            held = ()
+        return replace(state, watching=tuple(watching), held=held), out
 
     def next_due(self, state: PlannerState) -> float | None:
-        """When :meth:`on_timer` will next have something to send (None: nothing open)."""
-        if self.interval <= 0 or not state.watching:
-            return None
-        return min(w.notified_at for w in state.watching) + self.interval
+        """When :meth:`on_timer` will next have a reminder or a tier to send (None: none).
 
-    def _notify(self, event: AlertEvent, now: float) -> list[Notification]:
+        The morning digest is not counted: the caller's timer runs at least every
+        half minute, which is soon enough after quiet hours end.
+        """
+        times = []
+        tiers = self.policy.escalation
+        for watch in state.watching:
+            if self.interval > 0:
+                times.append(watch.notified_at + self.interval)
+            if watch.tier < len(tiers):
+                times.append(watch.since + tiers[watch.tier].after_minutes * 60)
+        return min(times, default=None)
+
+    def _notify(self, event: AlertEvent, now: float,
+                notes: tuple[str, ...] = ()) -> list[Notification]:
         if event.event not in self.policy.events:
             return []
         quiet = self.policy.quiet_hours
         if quiet is not None and not quiet.allows(event.severity, now):
             return []
-        return [Notification(c, event, now) for c in self.policy.channels_for(event.severity)]
+        return [Notification(c, event, now, notes=notes)
+                for c in self.policy.channels_for(event.severity)]
+
+    def _held_by_quiet_hours(self, event: AlertEvent, now: float) -> bool:
+        quiet = self.policy.quiet_hours
+        return (event.event in self.policy.events and quiet is not None
+                and not quiet.allows(event.severity, now)
+                and bool(self.policy.channels_for(event.severity)))

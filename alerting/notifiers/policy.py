@@ -34,6 +34,7 @@ __all__ = [
     "QuietHours",
     "Retry",
     "Route",
+    "Tier",
     "WebhookChannel",
     "parse_policy",
 ]
@@ -45,7 +46,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TOP = frozenset(("channels", "routes", "quiet_hours", "renotify_critical_minutes", "events",
-                  "incident_url", "retry"))
+                  "incident_url", "retry", "escalation", "pages_url", "link_minutes"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,25 @@ class Route:
     """Events of these severities go to these channels."""
 
     severities: tuple[str, ...]
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """The next people to tell: a critical still unacknowledged ``after_minutes`` after it
+    was first notified goes to these channels too (the duty manager, then the head of news).
+
+    >>> p = parse_policy('''
+    ... channels: {duty: {type: webhook, url: "https://hooks.example/x"},
+    ...            boss: {type: webhook, url: "https://hooks.example/y"}}
+    ... routes: [{severities: [critical], channels: [duty]}]
+    ... escalation: [{after_minutes: 15, channels: [boss]}]
+    ... ''')
+    >>> p.escalation
+    (Tier(after_minutes=15.0, channels=('boss',)),)
+    """
+
+    after_minutes: float
     channels: tuple[str, ...]
 
 
@@ -159,6 +179,9 @@ class EscalationPolicy:
     events: tuple[str, ...] = DEFAULT_EVENTS
     incident_url: str | None = None  # e.g. https://firestorm.dept.example/incidents/{incident_id}
     retry: Retry = field(default_factory=Retry)
+    escalation: tuple[Tier, ...] = ()  # ordered by after_minutes
+    pages_url: str | None = None  # base of the signed /ack/ and /feedback/ links
+    link_minutes: float = 240.0  # how long a signed link in a message works
     source: str = field(default="policy", compare=False)
 
     def channel(self, name: str) -> Channel:
@@ -248,10 +271,23 @@ def parse_policy(text: str, source: str = "policy") -> EscalationPolicy:
                             or not url.startswith(("http://", "https://"))):
         raise fail("'incident_url'", "must be an http(s) URL containing {incident_id}, e.g."
                    " https://firestorm.dept.example/incidents/{incident_id}")
+    pages_url = doc.get("pages_url")
+    if pages_url is not None and (not isinstance(pages_url, str)
+                                  or not pages_url.startswith(("http://", "https://"))
+                                  or "{" in pages_url):
+        raise fail("'pages_url'", "must be the http(s) address of `firestorm pages` as the"
+                   " officer's phone reaches it, e.g. https://firestorm.dept.example.gov.uk")
+    minutes = doc.get("link_minutes", 240)
+    if (isinstance(minutes, bool) or not isinstance(minutes, int | float)
+            or not math.isfinite(minutes) or not 1 <= minutes <= 7 * 24 * 60):
+        raise fail("'link_minutes'", "must be a number of minutes from 1 to 10080 (a week);"
+                   " links in messages stop working after it (try 240)")
     return EscalationPolicy(channels=channels, routes=routes, quiet_hours=quiet,
                             renotify_critical_minutes=float(renotify), events=events,
                             incident_url=url, retry=_retry(doc.get("retry", {}), fail),
-                            source=source)
+                            escalation=_tiers(doc.get("escalation", []), names, fail),
+                            pages_url=pages_url.rstrip("/") if pages_url else None,
+                            link_minutes=float(minutes), source=source)
 
 
 def _channel(name: str, spec: Any, fail: Any) -> Channel:
@@ -343,6 +379,32 @@ def _route(item: Any, index: int, names: list[str], fail: Any) -> Route:
             raise fail(f"{where} field 'channels'", f"unknown channel '{name}'; define it under"
                        f" 'channels:' or use one of {', '.join(names)}")
     return Route(severities, tuple(channels))
+
+
+def _tiers(items: Any, names: list[str], fail: Any) -> tuple[Tier, ...]:
+    where = "'escalation'"
+    if not isinstance(items, list):
+        raise fail(where, "a list of tiers: [{after_minutes: 15, channels: [duty-manager]}]")
+    tiers: list[Tier] = []
+    for index, item in enumerate(items, start=1):
+        at = f"{where} tier #{index}"
+        if not isinstance(item, dict) or set(item) - {"after_minutes", "channels"}:
+            raise fail(at, "expected {after_minutes: 15, channels: [name, ...]}")
+        after = item.get("after_minutes")
+        if (isinstance(after, bool) or not isinstance(after, int | float)
+                or not math.isfinite(after) or after <= 0):
+            raise fail(f"{at} field 'after_minutes'", "must be minutes > 0 after the first"
+                       " notification of the critical incident")
+        channels = item.get("channels")
+        if not isinstance(channels, list) or not channels or not all(
+                isinstance(c, str) and c in names for c in channels):
+            raise fail(f"{at} field 'channels'", f"a non-empty list of channel names defined"
+                       f" under 'channels:' ({', '.join(names)})")
+        if tiers and after <= tiers[-1].after_minutes:
+            raise fail(f"{at} field 'after_minutes'", "tiers must come later one after the"
+                       f" other (tier #{index - 1} is at {tiers[-1].after_minutes:g} min)")
+        tiers.append(Tier(float(after), tuple(dict.fromkeys(channels))))
+    return tuple(tiers)
 
 
 def _quiet(item: Any, fail: Any) -> QuietHours:

@@ -19,8 +19,9 @@ from typing import Any
 
 import aiohttp
 
+from alerting.notifiers.action_links import ActionLinks, extras_for
 from alerting.notifiers.errors import DeliveryError, PermanentDeliveryError
-from alerting.notifiers.message import chat_text
+from alerting.notifiers.message import chat_text, digest_chat
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.policy import WebhookChannel
 
@@ -45,17 +46,24 @@ class WebhookNotifier:
     """
 
     def __init__(self, channel: WebhookChannel, *,
-                 link: Callable[[str], str | None] | None = None) -> None:
+                 link: Callable[[str], str | None] | None = None,
+                 actions: ActionLinks | None = None) -> None:
         self.channel = channel
         self._link = link
+        self._actions = actions
 
     def __repr__(self) -> str:  # the URL is a credential
         return f"WebhookNotifier(channel={self.channel.name!r})"
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         event = notification.event
-        link = self._link(event.incident_id) if self._link is not None else None
-        body: dict[str, Any] = {"text": chat_text(event, notification.renotify, link)}
+        if notification.digest:
+            text = digest_chat(notification.digest, self._link or (lambda _: None))
+        else:
+            link = self._link(event.incident_id) if self._link is not None else None
+            text = chat_text(event, notification.renotify, link,
+                             extras_for(notification, self._actions))
+        body: dict[str, Any] = {"text": text}
         if self.channel.include_event:
             body["event"] = event.to_dict()
             body["notification_id"] = notification.id

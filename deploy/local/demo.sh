@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: Kafka + Redis + a Firestorm worker, a sample stream with a storm in it,
-# the alert arriving in this terminal, the console, an acknowledgement and the
-# incident's timeline page.   usage: demo.sh [start|stop]
+# the alert arriving in this terminal, the console, the incident's timeline page,
+# and the duty officer acknowledging from that page in Chromium.
+# usage: demo.sh [start|stop]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -29,10 +30,12 @@ case "${1:-start}" in
 esac
 
 "$here/stack.sh" start
+"$here/test-tools.sh" install  # Debian's chromium, for the last step (acknowledge in a browser)
 stop_pid "$state/worker.pid"
 
 # Each run gets its own topics and consumer group, so a second demo starts from
-# a clean slate instead of resuming the first one's baselines.
+# a clean slate instead of resuming the first one's baselines. A second shell
+# needs the same names: they are written to $state/env (`source` it) and printed.
 run="demo-$(date +%Y%m%d-%H%M%S)"
 export FIRESTORM_APP_ID="firestorm-$run"
 export FIRESTORM_TOPIC_MENTIONS="mentions-$run"
@@ -46,6 +49,12 @@ export FIRESTORM_REDIS_URL="redis://127.0.0.1:${FIRESTORM_REDIS_PORT:-6379}/0"
 redis-cli -p "${FIRESTORM_REDIS_PORT:-6379}" flushdb >/dev/null
 echo "demo: emptied the local Redis (database 0) for a clean run"
 export FIRESTORM_PSEUDONYM_KEY="${FIRESTORM_PSEUDONYM_KEY:-demo-key-not-for-production}"
+# The key that signs the /ack/ links in messages; made for this demo, kept beside its token.
+if [[ ! -s "$state/link-key" ]]; then
+  "$bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$state/link-key"
+fi
+FIRESTORM_LINK_KEY="$(cat "$state/link-key")"
+export FIRESTORM_LINK_KEY
 
 echo "demo: starting a Firestorm worker (log: $state/worker.log)"
 "$bin/firestorm" worker >"$state/worker.log" 2>&1 &
@@ -61,6 +70,26 @@ export FIRESTORM_PAGES_TOKEN
 stop_pid "$state/pages.pid"
 "$bin/firestorm" pages >"$state/pages.log" 2>&1 &
 echo $! >"$state/pages.pid"
+
+# The worker creates its topics; `firestorm produce` refuses a topic that does not
+# exist (it would be created by the send and read by nobody), so wait for it.
+for _ in $(seq 300); do
+  curl -fsS "http://127.0.0.1:${FIRESTORM_WEB_PORT:-6066}/health" >/dev/null 2>&1 && break
+  kill -0 "$(cat "$state/worker.pid")" 2>/dev/null \
+    || { echo "demo: the worker stopped; its log says:" >&2; tail -n 30 "$state/worker.log" >&2; exit 1; }
+  sleep 0.3
+done
+
+# What a second shell needs to talk to this demo (`firestorm ack`, `console`, `silence`).
+{
+  echo "# source this file in a second shell to talk to the running demo"
+  for name in FIRESTORM_APP_ID FIRESTORM_TOPIC_MENTIONS FIRESTORM_TOPIC_DEAD \
+      FIRESTORM_TOPIC_OBSERVATIONS FIRESTORM_KAFKA_BOOTSTRAP FIRESTORM_REDIS_URL \
+      FIRESTORM_PAGES_PORT FIRESTORM_PAGES_TOKEN FIRESTORM_LINK_KEY; do
+    printf 'export %s=%q\n' "$name" "${!name}"
+  done
+} >"$state/env"
+chmod 600 "$state/env"
 
 echo "demo: listening for alerts on Redis channel firestorm:alerts"
 "$bin/firestorm" alerts --count 1 --timeout 180 >"$state/alerts.out" 2>&1 &
@@ -100,16 +129,6 @@ print(max(records, key=lambda r: severity_rank(r.severity)).incident_id if recor
 PY
 )
 [[ -n "$incident" ]] || { echo "demo: no open incident found in Redis" >&2; exit 1; }
-echo
-echo "demo: the officer acknowledges it: firestorm ack $incident --by duty-officer"
-"$bin/firestorm" ack "$incident" --by duty-officer
-for _ in $(seq 100); do
-  "$bin/firestorm" console --once 2>/dev/null | grep -q "acknowledged by duty-officer" && break
-  sleep 0.2
-done
-"$bin/firestorm" console --once | grep -B1 -A1 "acknowledged by duty-officer" \
-  || echo "demo: the acknowledgement has not come back yet; see $state/worker.log" >&2
-
 page="http://127.0.0.1:$FIRESTORM_PAGES_PORT/incidents/$incident"
 for _ in $(seq 50); do
   curl -fsS -o "$state/incident.html" -H "Authorization: Bearer $FIRESTORM_PAGES_TOKEN" "$page" \
@@ -126,6 +145,49 @@ else
   echo "demo: the timeline page did not answer; see $state/pages.log" >&2
 fi
 
+other=$("$bin/python" - "$incident" <<'PY'
+import os
+import sys
+import time
+
+from alerting.links import LinkClaim, sign_link
+from alerting.store import open_store
+
+others = [r for r in open_store(os.environ["FIRESTORM_REDIS_URL"]).open_incidents()
+          if r.incident_id != sys.argv[1] and not r.acknowledged_by]
+if others:
+    claim = LinkClaim("ack", others[0].incident_id, time.time() + 4 * 3600,
+                      f"demo-{time.time_ns()}", "demo")
+    print(f"{others[0].incident_id} http://127.0.0.1:{os.environ['FIRESTORM_PAGES_PORT']}"
+          f"/ack/{sign_link(os.environ['FIRESTORM_LINK_KEY'].encode(), claim)}")
+PY
+)
+
+echo
+echo "demo: in a second shell, talk to this demo with its topic names (written to $state/env):"
+echo
+sed -n 's/^export FIRESTORM_\(PAGES_TOKEN\|LINK_KEY\)=.*/export FIRESTORM_\1=<see the file>/;/^export/p' "$state/env" | sed 's/^/        /'
+echo
+echo "      e.g.  source $state/env && $bin/firestorm console"
+if [[ -n "$other" ]]; then
+  echo
+  echo "demo: a message about ${other%% *} would carry a signed, single-use link (4 hours):"
+  echo "        ${other#* }"
+fi
+
+echo
+echo "demo: the duty officer acknowledges $incident from its incident page, in Chromium:"
+if "$bin/python" "$here/demo_ack.py" --url "http://127.0.0.1:$FIRESTORM_PAGES_PORT" \
+    --token-file "$state/pages-token" --incident "$incident" --by duty-officer \
+    --screenshot "$state/ack-from-page.png"; then
+  "$bin/firestorm" console --once | grep -B1 -A1 "acknowledged by duty-officer" \
+    || echo "demo: the console does not show it yet; see $state/worker.log" >&2
+else
+  echo "demo: the acknowledgement from the page did not land; see $state/pages.log and" \
+       "$state/worker.log" >&2
+  exit 1
+fi
+
 cat <<EOF
 
 demo: what is running, and where
@@ -134,6 +196,7 @@ demo: what is running, and where
   pages       http://127.0.0.1:$FIRESTORM_PAGES_PORT/  (token in $state/pages-token)
   Kafka, Redis: deploy/local/stack.sh status (logs under ${FIRESTORM_STACK_DIR:-$repo/.stack})
   topics      $FIRESTORM_TOPIC_MENTIONS, dead letters in $FIRESTORM_TOPIC_DEAD
-  console     $bin/firestorm console      (live; 'a' acknowledges, 'q' quits)
+  second shell source $state/env   (these topic names, the pages' token and link key)
+  console     $bin/firestorm console      (live; 'a' acknowledges, 'f' rates, 'q' quits)
   stop it all make demo-stop
 EOF

@@ -49,7 +49,7 @@ Environment:
   FIRESTORM_STACK_DIR              state dir (default <repo>/.stack; now ${STACK_DIR})
   FIRESTORM_KAFKA_PORT             client port (default 9092)
   FIRESTORM_KAFKA_CONTROLLER_PORT  KRaft controller port (default 9093)
-  FIRESTORM_KAFKA_PARTITIONS       num.partitions for auto-created topics (default 1)
+  FIRESTORM_KAFKA_PARTITIONS       num.partitions default of topics created without a count (1)
   FIRESTORM_KAFKA_HEAP_OPTS        JVM heap (default "-Xms512m -Xmx1g")
   FIRESTORM_KAFKA_START_TIMEOUT    seconds to wait for readiness (default 120)
   FIRESTORM_KAFKA_STOP_TIMEOUT     seconds before SIGKILL on stop (default 30)
@@ -126,9 +126,11 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 
-# Fast first group join, topics on demand (Faust creates its own too).
+# Fast first group join. No topic is created by a client that merely writes to or
+# reads from it: a typo'd topic must fail loudly, not swallow what was sent to it.
+# The worker creates its topics (and Faust its internal ones) through the admin API.
 group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
+auto.create.topics.enable=false
 delete.topic.enable=true
 
 # Local dev retention: a day, 128 MiB segments.

@@ -42,13 +42,20 @@ def _ready(bootstrap: str, timeout_s: float) -> int:
 
 def _smoke(bootstrap: str, timeout_s: float) -> int:
     from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
 
     topic = f"firestorm-smoke-{uuid.uuid4().hex[:8]}"
     payload = f"hello {time.time()}".encode()
     started = time.monotonic()
+    # auto.create.topics.enable=false: the topic is made explicitly, as the worker does.
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap,
+                             request_timeout_ms=int(timeout_s * 1000))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        admin.close()
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     try:
-        # auto.create.topics.enable=true: the first send creates the topic.
         meta = producer.send(topic, key=b"k", value=payload).get(timeout=timeout_s)
     finally:
         producer.close()

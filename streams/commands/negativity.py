@@ -1,8 +1,10 @@
 """``firestorm score`` and ``firestorm train-negativity``: the negativity model's edge.
 
-``score`` streams: one ``{"negativity": p}`` line per input line, in order, read
-and written in batches so a large file never sits in memory. A malformed line
-becomes ``{"negativity": null, "error": ...}`` on its own line (order is kept).
+``score`` streams: one ``{"negativity": p, "lang": "en"}`` line per input line, in
+order, read and written in batches so a large file never sits in memory.
+``negativity`` is null for a post in a language the model cannot read. A
+malformed line becomes ``{"negativity": null, "lang": null, "error": ...}`` on its
+own line (order is kept).
 
 ``train-negativity`` fails on the first malformed line instead: silently
 dropping labelled posts would change the model without anyone noticing.
@@ -19,22 +21,26 @@ from contextlib import contextmanager
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, NamedTuple, TextIO
 
-from models.negativity import LABELS, NegativityScorer
+from models.negativity import LABELS, NegativityScorer, normalise_language
 from streams.errors import ConfigError
 
-__all__ = ["add_score_parser", "add_train_parser", "read_labelled", "score_lines"]
+__all__ = ["Labelled", "add_score_parser", "add_train_parser", "read_labelled", "score_lines"]
 
 BATCH = 4096
+SPLITS = ("temporal", "random")
+DEFAULT_TEST_SET = "2016test"
 
 
 def add_score_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "score", help="score posts' probability of being negative",
-        description="Read JSONL lines with a \"text\" field and write one {\"negativity\": p}"
-                    " line per input line, same order. A malformed line gives"
-                    " {\"negativity\": null, \"error\": ...} and is counted on stderr.")
+        description="Read JSONL lines with a \"text\" field (and optionally \"lang\", an ISO 639"
+                    " code) and write one {\"negativity\": p, \"lang\": \"en\"} line per input"
+                    " line, same order. p is calibrated; it is null when the post's language"
+                    " has no model. A malformed line gives {\"negativity\": null, \"lang\": null,"
+                    " \"error\": ...} and is counted on stderr.")
     p.add_argument("--input", "-i", required=True, metavar="FILE",
                    help="JSONL with a \"text\" field per line, or - for stdin")
     p.add_argument("--output", "-o", default="-", metavar="FILE",
@@ -47,14 +53,29 @@ def add_score_parser(sub: argparse._SubParsersAction) -> None:
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-negativity", help="train the negativity model on labelled posts",
-        description="Train on JSONL lines {\"text\": ..., \"label\": negative|neutral|positive},"
-                    " report ROC-AUC and F1 of the negative class on a held-out split (chosen"
-                    " by a hash of the text, so it is stable) and write the model artefact."
-                    " A malformed line stops training with its line number.")
+        description="Train on JSONL lines {\"text\": ..., \"label\": negative|neutral|positive}"
+                    " (optionally \"set\": the name of the part of the data a line came from),"
+                    " report ROC-AUC, F1 of the negative class and calibration on a test split,"
+                    " and write the model artefact. A malformed line stops training with its"
+                    " line number.")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled posts (JSONL)")
     p.add_argument("--out", required=True, metavar="MODEL", help="artefact to write (.npz)")
+    p.add_argument("--lang", default="en", metavar="CODE",
+                   help="ISO 639 code of the posts' language (default: en); the artefact keeps"
+                        " the --base artefact's models of other languages")
+    p.add_argument("--base", default="shipped", metavar="MODEL",
+                   help="artefact whose other languages' models the output keeps: a path,"
+                        " 'shipped' (default) or 'none'")
+    p.add_argument("--split", choices=SPLITS, default="random",
+                   help="test split: 'random' holds out --holdout of the posts by a hash of"
+                        " the text; 'temporal' tests on the lines whose \"set\" is --test-set"
+                        " and trains on the rest (default: random)")
+    p.add_argument("--test-set", default=DEFAULT_TEST_SET, metavar="NAME",
+                   help="the \"set\" tested on with --split temporal"
+                        f" (default: {DEFAULT_TEST_SET})")
     p.add_argument("--holdout", type=float, default=0.2, metavar="FRACTION",
-                   help="fraction held out for evaluation, in [0, 1) (default: 0.2)")
+                   help="with --split random, the fraction held out, in [0, 1); 0 trains on"
+                        " every post and reports no test figures (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
     p.set_defaults(func=run_train)
 
@@ -62,48 +83,70 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 def run_score(args: argparse.Namespace) -> int:
     scorer = NegativityScorer.load(args.model) if args.model else NegativityScorer.default()
     with _input(args.input) as lines, _output(args.output) as out:
-        total, errors = score_lines(scorer, lines, out)
-    print(f"scored {total - errors:,} lines, {errors:,} malformed", file=sys.stderr)
+        total, errors, unscored = score_lines(scorer, lines, out)
+    print(f"scored {total - errors - unscored:,} lines, {unscored:,} in a language without a"
+          f" model ({', '.join(scorer.languages)} read), {errors:,} malformed", file=sys.stderr)
     return 0
 
 
-def score_lines(scorer: NegativityScorer, lines: Iterator[bytes], out: TextIO) -> tuple[int, int]:
-    """Write one score line per input line; return (lines, malformed lines)."""
-    total = errors = 0
+def score_lines(scorer: NegativityScorer, lines: Iterator[bytes],
+                out: TextIO) -> tuple[int, int, int]:
+    """Write one score line per input line; return (lines, malformed, not scored)."""
+    total = errors = unscored = 0
     while batch := list(islice(lines, BATCH)):
-        parsed = [_text(line) for line in batch]
-        texts = [text for text, error in parsed if error is None]
-        scores = iter(scorer.score_many(texts).tolist())
-        for _, error in parsed:
-            record = {"negativity": None, "error": error} if error else {
-                "negativity": round(next(scores), 6)}
+        parsed = [_post(line) for line in batch]
+        good = [post for post in parsed if post.error is None]
+        assessed = scorer.assess_many([p.text for p in good], [p.lang for p in good])
+        results = iter(zip(assessed.values(), assessed.lang, strict=True))
+        for post in parsed:
+            if post.error:
+                record = {"negativity": None, "lang": None, "error": post.error}
+            else:
+                p, lang = next(results)
+                record = {"negativity": None if p is None else round(p, 6), "lang": lang}
+                unscored += p is None
             out.write(json.dumps(record) + "\n")
         total += len(batch)
-        errors += len(batch) - len(texts)
+        errors += len(batch) - len(good)
         out.flush()
-    return total, errors
+    return total, errors, unscored
 
 
-def _text(line: bytes) -> tuple[str, str | None]:
-    """(text, None) or ("", reason): the reason never quotes the post."""
+class _Post(NamedTuple):
+    text: str
+    lang: str | None
+    error: str | None  # why the line is not a post; never quotes the post
+
+
+def _post(line: bytes) -> _Post:
     if not line.strip():
-        return "", "empty line"
+        return _Post("", None, "empty line")
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return "", f"not a JSON line: {exc.__class__.__name__}"
+        return _Post("", None, f"not a JSON line: {exc.__class__.__name__}")
     if not isinstance(record, dict):
-        return "", "not a JSON object"
+        return _Post("", None, "not a JSON object")
     text = record.get("text")
     if not isinstance(text, str):
-        return "", "'text' is missing or not a string"
-    return text, None
+        return _Post("", None, "'text' is missing or not a string")
+    lang = record.get("lang")
+    return _Post(text, lang if isinstance(lang, str) else None, None)
 
 
-def read_labelled(handle: BinaryIO, source: str) -> tuple[list[str], list[str], str]:
-    """Texts, labels and the sha256 of the file's bytes; blank lines are skipped."""
+class Labelled(NamedTuple):
+    """A training file's posts, their labels and sets, and the sha256 of its bytes."""
+
+    texts: list[str]
+    labels: list[str]
+    sets: list[str | None]  # the optional "set" field of each line
+    sha256: str
+
+
+def read_labelled(handle: BinaryIO, source: str) -> Labelled:
+    """Every post of a labelled file; blank lines are skipped, a bad line is a ConfigError."""
     digest = hashlib.sha256()
-    texts, labels = [], []
+    texts, labels, sets = [], [], []
     for number, line in enumerate(handle, start=1):
         digest.update(line)
         if not line.strip():
@@ -118,52 +161,94 @@ def read_labelled(handle: BinaryIO, source: str) -> tuple[list[str], list[str], 
         label = record.get("label")
         if label not in LABELS:
             raise ConfigError(f"{where}: label {label!r} must be one of {', '.join(LABELS)}")
+        part = record.get("set")
+        if part is not None and not isinstance(part, str):
+            raise ConfigError(f"{where}: \"set\" must be a string when present, got {part!r}")
         texts.append(record["text"])
         labels.append(label)
-    return texts, labels, digest.hexdigest()
+        sets.append(part)
+    if not texts:
+        raise ConfigError(f"{source}: no labelled posts (the file is empty)")
+    return Labelled(texts, labels, sets, digest.hexdigest())
+
+
+def _test_mask(data: Labelled, args: argparse.Namespace) -> list[bool]:
+    if args.split == "temporal":
+        mask = [s == args.test_set for s in data.sets]
+        if not any(mask):
+            names = sorted({s for s in data.sets if s is not None})
+            raise ConfigError(
+                f"--split temporal: no line has \"set\": {args.test_set!r}"
+                f" (sets in the file: {', '.join(names) or 'none'}); name one with --test-set"
+                " or use --split random")
+        if all(mask):
+            raise ConfigError(f"--split temporal: every line is in {args.test_set!r}: nothing"
+                              " left to train on")
+        return mask
+    from models.negativity_train import holdout_mask
+    return holdout_mask(data.texts, args.holdout).tolist()
+
+
+def _base(args: argparse.Namespace) -> NegativityScorer | None:
+    if args.base == "none":
+        return None
+    if args.base == "shipped":
+        return NegativityScorer.default()
+    return NegativityScorer.load(args.base)
 
 
 def run_train(args: argparse.Namespace) -> int:
     # scikit-learn is needed to train, not to score: import it only here (seconds of start-up).
     import sklearn
 
-    from models.negativity_train import evaluate, holdout_mask, train
+    from models.negativity_train import evaluate, train_model
     if not 0.0 <= args.holdout < 1.0:
         raise ConfigError(f"--holdout {args.holdout} must be in [0, 1)")
+    lang = normalise_language(args.lang)
+    if lang is None or lang != args.lang.lower():
+        raise ConfigError(f"--lang {args.lang!r} is not an ISO 639 language code such as"
+                          " en, cy, fr")
     data = Path(args.data)
     if not data.is_file():
         raise ConfigError(f"--data {args.data!r} does not exist or is not a file")
+    base = _base(args)  # fail before minutes of training, not after
     with data.open("rb") as handle:
-        texts, labels, sha256 = read_labelled(handle, data.name)
-    held = holdout_mask(texts, args.holdout)
-    train_texts = [t for t, h in zip(texts, held, strict=True) if not h]
-    train_labels = [y for y, h in zip(labels, held, strict=True) if not h]
-    print(f"training on {len(train_texts):,} posts, holding out {int(held.sum()):,}",
-          file=sys.stderr)
+        labelled = read_labelled(handle, data.name)
+    test = _test_mask(labelled, args)
+    train_rows = [(t, y) for t, y, h in zip(labelled.texts, labelled.labels, test, strict=True)
+                  if not h]
+    test_rows = [(t, y) for t, y, h in zip(labelled.texts, labelled.labels, test, strict=True)
+                 if h]
+    print(f"training a {lang!r} model on {len(train_rows):,} posts, testing on"
+          f" {len(test_rows):,} ({args.split} split)", file=sys.stderr)
     try:
-        scorer = train(train_texts, train_labels, seed=args.seed)
+        model = train_model([t for t, _ in train_rows], [y for _, y in train_rows],
+                            seed=args.seed)
     except ValueError as exc:
         raise ConfigError(f"{data.name}: {exc}") from exc
     metrics = None
-    if held.any():
-        test_texts = [t for t, h in zip(texts, held, strict=True) if h]
-        test_labels = [y for y, h in zip(labels, held, strict=True) if h]
-        if {label == "negative" for label in test_labels} == {True, False}:  # AUC needs both
-            metrics = evaluate(scorer, test_texts, test_labels)
-    scorer = replace(scorer, metadata={
-        **scorer.metadata, "data_file": data.name, "data_sha256": sha256,
-        "holdout": args.holdout, "heldout_metrics": metrics, "sklearn": sklearn.__version__})
+    if {y == "negative" for _, y in test_rows} == {True, False}:  # AUC needs both
+        metrics = evaluate(model, [t for t, _ in test_rows], [y for _, y in test_rows])
+    split = {"split": args.split, **({"test_set": args.test_set} if args.split == "temporal"
+                                     else {"holdout": args.holdout})}
+    model = replace(model, metadata={
+        **model.metadata, "data_file": data.name, "data_sha256": labelled.sha256, **split,
+        "test_metrics": metrics, "sklearn": sklearn.__version__})
+    scorer = (base.with_model(lang, model) if base is not None
+              else NegativityScorer({lang: model}, lang))
     try:
         scorer.save(args.out)
     except OSError as exc:
         raise ConfigError(f"--out {args.out!r}: {exc.strerror}") from exc
     if metrics:
-        print(f"held-out roc_auc={metrics['roc_auc']} f1_negative={metrics['f1_negative']}"
-              f" precision={metrics['precision_negative']} recall={metrics['recall_negative']}"
-              f" threshold={metrics['threshold']} n={metrics['n']}")
+        print(f"test ({args.split}) roc_auc={metrics['roc_auc']}"
+              f" f1_negative={metrics['f1_negative']} precision={metrics['precision_negative']}"
+              f" recall={metrics['recall_negative']} threshold={metrics['threshold']}"
+              f" calibration_max_gap={metrics['calibration_max_gap']} n={metrics['n']}")
     else:
-        print("held-out split has no negative or no other posts: not evaluated")
-    print(f"wrote {args.out} ({scorer.version}, data sha256 {sha256[:12]})", file=sys.stderr)
+        print("the test split has no negative or no other posts: not evaluated")
+    print(f"wrote {args.out} ({scorer.version}, languages {', '.join(scorer.languages)},"
+          f" data sha256 {labelled.sha256[:12]})", file=sys.stderr)
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerting.errors import AlertStoreUnavailable
+from alerting.notifiers.action_links import ActionLinks
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.planner import NotificationPlanner
 from alerting.notifiers.policy import Channel, EscalationPolicy, WebhookChannel, parse_policy
@@ -81,22 +82,37 @@ def load_policy(path: str) -> EscalationPolicy:
     return policy.with_secrets(Settings.secrets(policy.secrets()))
 
 
-def _notifier(channel: Channel, policy: EscalationPolicy) -> Notifier:
+def _notifier(channel: Channel, policy: EscalationPolicy,
+              actions: ActionLinks | None = None) -> Notifier:
     if isinstance(channel, WebhookChannel):
         from alerting.notifiers.webhook import WebhookNotifier
 
-        return WebhookNotifier(channel, link=policy.link)
+        return WebhookNotifier(channel, link=policy.link, actions=actions)
     from alerting.notifiers.email import EmailNotifier
 
-    return EmailNotifier(channel, link=policy.link)
+    return EmailNotifier(channel, link=policy.link, actions=actions)
+
+
+def action_links(settings: Settings, policy: EscalationPolicy) -> ActionLinks | None:
+    """Signed ack/feedback links for messages, when both the key and the pages' URL are set."""
+    if policy.pages_url and settings.link_key:
+        return ActionLinks(settings.link_key.encode(), policy.pages_url, policy.link_minutes)
+    if policy.pages_url:
+        log.warning("messages carry no acknowledge links: %s sets pages_url but"
+                    " FIRESTORM_LINK_KEY is not set (use the same key as firestorm pages)",
+                    policy.source)
+    return None
 
 
 async def _serve(args: argparse.Namespace, settings: Settings, policy: EscalationPolicy) -> int:
+    from alerting.action_store import open_action_store
     from alerting.notifiers.outbox import Outbox
     from alerting.notifiers.redis_journal import RedisJournal
 
     options = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     journal = RedisJournal(settings.redis_url, **options)
+    # Silences are read fresh at every step: one set by an officer counts from the next event.
+    silence_store = open_action_store(settings.redis_url, **options)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.max_seconds if args.max_seconds > 0 else None
     inflight: set[asyncio.Task[bool]] = set()
@@ -113,7 +129,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
             for failure in await journal.failed():
                 print(json.dumps(failure.to_dict(), ensure_ascii=False))
             return 0
-        outbox = Outbox({c.name: _notifier(c, policy) for c in policy.channels}, journal,
+        links = action_links(settings, policy)
+        outbox = Outbox({c.name: _notifier(c, policy, links) for c in policy.channels}, journal,
                         policy.retry)
         planner = NotificationPlanner(policy)
         state = await journal.load_state()
@@ -126,7 +143,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         backoff = 0.0
         while deadline is None or loop.time() < deadline:
             try:
-                new_state, due = planner.on_timer(state, time.time())
+                silences = await asyncio.to_thread(silence_store.silences)
+                new_state, due = planner.on_timer(state, time.time(), silences)
                 if due:
                     await journal.commit(due, new_state)
                     spawn(due)
@@ -138,13 +156,15 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                 if deadline is not None:
                     wait = min(wait, max(0.001, deadline - loop.time()))
                 entries = await journal.read(block_ms=1 if args.once else int(wait * 1000))
+                if entries:  # the read may have waited: a silence set meanwhile counts
+                    silences = await asyncio.to_thread(silence_store.silences)
                 for stream_id, event in entries:
                     if isinstance(event, str):
                         log.warning("alert log entry skipped stream_id=%s reason=%s",
                                     stream_id, event)
                         await journal.commit([], None, [stream_id])
                         continue
-                    new_state, planned = planner.on_event(state, event, time.time())
+                    new_state, planned = planner.on_event(state, event, time.time(), silences)
                     await journal.commit(planned, new_state, [stream_id])
                     state = new_state
                     log.info("alert event stream_id=%s event_id=%s event=%s severity=%s"
@@ -173,6 +193,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         return 0
     finally:
         await journal.close()
+        silence_store.close()
 
 
 def _finished(inflight: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:

@@ -6,9 +6,14 @@ import argparse
 import ipaddress
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from streams.errors import ConfigError, FirestormError
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from alerting.ack import AckAnswer
+    from streams.pages.actions import Actions
 
 __all__ = ["add_parser", "run"]
 
@@ -44,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     tls = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400), **tls)
+    names, links = _watchlist(settings.watchlist)
     app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
-                          entities=_entity_names(settings.watchlist))
+                          entities=names, actions=_actions(settings, store, links, tls))
     store.ping()  # wrong password or no Redis: say so now, not on the first page view
     if not _loopback(host):
         log.warning("pages bound to %s, not loopback: put them behind TLS (a reverse proxy)"
@@ -62,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _entity_names(path: str) -> dict[str, tuple[str, str]]:
-    """Watchlist names for linked entities; the pages work without (ids are shown)."""
+def _watchlist(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, ...]]]:
+    """Watchlist names for linked entities, and each entity's story (its links).
+
+    The pages work without (ids are shown; a story silence covers the entity alone).
+    """
     from models.watchlist import parse_watchlist
 
     try:
@@ -71,8 +80,29 @@ def _entity_names(path: str) -> dict[str, tuple[str, str]]:
             watchlist = parse_watchlist(file.read(), source=path)
     except (OSError, ValueError) as exc:  # WatchlistError is a ValueError
         log.warning("pages show entity ids only: watchlist unreadable (%s)", exc)
-        return {}
-    return {e.id: (e.name, e.kind) for e in watchlist.entities}
+        return {}, {}
+    return ({e.id: (e.name, e.kind) for e in watchlist.entities},
+            {e.id: watchlist.linked_to(e.id) for e in watchlist.entities})
+
+
+def _actions(settings: Settings, store: object, links: dict[str, tuple[str, ...]],
+             tls: dict[str, str]) -> Actions:
+    """Acknowledge (through Kafka and the worker, like the CLI), silence, feedback."""
+    from alerting.action_store import open_action_store
+    from streams.acks import acknowledge
+    from streams.pages.actions import Actions
+
+    def send_ack(incident_id: str, by: str, via: str, origin: str) -> AckAnswer | None:
+        return acknowledge(settings, incident_id, by, via=via, origin=origin,
+                           actions=actions).answer
+
+    actions = open_action_store(settings.redis_url,
+                                retention_seconds=int(settings.retention_days * 86_400), **tls)
+    if not settings.link_key:
+        log.warning("signed /ack/ links are off: set FIRESTORM_LINK_KEY (the same as for"
+                    " firestorm notify) to accept them")
+    return Actions(actions, store, send_ack,  # type: ignore[arg-type]
+                   link_key=settings.link_key.encode(), links=links)
 
 
 def _loopback(host: str) -> bool:

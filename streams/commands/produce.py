@@ -17,6 +17,7 @@ from streams.errors import FirestormError
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.settings import Settings
+from streams.topics import require_topic
 
 __all__ = ["add_parser"]
 
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rate < 0:
         raise FirestormError("--rate must be >= 0")
     topic = args.topic or settings.topic_mentions
+    # A send must never create the topic: no worker would read what went there.
+    require_topic(settings, topic, "mentions")
     try:
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
                                  acks="all", linger_ms=5, retries=5)

@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import faust
 
+    from alerting.action_store import open_action_store
     from alerting.delivery import DurableDelivery
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
@@ -55,9 +56,14 @@ def run(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     delivery = DurableDelivery(store, spill_path=settings.outbox_path)
     ensure_topics(settings)
+    # Answers to acknowledgements, and their audit, go to the same Redis as the alerts.
+    actions = open_action_store(settings.redis_url,
+                                retention_seconds=int(settings.retention_days * 86_400),
+                                **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca
+                                   else {}))
     member = membership.instance_id(settings)
     app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush,
-                       instance_id=member)
+                       answer=actions.answer, instance_id=member)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,

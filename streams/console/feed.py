@@ -22,14 +22,18 @@ from alerting.errors import (
 )
 from alerting.event import AlertEvent
 
-__all__ = ["BLOCK_SECONDS", "PAGE", "Feed", "Follower", "Message"]
+__all__ = ["BLOCK_SECONDS", "PAGE", "SILENCE_POLL", "Feed", "Follower", "Message"]
 
 BLOCK_SECONDS = 1.0  # XREAD BLOCK per call: also how fast the follower notices 'quit'
+SILENCE_POLL = 5.0  # seconds between reads of the silences in force
 BACKOFF_START, BACKOFF_MAX = 0.5, 30.0  # like the outbox: reconnect fast, then politely
 PAGE = 1000  # stream entries per catch-up read
 
 Message = tuple[Any, ...]  # ("reset", events) | ("events", events) | ("status", ok, text)
 #                            | ("ack_sent", id) | ("ack_failed", id, text)
+#                            | ("ack_answer", id, outcome, reason) | ("ack_no_answer", id)
+#                            | ("silences", silences) | ("rated", id, verdict)
+#                            | ("rate_failed", id, text)
 
 
 class Feed:
@@ -132,14 +136,19 @@ class Follower:
     """Runs a :class:`Feed` until stopped, reconnecting with backoff; reports as messages.
 
     Messages: ``("reset", events)`` (build the board from these: at start and
-    after Redis lost its log), ``("events", events)`` (live), and
-    ``("status", ok, text)`` whenever the connection changes.
+    after Redis lost its log), ``("events", events)`` (live),
+    ``("status", ok, text)`` whenever the connection changes, and
+    ``("silences", silences)`` when the silences in force change (read every
+    :data:`SILENCE_POLL` seconds through ``silences()``, if given).
     """
 
     def __init__(self, feed: Feed, emit: Callable[[Message], None],
-                 block: float = BLOCK_SECONDS) -> None:
+                 block: float = BLOCK_SECONDS,
+                 silences: Callable[[], list[Any]] | None = None) -> None:
         self.feed, self.emit, self.block = feed, emit, block
         self.stop = threading.Event()
+        self.silences = silences
+        self._silences_read, self._silences_shown = -SILENCE_POLL, None
 
     def run(self) -> None:
         delay, fresh, failed = BACKOFF_START, True, False
@@ -157,6 +166,7 @@ class Follower:
                     self.emit(("status", True, "connected"))
                 failed, delay = False, BACKOFF_START
                 while not self.stop.is_set():
+                    self._poll_silences()
                     events = self.feed.next(self.block)
                     if events:
                         self.emit(("events", events))
@@ -167,6 +177,15 @@ class Follower:
             except AlertStoreError as exc:
                 failed = self._wait(f"Redis unreachable, retrying in {delay:g}s ({exc})", delay)
                 delay = min(delay * 2, BACKOFF_MAX)
+
+    def _poll_silences(self) -> None:
+        if self.silences is None or time.monotonic() - self._silences_read < SILENCE_POLL:
+            return
+        self._silences_read = time.monotonic()
+        current = self.silences()
+        if current != self._silences_shown:
+            self._silences_shown = current
+            self.emit(("silences", current))
 
     def _wait(self, text: str, delay: float) -> bool:
         self.emit(("status", False, text))

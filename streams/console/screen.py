@@ -16,8 +16,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from alerting.ack import AckAnswer
 from alerting.board import Board, Entry, fold
 from alerting.event import AlertEvent
+from alerting.feedback import VERDICTS, verdict_label
+from alerting.silence import Silence, active_for
 from streams.console.feed import Message
 from streams.render import format_age, format_figures, safe
 
@@ -44,17 +47,26 @@ class Screen:
 class Console:
     """The console's state and behaviour, without a terminal.
 
-    ``ack(incident_id)`` sends an acknowledgement (``streams.acks.send_ack`` in
-    production) and raises if it cannot; ``spawn`` runs it off the UI thread.
-    Nothing on the board changes when the ack is sent: the incident shows
-    "acknowledged by NAME" only when the worker's 'acknowledged' event arrives,
-    so what every officer sees is what the system recorded.
+    ``ack(incident_id)`` sends an acknowledgement and returns the worker's
+    :class:`~alerting.ack.AckAnswer` (None: no answer in time), or raises if it
+    cannot send (``streams.acks.acknowledge`` in production); ``spawn`` runs it
+    off the UI thread. Nothing on the board changes when the ack is sent: the
+    incident shows "acknowledged by NAME" only when the worker's 'acknowledged'
+    event arrives, so what every officer sees is what the system recorded; a
+    refusal is shown with the worker's reason.
+
+    ``feedback(incident_id, verdict)`` records the officer's verdict (``f`` then
+    ``u``/``x``/``t``); without it the key says feedback is not available.
     """
 
     def __init__(self, by: str, ack: Callable[[str], object],
                  spawn: Callable[[Callable[[], None]], None] = _spawn,
-                 clock: Callable[[], float] = time.time, where: str = "") -> None:
+                 clock: Callable[[], float] = time.time, where: str = "",
+                 feedback: Callable[[str, str], object] | None = None) -> None:
         self.by, self._ack, self._spawn, self._clock, self.where = by, ack, spawn, clock, where
+        self._feedback = feedback
+        self.rating: str | None = None  # incident id awaiting u/x/t
+        self.silences: list[Silence] = []
         self.board = Board()
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.status: tuple[bool, str] = (True, "connecting…")
@@ -89,6 +101,19 @@ class Console:
         elif kind == "ack_failed":
             self.pending.pop(message[1], None)
             self.message = (f"ack NOT sent for {message[1]}: {message[2]}", "alert")
+        elif kind == "ack_answer":
+            self._answered(message[1], message[2], message[3])
+        elif kind == "ack_no_answer":
+            if message[1] in self.pending:
+                self.pending[message[1]] = "ack sent, no answer from a worker yet…"
+            self.message = (f"no answer from a worker about {message[1]}: is it running with"
+                            " these topics? It applies the ack when it reads it.", "alert")
+        elif kind == "silences":
+            self.silences = list(message[1])
+        elif kind == "rated":
+            self.message = (f"rated {message[1]}: {verdict_label(message[2])}", "ok")
+        elif kind == "rate_failed":
+            self.message = (f"rating NOT saved for {message[1]}: {message[2]}", "alert")
 
     def handle_key(self, key: str) -> bool:
         """Act on one key (``up``, ``down``, ``j``, ``k``, ``a``, ``y``, ``r``, ``q``, ...).
@@ -103,12 +128,22 @@ class Console:
             else:
                 self.message = (f"not acknowledged: {incident_id}", "normal")
             return True
+        if self.rating is not None:
+            incident_id, self.rating = self.rating, None
+            verdict = _RATING_KEYS.get(key)
+            if verdict is None:
+                self.message = (f"not rated: {incident_id}", "normal")
+            else:
+                self._rate(incident_id, verdict)
+            return True
         if key in ("up", "k"):
             self._move(-1)
         elif key in ("down", "j"):
             self._move(+1)
         elif key == "a":
             self._ask()
+        elif key == "f":
+            self._ask_rating()
         elif key in ("q", "Q"):
             return False
         return True
@@ -151,7 +186,8 @@ class Console:
                               f"  resolved {format_age(now - entry.event.at)} ago{ack}",
                               "dim"),))
         footer: list[Line] = [(self.message,) if self.message[0] else (),
-                              (("↑/↓ j/k select   a acknowledge   r redraw   q quit", "keys"),)]
+                              (("↑/↓ j/k select   a acknowledge   f feedback   r redraw   q quit",
+                                "keys"),)]
         return Screen(tuple(header), tuple(body), focus, tuple(footer))
 
     def _block(self, entry: Entry, now: float, width: int, expanded: bool) -> list[Line]:
@@ -173,6 +209,8 @@ class Console:
               f" {safe(entry.last_event, 20)} {format_age(now - entry.last_at)} ago",
               "normal"),),
         ]
+        for silence in active_for(self.silences, e.entity_id, now):
+            lines.append(((f"    {safe(silence.describe(), max(40, width - 6))}", "pending"),))
         if not expanded:
             return lines
         room = max(40, width - 12)
@@ -232,19 +270,61 @@ class Console:
             self.message = (f"Acknowledge {entry.incident_id} ({safe(entry.event.entity_name, 60)})"
                             f" as {self.by}? y/n", "ask")
 
+    def _answered(self, incident_id: str, outcome: str, reason: str) -> None:
+        if outcome == "recorded":
+            if incident_id in self.pending:  # the 'acknowledged' event is still on its way
+                self.pending[incident_id] = "recorded by the worker, updating…"
+            self.message = (f"recorded: {safe(reason, 200)}", "ok")
+            return
+        self.pending.pop(incident_id, None)
+        label = outcome.replace("_", " ")
+        self.message = (f"ack refused ({label}): {safe(reason, 200)}", "alert")
+
+    def _ask_rating(self) -> None:
+        entry = self.board.find(self._current() or "")
+        if entry is None:
+            self.message = ("nothing to rate", "normal")
+        elif self._feedback is None:
+            self.message = ("feedback is not available in this console", "normal")
+        else:
+            self.rating = entry.incident_id
+            self.message = (f"Rate {entry.incident_id}: u useful, x false alarm, t too late"
+                            " (any other key cancels)", "ask")
+
+    def _rate(self, incident_id: str, verdict: str) -> None:
+        rate = self._feedback
+        self.message = ("saving feedback…", "pending")
+
+        def send() -> None:
+            try:
+                if rate is not None:
+                    rate(incident_id, verdict)
+            except Exception as exc:  # shown to the officer, like a failed ack
+                self.inbox.put(("rate_failed", incident_id, safe(exc, 200)))
+            else:
+                self.inbox.put(("rated", incident_id, verdict))
+
+        self._spawn(send)
+
     def _send(self, incident_id: str) -> None:
-        self.pending[incident_id] = "sending ack…"
+        self.pending[incident_id] = "sending ack, waiting for the worker…"
         self.message = ("", "normal")
 
         def send() -> None:
             try:
-                self._ack(incident_id)
+                answer = self._ack(incident_id)
             except Exception as exc:  # shown to the officer: a silent failed ack is the worst case
                 self.inbox.put(("ack_failed", incident_id, safe(exc, 200)))
             else:
-                self.inbox.put(("ack_sent", incident_id))
+                if isinstance(answer, AckAnswer):
+                    self.inbox.put(("ack_answer", incident_id, answer.outcome, answer.reason))
+                else:
+                    self.inbox.put(("ack_no_answer", incident_id))
 
         self._spawn(send)
+
+
+_RATING_KEYS = dict(zip(("u", "x", "t"), VERDICTS, strict=True))
 
 
 def screen_text(screen: Screen) -> str:

@@ -11,8 +11,11 @@ Routes (all but ``/login`` and ``/static/`` need the token)::
     GET  /login, POST /login        token form; sets an HttpOnly SameSite=Strict cookie
     POST /logout                    clears the cookie
     GET  /static/...                stylesheet and the live page's script
+    ...                             officer actions: streams/pages/actions.py (acknowledge,
+                                    silence, feedback, /report, signed /ack/ links)
 
-Access: the cookie set by ``/login`` or ``Authorization: Bearer <token>``.
+Access: the cookie set by ``/login`` or ``Authorization: Bearer <token>``;
+signed links (``/ack/<token>``, ``/feedback/<token>``) are their own credential.
 Without either a browser page is redirected to ``/login``; anything else
 (exports, the event stream, scripts) gets 401. Tokens are compared with
 :func:`hmac.compare_digest`. The cookie holds an HMAC of the token, not the
@@ -36,6 +39,7 @@ from alerting.errors import FirestormAlertError
 from alerting.memory_store import MemoryAlertStore
 from alerting.redis_store import RedisAlertStore
 from streams.errors import ConfigError
+from streams.pages import actions as officer
 from streams.pages import views
 from streams.pages.feed import QueueFeed, RedisFeed
 from streams.pages.views import Pages
@@ -50,7 +54,7 @@ MIN_TOKEN_LENGTH = 16  # the token is the only lock: it must not be guessable
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
        " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 STATIC = Path(__file__).resolve().parent / "static"
-PUBLIC = ("/login", "/static/")
+PUBLIC = ("/login", "/static/", *officer.PUBLIC_PREFIXES)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PAGES = web.AppKey("pages", Pages)
@@ -61,11 +65,13 @@ STREAMS = web.AppKey("streams", set)
 def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
                     feed: RedisFeed | QueueFeed | None = None,
                     entities: Mapping[str, tuple[str, str]] | None = None,
-                    tick: float = 15.0) -> web.Application:
+                    tick: float = 15.0,
+                    actions: officer.Actions | None = None) -> web.Application:
     """The aiohttp application over ``store``; refuses to exist without a usable token.
 
     ``entities`` maps watchlist ids to (name, kind) so linked entities show by
-    name; ``tick`` is the keep-alive interval of the live event stream.
+    name; ``tick`` is the keep-alive interval of the live event stream;
+    ``actions`` turns on acknowledging, silencing and feedback (none: read only).
     """
     if not token:
         raise ConfigError("the incident pages need an access token: set FIRESTORM_PAGES_TOKEN"
@@ -78,6 +84,9 @@ def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
     app[PAGES] = Pages(store, feed or QueueFeed(), dict(entities or {}), tick)
     app[TOKEN] = token
     app[STREAMS] = set()
+    app[officer.CSRF] = officer.csrf_token(token)
+    if actions is not None:
+        app[officer.ACTIONS] = actions
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_close_streams)
 
@@ -97,6 +106,7 @@ def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
     r.add_get("/login", _login_form)
     r.add_post("/login", _login)
     r.add_post("/logout", _logout)
+    officer.add_routes(app)
     r.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
     return app
 

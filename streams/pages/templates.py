@@ -64,6 +64,7 @@ def when(ts: float | None, empty: str = "—") -> str:
 def layout(title: str, body: Markup, *, nav: bool = True, script: str | None = None) -> str:
     """A whole page: one stylesheet, optional script file, no inline script or style."""
     links = Markup('<nav><a href="/">Incidents</a> <a href="/live">Live alerts</a>'
+                   ' <a href="/report">Precision</a>'
                    '<form method="post" action="/logout" class="logout">'
                    '<button type="submit">Log out</button></form></nav>') if nav else Markup("")
     tag = render('<script src="{src}" defer></script>', src=script) if script else Markup("")

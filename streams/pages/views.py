@@ -25,6 +25,7 @@ from alerting.memory_store import MemoryAlertStore
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import IncidentRecord, Timeline
 from models.verdict import SEVERITIES, Evidence, Sample, severity_rank
+from streams.pages.actions import incident_panel, silences_section
 from streams.pages.export import CSV_TABLES, incident_csv, incident_json
 from streams.pages.feed import QueueFeed, RedisFeed
 from streams.pages.query import STATES, IncidentQuery, QueryError
@@ -71,6 +72,7 @@ async def incident_list(request: web.Request, pages: Pages) -> web.Response:
     names = {r.entity_id: r.entity_name for r in every}
     body = join([
         Markup("<h1>Incidents</h1>"),
+        await silences_section(request),
         _filters(query, names),
         render('<p class="error" role="alert">{e}</p>', e=error) if error else Markup(""),
         _incident_table(shown[:LIST_LIMIT]),
@@ -158,6 +160,7 @@ async def incident_page(request: web.Request, pages: Pages) -> web.Response:
                peak=(f"{peak.volume} mentions/min at {when(peak.at)}"
                      f" (baseline {peak.expected_volume:.1f})" if peak else "—"),
                highest=highest, coord=f"{evidence.coordinated_share:.0%}"),
+        await incident_panel(request, record),
         render('<section class="chart"><h2>Volume, negativity and lifecycle</h2>{svg}'
                '<p class="exports">Export: <a href="{json}" download>JSON</a>'
                ' · <a href="{csv}" download>CSV per minute</a>'

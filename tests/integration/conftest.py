@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.support import REPO, RedisServers, Worker, free_port, wait_for
+from tests.integration.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RedisServers,
+    Worker,
+    wait_for,
+    worker_env,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -78,17 +84,7 @@ def module_redis_server_factory(
 @pytest.fixture
 def stream_env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for one isolated worker: uuid app id and topic names."""
-    run = uuid.uuid4().hex[:10]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(
-        FIRESTORM_KAFKA_BOOTSTRAP=kafka_bootstrap, FIRESTORM_REDIS_URL=redis_url,
-        FIRESTORM_APP_ID=f"test-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
-        FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
-        FIRESTORM_DATA_DIR=str(tmp_path / "worker"), FIRESTORM_WEB_PORT=str(free_port()),
-        FIRESTORM_PSEUDONYM_KEY="test-key", FIRESTORM_BATCH_WAIT="0.2",
-        FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"),
-    )
-    return env
+    return worker_env(kafka_bootstrap, redis_url, tmp_path / "worker")
 
 
 @pytest.fixture
@@ -104,3 +100,23 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory):
+    """A fresh headless Chromium context (its own profile dir), from Debian, not Playwright."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: run deploy/local/test-tools.sh (apt-get install"
+                    " chromium); these tests never download a browser")
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()

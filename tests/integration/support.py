@@ -21,6 +21,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIRESTORM = [sys.executable, "-m", "streams.cli"]
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling Google on a closed
+# network (refused or slow); --disable-quic keeps it off UDP entirely.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.2,
@@ -216,6 +222,65 @@ def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
         return {(tp.topic, tp.partition): o for tp, o in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+def worker_env(kafka_bootstrap: str, redis_url: str, data_dir: Path) -> dict[str, str]:
+    """Environment for one isolated worker (and its CLI): uuid app id and topic names."""
+    import os
+    import uuid
+
+    run = uuid.uuid4().hex[:10]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
+    env.update(
+        FIRESTORM_KAFKA_BOOTSTRAP=kafka_bootstrap, FIRESTORM_REDIS_URL=redis_url,
+        FIRESTORM_APP_ID=f"test-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
+        FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
+        FIRESTORM_DATA_DIR=str(data_dir), FIRESTORM_WEB_PORT=str(free_port()),
+        FIRESTORM_PSEUDONYM_KEY="test-key", FIRESTORM_BATCH_WAIT="0.2",
+        FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"),
+    )
+    return env
+
+
+class Pages:
+    """A real ``firestorm pages`` process on a free port, up once /login answers."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        import urllib.request
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen([*FIRESTORM, "pages"], cwd=REPO,
+                                         env={**env, "FIRESTORM_PAGES_PORT": str(self.port)},
+                                         stdout=out, stderr=subprocess.STDOUT)
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                text = log.read_text(errors="replace")
+                pytest.fail(f"`firestorm pages` exited with {self.proc.returncode}:"
+                            f"\n{text[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/login", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        try:
+            wait_for(up, 30, f"`firestorm pages` on {self.url}", every=0.1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def firestorm(*args: str, env: dict[str, str], stdin: bytes | None = None,

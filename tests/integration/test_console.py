@@ -140,7 +140,7 @@ def test_console_catches_up_shows_live_events_escaped_and_the_acknowledgement(
         assert "linked: work-programme (4 co-mentions) | owner: DWP" in screen
         assert "> anon:7f3a: boycott them" in screen
         assert "Recently resolved" in screen and "Oldco Ltd" in screen
-        assert "↑/↓ j/k select   a acknowledge   r redraw   q quit" in screen
+        assert "↑/↓ j/k select   a acknowledge   f feedback   r redraw   q quit" in screen
 
         # Live: a new critical incident, whose sample post tries to clear the screen.
         store.publish(ev("argos", 1, "opened", "critical", volume=500, at=time.time(),

@@ -10,8 +10,6 @@ Everything listens on 127.0.0.1.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,16 +21,10 @@ from alerting.event import AlertEvent
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import TimelinePoint
 from models.verdict import Evidence, Sample
-from tests.integration.support import REPO, RedisServers, free_port, wait_for
+from tests.integration.support import Pages, RedisServers
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialling Google on a closed
-# network (refused or slow); --disable-quic keeps it off UDP entirely.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TOKEN = "browser-test-token-4f9c2e7a1b"
 T0 = 1714564800.0  # 2024-05-01 12:00 UTC
 INCIDENT = "acme-stores-20240501T123000Z"
@@ -99,59 +91,13 @@ def store(pages_redis_url: str) -> Iterator[RedisAlertStore]:
 @pytest.fixture(scope="module")
 def pages_url(store: RedisAlertStore, pages_redis_url: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_PORT=str(port),
-               FIRESTORM_PAGES_TOKEN=TOKEN)
-    log = tmp_path_factory.mktemp("pages") / "pages.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "pages"], cwd=REPO,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            text = log.read_text(errors="replace")
-            hint = ("\nstreams/cli.py does not register the command yet: add"
-                    " `pages.add_parser(sub)` to build_parser()"
-                    if "invalid choice: 'pages'" in text else "")
-            pytest.fail(f"`firestorm pages` exited with {proc.returncode}:\n{text[-3000:]}{hint}")
-        try:
-            with urllib.request.urlopen(f"{url}/login", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
+    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_TOKEN=TOKEN)
+    pages = Pages(env, tmp_path_factory.mktemp("pages") / "pages.log")
     try:
-        wait_for(up, 30, f"`firestorm pages` on {url}", every=0.1)
-        yield url
+        yield pages.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
-    """A fresh headless Chromium context (its own profile dir), from Debian, not Playwright."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} not found: run deploy/local/test-tools.sh (apt-get install"
-                    " chromium); these tests never download a browser")
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        context.set_default_timeout(15_000)
-        try:
-            yield context
-        finally:
-            context.close()
+        pages.stop()
 
 
 @pytest.fixture
@@ -282,3 +228,72 @@ def test_redis_store_lists_every_incident_newest_first_and_by_entity(pages_redis
         assert s.incidents("nobody") == []
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------- officer actions
+
+def test_silence_form_sets_a_story_silence_shown_everywhere_and_lift_ends_it(
+        page, pages_url, pages_redis_url):
+    from alerting.action_store import RedisActionStore
+
+    actions = RedisActionStore(pages_redis_url)
+    sign_in(page, pages_url)
+    page.goto(f"{pages_url}/incidents/{INCIDENT}")
+    assert "None in force" in page.inner_text("section.actions")
+    form = page.locator("form.silence")
+    form.locator("input[name=by]").fill("kim")
+    form.locator("input[name=until]").fill("2h")
+    form.locator("input[name=why]").fill("known campaign <b>statement at 9</b>")
+    form.locator("select[name=scope]").select_option("story")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"**/incidents/{INCIDENT}#silences")
+    banner = page.locator("li.silence").inner_text()
+    assert "silenced (story: acme-stores, work-programme) until" in banner
+    assert "by kim: known campaign <b>statement at 9</b>; critical still notified" in banner
+    assert page.locator("main b").count() == 0  # typed by a person: shown, not rendered
+    [silence] = actions.silences()
+    assert (silence.by, silence.entities, silence.include_critical) == (
+        "kim", ("acme-stores", "work-programme"), False)
+    assert 7199 <= silence.until - silence.created_at <= 7201  # whole seconds
+    page.goto(f"{pages_url}/")
+    assert "Silences in force" in page.inner_text("main")
+    # The audit keeps who did it, from where.
+    page.goto(f"{pages_url}/incidents/{INCIDENT}")
+    assert "silence by kim via page from 127.0.0.1: set" in page.inner_text("ul.audit")
+    page.locator("li.silence button").click()
+    page.wait_for_url(f"**/incidents/{INCIDENT}#silences")
+    assert page.locator("li.silence").count() == 0 and actions.silences() == []
+    actions.close()
+
+
+def test_a_bad_silence_time_is_refused_with_the_fix(page, pages_url):
+    sign_in(page, pages_url)
+    page.goto(f"{pages_url}/incidents/{INCIDENT}")
+    form = page.locator("form.silence")
+    form.locator("input[name=by]").fill("kim")
+    form.locator("input[name=until]").fill("soonish")
+    form.locator("input[name=why]").fill("x")
+    form.locator("button[type=submit]").click()
+    assert "give a duration (2h, 90m, 1d)" in page.inner_text("main")
+
+
+def test_feedback_buttons_record_a_verdict_the_precision_page_counts(page, pages_url):
+    sign_in(page, pages_url)
+    page.goto(f"{pages_url}/incidents/{INCIDENT}")
+    assert "Acknowledged by duty-officer" in page.inner_text("section.actions")
+    assert page.locator("form.ack").count() == 0  # already acknowledged: no button
+    form = page.locator("form.feedback")
+    form.locator("input[name=by]").fill("kim")
+    form.locator("button[value=false_alarm]").click()
+    page.wait_for_url(f"**/incidents/{INCIDENT}#feedback")
+    assert "Rated false alarm by kim" in page.inner_text("section.actions")
+    page.locator("form.feedback button[value=useful]").click()  # the name is remembered
+    page.wait_for_url(f"**/incidents/{INCIDENT}#feedback")
+    assert "Rated useful by kim" in page.inner_text("section.actions")
+    page.click("a[href='/report']")
+    page.wait_for_url("**/report")
+    month = page.locator("section[data-days='30']")
+    assert "precision 100% over 1 rated incident" in month.locator("h2").inner_text()
+    assert "Acme Stores" in month.locator("table.precision").first.inner_text()
+    # The timeline fixture's incident reached critical: counted there.
+    assert "critical" in month.locator("table.precision").nth(1).inner_text()

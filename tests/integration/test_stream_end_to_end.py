@@ -49,9 +49,10 @@ def test_a_storm_fed_with_produce_raises_an_alert_and_bad_lines_go_dead(
     assert opened["volume"]["current"] > opened["volume"]["expected"]
     assert opened["reasons"] and opened["evidence"]["samples"]
 
-    # The duty officer says "I have it": the worker records it and everyone sees it.
+    # The duty officer says "I have it": the worker records it, answers, and everyone sees it.
     acked = firestorm("ack", opened["incident_id"], "--by", "duty-officer", env=stream_env)
     assert acked.returncode == 0, acked.stderr.decode()
+    assert acked.stdout.decode().startswith("RECORDED:")
 
     def acknowledged() -> dict | None:
         while message := subscriber.get_message(timeout=0.2):
@@ -64,11 +65,11 @@ def test_a_storm_fed_with_produce_raises_an_alert_and_bad_lines_go_dead(
     assert (ack["incident_id"], ack["acknowledged_by"]) == (opened["incident_id"],
                                                             "duty-officer")
     again = firestorm("ack", opened["incident_id"], "--by", "someone-else", env=stream_env)
-    assert again.returncode == 0  # a second ack is accepted but publishes nothing new
+    assert again.returncode == 3  # already acknowledged: said so, nothing new published
+    assert "already acknowledged by duty-officer" in again.stderr.decode()
     refused = firestorm("ack", "acme-stores-20000101T000000Z", env=stream_env)
-    assert refused.returncode == 0  # sent; the worker logs and ignores an unknown incident
-    wait_for(lambda: "ack refused entity=acme-stores" in worker.tail(200), 60,
-             "the worker to refuse the unknown incident")
+    assert refused.returncode == 5  # an older incident of the entity: refused, with why
+    assert "is not the latest incident of 'acme-stores'" in refused.stderr.decode()
     assert worker.health()["received"] == len(lines)  # and it is still running
 
 

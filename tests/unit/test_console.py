@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
+from alerting.ack import AckAnswer
 from alerting.errors import AlertStoreUnavailable
 from alerting.event import AlertEvent
 from alerting.memory_store import MemoryAlertStore
@@ -25,16 +28,21 @@ def ev(entity: str, seq: int, kind: str, severity: str = "warning",
 
 
 class Acks:
-    """The ack seam's fake: records what was sent, or fails like Kafka being down."""
+    """The ack seam's fake: records what was sent and answers like the worker would
+    (``outcome=None``: no answer in time), or fails like Kafka being down."""
 
-    def __init__(self, fail: str | None = None) -> None:
+    def __init__(self, fail: str | None = None, outcome: str | None = "recorded",
+                 reason: str = "acknowledged by sam") -> None:
         self.sent: list[str] = []
-        self.fail = fail
+        self.fail, self.outcome, self.reason = fail, outcome, reason
 
-    def __call__(self, incident_id: str) -> None:
+    def __call__(self, incident_id: str) -> AckAnswer | None:
         if self.fail:
             raise RuntimeError(self.fail)
         self.sent.append(incident_id)
+        if self.outcome is None:
+            return None
+        return AckAnswer("r1", incident_id, self.outcome, self.reason, "sam", T0)
 
 
 def console(acks: Acks, *events: AlertEvent) -> Console:
@@ -74,10 +82,62 @@ def test_a_then_y_sends_the_ack_for_the_selected_incident_and_waits_for_the_work
     assert acks.sent == []
     c.handle_key("y")
     assert acks.sent == ["dwp-20240501T123400Z"]
-    assert "ack sent, waiting for the worker…" in text(c)
+    out = text(c)
+    # the worker's answer is shown; the badge changes only with the event everyone sees
+    assert "recorded: acknowledged by sam" in out and "recorded by the worker, updating…" in out
     c.receive(("events", [ev("dwp", 2, "acknowledged", by="sam")]))
     out = text(c)
-    assert "acknowledged by sam" in out and "waiting for the worker" not in out
+    assert "acknowledged by sam" in out and "updating" not in out
+
+
+@pytest.mark.parametrize(("outcome", "reason", "shown"), [
+    ("not_latest", "dwp-20240401T000000Z is not the latest incident of 'dwp': the latest is"
+     " dwp-20240501T123400Z (open)", "ack refused (not latest): dwp-20240401T000000Z is not"),
+    ("already_acknowledged", "dwp-20240501T123400Z was already acknowledged by kim",
+     "ack refused (already acknowledged): dwp-20240501T123400Z was already acknowledged by kim"),
+    ("unknown_incident", "no incident x", "ack refused (unknown incident): no incident x"),
+])
+def test_the_console_shows_the_workers_refusal_and_its_reason(outcome, reason, shown):
+    c = console(Acks(outcome=outcome, reason=reason), ev("dwp", 1, "opened"))
+    c.handle_key("a")
+    c.handle_key("y")
+    out = text(c)
+    assert shown in out and "NOT ACKNOWLEDGED" in out and "waiting" not in out
+
+
+def test_no_answer_from_a_worker_is_said_not_hidden():
+    c = console(Acks(outcome=None), ev("dwp", 1, "opened"))
+    c.handle_key("a")
+    c.handle_key("y")
+    out = text(c)
+    assert "no answer from a worker about dwp-20240501T123400Z" in out
+    assert "ack sent, no answer from a worker yet…" in out
+
+
+def test_f_then_a_verdict_records_feedback_and_any_other_key_cancels():
+    rated: list[tuple[str, str]] = []
+    c = Console("sam", ack=Acks(), spawn=lambda fn: fn(), clock=lambda: T0 + 3600,
+                feedback=lambda incident, verdict: rated.append((incident, verdict)))
+    c.receive(("reset", [ev("acme", 1, "opened")]))
+    c.handle_key("f")
+    assert "Rate acme-20240501T123400Z: u useful, x false alarm, t too late" in text(c)
+    c.handle_key("x")
+    assert rated == [("acme-20240501T123400Z", "false_alarm")]
+    assert "rated acme-20240501T123400Z: false alarm" in text(c)
+    c.handle_key("f")
+    c.handle_key("q")
+    assert len(rated) == 1 and "not rated" in text(c)
+
+
+def test_a_silence_in_force_shows_on_its_incident():
+    from alerting.silence import Silence
+
+    c = console(Acks(), ev("acme", 1, "opened"), ev("dwp", 1, "opened"))
+    c.receive(("silences", [Silence("s1", "acme", "entity", ("acme",), T0 + 7200, "kim",
+                                    "known campaign", T0)]))
+    out = text(c)
+    assert "silenced until 2024-05-01 14:34 UTC by kim: known campaign; critical still" in out
+    assert out.count("silenced until") == 1  # only on acme's block
 
 
 def test_any_key_but_y_cancels_the_acknowledgement():

@@ -75,3 +75,19 @@ def test_every_message_is_accepted_or_rejected_never_lost(raws):
         if origin >= 0:
             assert item.mention_id == str(json.loads(raws[origin])["id"])
     assert all(isinstance(i, Observation | Tick) for i in result.items)
+
+
+def test_each_mention_is_scored_in_its_declared_language_and_unreadable_ones_get_none():
+    from models.negativity import NegativityScorer
+    scorer = NegativityScorer.default()
+    it = Intake(WATCHLIST, None, Pseudonymiser(b"key"), assess_many=scorer.assess_many)
+    raws = [json.dumps({"id": str(i), "ts": 1.7e9, "platform": "x", "author": "@jo",
+                        "text": text, **({"lang": lang} if lang else {})}).encode()
+            for i, (text, lang) in enumerate([
+                ("workfare yn warth", "cy"), ("workfare is a disgrace", "en"),
+                ("workfare is a disgrace", None), ("workfare yn warth", "cy")])]
+    obs = it.accept_many(raws, now=1.7e9).observations
+    assert [(o.negativity is None, o.lang) for o in obs] == [
+        (True, "cy"), (False, "en"), (False, "en"), (True, "cy")]
+    assert obs[1].negativity == obs[2].negativity == scorer.score_one("workfare is a disgrace")
+    assert Observation.from_dict(obs[0].to_dict()) == obs[0]

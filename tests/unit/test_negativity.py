@@ -1,13 +1,17 @@
 """Negativity scorer: probabilities, order, batch independence, artefact round-trip, sense."""
 
+import io
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.calibration import Calibration
 from models.errors import ModelArtefactError
-from models.negativity import NegativityScorer
-from models.negativity_train import evaluate, holdout_mask, train
+from models.negativity import LanguageModel, NegativityScorer
+from models.negativity_train import MIN_CALIBRATION_POSTS, evaluate, holdout_mask, train
 
 SCORER = NegativityScorer.default()
 # Arbitrary unicode, including the NUL the batch uses as a separator and odd whitespace.
@@ -65,10 +69,11 @@ def test_artefact_round_trip_gives_identical_scores_and_metadata(tmp_path):
 
 
 def test_shipped_artefact_is_versioned_and_records_its_data_and_metrics():
-    meta = SCORER.metadata
-    assert meta["version"] == "negativity-v1"
+    assert SCORER.metadata["version"] == "negativity-v2"
+    meta = SCORER.model("en").metadata
     assert len(meta["data_sha256"]) == 64
-    assert meta["heldout_metrics"]["roc_auc"] >= 0.86
+    assert meta["split"] == "temporal" and meta["test_set"] == "2016test"
+    assert meta["test_metrics"]["n"] > 19_000
 
 
 @pytest.mark.parametrize(("worse", "better"), [
@@ -108,9 +113,112 @@ def test_train_and_evaluate_on_synthetic_posts():
     scorer = train(texts, labels, seed=0, word_bits=12, char_bits=12)
     metrics = evaluate(scorer, texts, labels)
     assert metrics["roc_auc"] > 0.95
-    assert scorer.metadata["version"] == "negativity-v1"
+    assert scorer.version == "negativity-v2" and scorer.languages == ("en",)
 
 
 def test_train_rejects_unknown_labels():
     with pytest.raises(ValueError, match="negative, neutral, positive"):
         train(["a", "b"], ["negative", "angry"], seed=0)
+
+
+def test_scores_are_the_stored_calibration_applied_to_the_margins():
+    model = SCORER.model("en")
+    texts = ["I hate this", "lovely day", "", "not bad at all", "resign now, disgrace"]
+    margins = model.margins(texts)
+    np.testing.assert_array_equal(SCORER.score_many(texts), model.calibration.apply(margins))
+    assert np.all(np.diff(model.calibration.x) > 0) and np.all(np.diff(model.calibration.y) >= 0)
+    assert 0.0 < SCORER.threshold < 1.0
+
+
+def synthetic_posts(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Posts whose chance of being negative is known: z of them, with ~6z of 6 grim words."""
+    rng = np.random.default_rng(seed)
+    grim, sunny = [f"grim{i}" for i in range(20)], [f"sunny{i}" for i in range(20)]
+    texts, labels = [], []
+    for z in rng.choice([0.05, 0.2, 0.4, 0.6, 0.8, 0.95], size=n):
+        k = rng.binomial(6, z)
+        words = [*rng.choice(grim, k), *rng.choice(sunny, 6 - k)]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append("negative" if rng.random() < z else "neutral")
+    return texts, labels
+
+
+def test_calibrated_probabilities_match_observed_rates_on_held_out_posts():
+    scorer = train(*synthetic_posts(4000, seed=1), word_bits=10, char_bits=10)
+    metrics = evaluate(scorer, *synthetic_posts(8000, seed=2))
+    judged = [row for row in metrics["reliability"] if row[1] >= MIN_CALIBRATION_POSTS]
+    assert len(judged) >= 5
+    for lo, n, predicted, observed in judged:
+        assert abs(predicted - observed) <= 0.05, (lo, n, predicted, observed)
+
+
+def tiny_model(lang_word: str, bias: float = 0.0) -> LanguageModel:
+    """A hand-made model: the margin is bias, whatever the text (all weights zero)."""
+    return LanguageModel(np.zeros(16), np.zeros(16), np.zeros(9), bias,
+                         Calibration(np.array([-1.0, 1.0]), np.array([0.2, 0.8])), 0.5,
+                         {"note": lang_word})
+
+
+def test_a_language_without_a_model_is_not_scored_and_keeps_its_order():
+    texts = ["Mae hyn yn warth", "what a disgrace", "quelle honte", "thanks, lovely"]
+    assessed = SCORER.assess_many(texts, ["cy", "en-GB", "fr", None])
+    assert assessed.lang == ["cy", "en", "fr", "en"]
+    assert assessed.values()[0] is None and assessed.values()[2] is None
+    np.testing.assert_array_equal(assessed.negativity[[1, 3]],
+                                  SCORER.score_many([texts[1], texts[3]]))
+
+
+def test_each_language_is_read_by_its_own_model_and_survives_the_artefact(tmp_path):
+    both = SCORER.with_model("cy", tiny_model("cy", bias=0.0))
+    path = tmp_path / "both.npz"
+    both.save(path)
+    loaded = NegativityScorer.load(path)
+    assert loaded.languages == ("cy", "en") and loaded.default_language == "en"
+    assessed = loaded.assess_many(["Mae hyn yn warth", "what a disgrace"], ["cy", "en"])
+    assert assessed.negativity[0] == 0.5  # the Welsh model: margin 0 -> 0.5
+    assert assessed.negativity[1] == SCORER.score_one("what a disgrace")
+    assert loaded.model("cy").metadata["note"] == "cy"
+    assert loaded.threshold == SCORER.threshold
+
+
+def test_an_artefact_of_another_format_version_is_refused_with_a_fix():
+    good = SCORER.to_bytes()
+    with np.load(io.BytesIO(good), allow_pickle=False) as npz:
+        arrays = dict(npz)
+    meta = json.loads(str(arrays["metadata"]))
+    for version in ("negativity-v1", "negativity-v3", None):
+        arrays["metadata"] = np.array(json.dumps({**meta, "version": version}))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        with pytest.raises(ModelArtefactError, match=f"format {version!r}.*retrain"):
+            NegativityScorer.from_bytes(buffer.getvalue())
+
+
+def test_a_model_built_for_other_features_is_refused():
+    with np.load(io.BytesIO(SCORER.to_bytes()), allow_pickle=False) as npz:
+        arrays = dict(npz)
+    meta = json.loads(str(arrays["metadata"]))
+    meta["languages"]["en"]["features"] = "negativity-features-0"
+    arrays["metadata"] = np.array(json.dumps(meta))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with pytest.raises(ModelArtefactError, match="'en' was built for features"):
+        NegativityScorer.from_bytes(buffer.getvalue())
+
+
+def test_the_v1_artefact_is_gone_and_the_default_is_v2():
+    from importlib import resources
+    files = {f.name for f in resources.files("models").joinpath("artefacts").iterdir()}
+    assert "negativity-v2.npz" in files and "negativity-v1.npz" not in files
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=30))
+def test_scoring_sums_exactly_the_features_training_sees(texts):
+    from models.negativity_features import featurize
+    model = SCORER.model("en")
+    coef = np.concatenate([model.word_coef, model.char_coef, model.dense_coef])
+    x = featurize(texts, 18, 18)
+    np.testing.assert_allclose(model.margins(texts), x @ coef.astype(np.float64)
+                               + model.intercept, rtol=0, atol=1e-9)

@@ -200,6 +200,7 @@ def test_an_acknowledged_incident_is_never_renotified(steps) -> None:
         now += dt
         if kind == "timer":
             state, planned = planner.on_timer(state, now)
+            planned = [n for n in planned if not n.digest]  # quiet hours' digest: news, not nagging
             if acked:
                 assert planned == []
             assert all(n.renotify > 0 and n.event.severity == "critical" for n in planned)
@@ -218,4 +219,90 @@ def test_an_acknowledged_incident_is_never_renotified(steps) -> None:
         assert all(n.renotify == 0 for n in planned)
     if acked:
         assert state.watching == ()
-        assert planner.on_timer(state, now + 10**6)[1] == []
+        assert [n for n in planner.on_timer(state, now + 10**6)[1] if not n.digest] == []
+
+
+# ---------------------------------------------------------------- silences, tiers, digest
+
+def _silence(include_critical: bool = False, until: float = DAY + 7200):
+    from alerting.silence import Silence
+
+    return Silence("s1", "acme", "entity", ("acme",), until, "kim", "known campaign",
+                   DAY - 60, include_critical)
+
+
+def test_a_silence_holds_back_a_warning_but_a_critical_goes_out_naming_it():
+    planner = NotificationPlanner(POLICY)
+    state, out = planner.on_event(PlannerState(), ev(1, "opened", "warning"), DAY, [_silence()])
+    assert out == []
+    state, out = planner.on_event(state, ev(2, "escalated", "critical"), DAY + 60, [_silence()])
+    assert [n.channel for n in out] == ["slack", "mail"]
+    assert out[0].notes == ("silenced until 2024-01-15 14:00 UTC by kim: known campaign;"
+                            " critical still notified",)
+
+
+def test_a_silence_that_covers_critical_holds_back_reminders_until_it_ends():
+    planner = NotificationPlanner(POLICY)
+    silences = [_silence(include_critical=True, until=DAY + 3600)]
+    state, out = planner.on_event(PlannerState(), ev(1, "opened", "critical"), DAY, silences)
+    assert out == []
+    state, out = planner.on_timer(state, DAY + 1800, silences)
+    assert out == []
+    state, out = planner.on_timer(state, DAY + 3600, silences)  # ended: reminders resume
+    assert [n.renotify for n in out] == [1, 1]
+
+
+TIERED = parse_policy("""
+channels:
+  slack: {type: webhook, url: "https://hooks.example/T1"}
+  manager: {type: email, to: [manager@dept.example], from: fs@dept.example}
+  head: {type: email, to: [head@dept.example], from: fs@dept.example}
+routes: [{severities: [critical], channels: [slack]}]
+escalation:
+  - {after_minutes: 10, channels: [manager]}
+  - {after_minutes: 30, channels: [head, manager]}
+""", "tiers")
+
+
+def test_an_unacknowledged_critical_goes_up_the_tiers_at_their_minutes():
+    ids = run([("event", DAY, ev(1, "opened", "critical")),
+               ("timer", DAY + 9 * 60, None),
+               ("timer", DAY + 10 * 60, None),
+               ("timer", DAY + 29 * 60, None),
+               ("timer", DAY + 30 * 60, None),
+               ("timer", DAY + 90 * 60, None)], NotificationPlanner(TIERED))
+    assert ids == [f"{INC}:1/slack", f"{INC}:1/manager/t1", f"{INC}:1/head/t2",
+                   f"{INC}:1/manager/t2"]
+
+
+def test_an_acknowledgement_stops_the_escalation_and_next_due_knows_the_tiers():
+    planner = NotificationPlanner(TIERED)
+    state, _ = planner.on_event(PlannerState(), ev(1, "opened", "critical"), DAY)
+    assert planner.next_due(state) == DAY + 600
+    state, _ = planner.on_event(state, ev(2, "acknowledged", "critical", acknowledged_by="jo"),
+                                DAY + 300)
+    assert planner.on_timer(state, DAY + 3600)[1] == [] and planner.next_due(state) is None
+
+
+def test_quiet_hours_hold_back_into_one_morning_digest_per_channel():
+    planner = NotificationPlanner(POLICY)
+    state, out = planner.on_event(PlannerState(), ev(1, "opened", "warning"), NIGHT)
+    state, more = planner.on_event(state, ev(2, "resolved", "warning"), NIGHT + 600)
+    assert out == more == [] and len(state.held) == 2
+    assert planner.on_timer(state, NIGHT + 3600)[1] == []  # still night in London
+    morning = parse_time("2024-01-16T07:00:00Z")
+    state, digest = planner.on_timer(state, morning)
+    assert [(n.channel, len(n.digest)) for n in digest] == [("slack", 2)]
+    assert digest[0].id == f"digest-{int(morning)}/slack" and state.held == ()
+    assert PlannerState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+
+
+def test_planner_state_with_tiers_and_held_events_round_trips():
+    planner = NotificationPlanner(TIERED)
+    state, _ = planner.on_event(PlannerState(), ev(1, "opened", "critical"), DAY)
+    state, _ = planner.on_timer(state, DAY + 600)
+    state = PlannerState(state.seen, state.closed, state.watching, (ev(3, "opened", "watch"),))
+    assert PlannerState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    n = Notification("head", ev(1, "opened", "critical"), DAY, tier=2, notes=("x",),
+                     digest=(ev(3, "opened", "watch"),))
+    assert Notification.from_dict(json.loads(json.dumps(n.to_dict()))) == n

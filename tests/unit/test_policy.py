@@ -155,3 +155,25 @@ def test_a_daytime_window_does_not_wrap() -> None:
     q = QuietHours(12 * 60, 14 * 60, "UTC")
     assert q.is_quiet(parse_time("2024-01-15T13:00:00Z"))
     assert not q.is_quiet(parse_time("2024-01-15T15:00:00Z"))
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("escalation: {after_minutes: 5}", "'escalation': a list of tiers"),
+    ("escalation: [{after_minutes: 0, channels: [mail]}]", "tier #1 field 'after_minutes'"),
+    ("escalation: [{after_minutes: 5, channels: [pager]}]", "tier #1 field 'channels'"),
+    ("escalation: [{after_minutes: 30, channels: [mail]}, {after_minutes: 10, channels: [mail]}]",
+     "tiers must come later one after the other"),
+    ("pages_url: ftp://x", r"'pages_url': must be the http\(s\) address"),
+    ("link_minutes: 0", "'link_minutes': must be a number of minutes from 1"),
+])
+def test_escalation_tiers_and_link_settings_errors_name_the_field(extra: str,
+                                                                   message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(BASE + extra + "\n", "p.yaml")
+
+
+def test_tiers_and_links_parse() -> None:
+    p = parse_policy(BASE + "escalation: [{after_minutes: 15, channels: [mail, mail]}]\n"
+                     "pages_url: https://fs.example/\nlink_minutes: 60\n", "p.yaml")
+    assert [(t.after_minutes, t.channels) for t in p.escalation] == [(15.0, ("mail",))]
+    assert (p.pages_url, p.link_minutes) == ("https://fs.example", 60.0)
