@@ -98,9 +98,14 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     # Written once per batch, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
+    # The changelog is compacted, but Kafka compacts only closed segments (1 GB by
+    # default): rolled every 5 minutes, a restarted worker recovers the latest state of
+    # each entity instead of every write since the topic was made. Applies when the
+    # topic is created (a new FIRESTORM_APP_ID, or kafka-configs.sh on an old one).
     states = app.tables.add(DurableTable(
         app, name="engine-state", default=None, beacon=app.tables.beacon,
-        partitions=settings.partitions, key_type=str, use_partitioner=True))
+        partitions=settings.partitions, key_type=str, use_partitioner=True,
+        extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1"}))
     counters = Counters()
     health = Health(("intake", "detect"))
     ledger = AttemptLedger(settings.attempts_path, settings.max_attempts)

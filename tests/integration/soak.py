@@ -54,6 +54,7 @@ from tests.integration.support import (
     FIRESTORM,
     REPO,
     RedisServers,
+    create_topics,
     end_offsets,
     free_port,
     group_offsets,
@@ -376,7 +377,7 @@ def run_soak(plan: Plan, bootstrap: str, workdir: Path,
 
     supervisor = Supervisor(env, workdir)
     producer = Producer(bootstrap, env["FIRESTORM_TOPIC_MENTIONS"], values, plan.rate)
-    _create_topics(env)
+    create_topics(env)
     supervisor.start()
     producer.start()
     window = len(values) / plan.rate
@@ -440,13 +441,6 @@ def run_soak(plan: Plan, bootstrap: str, workdir: Path,
            reference, supervisor)
     servers.stop_all()
     return report
-
-
-def _create_topics(env: dict[str, str]) -> None:
-    from streams.settings import Settings
-    from streams.topics import ensure_topics
-
-    ensure_topics(Settings.from_env(env))
 
 
 def _schedule(plan: Plan, window: float, rng: random.Random) -> list[tuple[float, str]]:

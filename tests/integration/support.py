@@ -200,6 +200,15 @@ class Worker:
         self._log.close()
 
 
+def create_topics(env: dict[str, str]) -> None:
+    """The topics a worker with ``env`` creates at start, made now (``firestorm produce``
+    refuses a topic that does not exist)."""
+    from streams.settings import Settings
+    from streams.topics import ensure_topics
+
+    ensure_topics(Settings.from_env(env))
+
+
 def group_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
     """The consumer group's committed offsets, as the broker has them."""
     from kafka import KafkaAdminClient

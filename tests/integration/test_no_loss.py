@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from tests.integration.support import (
     Worker,
+    create_topics,
     end_offsets,
     firestorm,
     group_offsets,
@@ -60,6 +61,7 @@ def test_a_tombstone_among_mentions_is_dead_lettered_and_nothing_is_skipped(
     # Issue 9, reproduction 1: a null value used to crash the intake agent, and faust
     # then committed the batch and everything queued behind it, unprocessed.
     topic = stream_env["FIRESTORM_TOPIC_MENTIONS"]
+    create_topics(stream_env)
     send(kafka_bootstrap, topic, [mention(i) for i in range(1000)])
     send(kafka_bootstrap, topic, [None], key=b"k")
     send(kafka_bootstrap, topic, [mention(i) for i in range(1000, 2000)])
@@ -90,7 +92,7 @@ def test_a_lone_surrogate_in_a_named_author_is_judged_in_the_stream_and_in_repla
     replayed = firestorm("replay", "-i", str(tmp_path / "in.jsonl"), "-o", "-",
                          env=stream_env)
     assert replayed.returncode == 0, replayed.stderr.decode()
-    assert b"405 accepted, 0 rejected" in replayed.stderr
+    assert b"405 accepted (1 repaired), 0 rejected" in replayed.stderr
 
     worker = start_worker(stream_env)
     assert firestorm("produce", "-i", str(tmp_path / "in.jsonl"), env=stream_env).returncode == 0
@@ -132,6 +134,7 @@ def test_a_message_that_keeps_crashing_the_worker_is_dead_lettered_and_nothing_i
     topic, group = env["FIRESTORM_TOPIC_MENTIONS"], env["FIRESTORM_APP_ID"]
     subscriber = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
     subscriber.subscribe("firestorm:alerts")
+    create_topics(env)
     assert firestorm("produce", "-i", str(tmp_path / "in.jsonl"), "--key", "all",
                      env=env).returncode == 0
 
