@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-stamp
 # checkouts on one machine can run their tests side by side.
 TEST_PORT_BASE ?= 19000
 BENCH_PORT_BASE ?= 29000
-SOAK_PORT_BASE ?= 27000
+SOAK_PORT_BASE ?= 28000
 SOAK_ARGS ?=
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
