@@ -73,7 +73,7 @@ def wait(check, timeout: float, what: str, every: float = 0.05):
         if result:
             return result
         time.sleep(every)
-    sys.exit(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def main() -> int:
@@ -103,9 +103,9 @@ def main() -> int:
     feeder = threading.Thread(target=produce, daemon=True,
                               args=(bootstrap, env["FIRESTORM_TOPIC_MENTIONS"], args.rate, stop))
     feeder.start()
-    wait(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
     rows: list[tuple[str, float, float]] = []
     try:
+        wait(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
         for name, sig in [("kill -9", signal.SIGKILL), ("SIGTERM", signal.SIGTERM)]:
             for trial in range(args.trials):
                 # steady state: the running worker has processed (and committed) a while

@@ -174,30 +174,39 @@ class Worker:
         return self.health_or_none()
 
     def health_or_none(self) -> dict | None:
-        import urllib.error
-        import urllib.request
-
-        url = f"http://127.0.0.1:{self.env['FIRESTORM_WEB_PORT']}/health"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read())
-        except (OSError, ValueError):
-            return None
+        return read_health(int(self.env["FIRESTORM_WEB_PORT"]))
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
         self._log.close()
+
+
+def read_health(port: int) -> dict | None:
+    """A worker's /health document (also when it says 503, failing); None while it is down."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+    except (OSError, ValueError):
+        return None
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def create_topics(env: dict[str, str]) -> None:
