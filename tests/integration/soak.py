@@ -79,6 +79,7 @@ class Plan:
     max_attempts: int = 2
     rate: float = 2_000.0  # messages a second from the producer
     spacing: float = 20.0  # seconds between two chaos events at least
+    batch_size: int = 500  # FIRESTORM_BATCH_SIZE of the worker
     seed: int = 9
     timeout: float = 4 * 3600.0  # the whole soak, bounded
 
@@ -358,7 +359,8 @@ def _run(plan: Plan, bootstrap: str, workdir: Path, say: Callable[[str], None],
         FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
         FIRESTORM_DATA_DIR=str(workdir / "worker"), FIRESTORM_WEB_PORT=str(free_port()),
         FIRESTORM_PSEUDONYM_KEY="soak-key", FIRESTORM_WATCHLIST=str(watchlist),
-        FIRESTORM_MAX_ATTEMPTS=str(plan.max_attempts), FIRESTORM_LOG_LEVEL="info")
+        FIRESTORM_MAX_ATTEMPTS=str(plan.max_attempts), FIRESTORM_LOG_LEVEL="info",
+        FIRESTORM_BATCH_SIZE=str(plan.batch_size))
     if plan.poison:
         env["FIRESTORM_TEST_POISON"] = POISON
     # The reference: an uninterrupted run (replay) of every message a line can carry.
@@ -529,7 +531,8 @@ class SoakReport:
                  if self.blind else "n/a")
         rows = [
             ("stream", f"{p.stream}: {self.messages - p.fuzz:,} mentions"
-                       f" + {p.fuzz:,} fuzzed = {self.messages:,} messages at {p.rate:,.0f}/s"),
+                       f" + {p.fuzz:,} fuzzed = {self.messages:,} messages at {p.rate:,.0f}/s;"
+                       f" worker batches of {p.batch_size}"),
             ("decoder verdicts", f"{self.rejected:,} rejected, {self.repaired:,} accepted"
                                  " after repair (lone surrogates, NUL)"),
             ("chaos", f"{self.kills} kill -9, Redis down {self.redis_down:.0f}s,"
@@ -681,16 +684,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-broker-restart", action="store_true")
     parser.add_argument("--no-poison", action="store_true")
     parser.add_argument("--rate", type=float, default=d.rate, help="messages a second")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size,
+                        help="the worker's FIRESTORM_BATCH_SIZE (larger batches amortise the"
+                             " per-batch state reads and writes on a busy machine)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--timeout", type=float, default=d.timeout, metavar="SECONDS")
     parser.add_argument("--workdir", type=Path, help="where logs and files go (kept)")
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.mentions < 1 or args.fuzz < 0 or args.kills < 0:
-        parser.error("--rate and --mentions must be positive, --fuzz and --kills >= 0")
+    if (args.rate <= 0 or args.mentions < 1 or args.batch_size < 1 or args.fuzz < 0
+            or args.kills < 0):
+        parser.error("--rate, --mentions and --batch-size must be positive, --fuzz and"
+                     " --kills >= 0")
     plan = Plan(stream=args.stream, mentions=args.mentions, fuzz=args.fuzz, kills=args.kills,
                 redis_down=args.redis_down, broker_restart=not args.no_broker_restart,
-                poison=not args.no_poison, rate=args.rate, seed=args.seed,
-                timeout=args.timeout)
+                poison=not args.no_poison, rate=args.rate, batch_size=args.batch_size,
+                seed=args.seed, timeout=args.timeout)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="firestorm-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     bootstrap = os.environ.get("FIRESTORM_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
