@@ -1,39 +1,85 @@
 """One entity's whole judgement: detector state plus incident state, stepped together.
 
 This is the unit both drivers share. The stream keeps an :class:`EntityEngineState`
-per entity in a Faust table (as JSON); replay keeps them in a dict. The same
-observations and ticks in the same per-entity order give the same alert events.
+per entity in a Faust table (as JSON); replay keeps them in a dict.
+
+Observations wait in the state until event time has passed their minute on every
+input partition (:mod:`models.progress`), then go to the detector in event-time
+order (time, then mention id). So the alerts do not depend on how the partitions'
+streams interleaved on their way here: several workers, or one worker, or a replay
+of the same mentions give the same events. An observation whose minute has already
+closed is late: it counts in the open minute, and is reported. An observation seen
+again (Kafka delivers at least once) is recognised by its source offset and skipped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from alerting.ack import ALREADY, RECORDED, Ack, AckAnswer, entity_of_incident, judge_ack
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState, Lifecycle
 from models.detector import Detector, EntityState
 from models.observation import Observation, Tick
+from models.progress import EventClock, Progress
+from models.verdict import Verdict
 from models.watchlist import Watchlist
 
-__all__ = ["Ack", "Engine", "EntityEngineState", "entity_of_incident"]
+__all__ = ["Ack", "Engine", "EntityEngineState", "Source", "Stepped", "entity_of_incident"]
+
+
+class Source(NamedTuple):
+    """Where an observation's mention was read: mentions partition and offset."""
+
+    partition: int
+    offset: int
+
+
+class Stepped(NamedTuple):
+    """What one step produced besides the new state."""
+
+    events: list[AlertEvent]
+    late: int = 0  # observations counted in the open minute because theirs had closed
+    redelivered: bool = False  # the item was seen before and skipped
 
 
 @dataclass(frozen=True, slots=True)
 class EntityEngineState:
-    """Detector and incident state of one entity, stored together so they never drift."""
+    """Detector and incident state of one entity, stored together so they never drift,
+    with the event-time clock, the observations waiting for it, and the last offset
+    counted per input partition.
+
+    >>> from models.detector import EntityState
+    >>> s = EntityEngineState(EntityState(), IncidentState(), seen=((0, 41),))
+    >>> EntityEngineState.from_dict(s.to_dict()) == s
+    True
+    """
 
     detector: EntityState
     incident: IncidentState
+    clock: EventClock = field(default_factory=EventClock)
+    released: float = -math.inf  # minutes that ended at or before this are closed
+    pending: tuple[Observation, ...] = ()  # observations waiting for their minute to close
+    seen: tuple[tuple[int, int], ...] = ()  # (mentions partition, last offset counted)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"detector": self.detector.to_dict(), "incident": self.incident.to_dict()}
+        return {"detector": self.detector.to_dict(), "incident": self.incident.to_dict(),
+                "clock": self.clock.to_dict(),
+                "released": None if self.released == -math.inf else self.released,
+                "pending": [o.to_dict() for o in self.pending],
+                "seen": [list(s) for s in self.seen]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EntityEngineState:
+        released = data.get("released")
         return cls(EntityState.from_dict(data["detector"]),
-                   IncidentState.from_dict(data["incident"]))
+                   IncidentState.from_dict(data["incident"]),
+                   EventClock.from_dict(data["clock"]) if "clock" in data else EventClock(),
+                   -math.inf if released is None else float(released),
+                   tuple(Observation.from_dict(o) for o in data.get("pending", ())),
+                   tuple((int(p), int(o)) for p, o in data.get("seen", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +94,11 @@ class Engine:
     def for_watchlist(cls, watchlist: Watchlist, lifecycle: Lifecycle | None = None) -> Engine:
         linked = {e.id: watchlist.linked_to(e.id) for e in watchlist.entities}
         return cls(watchlist, Detector(linked=linked), lifecycle or Lifecycle())
+
+    def with_watchlist(self, watchlist: Watchlist) -> Engine:
+        """The same detector parameters and lifecycle for another watchlist."""
+        linked = {e.id: watchlist.linked_to(e.id) for e in watchlist.entities}
+        return Engine(watchlist, replace(self.detector, linked=linked), self.lifecycle)
 
     def initial(self) -> EntityEngineState:
         return EntityEngineState(self.detector.initial(), IncidentState())
@@ -69,7 +120,7 @@ class Engine:
         if outcome == RECORDED and state is not None and entity is not None:
             incident, events = self.lifecycle.acknowledge(
                 state.incident, ack.incident_id, ack.by, ack.ts, entity)
-            state = EntityEngineState(state.detector, incident)
+            state = replace(state, incident=incident)
         holder = latest.acknowledged_by if latest is not None else None
         answer = AckAnswer(
             ack.request_id, ack.incident_id, outcome, reason, ack.by, ack.ts,
@@ -78,22 +129,68 @@ class Engine:
             latest=latest.id if latest is not None and latest.id != ack.incident_id else None)
         return state, events, answer
 
-    def step(self, state: EntityEngineState | None,
-             item: Observation | Tick | Ack) -> tuple[EntityEngineState, list[AlertEvent]]:
-        """Fold one item; an :class:`Ack` of an unknown incident raises LifecycleError."""
+    def step(self, state: EntityEngineState | None, item: Observation | Progress | Tick | Ack,
+             source: Source | None = None) -> tuple[EntityEngineState, Stepped]:
+        """Fold one item. ``source`` is where an observation's mention was read: an
+        item from an offset already counted is skipped (``Stepped.redelivered``).
+
+        An :class:`Ack` of an unknown incident raises LifecycleError. A
+        :class:`Progress` may release waiting observations and close minutes; a
+        :class:`Tick` closes everything before its time (replay's end of input).
+        """
         state = state or self.initial()
+        if source is not None:
+            seen = dict(state.seen)
+            if source.offset <= seen.get(source.partition, -1):
+                # Redelivered after a restart (Kafka is at least once) and already in
+                # the state: each mention must count once.
+                return state, Stepped([], redelivered=True)
+            seen[source.partition] = source.offset  # a partition is read in order
+            state = replace(state, seen=tuple(sorted(seen.items())))
         if isinstance(item, Ack):
             incident, events = self.lifecycle.acknowledge(
                 state.incident, item.incident_id, item.by, item.ts,
                 self.watchlist[item.entity_id])
-            return EntityEngineState(state.detector, incident), events
-        if isinstance(item, Tick):
-            detector, verdicts = self.detector.tick(state.detector, item.ts, item.entity_id)
-        else:
-            detector, verdicts = self.detector.observe(state.detector, item)
+            return replace(state, incident=incident), Stepped(events)
+        if isinstance(item, Observation):
+            if item.ts < state.released:  # its minute is closed: count it in the open one
+                detector, verdicts = self.detector.observe(state.detector, item)
+                state, events = self._judge(state, detector, verdicts, item.entity_id)
+                return state, Stepped(events, late=1)
+            return replace(state, pending=(*state.pending, item)), Stepped([])
+        if isinstance(item, Progress):
+            state = replace(state, clock=state.clock.advance(item))
+            watermark = state.clock.watermark()
+            if watermark is None:
+                return state, Stepped([])
+            size = self.detector.params.bucket_seconds
+            return self._release(state, watermark - watermark % size, item.entity_id)
+        return self._release(state, item.ts, item.entity_id)
+
+    def _release(self, state: EntityEngineState, until: float,
+                 entity_id: str) -> tuple[EntityEngineState, Stepped]:
+        """Observations before ``until`` to the detector, in event-time order; then
+        close the minutes that ended by ``until``."""
+        if until <= state.released:
+            return state, Stepped([])
+        ready = sorted((o for o in state.pending if o.ts < until),
+                       key=lambda o: (o.ts, o.mention_id))
+        detector, verdicts = state.detector, []
+        for observation in ready:
+            detector, closed = self.detector.observe(detector, observation)
+            verdicts += closed
+        detector, closed = self.detector.tick(detector, until, entity_id)
+        verdicts += closed
+        state = replace(state, released=until,
+                        pending=tuple(o for o in state.pending if o.ts >= until))
+        state, events = self._judge(state, detector, verdicts, entity_id)
+        return state, Stepped(events)
+
+    def _judge(self, state: EntityEngineState, detector: EntityState, verdicts: list[Verdict],
+               entity_id: str) -> tuple[EntityEngineState, list[AlertEvent]]:
         incident, events = state.incident, []
-        entity = self.watchlist[item.entity_id]
+        entity = self.watchlist[entity_id]
         for verdict in verdicts:
             incident, new = self.lifecycle.advance(incident, verdict, entity)
             events += new
-        return EntityEngineState(detector, incident), events
+        return replace(state, detector=detector, incident=incident), events

@@ -83,7 +83,8 @@ def main() -> int:
                FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
                FIRESTORM_DATA_DIR=f"/tmp/firestorm-bench-{run}", FIRESTORM_WEB_PORT=str(port),
                FIRESTORM_PSEUDONYM_KEY="bench", FIRESTORM_BATCH_WAIT=args.batch_wait,
-               FIRESTORM_LOG_LEVEL="warning")
+               FIRESTORM_LOG_LEVEL="warning",
+               FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"))
     # A random past minute: incident ids come from event time, so runs never collide.
     data = mentions(time.time() - 60 * random.randrange(1, 525_600))
     storm_start = min(m["ts"] for m in data if m["author"].startswith("@activist"))

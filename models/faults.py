@@ -4,7 +4,7 @@ The stream's fail-stop path (streams/failstop.py) has to be tested on the real
 broker with a message that crashes the pure code the way a bug would, from
 inside the step. A post whose text holds ``<marker>:intake`` makes the
 negativity scoring of its batch raise; ``<marker>:detect`` makes the engine's
-step on its observation raise. The marker is a setting
+step on its observation raise (``alerting/faults.py``). The marker is a setting
 (``FIRESTORM_TEST_POISON``) that is empty in production, where the hook is not
 installed at all, so no post can crash a real worker on purpose.
 """
@@ -15,11 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models.detector import Detector, EntityState
-from models.observation import Observation
-from models.verdict import Verdict
-
-__all__ = ["InjectedFault", "PoisonDetector", "PoisonScorer", "poisoned"]
+__all__ = ["InjectedFault", "PoisonScorer", "poisoned"]
 
 
 class InjectedFault(RuntimeError):
@@ -59,22 +55,3 @@ class PoisonScorer:
             raise InjectedFault("test poison in intake (FIRESTORM_TEST_POISON)")
         return self.score_many(texts, *args)
 
-
-@dataclass(frozen=True, slots=True)
-class PoisonDetector(Detector):
-    """A detector that raises on an observation whose text carries ``<marker>:detect``.
-
-    >>> d = PoisonDetector(marker="P0ison")
-    >>> obs = Observation("acme", "m1", 1.7e9, "x", "anon:1", "acme P0ison:detect", 1, 0.5)
-    >>> d.observe(d.initial(), obs)
-    Traceback (most recent call last):
-    ...
-    models.faults.InjectedFault: test poison in detect (FIRESTORM_TEST_POISON)
-    """
-
-    marker: str = ""
-
-    def observe(self, state: EntityState, obs: Observation) -> tuple[EntityState, list[Verdict]]:
-        if poisoned(self.marker, "detect", obs.text):
-            raise InjectedFault("test poison in detect (FIRESTORM_TEST_POISON)")
-        return Detector.observe(self, state, obs)

@@ -2,6 +2,8 @@
 
 One function for both drivers (stream and replay), batched because the
 negativity model is many times faster on a batch than one post at a time.
+Besides observations it reports event-time progress per input partition
+(:class:`~models.progress.Progress`, see :mod:`models.progress`).
 Each mention's declared ``lang`` goes to the scorer, which reads the post in
 that language or identifies it; a post it cannot read gets negativity None.
 """
@@ -15,8 +17,9 @@ from dataclasses import dataclass, field
 from models.matcher import Matcher, tokens
 from models.mention import Mention, Rejection, decode
 from models.negativity import Assessment
-from models.observation import Observation, Tick
+from models.observation import Observation
 from models.privacy import Pseudonymiser
+from models.progress import Progress
 from models.watchlist import Watchlist
 
 __all__ = ["Intake", "IntakeResult"]
@@ -31,8 +34,8 @@ AssessMany = Callable[[Sequence[str], Sequence[str | None]], Assessment]
 class IntakeResult:
     """What one batch became. ``accepted + len(rejected) == batch size``, always."""
 
-    items: list[Observation | Tick] = field(default_factory=list)  # in event order
-    origins: list[int] = field(default_factory=list)  # batch index of each item; -1 for ticks
+    items: list[Observation | Progress] = field(default_factory=list)  # in event order
+    origins: list[int] = field(default_factory=list)  # batch index of each item; -1: progress
     rejected: list[tuple[int, Rejection]] = field(default_factory=list)  # (batch index, why)
     # (batch index, fields) of accepted mentions whose lone surrogates or NULs were replaced
     repaired: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
@@ -59,12 +62,14 @@ class Intake:
 
     def __init__(self, watchlist: Watchlist, score_many: ScoreMany | None,
                  pseudonymiser: Pseudonymiser, tick_seconds: int = 60, *,
-                 assess_many: AssessMany | None = None) -> None:
+                 assess_many: AssessMany | None = None, lateness: float = 0.0) -> None:
         if (score_many is None) == (assess_many is None):
             raise ValueError("Intake needs exactly one of score_many and assess_many")
         self._entity_ids = tuple(e.id for e in watchlist.entities)
         self.tick_seconds = tick_seconds
-        self._watermark: float | None = None  # the last bucket boundary ticked
+        self.lateness = lateness  # seconds a mention may trail its partition's newest
+        self._marks: dict[int, float] = {}  # input partition -> last mark sent (a boundary)
+        self._idle: set[int] = set()  # input partitions reported idle since their last mention
         self._matcher = Matcher(watchlist)
         self._score_many = score_many
         self._assess_many = assess_many
@@ -72,18 +77,19 @@ class Intake:
         self._watched_handles = frozenset(
             h.casefold() for e in watchlist.entities for h in e.handles)
 
-    def accept_many(self, raws: Sequence[bytes | str | None], *, now: float) -> IntakeResult:
+    def accept_many(self, raws: Sequence[bytes | str | None], *, now: float,
+                    partitions: Sequence[int] | None = None, of: int = 1) -> IntakeResult:
         """Decode and tag a batch; ``now`` (epoch seconds) bounds future timestamps.
 
-        If event time crossed a bucket boundary during the batch, a :class:`Tick`
-        for every watched entity follows the batch's observations. For data in
-        event-time order, where ticks fall changes when verdicts are emitted,
-        never what they are: an observation closes its entity's earlier buckets
-        itself, a tick only closes them for entities that went quiet.
+        ``partitions`` says which input partition (of ``of``) each raw message came
+        from (replay: all 0 of 1). When a partition's mark (its newest event time
+        less the lateness bound) crosses a minute boundary during the batch, or the
+        partition speaks again after being idle, a :class:`Progress` for every
+        watched entity follows the batch's observations.
         """
         result = IntakeResult()
         tagged: list[tuple[int, Mention, tuple[str, ...]]] = []
-        newest = -math.inf
+        newest: dict[int, float] = {}
         match_tokens = self._matcher.match_tokens
         for index, raw in enumerate(raws):
             decoded = decode(raw, now=now)
@@ -92,8 +98,9 @@ class Intake:
                 continue
             if decoded.repaired:
                 result.repaired.append((index, decoded.repaired))
-            if decoded.ts > newest:
-                newest = decoded.ts
+            partition = partitions[index] if partitions is not None else 0
+            if decoded.ts > newest.get(partition, -math.inf):
+                newest[partition] = decoded.ts
             entities = match_tokens(tokens(decoded.text))
             if entities:
                 tagged.append((index, decoded, entities))
@@ -106,13 +113,36 @@ class Intake:
                                                                strict=True):
                 self._observe(result, mention, entities, score, lang)
                 result.origins.extend([index] * len(entities))
-        if newest > -math.inf:
-            boundary = newest - newest % self.tick_seconds
-            if self._watermark is None or boundary > self._watermark:
-                self._watermark = boundary
-                result.items.extend(Tick(e, boundary) for e in self._entity_ids)
+        for partition, ts in sorted(newest.items()):
+            mark = ts - self.lateness
+            boundary = mark - mark % self.tick_seconds
+            old = self._marks.get(partition, -math.inf)
+            if boundary > old or partition in self._idle:
+                self._marks[partition] = max(boundary, old)
+                self._idle.discard(partition)
+                result.items.extend(Progress(e, partition, of, self._marks[partition])
+                                    for e in self._entity_ids)
                 result.origins.extend([-1] * len(self._entity_ids))
         return result
+
+    def marks(self) -> dict[int, float]:
+        """The last mark sent per input partition (event time, a minute boundary)."""
+        return dict(self._marks)
+
+    def idle(self, partition: int, of: int) -> list[Progress]:
+        """The partition is caught up and has been quiet: tell every entity, so that it
+        stops holding minutes open until its next mention. The worker says it again
+        while the partition stays quiet (another partition's mention revokes it)."""
+        self._idle.add(partition)
+        mark = self._marks.get(partition, -math.inf)
+        return [Progress(e, partition, of, mark, idle=True) for e in self._entity_ids]
+
+    def with_watchlist(self, watchlist: Watchlist) -> Intake:
+        """The same intake (scorer, pseudonyms, partition marks) for another watchlist."""
+        new = Intake(watchlist, self._score_many, self._pseudonymiser, self.tick_seconds,
+                     assess_many=self._assess_many, lateness=self.lateness)
+        new._marks, new._idle = dict(self._marks), set(self._idle)
+        return new
 
     def _score_distinct(self, texts: list[str], langs: list[str | None]
                         ) -> tuple[Sequence[float | None], Sequence[str | None]]:

@@ -26,6 +26,7 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from os import PathLike
 from typing import Any, NamedTuple
@@ -58,6 +59,7 @@ _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _NO_LANGUAGE = frozenset({"und", "zxx", "mul", "mis", "art", "qam", "qct", "qht", "qme", "qst"})
 _ARRAYS = ("word_coef", "char_coef", "dense_coef", "intercept", "calibration_x", "calibration_y")
 
+@lru_cache(maxsize=4096)  # a stream repeats a handful of codes: look each up once
 def normalise_language(code: str | None) -> str | None:
     """A declared language tag as an ISO 639 code, or None when it names no language.
 

@@ -162,13 +162,17 @@ def train_model(
     validation: float | np.ndarray = 0.15,
     recipe: Recipe = Recipe(),
     x=None,
+    groups: Sequence[str] | None = None,
 ) -> LanguageModel:
     """Fit one language's model on ``texts`` (all training data: hold out your test set first).
 
     ``validation`` is a fraction held out by a hash of the text, or a boolean mask
     (for example the newest posts): those posts pick C, and with ``recipe.folds=0``
     also fit the calibration and threshold. ``x`` may pass ``featurize(texts)``
-    already computed (comparisons reuse it).
+    already computed (comparisons reuse it). ``groups`` (one label per post, say
+    its year) makes the cross-fitting folds whole groups, so that each post's
+    held-out margin comes from a model of other periods; default: ``recipe.folds``
+    folds by position.
 
     Needs negative and other posts both in the validation posts and in the rest;
     with too few posts for that, a clear ValueError says so.
@@ -201,7 +205,13 @@ def train_model(
     folds = recipe.folds
     if folds:
         # Cross-fitting: every training post's margin from a model that did not see it.
-        fold = (np.arange(len(texts)) * 7919 + seed) % folds
+        if groups is not None:
+            fold = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1]
+            folds = int(fold.max()) + 1
+            if folds < 2:
+                raise ValueError("cross-fitting by group needs posts of at least two groups")
+        else:
+            fold = (np.arange(len(texts)) * 7919 + seed) % folds
         margin = np.empty(len(texts))
         for k in range(folds):
             part = fold == k
@@ -217,7 +227,8 @@ def train_model(
         "n_train": len(texts),
         "n_validation": int(val.sum()),
         "validation_roc_auc": round(float(auc), 4),
-        "calibration_fit": f"{folds}-fold cross-fit" if folds else "validation posts",
+        "calibration_fit": (f"{folds}-fold cross-fit" + (" by group" if groups else "")
+                            if folds else "validation posts"),
         "recipe": {k: v for k, v in asdict(recipe).items() if k != "features"},
     }
     if recipe.refit or folds:

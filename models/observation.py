@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Observation", "Tick"]
@@ -38,7 +38,12 @@ class Observation:
     lang: str | None = None  # the language the post was read in (declared or identified)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict (a deep copy): observations wait in the
+        # engine's state and are written with it to the changelog every batch.
+        return {"entity_id": self.entity_id, "mention_id": self.mention_id, "ts": self.ts,
+                "platform": self.platform, "author": self.author, "text": self.text,
+                "followers": self.followers, "negativity": self.negativity,
+                "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:

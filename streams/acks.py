@@ -11,7 +11,6 @@ incident of the entity. No answer in time means no worker read it.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from alerting.ack import Ack, AckAnswer, entity_of_incident
 from alerting.action_store import RedisActionStore, open_action_store
 from alerting.errors import FirestormAlertError
 from alerting.memory_actions import MemoryActionStore
-from streams.errors import FirestormError
+from streams.errors import FirestormError, UsageError
+from streams.kafka_client import kafka_python_options, unreachable
+from streams.messages import encode_bytes
 from streams.settings import Settings
 from streams.topics import require_topic
 
@@ -46,7 +47,7 @@ def send_ack(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
     from kafka.errors import KafkaError
 
     if not by.strip():
-        raise FirestormError("say who is acknowledging: --by NAME")
+        raise UsageError("say who is acknowledging: --by NAME")
     if not incident_id.strip():
         raise FirestormError("which incident? give its id, e.g. acme-stores-20260105T101500Z")
     ack = Ack(entity_of_incident(incident_id.strip()), incident_id.strip(), by.strip(),
@@ -54,16 +55,14 @@ def send_ack(settings: Settings, incident_id: str, by: str, *, via: str = "cli",
     # Never let the first send create the topic: a topic no worker reads swallows acks.
     require_topic(settings, settings.topic_observations, "acknowledgements")
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 acks="all")
+        producer = KafkaProducer(**kafka_python_options(settings), acks="all")
         try:
             producer.send(settings.topic_observations, key=ack.entity_id.encode("utf-8"),
-                          value=json.dumps(ack.to_dict()).encode("utf-8")).get(timeout=30)
+                          value=encode_bytes(ack)).get(timeout=30)
         finally:
             producer.close(timeout=10)
     except KafkaError as exc:
-        raise FirestormError(f"cannot send the ack to Kafka at {settings.kafka_bootstrap}:"
-                             f" {exc}") from None
+        raise unreachable(settings, exc, "send the ack to") from None
     return ack
 
 

@@ -1,40 +1,51 @@
 """The Faust application: topics, the engine table and two thin agents.
 
 ``intake`` reads raw mentions, routes rejects to the dead-letter topic (original
-bytes, reason in headers) and forwards observations and ticks keyed by entity;
-``detect`` runs on the entity's partition, where that entity's engine state
-lives in a changelog-backed table, and publishes alert events. Neither agent
-holds detection logic: that is :mod:`models` and :mod:`alerting`. Neither lets a
-failure commit what it has not processed: :mod:`streams.failstop` stops the
-worker instead, and dead-letters a message that keeps crashing it;
+bytes, reason in headers) and forwards observations and event-time progress keyed
+by entity; ``detect`` runs on the entity's partition, where that entity's engine
+state lives in a changelog-backed table, and publishes alert events. Neither agent
+holds detection logic: that is :mod:`models` and :mod:`alerting`; the messages
+between them are :mod:`streams.messages`.
+
+Several workers share the work by sharing the app id (docs/operations.md,
+"Scaling"): an entity's minute closes only when every mentions partition has
+passed it, whichever worker reads it (:mod:`models.progress`).
+
+Neither agent lets a failure commit what it has not processed: :mod:`streams.failstop`
+stops the worker instead, and dead-letters a message that keeps crashing it;
 :mod:`streams.health` compares what was processed with what was committed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import logging
+import math
+import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from alerting.ack import Ack, AckAnswer
 from alerting.audit import AuditEntry
-from alerting.engine import Engine, EntityEngineState
+from alerting.engine import EntityEngineState, Source
 from alerting.errors import FirestormAlertError
 from alerting.event import AlertEvent
 from alerting.lifecycle import IncidentState
-from models.intake import Intake
-from models.observation import Observation, Tick
+from models.observation import Observation
 from streams import flowfix
 from streams.changelog import DurableTable
-from streams.failstop import AttemptLedger, FailStop, Source, culprits
+from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
+from streams.kafka_client import faust_credentials
+from streams.messages import MessageError, decode, encode
+from streams.metrics import CONTENT_TYPE, Metrics, reason_class
+from streams.pipeline import Pipeline, WatchlistSource
 from streams.settings import Settings
 
 __all__ = ["Counters", "build_app"]
@@ -43,6 +54,8 @@ log = logging.getLogger("firestorm.worker")
 
 Deliver = Callable[[list[AlertEvent], IncidentState], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
+TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
+RELOAD_CHECK_SECONDS = 5.0  # how often the watchlist file is compared with the one in force
 
 
 @dataclass(slots=True)
@@ -55,32 +68,47 @@ class Counters:
     repaired: int = 0  # accepted after lone surrogates or NULs were replaced (models.mention)
     poisoned: int = 0  # dead-lettered after crashing the worker FIRESTORM_MAX_ATTEMPTS times
     observations: int = 0
-    forwarded: int = 0  # observations and ticks sent on to the detect agent
-    judged: int = 0  # observations and ticks the detect agent has stepped
+    forwarded: int = 0  # observations and progress sent on to the detect agent
+    judged: int = 0  # observations and progress the detect agent has stepped
     redelivered: int = 0  # items seen again after a restart and skipped (already in state)
+    late: int = 0  # observations that came after their minute had closed
     alerts: int = 0
     acks: int = 0  # acknowledgements answered (recorded or refused)
+    beat: float = 0.0  # monotonic time of the last batch or timer: the heartbeat
+    beat_reload: float = 0.0  # when the watchlist file was last compared
 
 
-def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliver,
-              flush: Callable[[], object], answer: Answer | None = None, *,
-              instance_id: str | None = None,
+@dataclass(slots=True)
+class Current:
+    """The pipeline in force (replaced whole on a watchlist reload)."""
+
+    pipeline: Pipeline
+
+
+def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
+              flush: Callable[[], object], *, metrics: Metrics | None = None,
+              watchlist: WatchlistSource | None = None,
+              outbox_depth: Callable[[], int] = lambda: 0,
+              answer: Answer | None = None, instance_id: str | None = None,
               failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
     ``deliver(events, incident_state)`` hands alert events (and the incident's
     timeline) to the durable outbox; ``flush()`` retries what is queued;
+    ``watchlist`` is the file to reload on SIGHUP or a change.
     ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it.
     ``instance_id`` makes the worker a static member of its consumer group, so a
     restart takes its partitions back at once (streams/membership.py).
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
+    metrics = metrics or Metrics("worker")
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=[f"kafka://{b}" for b in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",  # tables are rebuilt from their Kafka changelog on start
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
         consumer_auto_offset_reset="earliest",
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -95,22 +123,38 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
     observations = app.topic(settings.topic_observations, key_type=str,
                              key_serializer="raw", value_serializer="json")
-    # Keys come back from the changelog as bytes; key_type=str decodes them on recovery.
     # Written once per batch, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
+    # That holds only with raw keys (key_type=bytes): with str keys Faust writes JSON,
+    # and '"acme"' hashes to another partition than 'acme', so the state lived on a
+    # changelog partition that another worker recovered (seen with several workers).
     # The changelog is compacted, but Kafka compacts only closed segments (1 GB by
     # default): rolled every 5 minutes, a restarted worker recovers the latest state of
     # each entity instead of every write since the topic was made. Applies when the
     # topic is created (a new FIRESTORM_APP_ID, or kafka-configs.sh on an old one).
     states = app.tables.add(DurableTable(
         app, name="engine-state", default=None, beacon=app.tables.beacon,
-        partitions=settings.partitions, key_type=str, use_partitioner=True,
+        partitions=settings.partitions, key_type=bytes, use_partitioner=True,
         extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1"}))
-    counters = Counters()
-    health = Health(("intake", "detect"))
+    counters = Counters(beat=time.monotonic())
+    current = Current(pipeline)
+    health = Health(("intake", "detect"))  # offsets handed over, processed, committed
     ledger = AttemptLedger(settings.attempts_path, settings.max_attempts)
     failstop = failstop or FailStop(ledger)
     failstop.on_stop = lambda agent, why: health.agent_stopped(agent, why)
+    detected: dict[int, int] = {}  # observations partition -> next offset to judge
+    # The state last written per entity, parsed, and the table value it was written as:
+    # while the table still holds that value, the parsed state is reused (no re-parse).
+    parsed: dict[str, tuple[object, EntityEngineState]] = {}
+    heard: dict[int, float] = {}  # mentions partition -> monotonic time of its last message
+    declared: dict[int, float] = {}  # mentions partition -> when it was last said to be idle
+
+    def input_partitions() -> int:
+        return app.consumer.topic_partitions(settings.topic_mentions) or settings.partitions
+
+    async def forward(items: list[Any]) -> list[Awaitable[Any]]:
+        return [await observations.send(key=item.entity_id.encode("utf-8"), value=encode(item))
+                for item in items]
 
     source_topics = (settings.topic_mentions, settings.topic_observations)
 
@@ -121,25 +165,25 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         return {(tp.topic, tp.partition): offset for tp, offset in dict(committed).items()
                 if tp.topic in source_topics}
 
-    def see(batch: Sequence[faust.types.EventT]) -> list[Source]:
-        """The batch's sources; offsets Kafka holds but this worker was never handed are
-        counted and logged (they are lost unless re-fed)."""
-        sources = [Source(e.message.topic, e.message.partition, e.message.offset)
-                   for e in batch]
+    def see(batch: Sequence[faust.types.EventT]) -> list[Position]:
+        """The batch's positions; offsets Kafka holds but this worker was never handed
+        are counted and logged (they are lost unless re-fed)."""
+        positions = [Position(e.message.topic, e.message.partition, e.message.offset)
+                     for e in batch]
         committed = committed_offsets()
-        for source in sorted(sources):
-            missing = health.see(*source, committed.get(source[:2]))
+        for where in sorted(positions):
+            missing = health.see(*where, committed.get(where[:2]))
             if missing:
                 log.error("offset gap topic=%s partition=%d missing=%d before=%d: messages on"
-                          " Kafka that this worker was never handed", *source[:2], missing,
-                          source.offset)
-        return sources
+                          " Kafka that this worker was never handed", *where[:2], missing,
+                          where.offset)
+        return positions
 
-    def done(sources: Sequence[Source]) -> None:
+    def done(positions: Sequence[Position]) -> None:
         """Every output of these messages is on Kafka: they count as processed. A charge
         is kept until its offset is committed: until then Kafka may hand it out again."""
         upto: dict[tuple[str, int], int] = {}
-        for topic, partition, offset in sources:
+        for topic, partition, offset in positions:
             upto[topic, partition] = max(upto.get((topic, partition), -1), offset + 1)
         for (topic, partition), below in upto.items():
             health.processed(topic, partition, below)
@@ -157,39 +201,46 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         ])
 
     async def intake_batch(batch: Sequence[faust.types.EventT]) -> None:
-        sources = see(batch)
-        spent = {i: c for i, s in enumerate(sources) if (c := ledger.exhausted(s))}
+        started = time.perf_counter()
+        now = time.monotonic()
+        positions = see(batch)
+        for event in batch:
+            heard[event.message.partition] = now
+        spent = {i: c for i, p in enumerate(positions) if (c := ledger.exhausted(p))}
         todo = [i for i in range(len(batch)) if i not in spent]  # batch index of each raw
         raws = [batch[i].value for i in todo]
-        now = time.time()
+        parts = [batch[i].message.partition for i in todo]
+        intake, of, wall = current.pipeline.intake, input_partitions(), time.time()
         try:
-            result = intake.accept_many(raws, now=now)
+            result = intake.accept_many(raws, now=wall, partitions=parts, of=of)
         except Exception as exc:  # a bug in the pure code: find the message, charge it, stop
-            bad = culprits(lambda one: copy.copy(intake).accept_many(one, now=now), raws)
-            failstop.poisoned("intake", "intake", exc,
-                              [sources[todo[i]] for i in bad] or [sources[i] for i in todo])
+            trial = current.pipeline.engine.watchlist  # a copy of the intake for each try
+            bad = culprits(lambda one: intake.with_watchlist(trial).accept_many(
+                [r for r, _ in one], now=wall, partitions=[p for _, p in one], of=of),
+                list(zip(raws, parts, strict=True)))
+            failstop.poisoned("intake", "intake", exc, [positions[todo[i]] for i in bad]
+                              or [positions[i] for i in todo])
         sent: list[Awaitable[Any]] = []
         for index, charge in spent.items():
-            log.error("dead-lettering source=%s: %s", sources[index],
-                      charge.reason(ledger.max_attempts))
-            sent.append(await send_dead(batch[index].message, batch[index].value,
-                                        charge.reason(ledger.max_attempts)))
+            reason = charge.reason(ledger.max_attempts)
+            log.error("dead-lettering source=%s: %s", positions[index], reason)
+            sent.append(await send_dead(batch[index].message, batch[index].value, reason))
         for index, rejection in result.rejected:
             sent.append(await send_dead(batch[todo[index]].message, rejection.raw,
                                         rejection.reason))
+            metrics.mentions_dead.labels(reason_class(rejection.reason)).inc()
         for index, fields in result.repaired:  # which fields, never their text
             log.warning("repaired source=%s fields=%s: lone surrogates or NUL replaced by"
-                        " U+FFFD", sources[todo[index]], ",".join(fields))
+                        " U+FFFD", positions[todo[index]], ",".join(fields))
         for item, origin in zip(result.items, result.origins, strict=True):
-            value = item.to_dict()
-            if origin >= 0:  # where the mention came from, to drop it if redelivered
-                message = batch[todo[origin]].message
-                value["source"] = [message.partition, message.offset]
+            # Where an observation's mention came from, to drop it if redelivered.
+            message = batch[todo[origin]].message if origin >= 0 else None
+            source = Source(message.partition, message.offset) if message else None
             sent.append(await observations.send(
-                key=item.entity_id.encode("utf-8"), value=value))
+                key=item.entity_id.encode("utf-8"), value=encode(item, source)))
         # Offsets are acked after this batch: wait until Kafka has every output.
         await asyncio.gather(*sent)
-        done(sources)
+        done(positions)
         counters.received += len(batch)
         counters.accepted += result.accepted
         counters.dead += len(result.rejected) + len(spent)
@@ -197,65 +248,80 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         counters.repaired += len(result.repaired)
         counters.observations += len(result.observations)
         counters.forwarded += len(result.items)
+        counters.beat = time.monotonic()
+        metrics.mentions_received.inc(len(batch))
+        metrics.mentions_accepted.inc(result.accepted)
+        metrics.batch_seconds.labels("intake").observe(time.perf_counter() - started)
         log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
                  len(batch), result.accepted, len(result.rejected) + len(spent),
                  len(result.observations), result.untagged)
 
-    watched = {e.id for e in engine.watchlist.entities}
-
     async def detect_batch(batch: Sequence[faust.types.EventT]) -> None:
-        sources = see(batch)
+        started = time.perf_counter()
+        positions = see(batch)
+        engine, watched = current.pipeline.engine, current.pipeline.watched
         # State is read once and written once per entity per batch: an entity's
         # state is large during a storm, and every write goes to the changelog.
-        touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]] = {}
+        touched: dict[str, EntityEngineState | None] = {}
         deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
         answers: list[tuple[AckAnswer, AuditEntry]] = []
         sent: list[Awaitable[Any]] = []
-        for event, where in zip(batch, sources, strict=True):
+
+        for event, where in zip(batch, positions, strict=True):
+            detected[event.message.partition] = event.message.offset + 1
             charge = ledger.exhausted(where)
             if charge is not None:  # crashed the worker too often: dead letter, state as is
-                log.error("dead-lettering source=%s: %s", where,
-                          charge.reason(ledger.max_attempts))
+                reason = charge.reason(ledger.max_attempts)
+                log.error("dead-lettering source=%s: %s", where, reason)
                 sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
-                                            charge.reason(ledger.max_attempts)))
+                                            reason))
                 counters.poisoned += 1
                 continue
             try:
-                item = _decode_item(event.value)
+                envelope = decode(event.value)
+            except MessageError as exc:  # not ours: dead-lettered with why, never dropped
+                log.error("observations message dead-lettered partition=%d offset=%d: %s",
+                          event.message.partition, event.message.offset, exc)
+                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
+                                            f"not an observation message: {exc}"))
+                continue
+            item = envelope.item
+            try:
                 if isinstance(item, Ack):
                     # Every ack gets an answer, refusals included: the sender is waiting.
-                    before, seen = _load(touched, states, item.entity_id) \
-                        if item.entity_id in watched else (None, {})
+                    before = (_load(touched, states, parsed, item.entity_id)
+                              if item.entity_id in watched else None)
                     after, events, reply = engine.acknowledge(before, item)
                     if events and after is not None:
-                        touched[item.entity_id] = (after, seen)
+                        touched[item.entity_id] = after
                         deliveries.append((events, after.incident))
                     answers.append((reply, _audit(item, reply)))
                     counters.acks += 1
-                    log.info("ack request=%s incident=%s via=%s outcome=%s", item.request_id,
-                             item.incident_id, item.via, reply.outcome)
+                    log.info("ack request=%s incident=%s via=%s outcome=%s",
+                             item.request_id, item.incident_id, item.via, reply.outcome)
                     continue
                 if item.entity_id not in watched:
-                    log.warning("skipping entity=%s: no longer in the watchlist",
-                                item.entity_id)
+                    if isinstance(item, Observation):
+                        log.warning("skipping entity=%s: not in the watchlist",
+                                    item.entity_id)
                     continue
-                before, seen = _load(touched, states, item.entity_id)
-                source = event.value.get("source")
-                if source and source[1] <= seen.get(str(source[0]), -1):
-                    # A mention redelivered after a restart (Kafka is at-least-once) and
-                    # already counted: the state must count each mention once.
-                    counters.redelivered += 1
-                    continue
-                after, events = engine.step(before, item)
+                before = _load(touched, states, parsed, item.entity_id)
+                after, stepped = engine.step(before, item, envelope.source)
             except Exception as exc:  # a bug in the pure code: charge this item, stop
                 failstop.poisoned("detect", "detect", exc, [where])
-            if source:  # a partition of mentions is read in order: offsets only grow
-                seen = {**seen, str(source[0]): source[1]}
-            touched[item.entity_id] = (after, seen)
-            if events or after.incident != (before.incident if before else None):
-                deliveries.append((events, after.incident))
-            for alert in events:
+            if stepped.redelivered:
+                counters.redelivered += 1
+                metrics.redelivered.inc()
+                continue
+            touched[item.entity_id] = after
+            if stepped.late:
+                counters.late += stepped.late
+                metrics.late_mentions.inc(stepped.late)
+            if stepped.events or after.incident != (before.incident if before else None):
+                deliveries.append((stepped.events, after.incident))
+            for alert in stepped.events:
                 counters.alerts += 1
+                metrics.alerts.labels("worker", alert.event, alert.severity).inc()
                 log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
                          alert.entity_id, alert.incident_id, alert.event,
                          alert.severity, event.message.offset)
@@ -268,12 +334,16 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
         if answers and answer is not None:
             # After delivery: "recorded" means the event is already on its way to Redis.
             await loop.run_in_executor(None, _answer_all, answer, answers)
-        for entity_id, (after, seen) in touched.items():
+        for entity_id, after in touched.items():
             if after is not None:
-                states[entity_id] = {"engine": after.to_dict(), "seen": seen}
+                value = {"engine": after.to_dict()}
+                states[entity_id.encode("utf-8")] = value
+                parsed[entity_id] = (value, after)
         # The state must be on Kafka before the batch is acked (streams/changelog.py).
         await asyncio.gather(states.written(), *sent)
-        done(sources)
+        done(positions)
+        counters.beat = time.monotonic()
+        metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
 
     async def run_agent(name: str, stream: faust.StreamT,
                         process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]]
@@ -299,22 +369,154 @@ def build_app(settings: Settings, intake: Intake, engine: Engine, deliver: Deliv
     async def detect_agent(stream: faust.StreamT) -> None:
         await run_agent("detect", stream, detect_batch)
 
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        health.forget((tp.topic, tp.partition) for tp in revoked)
-
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
         # Events queued while Redis was away go out when it returns, new events or not.
         await asyncio.get_running_loop().run_in_executor(None, flush)
+        metrics.outbox_depth.set(outbox_depth())
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        health.forget((tp.topic, tp.partition) for tp in revoked)
+        for tp in revoked:
+            if tp.topic == settings.topic_mentions:
+                heard.pop(tp.partition, None)
+                declared.pop(tp.partition, None)
+            elif tp.topic == settings.topic_observations:
+                detected.pop(tp.partition, None)
+                parsed.clear()  # the table's values may come back from another worker
+            key = (tp.topic, str(tp.partition))
+            if key in _labels(metrics.consumer_lag):  # another worker reports it now
+                metrics.consumer_lag.remove(*key)
+
+    @app.timer(interval=TIMER_SECONDS)
+    async def watch_partitions() -> None:
+        """Consumer lag per partition; a caught-up, quiet mentions partition goes idle."""
+        counters.beat = time.monotonic()
+        if app.rebalancing:
+            return
+        try:
+            await _watch_partitions()
+        except KafkaError as exc:  # a rebalance took a partition while we looked
+            log.info("partition watch skipped this round: %s", exc)
+
+    async def _watch_partitions() -> None:
+        assigned = app.consumer.assignment()
+        inputs = sorted((tp for tp in assigned if tp.topic == settings.topic_mentions),
+                        key=lambda tp: tp.partition)
+        outputs = [tp for tp in assigned if tp.topic == settings.topic_observations]
+        if not inputs and not outputs:
+            return
+        highwaters = await app.consumer.highwaters(*inputs, *outputs)
+        if app.rebalancing:
+            return  # the assignment changed while we asked
+        # Faust's record of committed offsets (set at assignment, then at each commit).
+        committed = getattr(app.consumer, "_committed_offset", {})
+        intake, now = current.pipeline.intake, time.monotonic()
+        still = app.consumer.assignment()
+        idle: list[Any] = []
+        for tp in inputs:
+            end = highwaters.get(tp)
+            if end is None or tp not in still:
+                continue
+            done = committed.get(tp) or 0  # processed and committed: nothing in flight
+            seen = health.next_offset(tp.topic, tp.partition)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                max(0, end - max(done, seen or 0)))
+            quiet = now - heard.setdefault(tp.partition, now) >= settings.idle_seconds
+            again = now - declared.get(tp.partition, -math.inf) >= settings.idle_seconds
+            # Idle only when everything on the partition is processed and committed (not
+            # just fetched: a slow worker's queue may still hold it) and it has been
+            # quiet; said again while quiet, since another partition's wake revokes it.
+            if end - done <= 0 and quiet and again:
+                declared[tp.partition] = now
+                idle += intake.idle(tp.partition, input_partitions())
+        for tp in outputs:
+            end, done = highwaters.get(tp), detected.get(tp.partition)
+            if end is not None and done is not None:
+                metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, end - done))
+        for partition, mark in intake.marks().items():
+            metrics.watermark.labels(str(partition)).set(mark)
+        if idle:
+            await asyncio.gather(*await forward(idle))
+            counters.forwarded += len(idle)
+            log.info("idle partitions=%s: caught up and quiet for %gs, minutes no longer wait"
+                     " for them", sorted({p.partition for p in idle}), settings.idle_seconds)
+
+    async def reload(why: str) -> None:
+        if watchlist is None:
+            return
+        outcome = watchlist.reload(current.pipeline, why)
+        if outcome.pipeline is None:
+            metrics.watchlist_reloads.labels("refused").inc()
+        else:
+            current.pipeline = outcome.pipeline
+            metrics.watchlist_reloads.labels("applied").inc()
+
+    # SIGHUP asks for a reload; the timer below does it (a plain handler, installed now,
+    # so that a SIGHUP before the event loop runs does not kill the worker).
+    hup: list[bool] = []
+    if watchlist is not None:
+        signal.signal(signal.SIGHUP, lambda *_: hup.append(True))
+
+    @app.timer(interval=1.0)
+    async def watch_watchlist() -> None:
+        if hup:
+            hup.clear()
+            await reload("SIGHUP")
+        elif watchlist is not None and (
+                time.monotonic() - counters.beat_reload >= RELOAD_CHECK_SECONDS):
+            counters.beat_reload = time.monotonic()
+            if watchlist.changed():
+                await reload("file changed")
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
+        counted = {k: v for k, v in asdict(counters).items() if not k.startswith("beat")}
         report = health.report(committed_offsets(), {
-            **asdict(counters), "attempts_pending": len(ledger), "instance_id": instance_id})
-        return web.json(report, status=503 if report["status"] == "failing" else 200)
+            **counted, "entities": len(current.pipeline.watched),
+            "attempts_pending": len(ledger), "instance_id": instance_id})
+        # 200 whatever the status: this is the liveness probe (deploy/kubernetes), and
+        # restarting a worker does not undo a skipped message; `status` says the truth.
+        return web.json(report)
+
+    @app.page("/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        # In the group, partitions assigned and the table recovered: it is doing its share.
+        # A worker beyond the partition count is ready with nothing assigned (a spare).
+        recovered = app.tables.recovery.completed.is_set() and not app.rebalancing
+        body: dict[str, Any] = {"ready": recovered,
+                                "assigned": len(app.consumer.assignment()) if recovered else 0}
+        if not recovered:
+            body["reason"] = "joining the group, rebalancing or recovering the table"
+        return web.json(body, status=200 if recovered else 503)
+
+    @app.page("/metrics")
+    async def scrape(web: Any, request: Any) -> Any:
+        if metrics.heartbeat_age is not None:
+            metrics.heartbeat_age.set(time.monotonic() - counters.beat)
+        # aiohttp refuses a charset inside content_type: the header carries it whole.
+        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     return app, counters
+
+
+def _labels(gauge: Any) -> set[tuple[str, ...]]:
+    """The label values a gauge has series for."""
+    return {tuple(s.labels.values()) for m in gauge.collect() for s in m.samples}
+
+
+def _stored(value: dict[str, Any] | None) -> EntityEngineState | None:
+    """The table's value as engine state (and the format before 0.2: "seen" beside it)."""
+    if not value:
+        return None
+    state = EntityEngineState.from_dict(value["engine"])
+    old = value.get("seen")
+    if old and not state.seen:
+        from dataclasses import replace
+
+        state = replace(state, seen=tuple(sorted((int(p), int(o)) for p, o in old.items())))
+    return state
 
 
 def _deliver_all(deliver: Deliver,
@@ -323,14 +525,16 @@ def _deliver_all(deliver: Deliver,
         deliver(events, incident)
 
 
-def _load(touched: dict[str, tuple[EntityEngineState | None, dict[str, int]]], states: Any,
-          entity_id: str) -> tuple[EntityEngineState | None, dict[str, int]]:
+def _load(touched: dict[str, EntityEngineState | None], states: Any,
+          parsed: dict[str, tuple[object, EntityEngineState]],
+          entity_id: str) -> EntityEngineState | None:
     """The entity's state as this batch has it: read from the table once per batch."""
     if entity_id not in touched:
-        stored = states.get(entity_id) or {}
-        touched[entity_id] = (
-            EntityEngineState.from_dict(stored["engine"]) if stored else None,
-            stored.get("seen", {}))  # mentions partition -> last offset counted
+        # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
+        value = (states.get(entity_id.encode("utf-8"))
+                 or states.get(json.dumps(entity_id).encode("utf-8")))
+        cached = parsed.get(entity_id)
+        touched[entity_id] = cached[1] if cached and cached[0] is value else _stored(value)
     return touched[entity_id]
 
 
@@ -346,12 +550,3 @@ def _answer_all(answer: Answer, answers: list[tuple[AckAnswer, AuditEntry]]) -> 
 def _audit(ack: Ack, reply: AckAnswer) -> AuditEntry:
     return AuditEntry(ack.ts, ack.incident_id, "acknowledge", ack.by, ack.via, ack.origin,
                       reply.outcome, reply.reason)
-
-
-def _decode_item(value: dict[str, Any]) -> Observation | Tick | Ack:
-    value = {k: v for k, v in value.items() if k != "source"}
-    if "tick" in value:
-        return Tick(value["entity_id"], float(value["tick"]))
-    if "ack" in value:
-        return Ack.from_dict(value)
-    return Observation.from_dict(value)

@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from alerting.engine import Engine
-from models.faults import PoisonDetector, PoisonScorer
+from alerting.faults import PoisonEngine
+from models.faults import PoisonScorer
 from models.intake import Intake
 from models.negativity import NegativityScorer
 from models.privacy import Pseudonymiser
@@ -23,12 +24,19 @@ log = logging.getLogger(__name__)
 DEV_PSEUDONYM_KEY = "firestorm-development-key"
 
 
-def load_watchlist(path: str) -> Watchlist:
+def load_watchlist(path: str | Path) -> Watchlist:
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"watchlist {path!r} not found: pass --watchlist or set"
-                          " FIRESTORM_WATCHLIST (example: deploy/examples/watchlist.yaml)")
-    return parse_watchlist(file.read_text(encoding="utf-8"), source=str(file))
+        raise ConfigError(f"watchlist {str(path)!r} not found: pass --watchlist or set"
+                          " FIRESTORM_WATCHLIST (the format is in README.md, 'Watchlist')")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"watchlist {str(path)!r} is not UTF-8 text: save it as UTF-8"
+                          ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read watchlist {str(path)!r}: {exc.strerror}") from None
+    return parse_watchlist(text, source=str(file))
 
 
 def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "") -> Intake:
@@ -45,14 +53,14 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "")
         log.warning("FIRESTORM_TEST_POISON is set: posts marked with it crash intake and"
                     " detection on purpose (tests only)")
         assess_many = PoisonScorer(assess_many, settings.test_poison)
-    return Intake(watchlist, None, pseudonymiser, assess_many=assess_many)
+    return Intake(watchlist, None, pseudonymiser, assess_many=assess_many,
+                  lateness=settings.lateness_seconds)
 
 
 def build_engine(watchlist: Watchlist, test_poison: str = "") -> Engine:
-    """The engine; with ``test_poison``, one whose detector crashes on marked posts."""
+    """The engine; with ``test_poison``, one that crashes on marked posts."""
     engine = Engine.for_watchlist(watchlist)
     if test_poison:
-        detector = PoisonDetector(engine.detector.params, engine.detector.linked,
-                                  marker=test_poison)
-        engine = Engine(watchlist, detector, engine.lifecycle)
+        engine = PoisonEngine(engine.watchlist, engine.detector, engine.lifecycle,
+                              marker=test_poison)
     return engine

@@ -1,12 +1,13 @@
 """Errors of the I/O edge.
 
-    FirestormError
-     └── ConfigError   a setting or command-line value is wrong (names it and the fix)
+    FirestormError        a runtime failure: the command exits 1 with the message
+     └── ConfigError      a setting or file is wrong (names it and the fix)
+          └── UsageError  a flag's value is wrong: exits 2, like argparse's own errors
 
 Errors of the pure core live in :mod:`models.errors` and :mod:`alerting.errors`.
 """
 
-__all__ = ["ConfigError", "FirestormError"]
+__all__ = ["ConfigError", "FirestormError", "UsageError"]
 
 
 class FirestormError(Exception):
@@ -15,3 +16,7 @@ class FirestormError(Exception):
 
 class ConfigError(FirestormError, ValueError):
     """A configuration value is invalid."""
+
+
+class UsageError(ConfigError):
+    """A command-line flag or argument is invalid (exit status 2)."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
-__all__ = ["EXIT_CRASHED", "AttemptLedger", "Charge", "FailStop", "Source", "culprits",
+__all__ = ["EXIT_CRASHED", "AttemptLedger", "Charge", "FailStop", "Position", "culprits",
            "describe"]
 
 log = logging.getLogger("firestorm.worker")
@@ -40,7 +40,7 @@ log = logging.getLogger("firestorm.worker")
 EXIT_CRASHED = 70  # EX_SOFTWARE: the worker stopped itself; restart it
 
 
-class Source(NamedTuple):
+class Position(NamedTuple):
     """Where a message is on Kafka."""
 
     topic: str
@@ -85,7 +85,7 @@ class AttemptLedger:
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "attempts.json"
     >>> ledger = AttemptLedger(path, max_attempts=2)
-    >>> m = Source("mentions", 0, 41)
+    >>> m = Position("mentions", 0, 41)
     >>> ledger.charge(m, "intake", "KeyError: 'x'", at=0.0).attempts
     1
     >>> ledger.exhausted(m) is None       # one more try left
@@ -98,23 +98,23 @@ class AttemptLedger:
     def __init__(self, path: str | os.PathLike[str] | None, max_attempts: int) -> None:
         self.path = Path(path) if path is not None else None
         self.max_attempts = max_attempts
-        self._charges: dict[Source, Charge] = {}
+        self._charges: dict[Position, Charge] = {}
         if self.path is not None and self.path.exists():
             self._load()
 
     def __len__(self) -> int:
         return len(self._charges)
 
-    def exhausted(self, source: Source) -> Charge | None:
+    def exhausted(self, source: Position) -> Charge | None:
         """The charge of a message that must not be tried again, else None."""
         charge = self._charges.get(source) if self._charges else None
         return charge if charge is not None and charge.attempts >= self.max_attempts else None
 
-    def charge(self, source: Source, stage: str, error: str, at: float) -> Charge:
+    def charge(self, source: Position, stage: str, error: str, at: float) -> Charge:
         """Record one more crash caused by ``source``, durably, before the worker exits."""
         return self.charge_many([source], stage, error, at)[0]
 
-    def charge_many(self, sources: Iterable[Source], stage: str, error: str,
+    def charge_many(self, sources: Iterable[Position], stage: str, error: str,
                     at: float) -> list[Charge]:
         charged = []
         for source in sources:
@@ -141,7 +141,7 @@ class AttemptLedger:
         try:
             entries = json.loads(self.path.read_text(encoding="utf-8"))
             for entry in entries:
-                source = Source(entry["topic"], int(entry["partition"]), int(entry["offset"]))
+                source = Position(entry["topic"], int(entry["partition"]), int(entry["offset"]))
                 self._charges[source] = Charge(int(entry["attempts"]), entry["stage"],
                                                entry["error"], float(entry["at"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -216,7 +216,7 @@ class FailStop:
             self.stop(agent, f"{what} failed: {describe(exc)}")
 
     def poisoned(self, agent: str, stage: str, exc: BaseException,
-                 sources: Sequence[Source]) -> NoReturn:
+                 sources: Sequence[Position]) -> NoReturn:
         """A pure step raised on ``sources``: charge them, then stop the worker."""
         error = describe(exc)
         charges = self.ledger.charge_many(sources, stage, error, self._clock())

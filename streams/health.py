@@ -88,6 +88,11 @@ class Health:
             watch.expect(partition, committed)
         return watch.see(partition, offset)
 
+    def next_offset(self, topic: str, partition: int) -> int | None:
+        """The offset after the last one handed over on this partition (None: none yet)."""
+        watch = self.watches.get(topic)
+        return watch.next_offset(partition) if watch is not None else None
+
     def processed(self, topic: str, partition: int, next_offset: int) -> None:
         """Offsets below ``next_offset`` on this partition are done (outputs confirmed)."""
         key = (topic, partition)

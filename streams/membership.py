@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from streams.errors import ConfigError
+from streams.kafka_client import kafka_python_options
 from streams.settings import Settings
 
 __all__ = ["instance_id", "leave"]
@@ -60,7 +61,7 @@ def leave(settings: Settings, member: str) -> bool:
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+        admin = KafkaAdminClient(**kafka_python_options(settings),
                                  client_id=f"{settings.app_id}-leave", request_timeout_ms=5_000)
     except KafkaError as exc:
         log.warning("leaving group=%s member=%s failed: %s", settings.app_id, member, exc)

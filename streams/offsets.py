@@ -29,6 +29,15 @@ class OffsetWatch:
     repeats: int = 0  # offsets seen again (redelivery)
     _next: dict[int, int] = field(default_factory=dict)
 
+    def forget(self, partition: int) -> None:
+        """The partition went to another worker: when it comes back, others will have
+        read on from where this worker stopped, which is no gap."""
+        self._next.pop(partition, None)
+
+    def next_offset(self, partition: int) -> int | None:
+        """The offset after the last one seen on ``partition`` (None: nothing seen yet)."""
+        return self._next.get(partition)
+
     def see(self, partition: int, offset: int) -> int:
         """Record one offset; return how many offsets before it were skipped."""
         expected = self._next.get(partition)
@@ -44,7 +53,3 @@ class OffsetWatch:
     def expect(self, partition: int, offset: int) -> None:
         """Where a partition starts (its committed offset), unless already under watch."""
         self._next.setdefault(partition, offset)
-
-    def forget(self, partition: int) -> None:
-        """The partition was taken away: its next offset is no longer ours to expect."""
-        self._next.pop(partition, None)

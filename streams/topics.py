@@ -9,18 +9,33 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streams.errors import FirestormError
+from streams.errors import ConfigError, FirestormError
+from streams.kafka_client import kafka_python_options, unreachable
 from streams.settings import Settings
 
-__all__ = ["ensure_topics", "require_topic"]
+__all__ = ["ensure_topics", "require_topic", "topic_configs"]
 
 log = logging.getLogger(__name__)
 
 
+def topic_configs(settings: Settings) -> dict[str, str]:
+    """Broker configs of the three topics: retention of the raw posts they carry."""
+    configs = {"retention.ms": str(int(settings.topic_retention_hours * 3_600_000))}
+    if settings.replication_factor > 1:
+        # acks=all then means "on at least two brokers": one broker may be down.
+        configs["min.insync.replicas"] = str(min(2, settings.replication_factor))
+    return configs
+
+
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the mentions, dead-letter and observations topics if missing; return created."""
+    """Create the mentions, dead-letter and observations topics if missing (partitions,
+    replication and retention from the settings); return those created."""
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import (
+        InvalidReplicationFactorError,
+        TopicAlreadyExistsError,
+        TopicAuthorizationFailedError,
+    )
 
     wanted = [settings.topic_mentions, settings.topic_dead, settings.topic_observations]
     admin = _admin(settings, "admin")
@@ -29,13 +44,26 @@ def ensure_topics(settings: Settings) -> list[str]:
         created = []
         for topic in missing:
             try:
-                admin.create_topics([NewTopic(topic, num_partitions=settings.partitions,
-                                              replication_factor=1)])
+                admin.create_topics([NewTopic(
+                    topic, num_partitions=settings.partitions,
+                    replication_factor=settings.replication_factor,
+                    topic_configs=topic_configs(settings))])
                 created.append(topic)
             except TopicAlreadyExistsError:
                 pass  # another worker made it first
+            except InvalidReplicationFactorError:
+                raise ConfigError(
+                    f"{settings.where('replication_factor')}={settings.replication_factor}"
+                    " is more than the brokers Kafka has: lower it (1 for the local"
+                    " single broker)") from None
+            except TopicAuthorizationFailedError:
+                raise ConfigError(f"Kafka refused to create topic {topic!r}: create it"
+                                  " (deploy/kubernetes/11-topics.yaml) or allow this user to"
+                                  ) from None
         if created:
-            log.info("created topics=%s partitions=%d", ",".join(created), settings.partitions)
+            log.info("created topics=%s partitions=%d replication=%d retention_hours=%g",
+                     ",".join(created), settings.partitions, settings.replication_factor,
+                     settings.topic_retention_hours)
         return created
     finally:
         admin.close()
@@ -75,9 +103,8 @@ def _admin(settings: Settings, role: str) -> Any:
     from kafka.errors import KafkaError
 
     try:
-        return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+        return KafkaAdminClient(**kafka_python_options(settings),
                                 client_id=f"{settings.app_id}-{role}",
                                 request_timeout_ms=15_000)
     except KafkaError as exc:
-        raise FirestormError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc});"
-                             " is the broker up? try: deploy/local/stack.sh start") from None
+        raise unreachable(settings, exc) from None

@@ -27,7 +27,7 @@ from alerting.lifecycle import Lifecycle
 from models.detector import Detector, DetectorParams
 from models.intake import Intake, IntakeResult
 from models.negativity import NegativityScorer
-from models.observation import Tick
+from models.observation import Observation, Tick
 from models.privacy import Pseudonymiser
 from models.watchlist import Watchlist, parse_watchlist
 
@@ -192,11 +192,12 @@ def full_path(raws: list[bytes | None], store: Any, spill: Path) -> FullPath:
     result = intake.accept_many(raws, now=NOW)
     out.intake = result
     items = list(result.items)
-    last = max((i.ts for i in items), default=START)
+    last = max((i.ts for i in items if isinstance(i, Observation)), default=START)
     end = last - last % 60 + 120
     items += [Tick(e.id, end) for e in watchlist().entities]
     for item in items:
-        states[item.entity_id], events = engine().step(states.get(item.entity_id), item)
+        states[item.entity_id], stepped = engine().step(states.get(item.entity_id), item)
+        events = stepped.events
         out.events += events
         if events:
             out.delivered += delivery.deliver(events, states[item.entity_id].incident)

@@ -42,6 +42,7 @@ export FIRESTORM_TOPIC_MENTIONS="mentions-$run"
 export FIRESTORM_TOPIC_DEAD="mentions-dead-$run"
 export FIRESTORM_TOPIC_OBSERVATIONS="observations-$run"
 export FIRESTORM_DATA_DIR="$state/worker-data/$run"
+export FIRESTORM_WATCHLIST="$repo/deploy/examples/watchlist.yaml"
 export FIRESTORM_KAFKA_BOOTSTRAP="127.0.0.1:${FIRESTORM_KAFKA_PORT:-9092}"
 export FIRESTORM_REDIS_URL="redis://127.0.0.1:${FIRESTORM_REDIS_PORT:-6379}/0"
 # The demo's alerts, incidents and dedupe keys from earlier runs would hide this

@@ -6,6 +6,9 @@ Used by kafka.sh; needs only kafka-python. Not part of the firestorm package.
         one real metadata call (DescribeCluster); exit 0 when it answers.
     python kafka_check.py smoke --bootstrap 127.0.0.1:9092
         produce one message to a fresh topic and consume it back.
+    python kafka_check.py scram --bootstrap 127.0.0.1:9092 --client-env tls/client.env
+        give the SCRAM user of client.env its password (through the plain listener),
+        then make one metadata call over SASL_SSL with client.env's settings.
 """
 
 from __future__ import annotations
@@ -82,9 +85,59 @@ def _smoke(bootstrap: str, timeout_s: float) -> int:
     return 1
 
 
+def _scram(bootstrap: str, client_env: str, timeout_s: float) -> int:
+    import ssl
+
+    from kafka import KafkaAdminClient
+    from kafka.admin import ScramMechanism, UserScramCredentialUpsertion
+
+    with open(client_env) as lines:
+        env = dict(line.rstrip("\n").split("=", 1) for line in lines
+                   if line.strip() and not line.startswith("#"))
+    user, password = env["FIRESTORM_KAFKA_SASL_USERNAME"], env["FIRESTORM_KAFKA_SASL_PASSWORD"]
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="firestorm-local-scram",
+                             request_timeout_ms=int(timeout_s * 1000))
+    errors = {}
+    try:
+        for mechanism in (ScramMechanism.SCRAM_SHA_512, ScramMechanism.SCRAM_SHA_256):
+            # One credential per request: Kafka refuses two alterations of a user at once.
+            errors.update({k: v for k, v in admin.alter_user_scram_credentials([
+                UserScramCredentialUpsertion(user, mechanism, password, iterations=4096)
+            ]).items() if v})
+    finally:
+        admin.close()
+    if errors:
+        print(f"setting the SCRAM password of {user!r} failed: {errors}", file=sys.stderr)
+        return 1
+    context = ssl.create_default_context(cafile=env["FIRESTORM_KAFKA_SSL_CAFILE"])
+    # SCRAM credentials reach the listener through the metadata log: retry briefly.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            secure = KafkaAdminClient(
+                bootstrap_servers=env["FIRESTORM_KAFKA_BOOTSTRAP"],
+                security_protocol="SASL_SSL", ssl_context=context,
+                sasl_mechanism=env["FIRESTORM_KAFKA_SASL_MECHANISM"],
+                sasl_plain_username=user, sasl_plain_password=password,
+                client_id="firestorm-local-sasl-check", request_timeout_ms=5000)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        info = secure.describe_cluster()
+    finally:
+        secure.close()
+    print(f"user {user} logged in with {env['FIRESTORM_KAFKA_SASL_MECHANISM']} over TLS,"
+          f" cluster_id={info['cluster_id']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["ready", "smoke"])
+    parser.add_argument("mode", choices=["ready", "smoke", "scram"])
+    parser.add_argument("--client-env", help="scram: the client settings file kafka.sh wrote")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per call")
     args = parser.parse_args(argv)
@@ -92,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.mode == "ready":
             return _ready(args.bootstrap, args.timeout)
+        if args.mode == "scram":
+            return _scram(args.bootstrap, args.client_env, args.timeout)
         return _smoke(args.bootstrap, args.timeout)
     except Exception as exc:  # report any client error as "not ready"
         print(f"{args.mode} failed: {type(exc).__name__}: {exc}", file=sys.stderr)

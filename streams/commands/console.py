@@ -12,7 +12,7 @@ from alerting.ack import AckAnswer
 from alerting.action_store import open_action_store
 from streams.acks import acknowledge
 from streams.console import Console, Feed, Follower, run_curses, run_once, run_plain
-from streams.errors import FirestormError
+from streams.errors import UsageError
 from streams.officer import give_feedback
 from streams.settings import Settings
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     by = args.by.strip()
     if not by:
-        raise FirestormError("say who is on duty: --by NAME")
+        raise UsageError("say who is on duty: --by NAME")
     feed = Feed.open(settings.redis_url, settings.redis_ca)
     actions = open_action_store(settings.redis_url,
                                 retention_seconds=int(settings.retention_days * 86_400),

@@ -17,19 +17,22 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, TextIO
 
+import numpy as np
+
 from models.negativity import LABELS, NegativityScorer, normalise_language
-from streams.errors import ConfigError
+from streams.errors import ConfigError, UsageError
+from streams.lines import open_lines, open_output
 
 __all__ = ["Labelled", "add_score_parser", "add_train_parser", "read_labelled", "score_lines"]
 
 BATCH = 4096
 SPLITS = ("temporal", "random")
+CROSS_FITS = ("random", "set", "year")
 DEFAULT_TEST_SET = "2016test"
 
 
@@ -76,13 +79,24 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", type=float, default=0.2, metavar="FRACTION",
                    help="with --split random, the fraction held out, in [0, 1); 0 trains on"
                         " every post and reports no test figures (default: 0.2)")
+    p.add_argument("--cross-fit", choices=CROSS_FITS, default="random",
+                   help="folds whose held-out margins fit the calibration: 'random' (5 folds"
+                        " by position), 'set' (one fold per \"set\") or 'year' (one per"
+                        " set's first four characters, e.g. 2016 of 2016dev): a model of"
+                        " other periods scores each post, as the future will (default: random)")
+    p.add_argument("--calibrate-on", default="", metavar="SET[,SET...]",
+                   help="fit the calibration, threshold and C on the training lines of these"
+                        " sets (say the newest before the test period) instead of"
+                        " cross-fitting; the model is then refitted on all training lines")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
     p.set_defaults(func=run_train)
 
 
 def run_score(args: argparse.Namespace) -> int:
     scorer = NegativityScorer.load(args.model) if args.model else NegativityScorer.default()
-    with _input(args.input) as lines, _output(args.output) as out:
+    with open_lines(args.input, keep_blank=True) as lines, \
+            open_output(args.output, "scores") as out:
+        assert out is not None
         total, errors, unscored = score_lines(scorer, lines, out)
     print(f"scored {total - errors - unscored:,} lines, {unscored:,} in a language without a"
           f" model ({', '.join(scorer.languages)} read), {errors:,} malformed", file=sys.stderr)
@@ -201,12 +215,12 @@ def run_train(args: argparse.Namespace) -> int:
     # scikit-learn is needed to train, not to score: import it only here (seconds of start-up).
     import sklearn
 
-    from models.negativity_train import evaluate, train_model
+    from models.negativity_train import Recipe, evaluate, train_model
     if not 0.0 <= args.holdout < 1.0:
-        raise ConfigError(f"--holdout {args.holdout} must be in [0, 1)")
+        raise UsageError(f"--holdout {args.holdout} must be in [0, 1)")
     lang = normalise_language(args.lang)
     if lang is None or lang != args.lang.lower():
-        raise ConfigError(f"--lang {args.lang!r} is not an ISO 639 language code such as"
+        raise UsageError(f"--lang {args.lang!r} is not an ISO 639 language code such as"
                           " en, cy, fr")
     data = Path(args.data)
     if not data.is_file():
@@ -221,16 +235,36 @@ def run_train(args: argparse.Namespace) -> int:
                  if h]
     print(f"training a {lang!r} model on {len(train_rows):,} posts, testing on"
           f" {len(test_rows):,} ({args.split} split)", file=sys.stderr)
+    groups = None
+    if args.cross_fit != "random":
+        sets = [part for part, h in zip(labelled.sets, test, strict=True) if not h]
+        if None in sets:
+            raise ConfigError(f"--cross-fit {args.cross_fit}: every training line needs a"
+                              " \"set\"; use --cross-fit random")
+        groups = [part[:4] if args.cross_fit == "year" else part for part in sets]
+    validation: float | np.ndarray = 0.15
+    recipe = Recipe()
+    if args.calibrate_on:
+        names = {name.strip() for name in args.calibrate_on.split(",") if name.strip()}
+        sets = [part for part, h in zip(labelled.sets, test, strict=True) if not h]
+        validation = np.array([part in names for part in sets])
+        missing = sorted(names - set(sets))
+        if missing:
+            raise ConfigError(f"--calibrate-on: no training line has \"set\" {missing[0]!r}")
+        recipe = Recipe(folds=0)
     try:
         model = train_model([t for t, _ in train_rows], [y for _, y in train_rows],
-                            seed=args.seed)
+                            seed=args.seed, groups=groups, validation=validation,
+                            recipe=recipe)
     except ValueError as exc:
         raise ConfigError(f"{data.name}: {exc}") from exc
     metrics = None
     if {y == "negative" for _, y in test_rows} == {True, False}:  # AUC needs both
         metrics = evaluate(model, [t for t, _ in test_rows], [y for _, y in test_rows])
-    split = {"split": args.split, **({"test_set": args.test_set} if args.split == "temporal"
-                                     else {"holdout": args.holdout})}
+    split = {"split": args.split, "cross_fit": args.cross_fit,
+             "calibrate_on": args.calibrate_on or None,
+             **({"test_set": args.test_set} if args.split == "temporal"
+                else {"holdout": args.holdout})}
     model = replace(model, metadata={
         **model.metadata, "data_file": data.name, "data_sha256": labelled.sha256, **split,
         "test_metrics": metrics, "sklearn": sklearn.__version__})
@@ -251,24 +285,3 @@ def run_train(args: argparse.Namespace) -> int:
           f" data sha256 {labelled.sha256[:12]})", file=sys.stderr)
     return 0
 
-
-@contextmanager
-def _input(path: str) -> Iterator[Iterator[bytes]]:
-    """Raw lines, blank ones included: every input line gets an output line."""
-    if path == "-":
-        yield (line.rstrip(b"\r\n") for line in sys.stdin.buffer)
-        return
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"--input {path!r} does not exist or is not a file")
-    with file.open("rb") as handle:
-        yield (line.rstrip(b"\r\n") for line in handle)
-
-
-@contextmanager
-def _output(path: str) -> Iterator[TextIO]:
-    if path == "-":
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8") as out:
-        yield out

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alerting.notifiers.outbox import Notifier
+    from streams.metrics import Metrics
 
 __all__ = ["add_parser", "run"]
 
@@ -108,6 +109,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
     from alerting.action_store import open_action_store
     from alerting.notifiers.outbox import Outbox
     from alerting.notifiers.redis_journal import RedisJournal
+    from streams.metrics import Metrics
+    from streams.probes import serve_probes
 
     options = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     journal = RedisJournal(settings.redis_url, **options)
@@ -116,15 +119,25 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.max_seconds if args.max_seconds > 0 else None
     inflight: set[asyncio.Task[bool]] = set()
+    metrics = Metrics("notify")
+    redis_ok = [False]  # the last Redis call answered: readiness
+
+    async def ready() -> tuple[bool, str]:
+        return redis_ok[0], "Redis is not answering"
 
     def spawn(notifications: Iterable[Notification]) -> None:
         for n in notifications:
             task = loop.create_task(outbox.deliver(n), name=n.id)
             inflight.add(task)
-            task.add_done_callback(_finished(inflight))
+            task.add_done_callback(_finished(inflight, metrics, n.channel))
+        metrics.outbox_depth.set(len(inflight))
 
+    probes = None
+    if not (args.list_failed or args.once):  # a long-running notify is watched and probed
+        probes = await serve_probes(metrics, ready, settings.notify_host, settings.notify_port)
     try:
         await journal.ensure_group()
+        redis_ok[0] = True
         if args.list_failed:
             for failure in await journal.failed():
                 print(json.dumps(failure.to_dict(), ensure_ascii=False))
@@ -167,14 +180,18 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                     new_state, planned = planner.on_event(state, event, time.time(), silences)
                     await journal.commit(planned, new_state, [stream_id])
                     state = new_state
+                    metrics.alerts.labels("notify", event.event, event.severity).inc()
                     log.info("alert event stream_id=%s event_id=%s event=%s severity=%s"
                              " notifications=%d", stream_id, event.event_id, event.event,
                              event.severity, len(planned))
                     spawn(planned)
                 backoff = 0.0
+                redis_ok[0] = True
+                metrics.outbox_depth.set(len(inflight))
                 if args.once and not entries:
                     break
             except AlertStoreUnavailable as exc:
+                redis_ok[0] = False
                 backoff = min(max(backoff * 2, 0.5), 30.0)
                 log.warning("redis failing retry_in=%.1fs error=%s", backoff, exc)
                 await asyncio.sleep(backoff)
@@ -192,13 +209,20 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         log.info("notify stopped watching=%d", len(state.watching))
         return 0
     finally:
+        if probes is not None:
+            await probes.cleanup()
         await journal.close()
         silence_store.close()
 
 
-def _finished(inflight: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:
+def _finished(inflight: set[asyncio.Task[bool]], metrics: Metrics,
+              channel: str) -> Callable[[asyncio.Task[bool]], None]:
     def done(task: asyncio.Task[bool]) -> None:
         inflight.discard(task)
+        metrics.outbox_depth.set(len(inflight))
+        if not task.cancelled() and task.exception() is None:
+            outcome = "delivered" if task.result() else "failed"
+            metrics.notifications.labels(channel, outcome).inc()
         if not task.cancelled() and task.exception() is not None:
             # The journal could not record the outcome (Redis down): the notification
             # is still pending there and is delivered again on the next start.

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from streams.errors import ConfigError, FirestormError
+from streams.errors import FirestormError, UsageError
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,12 +44,12 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.pages_host
     port = settings.pages_port if args.port is None else args.port
     if not 0 < port < 65536:
-        raise ConfigError(f"--port {port}: must be 1-65535")
+        raise UsageError(f"--port {port}: must be 1-65535")
     settings.configure_logging()
     tls = {"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400), **tls)
-    names, links = _watchlist(settings.watchlist)
+    names, links = _watchlist(settings)
     app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
                           entities=names, actions=_actions(settings, store, links, tls))
     store.ping()  # wrong password or no Redis: say so now, not on the first page view
@@ -68,17 +68,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _watchlist(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, ...]]]:
+def _watchlist(settings: Settings) -> tuple[dict[str, tuple[str, str]],
+                                            dict[str, tuple[str, ...]]]:
     """Watchlist names for linked entities, and each entity's story (its links).
 
     The pages work without (ids are shown; a story silence covers the entity alone).
     """
-    from models.watchlist import parse_watchlist
+    from streams.components import load_watchlist
 
     try:
-        with open(path, encoding="utf-8") as file:
-            watchlist = parse_watchlist(file.read(), source=path)
-    except (OSError, ValueError) as exc:  # WatchlistError is a ValueError
+        watchlist = load_watchlist(settings.watchlist_path())
+    except (OSError, ValueError) as exc:  # ConfigError and WatchlistError are ValueErrors
         log.warning("pages show entity ids only: watchlist unreadable (%s)", exc)
         return {}, {}
     return ({e.id: (e.name, e.kind) for e in watchlist.entities},

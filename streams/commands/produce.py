@@ -13,7 +13,8 @@ import sys
 import time
 
 from models.mention import MAX_FUTURE_SECONDS, parse_ts
-from streams.errors import FirestormError
+from streams.errors import UsageError
+from streams.kafka_client import kafka_python_options, unreachable
 from streams.lines import open_lines
 from streams.progress import Progress
 from streams.settings import Settings
@@ -48,17 +49,15 @@ def run(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
     if args.rate < 0:
-        raise FirestormError("--rate must be >= 0")
+        raise UsageError("--rate must be >= 0")
     topic = args.topic or settings.topic_mentions
     # A send must never create the topic: no worker would read what went there.
     require_topic(settings, topic, "mentions")
     try:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","),
-                                 acks="all", linger_ms=5, retries=5)
+        producer = KafkaProducer(**kafka_python_options(settings), acks="all", linger_ms=5,
+                                 retries=5)
     except KafkaError as exc:
-        raise FirestormError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc}); is the broker up?"
-            " try: deploy/local/stack.sh start") from None
+        raise unreachable(settings, exc) from None
     shift = _retime_shift(args.input) if args.retime else None
     key = args.key.encode("utf-8") if args.key else None
     progress = Progress(f"producing to {topic}")
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 def _retime_shift(path: str) -> float:
     """Seconds to add so the newest plausible timestamp in the file becomes now."""
     if path == "-":
-        raise FirestormError("--retime needs a file, not stdin")
+        raise UsageError("--retime needs a file, not stdin")
     now = time.time()
     newest = None
     with open_lines(path) as lines:

@@ -12,18 +12,16 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from itertools import islice
-from pathlib import Path
 from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from models.intake import Intake, IntakeResult
-from models.observation import Tick
+from models.observation import Observation, Tick
 from streams.components import build_engine, build_intake, load_watchlist
 from streams.failstop import culprits, describe
-from streams.lines import open_lines
+from streams.lines import open_lines, open_output
 from streams.progress import Progress
 from streams.render import safe
 from streams.settings import Settings
@@ -40,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     " detection as the worker and write one alert event a line."
                     " Malformed lines are counted and reported, never fatal; so is a line"
                     " that crashes the pipeline (the worker dead-letters it the same way).")
-    p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
+    p.add_argument("--watchlist", "-w",
+                   help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
+                        " here or in the config dir)")
     p.add_argument("--input", "-i", required=True, metavar="FILE",
                    help="mentions: .jsonl, .jsonl.gz, or - for stdin")
     p.add_argument("--alerts", "-o", required=True, metavar="FILE",
@@ -56,12 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    watchlist = load_watchlist(args.watchlist or settings.watchlist)
+    watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist, settings.test_poison)
     started = time.monotonic()
-    with open_lines(args.input) as lines, _output(args.alerts) as out, \
-            _output(args.dead) as dead:
+    with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
+            open_output(args.dead, "dead letters") as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush)
     elapsed = time.monotonic() - started
     repaired = f" ({stats['repaired']:,} repaired)" if stats["repaired"] else ""
@@ -79,7 +79,7 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
     states: dict[str, EntityEngineState] = {}
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "repaired": 0, "events": 0,
-             "reasons": {}}
+             "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
 
@@ -106,20 +106,22 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
             reject(rejection.reason, batch[todo[index]].decode("utf-8", "replace"))
         for item in result.items:
             try:
-                states[item.entity_id], events = engine.step(states.get(item.entity_id), item)
+                states[item.entity_id], stepped = engine.step(states.get(item.entity_id), item)
             except Exception as exc:  # the worker dead-letters such an item, state as is
                 stats["rejected"] += 1
                 reject(f"crashed replay in detect: {describe(exc)}", json.dumps(item.to_dict()))
                 continue
-            emit(events)
-            last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
+            emit(stepped.events)
+            stats["late"] += stepped.late
+            if isinstance(item, Observation):
+                last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
         progress.advance(len(batch))
     if flush and last_ts is not None:
         # End of input: judge the open minute as if event time had moved on.
         end = last_ts - last_ts % intake.tick_seconds + intake.tick_seconds
         for entity in engine.watchlist.entities:
-            states[entity.id], events = engine.step(states.get(entity.id), Tick(entity.id, end))
-            emit(events)
+            states[entity.id], stepped = engine.step(states.get(entity.id), Tick(entity.id, end))
+            emit(stepped.events)
     progress.close()
     return stats
 
@@ -141,14 +143,3 @@ def _accept(intake: Intake, batch: Sequence[bytes], now: float
         result = intake.accept_many([batch[i] for i in todo], now=now)
         return result, todo, [(i, reason) for i in sorted(bad)]
 
-
-@contextmanager
-def _output(path: str | None) -> Iterator[TextIO | None]:
-    if path is None:
-        yield None
-    elif path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-    else:
-        with Path(path).open("w", encoding="utf-8") as handle:
-            yield handle

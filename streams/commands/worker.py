@@ -21,8 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     " exits 70 rather than skip a message it failed to process, and takes its"
                     " partitions back at once when restarted (docs/operations.md).",
         epilog="exit status: 0 stopped by SIGTERM/SIGINT (it leaves its group first),"
-               " 70 fail-stop (restart it), 2 bad configuration or broker unreachable")
-    p.add_argument("--watchlist", "-w", help="watchlist YAML (default: FIRESTORM_WATCHLIST)")
+               " 70 fail-stop (restart it), 1 bad configuration or broker unreachable,"
+               " 2 a bad flag")
+    p.add_argument("--watchlist", "-w",
+                   help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
+                        " here or in the config dir)")
     p.add_argument("--negativity-model", metavar="PATH", default="",
                    help="negativity model artefact (default: the shipped model)")
     p.set_defaults(func=run)
@@ -38,11 +41,15 @@ def run(args: argparse.Namespace) -> int:
     from streams import membership
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
+    from streams.logs import logging_config
+    from streams.metrics import Metrics
+    from streams.pipeline import Pipeline, WatchlistSource
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
     settings.configure_logging()
-    watchlist = load_watchlist(args.watchlist or settings.watchlist)
+    watchlist_path = settings.watchlist_path(args.watchlist)
+    watchlist = load_watchlist(watchlist_path)
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist, settings.test_poison)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
@@ -62,13 +69,16 @@ def run(args: argparse.Namespace) -> int:
                                 **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca
                                    else {}))
     member = membership.instance_id(settings)
-    app, _ = build_app(settings, intake, engine, delivery.deliver, delivery.flush,
-                       answer=actions.answer, instance_id=member)
+    app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
+                       answer=actions.answer, metrics=Metrics("worker"),
+                       watchlist=WatchlistSource(watchlist_path),
+                       outbox_depth=lambda: delivery.pending, instance_id=member)
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
         settings.topic_dead, member)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True,
+                          logging_config=logging_config(settings.log_level, settings.log_format))
     try:
         worker.execute_from_commandline()
     except SystemExit as stop:

@@ -11,11 +11,13 @@ Routes (all but ``/login`` and ``/static/`` need the token)::
     GET  /login, POST /login        token form; sets an HttpOnly SameSite=Strict cookie
     POST /logout                    clears the cookie
     GET  /static/...                stylesheet and the live page's script
+    GET  /health, /ready, /metrics  liveness, readiness (Redis answers), Prometheus metrics
     ...                             officer actions: streams/pages/actions.py (acknowledge,
                                     silence, feedback, /report, signed /ack/ links)
 
 Access: the cookie set by ``/login`` or ``Authorization: Bearer <token>``;
-signed links (``/ack/<token>``, ``/feedback/<token>``) are their own credential.
+signed links (``/ack/<token>``, ``/feedback/<token>``) are their own credential;
+``/login``, ``/static/`` and the probes need neither (they show no incident).
 Without either a browser page is redirected to ``/login``; anything else
 (exports, the event stream, scripts) gets 401. Tokens are compared with
 :func:`hmac.compare_digest`. The cookie holds an HMAC of the token, not the
@@ -39,10 +41,12 @@ from alerting.errors import FirestormAlertError
 from alerting.memory_store import MemoryAlertStore
 from alerting.redis_store import RedisAlertStore
 from streams.errors import ConfigError
+from streams.metrics import Metrics
 from streams.pages import actions as officer
 from streams.pages import views
 from streams.pages.feed import QueueFeed, RedisFeed
 from streams.pages.views import Pages
+from streams.probes import PROBE_PATHS, add_probes
 
 __all__ = ["COOKIE", "CSP", "MIN_TOKEN_LENGTH", "build_pages_app"]
 
@@ -54,18 +58,19 @@ MIN_TOKEN_LENGTH = 16  # the token is the only lock: it must not be guessable
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
        " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 STATIC = Path(__file__).resolve().parent / "static"
-PUBLIC = ("/login", "/static/", *officer.PUBLIC_PREFIXES)
+PUBLIC = ("/login", "/static/", *PROBE_PATHS, *officer.PUBLIC_PREFIXES)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PAGES = web.AppKey("pages", Pages)
 TOKEN = web.AppKey("token", str)
 STREAMS = web.AppKey("streams", set)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
                     feed: RedisFeed | QueueFeed | None = None,
                     entities: Mapping[str, tuple[str, str]] | None = None,
-                    tick: float = 15.0,
+                    tick: float = 15.0, metrics: Metrics | None = None,
                     actions: officer.Actions | None = None) -> web.Application:
     """The aiohttp application over ``store``; refuses to exist without a usable token.
 
@@ -80,8 +85,18 @@ def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
     if len(token) < MIN_TOKEN_LENGTH:
         raise ConfigError(f"FIRESTORM_PAGES_TOKEN is {len(token)} characters; use at least"
                           f" {MIN_TOKEN_LENGTH} random ones (secrets.token_urlsafe(24))")
-    app = web.Application(middlewares=[_errors, _access])
+    app = web.Application(middlewares=[_count, _errors, _access])
     app[PAGES] = Pages(store, feed or QueueFeed(), dict(entities or {}), tick)
+    app[METRICS] = metrics = metrics or Metrics("pages")
+
+    async def ready() -> tuple[bool, str]:
+        try:
+            await asyncio.to_thread(store.ping)
+        except FirestormAlertError as exc:
+            return False, f"Redis: {exc}"
+        return True, ""
+
+    add_probes(app, metrics, ready)
     app[TOKEN] = token
     app[STREAMS] = set()
     app[officer.CSRF] = officer.csrf_token(token)
@@ -137,6 +152,23 @@ async def _access(request: web.Request, handler: Handler) -> web.StreamResponse:
     raise web.HTTPUnauthorized(text="401: sign in at /login or send Authorization: Bearer"
                                     " <FIRESTORM_PAGES_TOKEN>\n",
                                headers={"WWW-Authenticate": 'Bearer realm="firestorm"'})
+
+
+@web.middleware
+async def _count(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests by route pattern (never the path: incident ids are not labels) and status."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        info = request.match_info.route.resource
+        route = info.canonical if info is not None else "unmatched"
+        request.app[METRICS].requests.labels(route, str(status)).inc()
 
 
 @web.middleware

@@ -255,6 +255,7 @@ def worker_env(kafka_bootstrap: str, redis_url: str, data_dir: Path) -> dict[str
         FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
         FIRESTORM_DATA_DIR=str(data_dir), FIRESTORM_WEB_PORT=str(free_port()),
         FIRESTORM_PSEUDONYM_KEY="test-key", FIRESTORM_BATCH_WAIT="0.2",
+        FIRESTORM_IDLE_SECONDS="5",
         FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"),
     )
     return env

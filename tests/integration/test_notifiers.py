@@ -16,6 +16,8 @@ import json
 import random
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -259,15 +261,33 @@ def redis_server(redis_server_factory: RedisServers) -> RedisServer:
     return redis_server_factory()
 
 
-def start_notify(policy: Path, url: str, *flags: str) -> tuple[threading.Thread, list[int]]:
+def start_notify(policy: Path, url: str, *flags: str,
+                 port: int = 0) -> tuple[threading.Thread, list[int]]:
     parser = argparse.ArgumentParser()
     notify.add_parser(parser.add_subparsers())
     args = parser.parse_args(["notify", "--policy", str(policy), *flags])
-    args.settings = Settings.from_env({"FIRESTORM_REDIS_URL": url})
+    args.settings = Settings.from_env({"FIRESTORM_REDIS_URL": url,
+                                       "FIRESTORM_NOTIFY_PORT": str(port or free_port())})
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(args.func(args)), daemon=True)
     thread.start()
     return thread, result
+
+
+def get(port: int, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def scrape(port: int) -> dict[str, float]:
+    """GET /metrics, parsed into {'name{labels}': value} (comments dropped)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def write_policy(path: Path, hook_url: str) -> Path:
@@ -294,9 +314,12 @@ def test_notify_delivers_from_the_alert_log_and_renotifies_until_acknowledged(
     hook = HookServer()
     hooks.append(hook)
     client = redis.Redis.from_url(redis_server.url)
+    port = free_port()
     thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
-                                  redis_server.url, "--max-seconds", "10")
+                                  redis_server.url, "--max-seconds", "10", port=port)
     wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    assert get(port, "/health") == (200, {"status": "ok", "component": "notify"})
+    assert wait_for(lambda: get(port, "/ready")[0] == 200, 5, "notify to be ready")
     store = open_store(redis_server.url)
     opened = event(stamp="20240501T120000")
     store.publish(opened)
@@ -310,6 +333,11 @@ def test_notify_delivers_from_the_alert_log_and_renotifies_until_acknowledged(
     store.publish(event("acknowledged", seq=2, stamp="20240501T120000", acknowledged_by="jo"))
     wait_for(lambda: any("acknowledged by jo" in t for t in hook.texts()), 8, "the ack notice")
     seen = len(hook.texts())
+    scraped = scrape(port)  # the deliveries so far, as Prometheus sees them
+    assert scraped['firestorm_notifications_total{channel="duty",outcome="delivered"}'] >= 3
+    alerts = 'firestorm_alerts_total{component="notify",event="%s",severity="critical"}'
+    assert scraped[alerts % "opened"] == 1 and scraped[alerts % "acknowledged"] == 1
+    assert scraped["firestorm_outbox_depth"] == 0
     thread.join(timeout=20)
     assert result == [0]
     assert len(hook.texts()) == seen  # no reminder after the acknowledgement
@@ -325,11 +353,15 @@ def test_notify_keeps_failed_deliveries_in_redis_and_sends_them_on_the_next_run(
     port = free_port()  # the webhook receiver is down for the first run
     policy = write_policy(tmp_path / "policy.yaml", f"http://127.0.0.1:{port}/hook")
     client = redis.Redis.from_url(redis_server.url)
-    thread, result = start_notify(policy, redis_server.url, "--max-seconds", "5")
+    metrics_port = free_port()
+    thread, result = start_notify(policy, redis_server.url, "--max-seconds", "5",
+                                  port=metrics_port)
     wait_for(lambda: group_ready(client), 10, "the notify consumer group")
     store = open_store(redis_server.url)
     store.publish(event(severity="warning"))
     wait_for(lambda: client.hlen("firestorm:notify:failed") == 1, 10, "a failed notification")
+    failed = 'firestorm_notifications_total{channel="duty",outcome="failed"}'
+    wait_for(lambda: scrape(metrics_port).get(failed) == 1, 5, "the failure in /metrics")
     thread.join(timeout=20)
     assert result == [0]
     [failure] = [json.loads(v) for v in client.hvals("firestorm:notify:failed")]

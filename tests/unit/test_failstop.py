@@ -9,9 +9,9 @@ import json
 import pytest
 
 from models.faults import InjectedFault
-from streams.failstop import EXIT_CRASHED, AttemptLedger, FailStop, Source, culprits, describe
+from streams.failstop import EXIT_CRASHED, AttemptLedger, FailStop, Position, culprits, describe
 
-M = Source("mentions", 0, 41)
+M = Position("mentions", 0, 41)
 
 
 class Exited(Exception):
@@ -46,7 +46,7 @@ def test_charges_survive_a_restart_and_the_last_one_dead_letters(tmp_path):
 
 def test_settled_offsets_are_forgotten_others_kept(tmp_path):
     ledger = AttemptLedger(tmp_path / "attempts.json", max_attempts=2)
-    ledger.charge_many([M, Source("mentions", 0, 50), Source("mentions", 1, 3)], "intake",
+    ledger.charge_many([M, Position("mentions", 0, 50), Position("mentions", 1, 3)], "intake",
                        "E", at=0)
     ledger.settle("mentions", 0, 42)  # 41 committed past
     assert len(AttemptLedger(tmp_path / "attempts.json", max_attempts=2)) == 2

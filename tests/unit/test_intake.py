@@ -1,13 +1,16 @@
-"""Intake: count in = accepted + rejected, one observation per (mention, entity), ticks."""
+"""Intake: count in = accepted + rejected, one observation per (mention, entity), and
+event-time progress per input partition."""
 
 import json
+import math
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from models.intake import Intake
-from models.observation import Observation, Tick
+from models.observation import Observation
 from models.privacy import Pseudonymiser
+from models.progress import Progress
 from models.watchlist import parse_watchlist
 
 WATCHLIST = parse_watchlist("""
@@ -46,16 +49,49 @@ def test_ordinary_authors_and_handles_in_text_are_pseudonymised_public_figures_a
     assert second.author == "@famous_mp"
 
 
-def test_a_batch_that_moves_event_time_to_a_new_minute_ends_with_a_tick_per_entity():
-    t0 = 1_700_000_000.0 - 1_700_000_000 % 60
+T0 = 1_700_000_000.0 - 1_700_000_000 % 60
+
+
+def progress(result) -> list[tuple[str, int, float, bool]]:
+    return [(i.entity_id, i.partition, i.mark, i.idle) for i in result.items
+            if isinstance(i, Progress)]
+
+
+def test_a_batch_that_moves_a_partition_to_a_new_minute_ends_with_progress_per_entity():
     it = intake()
-    first = it.accept_many([line(1, t0 + 5, "acme"), line(2, t0 + 65, "workfare")], now=t0)
+    first = it.accept_many([line(1, T0 + 5, "acme"), line(2, T0 + 65, "workfare")], now=T0)
     kinds = [(type(i).__name__, i.entity_id) for i in first.items]
-    assert kinds == [("Observation", "acme"), ("Observation", "wp"), ("Tick", "wp"),
-                     ("Tick", "acme")]
-    assert {i.ts for i in first.items if isinstance(i, Tick)} == {t0 + 60}
-    same_minute = it.accept_many([line(3, t0 + 70, "acme")], now=t0)
-    assert not [i for i in same_minute.items if isinstance(i, Tick)]
+    assert kinds == [("Observation", "acme"), ("Observation", "wp"), ("Progress", "wp"),
+                     ("Progress", "acme")]
+    assert progress(first) == [("wp", 0, T0 + 60, False), ("acme", 0, T0 + 60, False)]
+    same_minute = it.accept_many([line(3, T0 + 70, "acme")], now=T0)
+    assert progress(same_minute) == []
+
+
+def test_progress_is_per_input_partition_and_trails_by_the_lateness_bound():
+    it = Intake(WATCHLIST, score_many=lambda texts: [0.5] * len(texts),
+                pseudonymiser=Pseudonymiser(b"k"), lateness=10)
+    result = it.accept_many([line(1, T0 + 65, "acme"), line(2, T0 + 125, "acme"),
+                             line(3, T0 + 135, "acme")], now=T0, partitions=[0, 3, 3], of=6)
+    marks = {(p, m) for _, p, m, _ in progress(result)}
+    # Partition 0's newest is T0+65, less 10 s: still in minute T0; partition 3 passed T0+120.
+    assert marks == {(0, T0), (3, T0 + 120)}
+    assert all(i.partitions == 6 for i in result.items if isinstance(i, Progress))
+
+
+def test_an_idle_partition_is_reported_and_wakes_on_its_next_mention():
+    it = intake()
+    assert [(p.partition, p.mark, p.idle) for p in it.idle(4, of=6)] == [
+        (4, -math.inf, True)] * 2  # never heard from: no mark yet
+    woke = it.accept_many([line(1, T0 + 1, "acme")], now=T0, partitions=[4], of=6)
+    assert progress(woke) == [("wp", 4, T0, False), ("acme", 4, T0, False)]
+
+
+def test_a_new_watchlist_keeps_the_partition_marks():
+    it = intake()
+    it.accept_many([line(1, T0 + 65, "acme")], now=T0)
+    again = it.with_watchlist(WATCHLIST).accept_many([line(2, T0 + 70, "acme")], now=T0)
+    assert progress(again) == []  # the mark did not start over
 
 
 def test_untagged_mentions_are_accepted_and_counted_but_not_observed():
@@ -71,10 +107,10 @@ def test_every_message_is_accepted_or_rejected_never_lost(raws):
     assert result.accepted + len(result.rejected) == len(raws)
     assert len(result.origins) == len(result.items)
     for item, origin in zip(result.items, result.origins, strict=True):
-        assert (origin == -1) == isinstance(item, Tick)
+        assert (origin == -1) == isinstance(item, Progress)
         if origin >= 0:
             assert item.mention_id == str(json.loads(raws[origin])["id"])
-    assert all(isinstance(i, Observation | Tick) for i in result.items)
+    assert all(isinstance(i, Observation | Progress) for i in result.items)
 
 
 def test_each_mention_is_scored_in_its_declared_language_and_unreadable_ones_get_none():

@@ -383,3 +383,29 @@ def test_live_page_loads_its_script_from_the_site():
         assert js.status == 200 and "innerHTML" not in await js.text()
 
     run(body)
+
+
+# ---------------------------------------------------------------- probes and metrics
+
+def test_health_ready_and_metrics_answer_without_the_token_and_show_no_incident():
+    async def body(client, store, feed):
+        await login(client)
+        assert (await client.get(f"/incidents/{ACME}")).status == 200
+        client.session.cookie_jar.clear()
+        r = await client.get("/health")
+        assert r.status == 200 and await r.json() == {"status": "ok", "component": "pages"}
+        assert (await client.get("/ready")).status == 200
+        r = await client.get("/metrics")
+        text = await r.text()
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+        # Requests are counted by route pattern, never by incident id.
+        assert ('firestorm_http_requests_total{route="/incidents/{incident_id}",status="200"}'
+                ' 1.0') in text
+        assert 'firestorm_up{component="pages"} 1.0' in text
+        assert "Acme" not in text and ACME not in text
+        store.available = False
+        r = await client.get("/ready")
+        assert r.status == 503 and (await r.json())["ready"] is False
+        assert (await client.get("/health")).status == 200  # alive, only not ready
+
+    run(body)

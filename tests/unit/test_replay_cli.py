@@ -65,13 +65,14 @@ def test_gzip_and_stdin_give_the_same_alerts(sample_run, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-i", "/nonexistent.jsonl", "-o", "-"], b"input '/nonexistent.jsonl' does not exist"),
+    (["-w", str(WATCHLIST), "-i", "/nonexistent.jsonl", "-o", "-"],
+     b"input '/nonexistent.jsonl' does not exist"),
     (["-w", "/nonexistent.yaml", "-i", str(SAMPLE), "-o", "-"], b"watchlist '/nonexistent.yaml'"
                                                                 b" not found"),
 ])
-def test_bad_arguments_get_a_clear_message_and_exit_2(args, message):
+def test_a_missing_file_gets_a_clear_message_and_exit_1(args, message):
     done = replay(*args)
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert message in done.stderr
     assert b"Traceback" not in done.stderr
 
@@ -80,5 +81,5 @@ def test_an_invalid_watchlist_names_the_entity_field_and_fix(tmp_path):
     bad = tmp_path / "w.yaml"
     bad.write_text("entities:\n  - {id: acme, name: Acme, kind: shop, terms: [acme]}\n")
     done = replay("-w", str(bad), "-i", str(SAMPLE), "-o", "-")
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert b"entity 'acme' field 'kind': must be one of policy, partner" in done.stderr

@@ -199,3 +199,28 @@ def test_any_training_file_reads_or_fails_with_a_located_error(lines):
         assert str(exc).startswith("f.jsonl")
     else:
         assert len(labelled.texts) == len(labelled.labels) == len(labelled.sets) > 0
+
+
+def test_cross_fitting_by_set_is_recorded_and_needs_sets(tmp_path):
+    rows = [{**r, "set": f"20{16 + i // 3 % 3}x"} for i, r in enumerate(synthetic(60))]
+    model = tmp_path / "model.npz"
+    assert run("train-negativity", "--data", str(labelled_file(tmp_path, rows)),
+               "--out", str(model), "--cross-fit", "year", "--base", "none") == 0
+    meta = NegativityScorer.load(model).model("en").metadata
+    assert meta["cross_fit"] == "year" and meta["calibration_fit"] == "3-fold cross-fit by group"
+    with pytest.raises(ConfigError, match="every training line needs a \"set\""):
+        run("train-negativity", "--data", str(labelled_file(tmp_path, synthetic(20), "b.jsonl")),
+            "--out", str(model), "--cross-fit", "set", "--base", "none")
+
+
+def test_calibrating_on_named_sets_records_them_and_names_a_missing_one(tmp_path):
+    rows = [{**r, "set": "new" if i // 3 % 2 else "old"} for i, r in enumerate(synthetic(80))]
+    data = labelled_file(tmp_path, rows)
+    model = tmp_path / "model.npz"
+    assert run("train-negativity", "--data", str(data), "--out", str(model),
+               "--calibrate-on", "new", "--base", "none") == 0
+    meta = NegativityScorer.load(model).model("en").metadata
+    assert meta["calibrate_on"] == "new" and meta["calibration_fit"] == "validation posts"
+    with pytest.raises(ConfigError, match="no training line has \"set\" 'newer'"):
+        run("train-negativity", "--data", str(data), "--out", str(model),
+            "--calibrate-on", "new,newer", "--base", "none")

@@ -1,0 +1,109 @@
+"""CPU a stream worker spends per mention: the ceiling of one partition.
+
+Needs the local stack (``make bench`` starts it, or deploy/local/with-stack.sh).
+One worker on a one-partition topic takes in the demo sample (8,294 mentions, a
+quiet day and a storm) sent as fast as Kafka takes it; the worker's CPU time
+(user + system, from /proc, all threads) from the first mention to the last one
+judged gives mentions per CPU-second. CPU time, not wall time: the figure holds
+on a machine shared with other work. One partition is read by one worker, whose
+agents run on one core, so this is about what one partition can carry.
+
+    python bench/bench_worker_cpu.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.bench_latency import mentions  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def health(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+def run_once(bootstrap: str, redis_url: str) -> tuple[int, float, float]:
+    run = uuid.uuid4().hex[:8]
+    port = random.randrange(20_000, 30_000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
+    env.update(FIRESTORM_KAFKA_BOOTSTRAP=bootstrap, FIRESTORM_REDIS_URL=redis_url,
+               FIRESTORM_APP_ID=f"cpu-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
+               FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
+               FIRESTORM_DATA_DIR=f"/tmp/firestorm-cpu-{run}", FIRESTORM_WEB_PORT=str(port),
+               FIRESTORM_PSEUDONYM_KEY="bench", FIRESTORM_LOG_LEVEL="warning",
+               FIRESTORM_IDLE_SECONDS="2",
+               FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"))
+    data = mentions(time.time() - 60 * random.randrange(1, 525_600))
+    log = open(f"/tmp/firestorm-cpu-{run}.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while health(port) is None:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"worker did not start (log /tmp/firestorm-cpu-{run}.log)")
+            time.sleep(0.2)
+        time.sleep(3)  # let start-up work (recovery, first timers) finish
+        before, started = cpu_seconds(worker.pid), time.monotonic()
+        producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all")
+        for m in data:
+            producer.send(env["FIRESTORM_TOPIC_MENTIONS"], json.dumps(m).encode())
+        producer.flush()
+        producer.close()
+        while True:
+            h = health(port) or {}
+            if (h.get("received", 0) >= len(data) and h["judged"] + h["redelivered"]
+                    >= h["forwarded"]):
+                break
+            if time.monotonic() - started > 600:
+                sys.exit("worker did not finish in 600 s")
+            time.sleep(0.2)
+        return len(data), cpu_seconds(worker.pid) - before, time.monotonic() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        log.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    bootstrap = os.environ.get("FIRESTORM_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    redis_url = os.environ.get("FIRESTORM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    rates = []
+    for i in range(args.repeat):
+        n, cpu, wall = run_once(bootstrap, redis_url)
+        rates.append(n / cpu)
+        print(f"run {i + 1}: {n:,} mentions, worker CPU {cpu:.1f} s ({n / cpu:,.0f} per"
+              f" CPU-second), wall {wall:.1f} s")
+    rates.sort()
+    print(f"mentions per worker CPU-second: median {rates[len(rates) // 2]:,.0f}"
+          f" (min {rates[0]:,.0f}, max {rates[-1]:,.0f}, {len(rates)} runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Several workers sharing an app id give the alerts of one process, on the real broker.
+
+Six partitions, mentions spread over all of them (no key), two workers, a third
+added mid-stream (a rebalance), one of them killed with SIGKILL (its partitions and
+table move to the others, its uncommitted work is redelivered). The alerts that reach
+Redis are those of a single-process replay of the same file: none lost, none twice.
+This needs the minimum watermark over partitions (models/progress.py): with each
+worker closing minutes by its own partitions' clock, minutes close early and the
+alerts differ.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+from collections import Counter
+
+import pytest
+import redis
+
+from tests.integration.support import firestorm, free_port, retimed_sample, wait_for
+
+PARTITIONS = 6
+
+
+def comparable(event: dict) -> str:
+    event = dict(event)
+    event.pop("emitted_at")  # the only wall-clock field
+    return json.dumps(event, sort_keys=True)
+
+
+@pytest.mark.timeout(900)  # about 3 minutes on an idle 2-core machine; more when shared
+def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
+        stream_env, start_worker, redis_url, tmp_path):
+    env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS)}
+    lines = retimed_sample(tmp_path / "all.jsonl")
+    cuts = [0, int(len(lines) * 0.45), int(len(lines) * 0.75), len(lines)]
+    parts = []
+    for i in range(3):
+        part = tmp_path / f"part{i}.jsonl"
+        part.write_bytes(b"\n".join(lines[cuts[i]:cuts[i + 1]]) + b"\n")
+        parts.append(part)
+
+    replayed = firestorm("replay", "-i", str(tmp_path / "all.jsonl"), "-o", "-", "--no-flush",
+                         env=env)
+    assert replayed.returncode == 0, replayed.stderr.decode()
+    expected = sorted(comparable(json.loads(x)) for x in replayed.stdout.splitlines())
+    assert any('"event": "opened"' in e for e in expected)  # the sample has a storm
+
+    subscriber = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe("firestorm:alerts")
+
+    def worker(n: int):
+        return start_worker({**env, "FIRESTORM_WEB_PORT": str(free_port()),
+                             "FIRESTORM_DATA_DIR": str(tmp_path / f"worker-{n}")})
+
+    def produce(part) -> None:
+        done = firestorm("produce", "-i", str(part), env=env)  # no key: every partition
+        assert done.returncode == 0, done.stderr.decode()
+
+    a, b = worker(0), worker(1)
+    produce(parts[0])
+    c = worker(2)  # joins mid-stream: the group rebalances over three workers
+    produce(parts[1])
+    wait_for(lambda: (h := b.health()) and h["received"] > 0, 60, "worker b to take a share")
+    b.proc.send_signal(signal.SIGKILL)  # no goodbye: its partitions move, work is redone
+    b.proc.wait(timeout=30)
+    produce(parts[2])
+
+    live: list[dict] = []
+
+    def all_arrived() -> bool:
+        while message := subscriber.get_message(timeout=0.2):
+            live.append(json.loads(message["data"]))
+        return len(live) >= len(expected)
+
+    wait_for(all_arrived, 600, f"{len(expected)} live alerts (got {len(live)});"
+             f" worker a:\n{a.tail(15)}\nworker c:\n{c.tail(15)}")
+    while message := subscriber.get_message(timeout=3):  # nothing more comes
+        live.append(json.loads(message["data"]))
+    twice = [k for k, n in Counter(e["event_id"] for e in live).items() if n > 1]
+    assert not twice, f"published twice: {twice}"
+    opened = Counter(e["incident_id"] for e in live if e["event"] == "opened")
+    assert all(n == 1 for n in opened.values())  # no duplicate incident
+    got = sorted(comparable(e) for e in live)
+    if got != expected:
+        (tmp_path / "live.jsonl").write_text("\n".join(got) + "\n")
+        (tmp_path / "replay.jsonl").write_text("\n".join(expected) + "\n")
+    assert got == expected, (f"differences: diff {tmp_path}/live.jsonl replay.jsonl;"
+                             f" health a={a.health()} c={c.health()}")
+    for w in (a, c):
+        health = w.health()
+        assert health["offset_gaps"] == 0  # no message skipped
+        assert health["late"] == 0  # every mention counted in its own minute
+        base = f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}"
+        with urllib.request.urlopen(f"{base}/ready", timeout=5) as response:
+            assert json.loads(response.read())["ready"] is True
+        with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+            scraped = response.read().decode()
+        assert 'firestorm_consumer_lag{partition=' in scraped
+        assert "firestorm_batch_seconds_bucket{agent=" in scraped
+        assert "firestorm_heartbeat_age_seconds " in scraped
+    received = sum(float(line.split()[-1]) for w in (a, c) for line in urllib.request.urlopen(
+        f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}/metrics", timeout=5).read().decode()
+        .splitlines() if line.startswith("firestorm_mentions_received_total "))
+    assert received > 0

@@ -1,0 +1,59 @@
+"""The messages between the agents: every kind round-trips through encode/decode, and a
+malformed one is a MessageError, never a crash of some other kind."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerting.ack import Ack
+from alerting.engine import Source
+from models.observation import Observation, Tick
+from models.progress import Progress
+from streams.messages import Envelope, MessageError, decode, encode, encode_bytes
+
+text = st.text(max_size=30)
+observations = st.builds(
+    Observation, entity_id=text, mention_id=text,
+    ts=st.floats(0, 4e9, allow_nan=False), platform=text, author=text, text=text,
+    followers=st.none() | st.integers(0, 10**9), negativity=st.none() | st.floats(0, 1),
+    others=st.lists(text, max_size=3).map(tuple), reshare_of=st.none() | text,
+    lang=st.none() | st.sampled_from(["en", "cy"]))
+items = st.one_of(
+    st.tuples(observations, st.none() | st.builds(Source, st.integers(0, 99),
+                                                   st.integers(0, 2**40))),
+    st.tuples(st.builds(Progress, text, st.integers(0, 99), st.integers(1, 100),
+                        st.floats(0, 4e9) | st.just(-math.inf), st.booleans()), st.none()),
+    st.tuples(st.builds(Tick, text, st.floats(0, 4e9)), st.none()),
+    st.tuples(st.builds(Ack, text, text, text, st.floats(0, 4e9)), st.none()),
+)
+
+
+@given(items)
+def test_every_message_round_trips_through_json(pair):
+    item, source = pair
+    wire = json.loads(json.dumps(encode(item, source)))  # what Kafka carries
+    assert decode(wire) == Envelope(item, source)
+    assert decode(encode_bytes(item, source)) == Envelope(item, source)
+
+
+def test_an_observation_carries_where_its_mention_was_read():
+    o = Observation("acme", "m1", 1.7e9, "x", "anon:1", "boycott acme", 10, 0.9)
+    assert encode(o, Source(3, 1234))["source"] == [3, 1234]
+    assert "source" not in encode(o)
+
+
+@pytest.mark.parametrize("bad", [
+    b"not json", b"[1, 2]", {"progress": 1.0}, {"tick": "soon", "entity_id": "a"},
+    {"entity_id": "a"}, {"ack": "x"}, {"entity_id": "a", "mention_id": "m", "ts": 1,
+                                       "platform": "x", "author": "a", "text": "t",
+                                       "followers": None, "negativity": 0.1,
+                                       "source": [1]},
+])
+def test_a_malformed_message_is_a_message_error(bad):
+    with pytest.raises(MessageError):
+        decode(bad)
