@@ -14,6 +14,7 @@ TEST_PORT_BASE ?= 19000
 BENCH_PORT_BASE ?= 29000
 SOAK_PORT_BASE ?= 28000
 SOAK_ARGS ?=
+EVALUATE_ARGS ?=  # e.g. --quick, --json run.json (bench/evaluate.py --help)
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
@@ -73,8 +74,8 @@ soak: $(STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker rest
 	$(SOAK_ENV) deploy/local/with-stack.sh $(BIN)/python -m tests.integration.soak $(SOAK_ARGS)
 
 .PHONY: evaluate
-evaluate: $(STAMP) ## replay labelled synthetic streams; print recall, false alarms, delay
-	$(BIN)/python bench/evaluate.py
+evaluate: $(STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
+	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
 
 .PHONY: stack-start
 stack-start: $(STAMP) ## start the local Kafka broker and Redis

@@ -15,7 +15,9 @@ Rules, in the order an officer relies on them:
   recent activity first;
 - redelivery is harmless: an event whose ``seq`` is not after the last one
   applied to its incident changes nothing, so reading the log twice, or a
-  live event that catch-up already saw, leaves the board as it was.
+  live event that catch-up already saw, leaves the board as it was;
+- one storm, one block: :func:`stories` groups the open incidents by the
+  story their events carry (:mod:`alerting.story`), worst story first.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from alerting.event import AlertEvent
+from alerting.story import Story
 from models.verdict import SEVERITIES, severity_rank
 
-__all__ = ["Board", "Entry", "apply", "fold"]
+__all__ = ["Board", "Entry", "StoryView", "apply", "fold", "stories"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,53 @@ class Entry:
     def seq(self) -> int:
         return self.event.seq
 
+    @property
+    def story_id(self) -> str:
+        story = self.event.story
+        return story.id if story is not None else self.incident_id
+
     def sort_key(self) -> tuple[int, bool, float, str]:
         return (-severity_rank(self.severity), self.acknowledged_by is not None,
                 -self.last_at, self.incident_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """One storm on the board: its open incidents, in the order they joined the story.
+
+    A single incident is a story of one. ``story`` is the latest telling of it
+    that the board has seen (None for events stored without stories).
+    """
+
+    id: str
+    entries: tuple[Entry, ...]
+    story: Story | None = None
+
+    @property
+    def severity(self) -> str:
+        return max((e.severity for e in self.entries), key=severity_rank)
+
+    @property
+    def acknowledged(self) -> bool:
+        return all(e.acknowledged_by for e in self.entries)
+
+    @property
+    def acknowledged_by(self) -> tuple[str, ...]:
+        """Who has it, each once, in member order."""
+        return tuple(dict.fromkeys(e.acknowledged_by for e in self.entries
+                                   if e.acknowledged_by))
+
+    @property
+    def unacknowledged(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if not e.acknowledged_by)
+
+    @property
+    def title(self) -> str:
+        return " + ".join(f"{e.event.entity_name} ({e.event.entity_kind})" for e in self.entries)
+
+    def sort_key(self) -> tuple[int, bool, float, str]:
+        return (-severity_rank(self.severity), self.acknowledged,
+                -max(e.last_at for e in self.entries), self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +179,35 @@ def apply(board: Board, event: AlertEvent) -> Board:
     return replace(board, open=open_, resolved=resolved)
 
 
+def stories(board: Board) -> tuple[StoryView, ...]:
+    """The open incidents as stories: worst first, unacknowledged first, most recent first.
+
+    >>> from alerting.story import StoryRules, Stories
+    >>> book = Stories(StoryRules.of({"acme": ("wp",)}))
+    >>> def ev(entity, at, severity):
+    ...     return book.tell(AlertEvent(f"{entity}-1", 1, "opened", entity, entity.title(),
+    ...                                 "partner", severity, at, 40, 8.0, 0.7, 0.3, 5.0))
+    >>> board = fold([ev("acme", 60.0, "warning"), ev("uc", 90.0, "warning"),
+    ...               ev("wp", 120.0, "critical")])
+    >>> [(s.id, s.severity, [e.incident_id for e in s.entries]) for s in stories(board)]
+    [('acme-1', 'critical', ['acme-1', 'wp-1']), ('uc-1', 'warning', ['uc-1'])]
+    """
+    groups: dict[str, list[Entry]] = {}
+    for entry in board.open:
+        groups.setdefault(entry.story_id, []).append(entry)
+    views = []
+    for story_id, entries in groups.items():
+        told = [e.event.story for e in entries if e.event.story is not None]
+        # The telling with the most members, then the latest: it knows the whole story.
+        story = max(told, key=lambda s: (len(s.members), max(m.last_at for m in s.members)),
+                    default=None)
+        order = {m.incident_id: i for i, m in enumerate(story.members)} if story else {}
+        entries.sort(key=lambda e: (order.get(e.incident_id, len(order)), e.opened_at,
+                                    e.incident_id))
+        views.append(StoryView(story_id, tuple(entries), story))
+    return tuple(sorted(views, key=StoryView.sort_key))
+
+
 def fold(events: Iterable[AlertEvent], board: Board | None = None) -> Board:
     """Apply ``events`` in order, to ``board`` or to an empty one."""
     board = Board() if board is None else board
@@ -144,8 +220,10 @@ def _advance(known: Entry | None, event: AlertEvent) -> Entry:
     is_ack = event.event == "acknowledged"
     by = event.acknowledged_by or (known.acknowledged_by if known else None)
     if known is None:
-        # The log may start after 'opened' (stream cap): the first event seen stands in.
-        return Entry(event, opened_at=event.at, last_at=event.at, acknowledged_by=by,
+        # The log may start after 'opened' (stream cap, or a restore after Redis lost
+        # it): the first event seen stands in, with the opening time it carries.
+        opened = event.opened_at if event.opened_at is not None else event.at
+        return Entry(event, opened_at=opened, last_at=event.at, acknowledged_by=by,
                      resolved=event.event == "resolved", last_event=event.event)
     opened_at = event.at if event.event == "opened" else known.opened_at
     last_at = known.last_at if is_ack else max(known.last_at, event.at)
@@ -154,6 +232,7 @@ def _advance(known: Entry | None, event: AlertEvent) -> Entry:
     last_event = known.last_event if is_ack else event.event
     if is_ack:
         # An ack says who has it, not what is happening: keep the figures and the why.
-        event = replace(known.event, seq=event.seq, acknowledged_by=by)
+        event = replace(known.event, seq=event.seq, acknowledged_by=by,
+                        story=event.story or known.event.story)
     return Entry(event, opened_at=opened_at, last_at=last_at, acknowledged_by=by,
                  resolved=resolved, last_event=last_event)

@@ -13,6 +13,10 @@ restart. Redelivery is safe: the store delivers each ``event_id`` once.
 
 Call :meth:`DurableDelivery.flush` on a timer (say every second) so queued
 events go out when Redis returns even if no new event arrives.
+
+:meth:`DurableDelivery.restore` puts a republished state (the 'restored'
+events of open incidents, after Redis lost them) at the *front* of the queue:
+it is the latest state, and events still waiting behind it are older.
 """
 
 from __future__ import annotations
@@ -29,17 +33,15 @@ from typing import Any
 
 from alerting.errors import AlertStoreAuthError, AlertStoreUnavailable
 from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState
-from alerting.memory_store import MemoryAlertStore
-from alerting.redis_store import RedisAlertStore
-from alerting.timeline import TimelinePoint
+from alerting.lifecycle import Emit
+from alerting.store import AlertStore
+from alerting.timeline import IncidentPoints, TimelinePoint
 
 __all__ = ["DurableDelivery"]
 
 log = logging.getLogger(__name__)
 
-Store = RedisAlertStore | MemoryAlertStore
-_Item = tuple[str, Any]  # ("event", AlertEvent) | ("points", (incident_id, points))
+_Item = tuple[str, Any]  # ("event", AlertEvent) | ("points", IncidentPoints) | ("restore"...)
 
 
 class DurableDelivery:
@@ -59,7 +61,7 @@ class DurableDelivery:
     (1, 0)
     """
 
-    def __init__(self, store: Store, *, spill_path: str | os.PathLike[str] | None = None,
+    def __init__(self, store: AlertStore, *, spill_path: str | os.PathLike[str] | None = None,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic,
                  min_backoff: float = 0.5, max_backoff: float = 30.0) -> None:
@@ -71,7 +73,7 @@ class DurableDelivery:
         self._backoff = 0.0
         self._next_try = 0.0
         self._queue: deque[_Item] = deque()
-        self._points_sent: dict[str, float] = {}  # incident id -> last point at queued
+        self._restoring = 0  # restore items still in the queue
         self._lock = threading.Lock()
         self._spill = Path(spill_path) if spill_path is not None else None
         if self._spill is not None and self._spill.exists():
@@ -87,25 +89,42 @@ class DurableDelivery:
         """False while the store is failing (for the worker's health check)."""
         return self._backoff == 0.0
 
-    def deliver(self, events: Sequence[AlertEvent], state: IncidentState | None = None) -> int:
-        """Queue ``events`` (stamped with ``emitted_at``) and the new timeline points of
-        ``state``'s incident, then flush if the store is due a try. Returns items delivered.
-        """
+    @property
+    def restoring(self) -> bool:
+        """True while a republished state (:meth:`restore`) is still waiting for the store."""
+        return self._restoring > 0
+
+    def deliver(self, events: Sequence[AlertEvent],
+                points: Sequence[IncidentPoints] = ()) -> int:
+        """Queue ``events`` (stamped with ``emitted_at``) and new timeline ``points``,
+        then flush if the store is due a try. Returns items delivered."""
         with self._lock:
-            items: list[_Item] = [
-                ("event", e if e.emitted_at is not None else e.stamped(self._clock()))
-                for e in events]
-            incident = state.incident if state is not None else None
-            if incident is not None:
-                since = self._points_sent.get(incident.id, float("-inf"))
-                fresh = tuple(p for p in incident.points if p.at > since)
-                if fresh:
-                    self._points_sent[incident.id] = fresh[-1].at
-                    items.append(("points", (incident.id, fresh)))
+            items: list[_Item] = [("event", self._stamp(e)) for e in events]
+            items += [("points", p) for p in points if p.points]
             if items:
                 self._write_ahead(items)
                 self._queue.extend(items)
             return self._flush(force=False)
+
+    def deliver_emit(self, emit: Emit) -> int:
+        """``deliver`` a lifecycle step's output."""
+        return self.deliver(emit.events, emit.points)
+
+    def restore(self, emit: Emit) -> int:
+        """Queue a republished state ahead of everything waiting, and try to deliver it now.
+
+        Not written ahead to the spill file: a worker that restarts republishes
+        again from its state, which is where this came from.
+        """
+        with self._lock:
+            items: list[_Item] = [("event", self._stamp(e)) for e in emit.events]
+            items += [("points", p) for p in emit.points if p.points]
+            self._queue.extendleft(("restore", item) for item in reversed(items))
+            self._restoring += len(items)
+            return self._flush(force=True)
+
+    def _stamp(self, event: AlertEvent) -> AlertEvent:
+        return event if event.emitted_at is not None else event.stamped(self._clock())
 
     def publish(self, event: AlertEvent) -> None:
         """One event: ``deliver([event])``, for callers that handle events one at a time."""
@@ -122,11 +141,14 @@ class DurableDelivery:
         delivered = 0
         while self._queue:
             kind, payload = self._queue[0]
+            restoring = kind == "restore"
+            if restoring:
+                kind, payload = payload
             try:
                 if kind == "event":
                     self.store.publish(payload)
                 else:
-                    self.store.record_points(*payload)
+                    self.store.record_points(payload.incident_id, payload.points)
             except (AlertStoreUnavailable, AlertStoreAuthError) as exc:
                 # Kept, in order. An auth failure is a config error that a fix of the
                 # Redis side can cure without restarting us, so it is retried too.
@@ -137,6 +159,7 @@ class DurableDelivery:
                         len(self._queue), self._backoff, exc)
                 return delivered
             self._queue.popleft()
+            self._restoring -= restoring
             delivered += 1
         if self._backoff:
             log.info("alert store back delivered=%d", delivered)
@@ -170,7 +193,7 @@ class DurableDelivery:
                     self._queue.append(("event", AlertEvent.from_dict(data["event"])))
                 else:
                     points = tuple(TimelinePoint.from_dict(p) for p in data["points"])
-                    self._queue.append(("points", (data["incident_id"], points)))
+                    self._queue.append(("points", IncidentPoints(data["incident_id"], points)))
             except (ValueError, KeyError, TypeError):
                 bad += 1  # a line torn by a crash mid-write; the rest is still good
         if bad:
@@ -182,6 +205,5 @@ class DurableDelivery:
 def _item_dict(kind: str, payload: Any) -> dict[str, Any]:
     if kind == "event":
         return {"kind": "event", "event": payload.to_dict()}
-    incident_id, points = payload
-    return {"kind": "points", "incident_id": incident_id,
-            "points": [p.to_dict() for p in points]}
+    return {"kind": "points", "incident_id": payload.incident_id,
+            "points": [p.to_dict() for p in payload.points]}

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from alerting.ack import ALREADY, RECORDED, Ack, AckAnswer, entity_of_incident, judge_ack
 from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState, Lifecycle
+from alerting.lifecycle import Emit, IncidentState, Lifecycle
+from alerting.timeline import IncidentPoints
 from models.detector import Detector, EntityState
 from models.observation import Observation, Tick
 from models.progress import EventClock, Progress
@@ -43,6 +44,7 @@ class Stepped(NamedTuple):
     events: list[AlertEvent]
     late: int = 0  # observations counted in the open minute because theirs had closed
     redelivered: bool = False  # the item was seen before and skipped
+    points: tuple[IncidentPoints, ...] = ()  # new timeline points of the entity's incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +120,9 @@ class Engine:
         outcome, reason = judge_ack(latest, ack, entity is not None)
         events: list[AlertEvent] = []
         if outcome == RECORDED and state is not None and entity is not None:
-            incident, events = self.lifecycle.acknowledge(
+            incident, emit = self.lifecycle.acknowledge(
                 state.incident, ack.incident_id, ack.by, ack.ts, entity)
-            state = replace(state, incident=incident)
+            state, events = replace(state, incident=incident), list(emit.events)
         holder = latest.acknowledged_by if latest is not None else None
         answer = AckAnswer(
             ack.request_id, ack.incident_id, outcome, reason, ack.by, ack.ts,
@@ -148,15 +150,15 @@ class Engine:
             seen[source.partition] = source.offset  # a partition is read in order
             state = replace(state, seen=tuple(sorted(seen.items())))
         if isinstance(item, Ack):
-            incident, events = self.lifecycle.acknowledge(
+            incident, emit = self.lifecycle.acknowledge(
                 state.incident, item.incident_id, item.by, item.ts,
                 self.watchlist[item.entity_id])
-            return replace(state, incident=incident), Stepped(events)
+            return replace(state, incident=incident), Stepped(list(emit.events))
         if isinstance(item, Observation):
             if item.ts < state.released:  # its minute is closed: count it in the open one
                 detector, verdicts = self.detector.observe(state.detector, item)
-                state, events = self._judge(state, detector, verdicts, item.entity_id)
-                return state, Stepped(events, late=1)
+                state, emit = self._judge(state, detector, verdicts, item.entity_id)
+                return state, Stepped(list(emit.events), late=1, points=emit.points)
             return replace(state, pending=(*state.pending, item)), Stepped([])
         if isinstance(item, Progress):
             state = replace(state, clock=state.clock.advance(item))
@@ -183,14 +185,20 @@ class Engine:
         verdicts += closed
         state = replace(state, released=until,
                         pending=tuple(o for o in state.pending if o.ts >= until))
-        state, events = self._judge(state, detector, verdicts, entity_id)
-        return state, Stepped(events)
+        state, emit = self._judge(state, detector, verdicts, entity_id)
+        return state, Stepped(list(emit.events), points=emit.points)
 
     def _judge(self, state: EntityEngineState, detector: EntityState, verdicts: list[Verdict],
-               entity_id: str) -> tuple[EntityEngineState, list[AlertEvent]]:
-        incident, events = state.incident, []
+               entity_id: str) -> tuple[EntityEngineState, Emit]:
+        incident, emit = state.incident, Emit()
         entity = self.watchlist[entity_id]
         for verdict in verdicts:
             incident, new = self.lifecycle.advance(incident, verdict, entity)
-            events += new
-        return replace(state, detector=detector, incident=incident), events
+            emit = emit.then(new)
+        return replace(state, detector=detector, incident=incident), emit
+
+    def restore(self, entity_id: str, state: EntityEngineState | None) -> Emit:
+        """The open incident of the entity as a 'restored' event (see Lifecycle.restore)."""
+        if state is None or entity_id not in self.watchlist:
+            return Emit()
+        return self.lifecycle.restore(state.incident, self.watchlist[entity_id])

@@ -7,7 +7,10 @@ ISO-8601 UTC (``...Z``) in JSON.
 
 ``emitted_at`` is the only wall-clock value. It is stamped by whoever emits
 the event (see :meth:`AlertEvent.stamped`) and is left out of equality, so a
-replay and the live stream compare equal event for event.
+replay and the live stream compare equal event for event. ``story`` (which
+storm the incident belongs to) is added where events are stored
+(:mod:`alerting.story`), downstream of the per-entity lifecycle, and is left
+out of equality too.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerting.errors import AlertEventError
+from alerting.figures import Figures
+from alerting.story import Story
 from models.verdict import SEVERITIES, Evidence, Sample
 
 __all__ = ["EVENTS", "AlertEvent", "evidence_to_dict", "format_time", "parse_time"]
 
-EVENTS = ("opened", "escalated", "updated", "deescalated", "resolved", "acknowledged")
+# 'restored': the worker republished the state of an open incident after Redis lost it
+# (it carries the incident's latest seq, so it is dropped where nothing was lost).
+EVENTS = ("opened", "escalated", "updated", "deescalated", "resolved", "acknowledged",
+          "restored")
 
 
 def format_time(ts: float) -> str:
@@ -57,12 +65,14 @@ class AlertEvent:
     >>> e = AlertEvent("acme-20240501T123400Z", 1, "opened", "acme", "Acme Stores",
     ...                "partner", "warning", at=1714566840.0, volume=40,
     ...                expected_volume=8.0, negativity=0.7, expected_negativity=0.3,
-    ...                score=5.0, reasons=("volume 5x baseline",))
+    ...                score=5.0, reasons=("volume 5x baseline",), window_seconds=300)
     >>> e.event_id
     'acme-20240501T123400Z:1'
     >>> d = e.stamped(1714566845.5).to_dict()
-    >>> d["at"], d["emitted_at"], d["volume"]
-    ('2024-05-01T12:34:00Z', '2024-05-01T12:34:05.500000Z', {'current': 40, 'expected': 8.0})
+    >>> d["at"], d["emitted_at"], d["volume"]["current"], d["volume"]["window_seconds"]
+    ('2024-05-01T12:34:00Z', '2024-05-01T12:34:05.500000Z', 40, 300)
+    >>> e.figures.volume_text()
+    '40 mentions in 5 min, usually 8.0 (5.0x)'
     >>> AlertEvent.from_json(e.stamped(1714566845.5).to_json()) == e   # emitted_at ignored
     True
     """
@@ -85,7 +95,11 @@ class AlertEvent:
     owner: str | None = None
     previous_severity: str | None = None  # set on 'escalated' and 'deescalated'
     acknowledged_by: str | None = None  # set on 'acknowledged' and every later event
+    # The window `volume` and `negativity` were counted over (seconds of event time).
+    window_seconds: float | None = None
+    opened_at: float | None = None  # event time the incident opened
     emitted_at: float | None = field(default=None, compare=False)  # wall clock, or None
+    story: Story | None = field(default=None, compare=False)  # set where events are stored
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
@@ -105,9 +119,19 @@ class AlertEvent:
         """Stable across replay and redelivery: the dedupe key."""
         return f"{self.incident_id}:{self.seq}"
 
+    @property
+    def figures(self) -> Figures:
+        """How big and how negative, with the window: what every channel writes."""
+        return Figures(self.volume, self.expected_volume, self.negativity,
+                       self.expected_negativity, self.score, self.window_seconds)
+
     def stamped(self, emitted_at: float) -> AlertEvent:
         """The same event with its wall-clock emission time set."""
         return replace(self, emitted_at=emitted_at)
+
+    def in_story(self, story: Story | None) -> AlertEvent:
+        """The same event, told as part of ``story``."""
+        return replace(self, story=story)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,12 +147,16 @@ class AlertEvent:
             "previous_severity": self.previous_severity,
             "at": format_time(self.at),
             "emitted_at": None if self.emitted_at is None else format_time(self.emitted_at),
-            "volume": {"current": self.volume, "expected": self.expected_volume},
-            "negativity": {"current": self.negativity, "expected": self.expected_negativity},
+            "opened_at": None if self.opened_at is None else format_time(self.opened_at),
+            "volume": {"current": self.volume, "expected": self.expected_volume,
+                       "window_seconds": self.window_seconds},
+            "negativity": {"current": self.negativity, "expected": self.expected_negativity,
+                           "window_seconds": self.window_seconds},
             "score": self.score,
             "reasons": list(self.reasons),
             "evidence": evidence_to_dict(self.evidence),
             "acknowledged_by": self.acknowledged_by,
+            "story": None if self.story is None else self.story.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -159,8 +187,12 @@ class AlertEvent:
                 owner=data.get("owner"),
                 previous_severity=data.get("previous_severity"),
                 acknowledged_by=data.get("acknowledged_by"),
+                window_seconds=_window(data["volume"].get("window_seconds")),
+                opened_at=(None if data.get("opened_at") is None
+                           else parse_time(data["opened_at"], "opened_at")),
                 emitted_at=(None if data.get("emitted_at") is None
                             else parse_time(data["emitted_at"], "emitted_at")),
+                story=None if data.get("story") is None else Story.from_dict(data["story"]),
             )
         except KeyError as exc:
             raise AlertEventError(f"alert event lacks required field {exc.args[0]!r}") from None
@@ -182,6 +214,15 @@ class AlertEvent:
         return cls.from_dict(data)
 
 
+def _window(value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = float(value)
+    if not seconds > 0:
+        raise AlertEventError(f"'volume.window_seconds': {value!r} must be seconds > 0")
+    return seconds
+
+
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     """Evidence as contract JSON (pairs as lists, samples as {id, author, text})."""
     return {
@@ -191,14 +232,17 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "top_authors": [list(p) for p in evidence.top_authors],
         "linked": [list(p) for p in evidence.linked],
         "coordinated_share": evidence.coordinated_share,
+        "centre": None if evidence.centre is None else _sample_dict(evidence.centre),
+        "high_reach": [_sample_dict(s) for s in evidence.high_reach],
     }
 
 
 def _sample_dict(sample: Sample) -> dict[str, Any]:
-    # The contract's sample is {id, author, text}; reach and negativity ride along when known.
+    # The contract's sample is {id, author, text}; reach, negativity, time, link and
+    # reshares ride along when known.
     out: dict[str, Any] = {"id": sample.id, "author": sample.author, "text": sample.text}
-    if sample.followers is not None:
-        out["followers"] = sample.followers
-    if sample.negativity is not None:
-        out["negativity"] = sample.negativity
+    for name in ("followers", "negativity", "ts", "url", "reshares"):
+        value = getattr(sample, name)
+        if value is not None:
+            out[name] = value
     return out

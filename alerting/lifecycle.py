@@ -2,7 +2,13 @@
 
 Per entity, one state value and one step::
 
-    state, events = lifecycle.advance(state, verdict, entity)
+    state, emit = lifecycle.advance(state, verdict, entity)
+
+``emit`` is what the step tells the outside world: the incident's events and
+its new per-minute timeline points (:class:`Emit`). Points leave as output, as
+they happen; the state keeps only the few minutes before an opening (the
+build-up, emitted with the opening), never a growing timeline for the store
+to diff.
 
 The state machine (one incident per entity at a time)::
 
@@ -34,15 +40,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from alerting.errors import LifecycleError, UnknownIncidentError
 from alerting.event import AlertEvent, evidence_to_dict
-from alerting.timeline import TimelinePoint
+from alerting.figures import Figures
+from alerting.timeline import IncidentPoints, TimelinePoint
 from models.verdict import SEVERITIES, Evidence, Verdict, severity_rank
 from models.watchlist import Entity
 
-__all__ = ["Incident", "IncidentState", "Lifecycle", "LifecycleParams", "incident_id"]
+__all__ = ["Emit", "Incident", "IncidentState", "Lifecycle", "LifecycleParams", "incident_id"]
 
 _LEVELS = (1, 2, 3)  # ranks of watch, warning, critical
 
@@ -71,10 +78,9 @@ class LifecycleParams:
     deescalate_hold: float = 600.0  # seconds below the incident's level before 'deescalated'
     renotify_cooldown: float = 900.0  # min seconds between notifications before 'updated'
     lookback: int = 10  # minutes before the opening kept as the incident's build-up
-    max_points: int = 360  # per-minute points kept in state (the store keeps them all)
 
     def __post_init__(self) -> None:
-        for name in ("open_watch", "open_warning", "open_critical", "lookback", "max_points"):
+        for name in ("open_watch", "open_warning", "open_critical", "lookback"):
             if getattr(self, name) < 1:
                 raise LifecycleError(f"LifecycleParams.{name} must be 1 or more,"
                                      f" got {getattr(self, name)}")
@@ -86,6 +92,26 @@ class LifecycleParams:
     def needed(self, severity: str) -> int:
         """Consecutive minutes at or above ``severity`` that confirm it."""
         return (self.open_watch, self.open_warning, self.open_critical)[severity_rank(severity) - 1]
+
+
+class Emit(NamedTuple):
+    """What a step tells the outside world: incident events and new timeline points.
+
+    >>> Emit().events, Emit().points
+    ((), ())
+    """
+
+    events: tuple[AlertEvent, ...] = ()
+    points: tuple[IncidentPoints, ...] = ()
+
+    def then(self, other: Emit) -> Emit:
+        """This step's output followed by ``other``'s."""
+        if not other.events and not other.points:
+            return self
+        return Emit((*self.events, *other.events), (*self.points, *other.points))
+
+
+_NOTHING = Emit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +133,7 @@ class Incident:
     resolved_at: float | None = None
     reasons: tuple[str, ...] = ()  # of the last alerting minute, for events caused by calm
     evidence: Evidence = field(default_factory=Evidence)
-    points: tuple[TimelinePoint, ...] = ()
+    figures: Figures | None = None  # of the latest verdict: what an ack or a restore shows
 
     @property
     def is_open(self) -> bool:
@@ -122,14 +148,17 @@ class Incident:
                 "acknowledged_at": self.acknowledged_at, "resolved_at": self.resolved_at,
                 "reasons": list(self.reasons),
                 "evidence": evidence_to_dict(self.evidence),
-                "points": [p.to_dict() for p in self.points]}
+                "figures": None if self.figures is None else list(self.figures)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Incident:
         fields = dict(data)
         fields["reasons"] = tuple(fields["reasons"])
         fields["evidence"] = Evidence.from_dict(fields["evidence"])
-        fields["points"] = tuple(TimelinePoint.from_dict(p) for p in fields["points"])
+        # State written before points left it (they are in the store) still loads.
+        fields.pop("points", None)
+        figures = fields.get("figures")
+        fields["figures"] = None if figures is None else Figures(*figures)
         return cls(**fields)
 
 
@@ -175,15 +204,16 @@ class Lifecycle:
     >>> acme = Entity("acme", "Acme Stores", "partner", terms=("acme",))
     >>> def v(minute, severity):
     ...     return Verdict("acme", 1714566840.0 + 60 * minute, severity, 5.0, 40, 8.0, 0.7, 0.3)
-    >>> life, state, out = Lifecycle(), IncidentState(), []
+    >>> life, state, out, points = Lifecycle(), IncidentState(), [], 0
     >>> for minute, severity in enumerate([None, "watch", "watch", "critical"] + [None] * 30):
-    ...     state, events = life.advance(state, v(minute, severity), acme)
-    ...     out += [e.event for e in events]
-    >>> out
-    ['opened', 'escalated', 'deescalated', 'resolved']
+    ...     state, emit = life.advance(state, v(minute, severity), acme)
+    ...     out += [e.event for e in emit.events]
+    ...     points += sum(len(p.points) for p in emit.points)
+    >>> out, points            # the 3 minutes up to the opening, then one per minute
+    (['opened', 'escalated', 'deescalated', 'resolved'], 34)
     >>> state, again = life.advance(state, v(5, "critical"), acme)   # redelivered: ignored
     >>> again
-    []
+    Emit(events=(), points=())
     """
 
     params: LifecycleParams = field(default_factory=LifecycleParams)
@@ -192,13 +222,13 @@ class Lifecycle:
         return IncidentState()
 
     def advance(self, state: IncidentState, verdict: Verdict,
-                entity: Entity) -> tuple[IncidentState, list[AlertEvent]]:
+                entity: Entity) -> tuple[IncidentState, Emit]:
         """Fold one verdict (one closed minute of ``entity``) into its state."""
         if verdict.entity_id != entity.id:
             raise LifecycleError(f"verdict for entity {verdict.entity_id!r} given with entity"
                                  f" {entity.id!r}; pass the watchlist entry of the verdict")
         if state.last_at is not None and verdict.at <= state.last_at:
-            return state, []  # redelivered or out of order: already reflected in state
+            return state, _NOTHING  # redelivered or out of order: already reflected in state
         p = self.params
         rank = severity_rank(verdict.severity)
         watch, warning, critical = state.runs
@@ -216,15 +246,17 @@ class Lifecycle:
         incident = state.open_incident
         if incident is None:
             if not confirmed:
-                return state, []
+                return state, _NOTHING
             incident = Incident(
                 id=incident_id(entity.id, verdict.at), entity_id=entity.id,
                 opened_at=verdict.at, severity=SEVERITIES[confirmed - 1],
                 notified_at=verdict.at, alerting_at=verdict.at, level_at=verdict.at,
-                reasons=verdict.reasons, evidence=verdict.evidence, points=state.recent)
-            return self._emit(state, incident, "opened", verdict, entity)
+                reasons=verdict.reasons, evidence=verdict.evidence,
+                figures=_figures(verdict))
+            # The opening carries its build-up: the minutes that led to it.
+            return self._emit(state, incident, "opened", verdict, entity, state.recent)
 
-        incident = replace(incident, points=(*incident.points, point)[-p.max_points:])
+        incident = replace(incident, figures=_figures(verdict))
         if rank:
             incident = replace(incident, alerting_at=verdict.at, reasons=verdict.reasons,
                                evidence=verdict.evidence)
@@ -233,16 +265,18 @@ class Lifecycle:
             incident = replace(incident, level_at=verdict.at, below_peak=0)
         else:
             incident = replace(incident, below_peak=max(incident.below_peak, rank))
+        minute = (point,)
 
         if confirmed > current:
             incident = replace(incident, severity=SEVERITIES[confirmed - 1],
                                notified_at=verdict.at, level_at=verdict.at, below_peak=0)
-            return self._emit(state, incident, "escalated", verdict, entity,
+            return self._emit(state, incident, "escalated", verdict, entity, minute,
                               previous=SEVERITIES[current - 1])
         if not rank and verdict.at - incident.alerting_at >= p.resolve_quiet:
             incident = replace(incident, status="resolved", resolved_at=verdict.at)
             quiet = f"no alerting minute for {(verdict.at - incident.alerting_at) / 60:.0f} min"
-            return self._emit(state, incident, "resolved", verdict, entity, reasons=(quiet,))
+            return self._emit(state, incident, "resolved", verdict, entity, minute,
+                              reasons=(quiet,))
         # Down to the highest level seen during the hold, never below watch:
         # an open incident always has a severity until it resolves.
         lower = max(incident.below_peak, 1)
@@ -251,20 +285,21 @@ class Lifecycle:
             held = (f"below {incident.severity} for {held_for / 60:.0f} min",)
             incident = replace(incident, severity=SEVERITIES[lower - 1], notified_at=verdict.at,
                                level_at=verdict.at, below_peak=0)
-            return self._emit(state, incident, "deescalated", verdict, entity,
+            return self._emit(state, incident, "deescalated", verdict, entity, minute,
                               previous=SEVERITIES[current - 1],
                               reasons=verdict.reasons if rank else held)
         if rank and verdict.at - incident.notified_at >= p.renotify_cooldown:
             incident = replace(incident, notified_at=verdict.at)
-            return self._emit(state, incident, "updated", verdict, entity)
-        return replace(state, incident=incident), []
+            return self._emit(state, incident, "updated", verdict, entity, minute)
+        return replace(state, incident=incident), Emit((), (IncidentPoints(incident.id, minute),))
 
     def acknowledge(self, state: IncidentState, incident_id: str, by: str, at: float,
-                    entity: Entity) -> tuple[IncidentState, list[AlertEvent]]:
+                    entity: Entity) -> tuple[IncidentState, Emit]:
         """Record that ``by`` has seen the incident; a second ack yields no event.
 
         ``at`` is the time of the acknowledgement as the console recorded it.
-        The latest incident can be acknowledged even after it resolved.
+        The latest incident can be acknowledged even after it resolved. The
+        event carries the figures of the incident's latest minute judged.
         """
         incident = state.incident
         if incident is None or incident.id != incident_id:
@@ -275,25 +310,33 @@ class Lifecycle:
         if not by.strip():
             raise LifecycleError("an acknowledgement needs the name of who acknowledged it")
         if incident.acknowledged_by is not None:
-            return state, []
+            return state, _NOTHING
         incident = replace(incident, acknowledged_by=by, acknowledged_at=at)
-        last = incident.points[-1] if incident.points else None
-        event = AlertEvent(
-            incident_id=incident.id, seq=incident.seq + 1, event="acknowledged",
-            entity_id=entity.id, entity_name=entity.name, entity_kind=entity.kind,
-            severity=incident.severity, at=at,
-            volume=last.volume if last else 0,
-            expected_volume=last.expected_volume if last else 0.0,
-            negativity=last.negativity if last else 0.0,
-            expected_negativity=last.expected_negativity if last else 0.0,
-            score=last.score if last else 0.0, reasons=(f"acknowledged by {by}",),
-            evidence=_with_links(incident.evidence, entity), owner=entity.owner,
-            acknowledged_by=by)
-        return replace(state, incident=replace(incident, seq=event.seq)), [event]
+        event = self._event(incident, "acknowledged", at, entity,
+                            reasons=(f"acknowledged by {by}",), seq=incident.seq + 1)
+        return replace(state, incident=replace(incident, seq=event.seq)), Emit((event,))
+
+    def restore(self, state: IncidentState, entity: Entity) -> Emit:
+        """The open incident's state as one 'restored' event, and its build-up points.
+
+        For a store that lost its history (a Redis restart without persistence):
+        the event has the incident's latest ``seq``, so a store that still has
+        that event drops it as a redelivery, and one that lost it gets the
+        incident back, open, at its severity, acknowledged or not. The state is
+        not changed. Nothing for an entity without an open incident.
+        """
+        incident = state.open_incident
+        if incident is None or state.last_at is None:
+            return _NOTHING
+        event = self._event(incident, "restored", state.last_at, entity,
+                            reasons=incident.reasons, seq=incident.seq)
+        points = tuple(p for p in state.recent if p.at >= incident.opened_at)
+        return Emit((event,), (IncidentPoints(incident.id, points),) if points else ())
 
     def _emit(self, state: IncidentState, incident: Incident, kind: str, verdict: Verdict,
-              entity: Entity, *, previous: str | None = None,
-              reasons: tuple[str, ...] | None = None) -> tuple[IncidentState, list[AlertEvent]]:
+              entity: Entity, points: tuple[TimelinePoint, ...], *,
+              previous: str | None = None,
+              reasons: tuple[str, ...] | None = None) -> tuple[IncidentState, Emit]:
         incident = replace(incident, seq=incident.seq + 1)
         event = AlertEvent(
             incident_id=incident.id, seq=incident.seq, event=kind, entity_id=entity.id,
@@ -305,8 +348,29 @@ class Lifecycle:
             evidence=_with_links(verdict.evidence if verdict.severity else incident.evidence,
                                  entity),
             owner=entity.owner, previous_severity=previous,
-            acknowledged_by=incident.acknowledged_by)
-        return replace(state, incident=incident), [event]
+            acknowledged_by=incident.acknowledged_by, window_seconds=verdict.window_seconds,
+            opened_at=incident.opened_at)
+        return replace(state, incident=incident), Emit(
+            (event,), (IncidentPoints(incident.id, points),) if points else ())
+
+    @staticmethod
+    def _event(incident: Incident, kind: str, at: float, entity: Entity, *,
+               reasons: tuple[str, ...], seq: int) -> AlertEvent:
+        """An event about the incident as it stands, not about a new minute."""
+        f = incident.figures or Figures(0, 0.0, 0.0, 0.0, 0.0)
+        return AlertEvent(
+            incident_id=incident.id, seq=seq, event=kind, entity_id=entity.id,
+            entity_name=entity.name, entity_kind=entity.kind, severity=incident.severity,
+            at=at, volume=f.volume, expected_volume=f.expected_volume,
+            negativity=f.negativity, expected_negativity=f.expected_negativity,
+            score=f.score, reasons=reasons, evidence=_with_links(incident.evidence, entity),
+            owner=entity.owner, acknowledged_by=incident.acknowledged_by,
+            window_seconds=f.window_seconds, opened_at=incident.opened_at)
+
+
+def _figures(verdict: Verdict) -> Figures:
+    return Figures(verdict.volume, verdict.expected_volume, verdict.negativity,
+                   verdict.expected_negativity, verdict.score, verdict.window_seconds)
 
 
 def _with_links(evidence: Evidence, entity: Entity) -> Evidence:

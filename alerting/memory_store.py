@@ -8,14 +8,19 @@ one is unreachable. Retention is not enforced in memory.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
 from alerting.errors import AlertStoreUnavailable
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 from alerting.store import DEFAULT_RETENTION, DEFAULT_STREAM_MAXLEN, Keys
+from alerting.story import Stories, Story, StoryRules
 from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fields
+
+STALE_WORKER = 86_400.0  # a worker silent this long is forgotten (it was stopped or moved)
 
 __all__ = ["MemoryAlertStore"]
 
@@ -37,30 +42,48 @@ class MemoryAlertStore:
 
     def __init__(self, *, stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
                  retention_seconds: int = DEFAULT_RETENTION, prefix: str = "firestorm",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 stories: StoryRules | None = None) -> None:
         self.keys = Keys(prefix)
+        self.rules = stories
         self.stream_maxlen = stream_maxlen
         self.retention_seconds = retention_seconds
         self.available = True  # set False to behave like an unreachable Redis
         self._clock = clock
+        self._lock = threading.Lock()  # one publish at a time, as the Redis script is
+        self.forget_everything()
+
+    def forget_everything(self) -> None:
+        """Lose every key, as a Redis restart without persistence does."""
         self._seen: set[str] = set()
-        self._log: deque[tuple[str, AlertEvent]] = deque(maxlen=stream_maxlen)
+        self._log: deque[tuple[str, AlertEvent]] = deque(maxlen=self.stream_maxlen)
         self._last_id = (0, 0)
         self._records: dict[str, dict[str, str]] = {}
         self._events: dict[str, list[AlertEvent]] = {}
         self._points: dict[str, dict[float, TimelinePoint]] = {}
         self._open: set[str] = set()
         self._channels: dict[str, list[AlertEvent]] = {}
+        self._stories = Stories(self.rules) if self.rules is not None else None
+        self._workers: dict[str, Heartbeat] = {}
+        self._history: History | None = None
 
     def publish(self, event: AlertEvent) -> str | None:
         """Deliver once: log, record, publish; None if this event_id was delivered before."""
         self._check()
+        with self._lock:
+            return self._publish(event)
+
+    def _publish(self, event: AlertEvent) -> str | None:
         if event.event_id in self._seen:
             return None
         self._seen.add(event.event_id)
+        if self._stories is not None:
+            event = self._stories.tell(event)
         stream_id = self._next_id()
         self._log.append((stream_id, event))
-        self._records.setdefault(event.incident_id, {}).update(record_fields(event))
+        record = self._records.setdefault(event.incident_id, {})
+        if event.seq >= int(record.get("last_seq", 0)):  # an older event never undoes a newer
+            record.update(record_fields(event))
         self._events.setdefault(event.incident_id, []).append(event)
         if event.event == "resolved":
             self._open.discard(event.incident_id)
@@ -107,7 +130,38 @@ class MemoryAlertStore:
             return None
         points = self._points.get(incident_id, {})
         return Timeline(incident_id, tuple(points[at] for at in sorted(points)),
-                        tuple(self._events.get(incident_id, ())))
+                        tuple(sorted(self._events.get(incident_id, ()), key=lambda e: e.seq)))
+
+    def story(self, story_id: str) -> Story | None:
+        self._check()
+        return self._stories.story(story_id) if self._stories is not None else None
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        self._check()
+        self._workers[heartbeat.worker] = heartbeat
+        for worker, beat in list(self._workers.items()):
+            if heartbeat.at - beat.at > STALE_WORKER:
+                del self._workers[worker]
+
+    def heartbeats(self) -> list[Heartbeat]:
+        self._check()
+        return sorted(self._workers.values(), key=lambda h: h.worker)
+
+    def history(self) -> History | None:
+        self._check()
+        return self._history
+
+    def begin_history(self, now: float, holding_open: bool) -> tuple[History, bool]:
+        self._check()
+        if self._history is not None:
+            return self._history, False
+        self._history = History(now, now if holding_open else None)
+        return self._history, True
+
+    def history_rebuilt(self, now: float, restored: int) -> None:
+        self._check()
+        if self._history is not None:
+            self._history = History(self._history.since, self._history.lost_at, now, restored)
 
     def channel_messages(self, channel: str) -> list[AlertEvent]:
         """What a subscriber of ``channel`` would have received (memory only)."""

@@ -20,6 +20,20 @@ after its last write)::
     firestorm:incidents:index           sorted set: every incident id, scored by the
                                         wall-clock time of its last write (no TTL)
     firestorm:incidents:index:ready     marker: the index holds every record (no TTL)
+    firestorm:story:<story_id>          string: the story as its latest event left it (JSON)
+    firestorm:stories:active            string: the stories that can still gather incidents
+    firestorm:workers                   hash: worker id -> its latest heartbeat (JSON)
+    firestorm:history                   hash: when this history began, was lost, was rebuilt
+
+An event older (lower ``seq``) than what the incident's record already shows
+is logged and listed but never rolls the record back: after a restore the
+latest state can arrive before events that waited in the worker's outbox.
+
+With :class:`alerting.story.StoryRules`, a publish is grouped into a story in
+the same transaction: WATCH the active stories and the event's dedupe key,
+read them, run :func:`alerting.story.group`, then MULTI: the publish script
+(with the event carrying its ``story``), the new active stories and the
+story's own key; EXEC, or try again if another publish got in between.
 
 The index lets ``incidents()`` list without SCANning the keyspace. The script
 trims ids scored more than ``retention_seconds`` ago, so the index never holds
@@ -48,6 +62,7 @@ from redis.exceptions import (
     ReadOnlyError,
     RedisError,
     ResponseError,
+    WatchError,
 )
 from redis.retry import Retry
 
@@ -58,26 +73,30 @@ from alerting.errors import (
     AlertStoreUnavailable,
 )
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 from alerting.store import DEFAULT_RETENTION, DEFAULT_STREAM_MAXLEN, Keys
+from alerting.story import Story, StoryRules, StoryState, group
 from alerting.timeline import IncidentRecord, Timeline, TimelinePoint, record_fields
 
 __all__ = ["RedisAlertStore", "call_redis", "redact"]
 
 # KEYS: seen, stream, record, events, open set, incident index
 # ARGV: event json, maxlen, retention, channel, entity channel, incident id, status,
-#       event id, entity id, now (epoch seconds), then record field/value pairs
+#       event id, entity id, now (epoch seconds), seq, then record field/value pairs
 _PUBLISH = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return false end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[1],
                       'event_id', ARGV[8], 'incident_id', ARGV[6], 'entity_id', ARGV[9])
 redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[3])
-local fields = {}
-for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[3], unpack(fields))
+if tonumber(ARGV[11]) >= tonumber(redis.call('HGET', KEYS[3], 'last_seq') or '0') then
+  local fields = {}
+  for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[3], unpack(fields))
+  if ARGV[7] == 'open' then redis.call('SADD', KEYS[5], ARGV[6])
+  elseif ARGV[7] == 'resolved' then redis.call('SREM', KEYS[5], ARGV[6]) end
+end
 redis.call('EXPIRE', KEYS[3], ARGV[3])
-if ARGV[7] == 'open' then redis.call('SADD', KEYS[5], ARGV[6])
-elseif ARGV[7] == 'resolved' then redis.call('SREM', KEYS[5], ARGV[6]) end
 redis.call('ZADD', KEYS[6], ARGV[10], ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf',
            '(' .. (tonumber(ARGV[10]) - tonumber(ARGV[3])))
@@ -95,6 +114,25 @@ for i = 2, #ARGV do
 end
 return true
 """
+
+
+# KEYS: history; ARGV: now, lost ('1' or '0'). Creates the marker if missing.
+_BEGIN_HISTORY = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
+redis.call('HSET', KEYS[1], 'since', ARGV[1], 'restored', '0')
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'lost_at', ARGV[1]) end
+return {1, redis.call('HGETALL', KEYS[1])}
+"""
+
+# KEYS: history; ARGV: now, restored. Only into a history that still exists.
+_REBUILT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], 'rebuilt_at', ARGV[1], 'restored', ARGV[2])
+return true
+"""
+
+STALE_WORKER = 86_400.0  # a worker silent this long is forgotten (stopped or moved)
+_WATCH_ATTEMPTS = 50  # concurrent publishes to stories: retry, they are short
 
 
 class RedisAlertStore:
@@ -115,7 +153,8 @@ class RedisAlertStore:
                  ssl_ca_certs: str | None = None, ssl_certfile: str | None = None,
                  ssl_keyfile: str | None = None, socket_timeout: float = 0.5,
                  connect_timeout: float = 0.5, client: redis.Redis | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 stories: StoryRules | None = None) -> None:
         if stream_maxlen < 1 or retention_seconds < 1:
             raise AlertStoreConfigError("stream_maxlen and retention_seconds must be 1 or more")
         tls_files = {"ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
@@ -128,6 +167,7 @@ class RedisAlertStore:
             if not os.path.isfile(path):
                 raise AlertStoreConfigError(f"{name}: no such file {path!r}")
         self.keys = Keys(prefix)
+        self.rules = stories
         self.stream_maxlen = stream_maxlen
         self.retention_seconds = retention_seconds
         self._url = url
@@ -148,25 +188,65 @@ class RedisAlertStore:
             raise AlertStoreConfigError(f"alert store URL {self!r}: {exc}") from None
         self._publish = self._redis.register_script(_PUBLISH)
         self._prune = self._redis.register_script(_PRUNE)
+        self._begin_history = self._redis.register_script(_BEGIN_HISTORY)
+        self._rebuilt = self._redis.register_script(_REBUILT)
 
     def __repr__(self) -> str:
         return f"RedisAlertStore(url={_redact(self._url)!r}, prefix={self.keys.prefix!r})"
 
     def publish(self, event: AlertEvent) -> str | None:
-        """Deliver once: stream, record, timeline, PUBLISH; None if already delivered."""
+        """Deliver once: stream, record, story, timeline, PUBLISH; None if already delivered."""
+        if self.rules is None:
+            stream_id = self._call(self._publish, keys=self._publish_keys(event),
+                                   args=self._publish_args(event))
+        else:
+            stream_id = self._call(self._publish_in_story, event, self.rules)
+        return None if stream_id is None else _text(stream_id)
+
+    def _publish_keys(self, event: AlertEvent) -> list[str]:
+        k = self.keys
+        return [k.seen(event.event_id), k.stream, k.incident(event.incident_id),
+                k.events(event.incident_id), k.open_set, k.incident_index]
+
+    def _publish_args(self, event: AlertEvent) -> list[str | int]:
         k = self.keys
         fields = record_fields(event)
         status = "" if event.event == "acknowledged" else fields["status"]
         args: list[str | int] = [
             event.to_json(), self.stream_maxlen, self.retention_seconds, k.channel(),
             k.channel(event.entity_id), event.incident_id, status, event.event_id,
-            event.entity_id, repr(float(self._clock()))]
+            event.entity_id, repr(float(self._clock())), event.seq]
         for name, value in fields.items():
             args += [name, value]
-        keys = [k.seen(event.event_id), k.stream, k.incident(event.incident_id),
-                k.events(event.incident_id), k.open_set, k.incident_index]
-        stream_id = self._call(self._publish, keys=keys, args=args)
-        return None if stream_id is None else _text(stream_id)
+        return args
+
+    def _publish_in_story(self, event: AlertEvent, rules: StoryRules) -> Any:
+        """Group and publish in one transaction (optimistic: WATCH, then MULTI/EXEC)."""
+        k = self.keys
+        with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(_WATCH_ATTEMPTS):
+                try:
+                    pipe.watch(k.stories, k.seen(event.event_id))
+                    if pipe.exists(k.seen(event.event_id)):
+                        return None  # delivered before: its story was told then
+                    raw = pipe.get(k.stories)
+                    state = StoryState.from_dict(json.loads(raw)) if raw else StoryState()
+                    story_id = pipe.hget(k.incident(event.incident_id), "story_id")
+                    recorded = pipe.get(k.story(_text(story_id))) if story_id else None
+                    state, story = group(state, event, rules, None if recorded is None
+                                         else Story.from_dict(json.loads(recorded)))
+                    told = event.in_story(story)
+                    pipe.multi()
+                    self._publish(keys=self._publish_keys(told), args=self._publish_args(told),
+                                  client=pipe)
+                    pipe.set(k.stories, json.dumps(state.to_dict(), separators=(",", ":")))
+                    pipe.set(k.story(story.id), json.dumps(story.to_dict(), separators=(",", ":")),
+                             ex=self.retention_seconds)
+                    return pipe.execute()[0]
+                except WatchError:
+                    continue  # another publish changed the stories: group again
+        raise AlertStoreUnavailable(f"Redis at {_redact(self._url)}: {_WATCH_ATTEMPTS} publishes"
+                                    " in a row lost the race for the stories; retrying later")
 
     def record_points(self, incident_id: str, points: Iterable[TimelinePoint]) -> None:
         """Store per-minute points keyed by event time: writing one twice is harmless."""
@@ -277,8 +357,46 @@ class RedisAlertStore:
             return None
         decoded = sorted((TimelinePoint.from_dict(json.loads(v)) for v in points.values()),
                          key=lambda p: p.at)
+        # In seq order: a restore can store the latest before events that waited for Redis.
         return Timeline(incident_id, tuple(decoded),
-                        tuple(AlertEvent.from_json(e) for e in events))
+                        tuple(sorted((AlertEvent.from_json(e) for e in events),
+                                     key=lambda e: e.seq)))
+
+    def story(self, story_id: str) -> Story | None:
+        raw = self._call(self._redis.get, self.keys.story(story_id))
+        return None if raw is None else Story.from_dict(json.loads(raw))
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Record a worker's heartbeat; forget workers silent for a day."""
+        k = self.keys
+        self._call(self._redis.hset, k.workers, heartbeat.worker, heartbeat.to_json())
+        stale = [h.worker for h in self.heartbeats() if heartbeat.at - h.at > STALE_WORKER]
+        if stale:
+            self._call(self._redis.hdel, k.workers, *stale)
+
+    def heartbeats(self) -> list[Heartbeat]:
+        raw = self._call(self._redis.hgetall, self.keys.workers)
+        out = []
+        for value in raw.values():
+            try:
+                out.append(Heartbeat.from_json(value))
+            except (ValueError, KeyError, TypeError):
+                continue  # not a heartbeat this version can read: ignore, never crash a reader
+        return sorted(out, key=lambda h: h.worker)
+
+    def history(self) -> History | None:
+        raw = self._call(self._redis.hgetall, self.keys.history)
+        return History.from_fields({_text(f): _text(v) for f, v in raw.items()}) if raw else None
+
+    def begin_history(self, now: float, holding_open: bool) -> tuple[History, bool]:
+        created, flat = self._call(self._begin_history, keys=[self.keys.history],
+                                   args=[repr(now), "1" if holding_open else "0"])
+        values = [_text(v) for v in flat]
+        return History.from_fields(dict(zip(values[::2], values[1::2], strict=True))), \
+            bool(created)
+
+    def history_rebuilt(self, now: float, restored: int) -> None:
+        self._call(self._rebuilt, keys=[self.keys.history], args=[repr(now), restored])
 
     def ping(self) -> None:
         """Check reachability and credentials now (call at start-up to fail fast)."""

@@ -9,12 +9,12 @@ and the in-memory dict are written by the same rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alerting.event import AlertEvent, format_time, parse_time
 from models.verdict import Verdict
 
-__all__ = ["IncidentRecord", "Timeline", "TimelinePoint", "record_fields"]
+__all__ = ["IncidentPoints", "IncidentRecord", "Timeline", "TimelinePoint", "record_fields"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,13 @@ class TimelinePoint:
                    float(data["score"]), data["severity"])
 
 
+class IncidentPoints(NamedTuple):
+    """New per-minute points of one incident: what a lifecycle step emits for its timeline."""
+
+    incident_id: str
+    points: tuple[TimelinePoint, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentRecord:
     """The summary a console lists: who, how bad, open or resolved, acknowledged by whom.
@@ -83,6 +90,7 @@ class IncidentRecord:
     resolved_at: float | None = None
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
+    story_id: str | None = None  # the story it is told in (alerting.story)
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> IncidentRecord:
@@ -98,6 +106,7 @@ class IncidentRecord:
             last_seq=int(fields["last_seq"]), resolved_at=time("resolved_at"),
             acknowledged_by=fields.get("acknowledged_by") or None,
             acknowledged_at=time("acknowledged_at"),
+            story_id=fields.get("story_id") or None,
         )
 
 
@@ -105,12 +114,17 @@ def record_fields(event: AlertEvent) -> dict[str, str]:
     """The fields of the incident record this event sets (strings, as a Redis hash holds).
 
     An acknowledgement never changes status or severity, so a late ack of a
-    resolved incident leaves it resolved.
+    resolved incident leaves it resolved. A 'restored' event (Redis lost the
+    record) sets everything back, the opening time included.
     """
     fields = {"incident_id": event.incident_id, "entity_id": event.entity_id,
               "entity_name": event.entity_name, "entity_kind": event.entity_kind,
               "owner": event.owner or "", "last_at": format_time(event.at),
               "last_event": event.event, "last_seq": str(event.seq)}
+    if event.story is not None:
+        fields["story_id"] = event.story.id
+    if event.opened_at is not None:  # never changes; a 'restored' record needs it back
+        fields["opened_at"] = format_time(event.opened_at)
     if event.event == "acknowledged":
         fields["acknowledged_by"] = event.acknowledged_by or ""
         fields["acknowledged_at"] = format_time(event.at)

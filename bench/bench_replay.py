@@ -4,7 +4,7 @@
     python bench/bench_replay.py --input M.jsonl --watchlist W.yaml
     python bench/bench_replay.py --seeds 12 --days 4 --repeat 1   # denser, 632k mentions
 
-The default stream is several seeded :func:`models.synthetic.generate` streams of
+The default stream is several seeded :func:`bench.scenarios.legacy.generate` streams of
 the standard variant merged in event-time order: the same 8 entities, each seed
 adding its own traffic, storms and benign episodes, so the merged stream is
 denser (Poisson rates add) and stormier than one seed. It is written once to a
@@ -46,11 +46,11 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scenarios.legacy import generate  # noqa: E402
 from models.intake import Intake  # noqa: E402
 from models.matcher import tokens  # noqa: E402
 from models.mention import _DECODER  # noqa: E402
 from models.privacy import Pseudonymiser  # noqa: E402
-from models.synthetic import generate  # noqa: E402
 from models.watchlist import parse_watchlist  # noqa: E402
 from streams.commands.replay import BATCH, replay  # noqa: E402
 from streams.components import build_engine, build_intake  # noqa: E402

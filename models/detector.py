@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain, islice
 from typing import Any
@@ -35,7 +35,7 @@ from models.signals import (
     velocity,
 )
 from models.verdict import Evidence, Sample, Verdict
-from models.window import Bucket, OpenBucket, Totals, Window, ranked, slide
+from models.window import Bucket, OpenBucket, Post, Totals, Window, ranked, slide
 
 __all__ = ["Detector", "DetectorParams", "EntityState"]
 
@@ -81,6 +81,7 @@ class DetectorParams:
     coordination_reason: float = 0.2  # report coordination above this share
     # Reach, calls to action, linkage.
     high_reach: int = 50_000  # followers
+    centre_reshares: int = 3  # reshares of one post among the kept ones that make it the centre
     call_share: float = 0.15
     linked_share: float = 0.1
     # Evidence.
@@ -173,7 +174,7 @@ class Detector:
         post = None
         if len(bucket.texts) < p.keep_texts:
             post = (obs.mention_id, obs.author, obs.text, followers, obs.negativity,
-                    obs.reshare_of is not None)
+                    obs.reshare_of is not None, obs.ts, obs.url, obs.reshare_of)
         negative = obs.negativity is not None and obs.negativity >= p.negative_threshold
         bucket = bucket.add(obs.author, followers, obs.others, negative, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
@@ -215,7 +216,8 @@ class Detector:
             volume, negative, expected = sums[0][:3]
             verdict = Verdict(entity_id, at, None, 0.0, volume, round(expected, 3),
                               round(negative / volume, 4) if volume else 0.0,
-                              round(share0, 4), **_minute(bucket))
+                              round(share0, 4), **_minute(bucket),
+                              window_seconds=float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, 0, sums), verdict
 
         warm = base.n >= p.warmup
@@ -231,7 +233,8 @@ class Detector:
             evidence = self._evidence(ring, entity_id, best.coordinated_share)
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
-                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket))
+                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
+                          window_seconds=float(best.minutes * p.bucket_seconds))
         baseline = base
         if not judgement.escalating:
             # Escalating buckets are not learned: a storm must not become the new normal.
@@ -311,11 +314,10 @@ class Detector:
         originals = [t for t in posts if not t[5]]
         most_negative = sorted(originals, key=lambda t: (-(t[4] or 0.0), -t[3], t[0]))
         samples, seen = [], set()
-        for mid, author, text, followers, neg, _ in most_negative:
-            if author not in seen and text not in {s.text for s in samples}:
-                samples.append(Sample(mid, author, text, followers,
-                                      None if neg is None else round(neg, 3)))
-                seen.add(author)
+        for post in most_negative:
+            if post[1] not in seen and post[2] not in {s.text for s in samples}:
+                samples.append(_sample(post))
+                seen.add(post[1])
             if len(samples) == p.samples:
                 break
         others = _co_mentions(recent)
@@ -328,7 +330,43 @@ class Detector:
             top_authors=_merge_top(recent, p.top_authors),
             linked=tuple(linked[:5]),
             coordinated_share=round(coordinated, 3),
+            centre=_centre(posts, p.centre_reshares),
+            high_reach=_high_reach(posts, p.high_reach, p.samples),
         )
+
+
+def _sample(post: Post, reshares: int | None = None) -> Sample:
+    mid, author, text, followers, negativity, _, ts, url, _ = post
+    return Sample(mid, author, text, followers,
+                  None if negativity is None else round(negativity, 3), ts, url, reshares)
+
+
+def _centre(posts: list[Post], least: int) -> Sample | None:
+    """The post reshared most among the kept posts (at least ``least`` times): what the
+    storm is about. Shown as the original when it was kept, else as its first reshare."""
+    counts = Counter(post[8] for post in posts if post[8])
+    if not counts:
+        return None
+    target, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if n < least:
+        return None
+    original = next((post for post in posts if post[0] == target), None)
+    if original is not None:
+        return _sample(original, n)
+    first = min((post for post in posts if post[8] == target), key=lambda t: (t[6] or 0, t[0]))
+    return replace(_sample(first, n), id=target)
+
+
+def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]:
+    """Posts of the accounts with the most followers (at least ``followers``), one each."""
+    out, seen = [], set()
+    for post in sorted(posts, key=lambda t: (-t[3], t[0])):
+        if post[3] < followers or len(out) == k:
+            break
+        if post[1] not in seen:
+            out.append(_sample(post))
+            seen.add(post[1])
+    return tuple(out)
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:

@@ -2,13 +2,14 @@
 
     FirestormModelError
      ├── WatchlistError     the watchlist YAML is invalid (names entity, field, fix)
-     └── ModelArtefactError a model artefact is missing, corrupt or of another version
+     ├── ModelArtefactError a model artefact is missing, corrupt or of another version
+     └── LabelError         a labels file is invalid (names line, field, fix)
 
 Bad *input data* is never an exception here: a malformed mention is a
 :class:`models.mention.Rejection` value.
 """
 
-__all__ = ["FirestormModelError", "ModelArtefactError", "WatchlistError"]
+__all__ = ["FirestormModelError", "LabelError", "ModelArtefactError", "WatchlistError"]
 
 
 class FirestormModelError(Exception):
@@ -21,3 +22,7 @@ class WatchlistError(FirestormModelError, ValueError):
 
 class ModelArtefactError(FirestormModelError):
     """A model artefact cannot be loaded; retrain or reinstall it."""
+
+
+class LabelError(FirestormModelError, ValueError):
+    """A labels file (storms, benign episodes, background spans) is invalid; says where."""

@@ -169,8 +169,10 @@ class Intake:
                  score: float | None, lang: str | None) -> None:
         author = self._pseudonymiser.author(mention.author, mention.author_followers)
         text = self._pseudonymiser.text(mention.text, self._watched_handles)
+        # A link to a post names its author: kept only for accounts shown by name.
+        url = mention.url if author == mention.author else None
         for entity_id in entities:
             others = tuple(e for e in entities if e != entity_id) if len(entities) > 1 else ()
             result.items.append(Observation(
                 entity_id, mention.id, mention.ts, mention.platform, author, text,
-                mention.author_followers, score, others, mention.reshare_of, lang))
+                mention.author_followers, score, others, mention.reshare_of, lang, url))

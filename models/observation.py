@@ -36,6 +36,7 @@ class Observation:
     others: tuple[str, ...] = ()
     reshare_of: str | None = None
     lang: str | None = None  # the language the post was read in (declared or identified)
+    url: str | None = None  # link to the post, when the mention has one
 
     def to_dict(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict (a deep copy): observations wait in the

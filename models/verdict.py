@@ -34,6 +34,9 @@ class Sample:
     text: str
     followers: int | None = None
     negativity: float | None = None
+    ts: float | None = None  # when it was posted (event time)
+    url: str | None = None  # link to it, when the mention had one
+    reshares: int | None = None  # times it was reshared in the evidence window
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ class Evidence:
     top_authors: tuple[tuple[str, int], ...] = ()  # (author, followers), by reach
     linked: tuple[tuple[str, int], ...] = ()  # (entity id, co-mentions)
     coordinated_share: float = 0.0  # share of volume that looks copy-pasted/bot-like
+    centre: Sample | None = None  # the most reshared post: the one the storm is about
+    high_reach: tuple[Sample, ...] = ()  # posts by accounts with the most followers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +61,9 @@ class Evidence:
         kwargs: dict[str, Any] = {k: tuple(tuple(p) for p in data.get(k, ())) for k in pairs}
         kwargs["samples"] = tuple(Sample(**s) for s in data.get("samples", ()))
         kwargs["coordinated_share"] = float(data.get("coordinated_share", 0.0))
+        centre = data.get("centre")
+        kwargs["centre"] = None if centre is None else Sample(**centre)
+        kwargs["high_reach"] = tuple(Sample(**s) for s in data.get("high_reach", ()))
         return cls(**kwargs)
 
 
@@ -85,6 +93,9 @@ class Verdict:
     minute_volume: int | None = None
     minute_expected: float | None = None
     minute_negativity: float | None = None
+    # How long the window of `volume` and `negativity` is (seconds of event time), so
+    # every channel can say "322 mentions in 5 min" rather than a bare count.
+    window_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.errors import WatchlistError
-from models.yamldoc import load_yaml
+from models.yamldoc import Fields, load_yaml
 
 __all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
 
@@ -59,6 +59,9 @@ class Watchlist:
     def __getitem__(self, entity_id: str) -> Entity:
         return self._by_id[entity_id]
 
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self._by_id
+
     def linked_to(self, entity_id: str) -> tuple[str, ...]:
         """Entities linked with this one, in either direction."""
         out = list(self[entity_id].linked)
@@ -94,38 +97,23 @@ def _entity(item: Any, index: int, source: str) -> Entity:
     if not isinstance(item, dict):
         raise WatchlistError(f"{source}: entity #{index}: expected a mapping with id, name, kind")
     label = f"entity '{item['id']}'" if isinstance(item.get("id"), str) else f"entity #{index}"
-
-    def fail(field: str, fix: str) -> WatchlistError:
-        return WatchlistError(f"{source}: {label} field '{field}': {fix}")
-
-    unknown = sorted(set(item) - _FIELDS)
-    if unknown:
-        raise fail(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(_FIELDS))}")
+    f = Fields(source, label, WatchlistError)
+    f.only(item, _FIELDS)
     for name in ("id", "name", "kind"):
-        if not isinstance(item.get(name), str) or not item[name].strip():
-            raise fail(name, "required, a non-empty string")
+        f.text(item, name)
     if not _SLUG.match(item["id"]):
-        raise fail("id", "use a slug of lower-case letters, digits and '-' (e.g. work-programme)")
+        raise f.fail("id", "use a slug of lower-case letters, digits and '-' (e.g. work-programme)")
     if item["kind"] not in KINDS:
-        raise fail("kind", f"must be one of {', '.join(KINDS)}")
-    lists = {name: _strings(item.get(name, []), fail, name) for name in
-             ("terms", "hashtags", "handles", "linked")}
+        raise f.fail("kind", f"must be one of {', '.join(KINDS)}")
+    lists = {name: f.texts(item, name) for name in ("terms", "hashtags", "handles", "linked")}
     if not (lists["terms"] or lists["hashtags"] or lists["handles"]):
-        raise fail("terms", "give at least one of terms, hashtags or handles to match on")
+        raise f.fail("terms", "give at least one of terms, hashtags or handles to match on")
     for tag in lists["hashtags"]:
         if not re.fullmatch(r"#\w+", tag):
-            raise fail("hashtags", f"{tag!r} must look like '#word'")
+            raise f.fail("hashtags", f"{tag!r} must look like '#word'")
     for handle in lists["handles"]:
         if not re.fullmatch(r"@\w+", handle):
-            raise fail("handles", f"{handle!r} must look like '@account'")
-    owner = item.get("owner")
-    if owner is not None and not isinstance(owner, str):
-        raise fail("owner", "must be a string such as 'DWP'")
+            raise f.fail("handles", f"{handle!r} must look like '@account'")
+    owner = f.optional_text(item, "owner", "must be a string such as 'DWP'")
     return Entity(id=item["id"], name=item["name"].strip(), kind=item["kind"], owner=owner,
                   **lists)
-
-
-def _strings(value: Any, fail: Any, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise fail(name, "must be a list of non-empty strings, e.g. [\"workfare\"]")
-    return tuple(v.strip() for v in value)

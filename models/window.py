@@ -33,16 +33,20 @@ from models.matcher import tokens
 
 __all__ = ["Bucket", "OpenBucket", "Totals", "Window", "ranked", "slide", "totals", "window"]
 
-# A kept post: (mention id, author, text, followers, negativity, is a reshare)
-Post = tuple[str, str, str, int, float, bool]
+# A kept post: (mention id, author, text, followers, negativity, is a reshare,
+#               event time, url or None, id of the post it reshares or None).
+# The last three show the officer when and where a post was made, and which post
+# a storm reshares; state written before they were kept reads them as None.
+Post = tuple[str, str, str, int, float | None, bool, float | None, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
 class OpenBucket:
     """The bucket event time is in: counts so far and a chain of post records.
 
-    >>> b = OpenBucket(0.0).add("u1", 10, (), True, ("m1", "u1", "Awful", 10, 0.9, False))
-    >>> b = b.add("u2", 5, (), False, ("m2", "u2", "Fine", 5, 0.1, False))
+    >>> b = OpenBucket(0.0).add("u1", 10, (), True,
+    ...                         ("m1", "u1", "Awful", 10, 0.9, False, 1.0, None, None))
+    >>> b = b.add("u2", 5, (), False, ("m2", "u2", "Fine", 5, 0.1, True, 2.0, None, "m1"))
     >>> b.n, b.negative, len(b.texts)
     (2, 1, 2)
     >>> OpenBucket.from_dict(b.to_dict()) == b
@@ -291,4 +295,7 @@ def _call_tags(text: str) -> frozenset[str]:
 
 
 def _post(p: list[Any]) -> Post:
-    return (str(p[0]), str(p[1]), str(p[2]), int(p[3]), float(p[4]), bool(p[5]))
+    ts, url, of = [*p[6:9], None, None, None][:3]
+    # Negativity is None for a post in a language the scorer does not read.
+    return (str(p[0]), str(p[1]), str(p[2]), int(p[3]), None if p[4] is None else float(p[4]),
+            bool(p[5]), None if ts is None else float(ts), url, of)

@@ -36,13 +36,14 @@ from alerting.audit import AuditEntry
 from alerting.engine import EntityEngineState, Source
 from alerting.errors import FirestormAlertError
 from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState
+from alerting.timeline import IncidentPoints
 from models.observation import Observation
 from streams import flowfix
 from streams.changelog import DurableTable
 from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
 from streams.kafka_client import faust_credentials
+from streams.liveness import Pulse, active_filter, consumer_lag, event_time_of, open_states
 from streams.messages import MessageError, decode, encode
 from streams.metrics import CONTENT_TYPE, Metrics, reason_class
 from streams.pipeline import Pipeline, WatchlistSource
@@ -52,7 +53,7 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-Deliver = Callable[[list[AlertEvent], IncidentState], object]
+Deliver = Callable[[list[AlertEvent], tuple[IncidentPoints, ...]], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
 TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
 RELOAD_CHECK_SECONDS = 5.0  # how often the watchlist file is compared with the one in force
@@ -89,16 +90,19 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
               flush: Callable[[], object], *, metrics: Metrics | None = None,
               watchlist: WatchlistSource | None = None,
               outbox_depth: Callable[[], int] = lambda: 0,
-              answer: Answer | None = None, instance_id: str | None = None,
+              answer: Answer | None = None, pulse: Pulse | None = None,
+              instance_id: str | None = None,
               failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
-    ``deliver(events, incident_state)`` hands alert events (and the incident's
-    timeline) to the durable outbox; ``flush()`` retries what is queued;
+    ``deliver(events, points)`` hands alert events and new timeline points to
+    the durable outbox; ``flush()`` retries what is queued;
     ``watchlist`` is the file to reload on SIGHUP or a change.
-    ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it.
-    ``instance_id`` makes the worker a static member of its consumer group, so a
-    restart takes its partitions back at once (streams/membership.py).
+    ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it;
+    ``pulse`` writes the heartbeat to Redis and republishes open incidents
+    (:mod:`streams.liveness`). ``instance_id`` makes the worker a static member of its
+    consumer group, so a restart takes its partitions back at once
+    (streams/membership.py); ``failstop`` stops it rather than skip a message.
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     metrics = metrics or Metrics("worker")
@@ -206,6 +210,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         positions = see(batch)
         for event in batch:
             heard[event.message.partition] = now
+        if pulse is not None:
+            pulse.took_in()
         spent = {i: c for i, p in enumerate(positions) if (c := ledger.exhausted(p))}
         todo = [i for i in range(len(batch)) if i not in spent]  # batch index of each raw
         raws = [batch[i].value for i in todo]
@@ -263,7 +269,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         # State is read once and written once per entity per batch: an entity's
         # state is large during a storm, and every write goes to the changelog.
         touched: dict[str, EntityEngineState | None] = {}
-        deliveries: list[tuple[list[AlertEvent], IncidentState]] = []
+        deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]] = []
         answers: list[tuple[AckAnswer, AuditEntry]] = []
         sent: list[Awaitable[Any]] = []
 
@@ -294,7 +300,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                     after, events, reply = engine.acknowledge(before, item)
                     if events and after is not None:
                         touched[item.entity_id] = after
-                        deliveries.append((events, after.incident))
+                        deliveries.append((events, ()))
                     answers.append((reply, _audit(item, reply)))
                     counters.acks += 1
                     log.info("ack request=%s incident=%s via=%s outcome=%s",
@@ -317,8 +323,10 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             if stepped.late:
                 counters.late += stepped.late
                 metrics.late_mentions.inc(stepped.late)
-            if stepped.events or after.incident != (before.incident if before else None):
-                deliveries.append((stepped.events, after.incident))
+            if stepped.events or stepped.points:
+                deliveries.append((stepped.events, stepped.points))
+            if pulse is not None:
+                pulse.judged(event_time_of(item))
             for alert in stepped.events:
                 counters.alerts += 1
                 metrics.alerts.labels("worker", alert.event, alert.severity).inc()
@@ -374,6 +382,21 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         # Events queued while Redis was away go out when it returns, new events or not.
         await asyncio.get_running_loop().run_in_executor(None, flush)
         metrics.outbox_depth.set(outbox_depth())
+
+    if pulse is not None:
+        @app.timer(interval=settings.heartbeat_seconds)
+        async def heartbeat() -> None:
+            # Which incidents are open is read here, on the loop that writes the table;
+            # the Redis part runs in a thread. While the table recovers there is
+            # nothing to republish from yet (None).
+            recovery = app.tables.recovery
+            recovering = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
+            held = None if recovering else open_states(
+                states.items(), active_filter(app, settings.topic_observations,
+                                              settings.partitions))
+            lag = consumer_lag(app, (settings.topic_mentions, settings.topic_observations))
+            await asyncio.get_running_loop().run_in_executor(
+                None, pulse.beat, held, lag, current.pipeline.engine)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
@@ -520,9 +543,9 @@ def _stored(value: dict[str, Any] | None) -> EntityEngineState | None:
 
 
 def _deliver_all(deliver: Deliver,
-                 deliveries: list[tuple[list[AlertEvent], IncidentState]]) -> None:
-    for events, incident in deliveries:
-        deliver(events, incident)
+                 deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]) -> None:
+    for events, points in deliveries:
+        deliver(events, points)
 
 
 def _load(touched: dict[str, EntityEngineState | None], states: Any,

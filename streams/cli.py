@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         ack,
         alerts,
         console,
+        evaluate,
         negativity,
         notify,
         pages,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_parser(sub)
     pages.add_parser(sub)
     replay.add_parser(sub)
+    evaluate.add_parser(sub)
     report.add_parser(sub)
     negativity.add_score_parser(sub)
     negativity.add_train_parser(sub)

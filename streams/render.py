@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["format_age", "format_alert", "format_figures", "safe"]
+from alerting.errors import AlertEventError
+from alerting.event import AlertEvent
+
+__all__ = ["format_age", "format_alert", "safe"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _COLOURS = {"critical": "\x1b[1;41;97m", "warning": "\x1b[1;33m", "watch": "\x1b[36m"}
@@ -28,20 +31,28 @@ def safe(text: Any, limit: int = 280) -> str:
 
 
 def format_alert(event: dict[str, Any], colour: bool = False) -> str:
-    """A duty officer's summary of one alert event: what, why, how big, how negative."""
+    """A duty officer's summary of one alert event: what, why, how big, how negative.
+
+    The figures are written as every channel writes them (:mod:`alerting.figures`).
+    """
     severity = str(event.get("severity", "?"))
     head = f"{severity.upper():8} {event.get('event', '?'):12}"
     if colour:
         head = _COLOURS.get(severity, "") + head + _RESET
-    volume = event.get("volume") or {}
-    negativity = event.get("negativity") or {}
+    try:
+        decoded: AlertEvent | None = AlertEvent.from_dict(event)
+    except AlertEventError:
+        decoded = None  # not ours to judge: show what can be shown
+    story = decoded.story if decoded is not None else None
     lines = [
         f"{head} {safe(event.get('entity_name'), 80)} ({safe(event.get('entity_kind'), 20)})"
         f"  incident {safe(event.get('incident_id'), 80)}  at {safe(event.get('at'), 40)}",
-        "    " + format_figures(volume.get("current"), volume.get("expected"),
-                               negativity.get("current"), negativity.get("expected"),
-                               event.get("score")),
     ]
+    if story is not None and story.is_group:
+        lines.append(f"    story: {safe(story.title(), 200)} ({story.severity})")
+    if decoded is not None:
+        lines += [f"    {decoded.figures.volume_text()}",
+                  f"    {decoded.figures.negativity_text()} | {decoded.figures.score_text()}"]
     lines += [f"    why: {safe(r, 200)}" for r in event.get("reasons") or ()]
     evidence = event.get("evidence") or {}
     linked = evidence.get("linked") or ()
@@ -51,18 +62,6 @@ def format_alert(event: dict[str, Any], colour: bool = False) -> str:
         if isinstance(sample, dict):
             lines.append(f"    > {safe(sample.get('author'), 40)}: {safe(sample.get('text'), 160)}")
     return "\n".join(lines)
-
-
-def format_figures(volume: Any, expected: Any, negativity: Any, expected_negativity: Any,
-                   score: Any) -> str:
-    """How big and how negative, the same words in every view.
-
-    >>> format_figures(90, 8.5, 0.8, 0.3, 9.1)
-    'volume 90 vs expected 8.5 | negative 80% vs 30% | score 9.1'
-    """
-    return (f"volume {_num(volume)} vs expected {_num(expected)}"
-            f" | negative {_pct(negativity)} vs {_pct(expected_negativity)}"
-            f" | score {_num(score)}")
 
 
 def format_age(seconds: float) -> str:
@@ -84,10 +83,3 @@ def format_age(seconds: float) -> str:
 def _first(item: Any) -> Any:
     return item[0] if isinstance(item, list | tuple) and item else item
 
-
-def _num(value: Any) -> str:
-    return f"{value:.1f}" if isinstance(value, float) else str(value if value is not None else "?")
-
-
-def _pct(value: Any) -> str:
-    return f"{value:.0%}" if isinstance(value, int | float) else "?"

@@ -73,6 +73,9 @@ class Settings:
     pages_port: int = 8088
     pages_token: str = ""  # access token the pages require; pages refuse to start without
     notify_policy: str = ""  # escalation policy YAML for `firestorm notify`
+    heartbeat_seconds: float = 5.0  # how often the worker writes its heartbeat to Redis
+    silent_after: float = 30.0  # seconds without a heartbeat before readers say "silent"
+    story_window: float = 1800.0  # seconds a calm incident still gathers linked ones
     link_key: str = ""  # signs /ack/ and /feedback/ links (notify) and checks them (pages)
     notify_host: str = "127.0.0.1"  # firestorm notify's health and metrics
     notify_port: int = 6067
@@ -222,6 +225,17 @@ class Settings:
         if not 6 <= self.session_timeout <= 300:
             raise ConfigError(f"{w('session_timeout')} must be 6 to 300 seconds (try 10):"
                               " Kafka refuses less than 6 by default")
+        for name in ("heartbeat_seconds", "silent_after"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{w(name)} must be > 0 seconds"
+                                  f" (default {getattr(Settings(), name):g})")
+        if self.silent_after < 2 * self.heartbeat_seconds:
+            raise ConfigError(
+                f"{w('silent_after')}={self.silent_after:g} must be at least twice"
+                f" {w('heartbeat_seconds')}={self.heartbeat_seconds:g}, or one late beat"
+                " reads as a dead worker (try 30 and 5)")
+        if self.story_window < 0:
+            raise ConfigError(f"{w('story_window')} must be >= 0 seconds (default 1800)")
         if self.kafka_security_protocol not in KAFKA_PROTOCOLS:
             raise ConfigError(f"{w('kafka_security_protocol')} must be one of"
                               f" {', '.join(KAFKA_PROTOCOLS)}, got"

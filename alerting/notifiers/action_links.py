@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerting.links import LinkClaim, link_nonce, sign_link
+from alerting.notifiers.deadman import SystemAlert
 from alerting.notifiers.message import Extras
 from alerting.notifiers.notification import Notification
 
@@ -48,6 +49,8 @@ def extras_for(notification: Notification, links: ActionLinks | None) -> Extras:
     """The extras of one notification's message: tier, notes, and links when configured."""
     event = notification.event
     ack = feedback = None
+    if isinstance(event, SystemAlert):  # about Firestorm itself: nothing to ack or rate
+        return Extras(notification.tier, notification.notes)
     if links is not None and not notification.digest:
         if event.event not in ("acknowledged", "resolved") and not event.acknowledged_by:
             ack = links.url("ack", notification)

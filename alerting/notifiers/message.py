@@ -1,5 +1,10 @@
 """An alert event as a short message: what, why, how big, how negative, where to look.
 
+A partner and its policy storming together are one story: the message names
+every incident of it (and the watchlist links not storming), so one message
+tells the whole storm. The figures are written as every channel writes them
+(:mod:`alerting.figures`): a count with its window and its usual value.
+
 Pure. Every string that came from the data (post text, authors, terms,
 reasons, entity names) passes through one escape function before it joins
 our own words: for chat, Slack's control characters ``& < >`` are escaped and
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alerting.event import AlertEvent
+from alerting.notifiers.deadman import SystemAlert
 
 __all__ = ["Extras", "chat_text", "digest_chat", "digest_plain", "digest_subject", "escape_chat",
            "plain_text", "subject"]
@@ -61,7 +67,8 @@ class Extras:
     feedback_link: str | None = None
 
 
-def subject(event: AlertEvent, renotify: int = 0, extras: Extras | None = None) -> str:
+def subject(event: AlertEvent | SystemAlert, renotify: int = 0,
+            extras: Extras | None = None) -> str:
     """One line for an email subject (no line breaks, whatever the entity is called).
 
     >>> e = AlertEvent("acme-20240501T123400Z", 2, "escalated", "acme", "Acme\\nStores",
@@ -70,21 +77,28 @@ def subject(event: AlertEvent, renotify: int = 0, extras: Extras | None = None) 
     >>> subject(e)
     '[Firestorm] CRITICAL escalated: Acme Stores (partner)'
     """
+    if isinstance(event, SystemAlert):
+        return f"[Firestorm] {event.severity.upper()} {event.headline()}"
     tier = extras.tier if extras else 0
     return f"[Firestorm] {_headline(event, renotify, lambda s: _flat(s, 80), tier)}"
 
 
-def chat_text(event: AlertEvent, renotify: int = 0, link: str | None = None,
+def chat_text(event: AlertEvent | SystemAlert, renotify: int = 0, link: str | None = None,
               extras: Extras | None = None) -> str:
     """The message for a Slack/Teams incoming webhook (markdown both accept)."""
+    if isinstance(event, SystemAlert):
+        return "  \n".join([f"*{event.severity.upper()} {event.headline()}*", *event.lines()])
     head, lines = _summary(event, renotify, link, escape_chat, extras or Extras())
     return "  \n".join([f"*{head}*", *lines])
 
 
-def plain_text(event: AlertEvent, renotify: int = 0, link: str | None = None,
+def plain_text(event: AlertEvent | SystemAlert, renotify: int = 0, link: str | None = None,
                extras: Extras | None = None) -> str:
     """The body of a text/plain email: the same summary, unescaped, nothing rendered."""
-    head, lines = _summary(event, renotify, link, _flat, extras or Extras())
+    if isinstance(event, SystemAlert):
+        head, lines = f"{event.severity.upper()} {event.headline()}", event.lines()
+    else:
+        head, lines = _summary(event, renotify, link, _flat, extras or Extras())
     return "\n".join([head, "", *lines, "", "-- Firestorm early warning"]) + "\n"
 
 
@@ -139,6 +153,9 @@ def _headline(event: AlertEvent, renotify: int, esc: Callable[[str], str],
         what = f"REMINDER {renotify}, still unacknowledged"
     elif event.event == "acknowledged" and event.acknowledged_by:
         what = f"acknowledged by {esc(event.acknowledged_by)}"
+    story = event.story
+    if story is not None and story.is_group:  # the storm, not one of its incidents
+        return f"{story.severity.upper()} {what}: {esc(story.title())}"
     return f"{event.severity.upper()} {what}: {esc(event.entity_name)} ({esc(event.entity_kind)})"
 
 
@@ -148,17 +165,33 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
     what = f"{event.event} at {_when(event.at)}, severity {event.severity}"
     if event.previous_severity:
         what += f" (was {event.previous_severity})"
-    ratio = event.volume / event.expected_volume if event.expected_volume > 0 else None
-    lines = [f"What: {what}"]
+    story = event.story
+    lines = []
+    if story is not None and story.is_group:
+        lines.append(f"What: {esc(event.entity_name)} ({esc(event.entity_kind)}) {what}")
+        lines.append("Story: " + "; ".join(
+            f"{esc(m.entity_name)} ({esc(m.entity_kind)}) {m.severity}, {m.status}"
+            + (f", acknowledged by {esc(m.acknowledged_by)}" if m.acknowledged_by else "")
+            for m in story.members))
+    else:
+        lines.append(f"What: {what}")
     if event.reasons:
-        lines.append("Why: " + "; ".join(esc(r) for r in event.reasons[:3]))
-    lines.append(f"How big: {event.volume} mentions in the minute, expected"
-                 f" {event.expected_volume:.1f}" + (f" ({ratio:.1f}x)" if ratio else ""))
-    lines.append(f"How negative: {event.negativity:.0%} negative, usually"
-                 f" {event.expected_negativity:.0%}")
+        lines.append("Why:")
+        lines += [f"- {esc(r)}" for r in event.reasons[:3]]
+    lines.append(f"How big: {event.figures.volume_text()}")
+    lines.append(f"How negative: {event.figures.negativity_text()}")
+    linked = _linked(event)
+    if linked:
+        lines.append("Linked: " + ", ".join(esc(x) for x in linked))
     if ev.top_terms or ev.top_hashtags:
         tops = [t for t, _ in ev.top_hashtags[:3]] + [t for t, _ in ev.top_terms[:3]]
         lines.append("Driven by: " + ", ".join(esc(t) for t in tops))
+    c = ev.centre or next((s for s in ev.samples if s.reshares), None)
+    if c is not None:
+        lines.append(f"At the centre: {esc(c.author)}: \"{esc(c.text)}\" (reshared"
+                     f" {c.reshares or 0} times{', ' + _when(c.ts) if c.ts else ''})"
+                     + (f" {c.url}" if c.url and c.url.startswith(("https://", "http://"))
+                        else ""))
     for sample in ev.samples[:2]:
         lines.append(f"Post by {esc(sample.author)}: \"{esc(sample.text)}\"")
     if event.owner:
@@ -175,6 +208,19 @@ def _summary(event: AlertEvent, renotify: int, link: str | None,
     if extras.feedback_link:
         lines.append(f"Was it useful? {extras.feedback_link}")
     return _headline(event, renotify, esc, extras.tier), lines
+
+
+def _linked(event: AlertEvent) -> list[str]:
+    """Linked entities outside the story, by name where the story names them."""
+    story = event.story
+    inside = {m.entity_id for m in story.members} if story is not None else {event.entity_id}
+    names = {eid: f"{name} ({kind})" for eid, name, kind in (story.linked if story else ())}
+    counts = dict(event.evidence.linked)
+    ids = [eid for eid, _ in event.evidence.linked if eid not in inside]
+    ids += [eid for eid in names if eid not in ids and eid not in inside]
+    return [names.get(eid, eid) + (f", named together in {counts[eid]} posts"
+                                   if counts.get(eid) else ", linked in the watchlist")
+            for eid in ids[:4]]
 
 
 def _when(ts: float) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerting.event import AlertEvent
+from alerting.notifiers.deadman import SystemAlert
 
 __all__ = ["Notification"]
 
@@ -34,7 +35,7 @@ class Notification:
     """
 
     channel: str
-    event: AlertEvent
+    event: AlertEvent | SystemAlert  # an incident's event, or the pipeline's own alarm
     planned_at: float  # wall clock when the planner decided it (epoch seconds)
     renotify: int = 0
     tier: int = 0
@@ -63,7 +64,10 @@ class Notification:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Notification:
-        return cls(str(data["channel"]), AlertEvent.from_dict(data["event"]),
-                   float(data["planned_at"]), int(data.get("renotify", 0)),
+        event = data["event"]
+        told = (SystemAlert.from_dict(event) if event.get("kind") == "system"
+                else AlertEvent.from_dict(event))
+        return cls(str(data["channel"]), told, float(data["planned_at"]),
+                   int(data.get("renotify", 0)),
                    int(data.get("tier", 0)), tuple(str(n) for n in data.get("notes", ())),
                    tuple(AlertEvent.from_dict(e) for e in data.get("digest", ())))

@@ -16,23 +16,31 @@ Silences (:class:`alerting.silence.Silence`) are passed in with each step, as
 the store has them now: an event a silence covers is not sent (nor reminded
 about, nor escalated); one it does not cover (a critical, unless the silence
 says so) is sent with the silence named in the message.
+
+Events carrying a story (a partner and its policy storming together) are
+notified per story, not per incident (:mod:`alerting.notifiers.stories`): the
+state remembers how severe each story was last told, reminders are per story,
+and "closed" holds story ids. :meth:`NotificationPlanner.on_liveness` is the
+dead-man alert (:mod:`alerting.notifiers.deadman`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alerting.event import AlertEvent
+from alerting.liveness import Liveness
+from alerting.notifiers.deadman import DeadmanState, check
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.policy import EscalationPolicy
+from alerting.notifiers.stories import closes_story, story_key, tells
 from alerting.silence import Silence
 from models.verdict import Evidence
 
 __all__ = ["NotificationPlanner", "PlannerState", "Watch"]
 
-_CLOSING = ("acknowledged", "resolved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +74,25 @@ class PlannerState:
     """
 
     seen: tuple[str, ...] = ()  # recent event ids, oldest first
-    closed: tuple[str, ...] = ()  # recent incidents acknowledged or resolved, oldest first
+    closed: tuple[str, ...] = ()  # recent incidents (stories) acknowledged or resolved
     watching: tuple[Watch, ...] = ()
     held: tuple[AlertEvent, ...] = ()  # held back by quiet hours, for the digest (no evidence)
+    told: tuple[tuple[str, int], ...] = ()  # story id -> severity rank last told, oldest first
+    deadman: DeadmanState = field(default_factory=DeadmanState)  # silences already told
 
     def to_dict(self) -> dict[str, Any]:
         return {"seen": list(self.seen), "closed": list(self.closed),
                 "watching": [w.to_dict() for w in self.watching],
-                "held": [e.to_dict() for e in self.held]}
+                "held": [e.to_dict() for e in self.held],
+                "told": [list(t) for t in self.told], "deadman": self.deadman.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannerState:
         return cls(tuple(data.get("seen", ())), tuple(data.get("closed", ())),
                    tuple(Watch.from_dict(w) for w in data.get("watching", ())),
-                   tuple(AlertEvent.from_dict(e) for e in data.get("held", ())))
+                   tuple(AlertEvent.from_dict(e) for e in data.get("held", ())),
+                   tuple((str(k), int(r)) for k, r in data.get("told", ())),
+                   DeadmanState.from_dict(data.get("deadman", {})))
 
 
 class NotificationPlanner:
@@ -127,30 +140,38 @@ class NotificationPlanner:
         if event.event_id in state.seen:
             return state, []
         seen = (*state.seen, event.event_id)[-self.memory:]
+        key = story_key(event)
+        levels = dict(state.told)
+        new, level = tells(event, levels.get(key, 0))
+        told = state.told
+        if event.story is not None and level != levels.get(key, 0):
+            told = (*(t for t in told if t[0] != key), (key, level))[-self.memory:]
         held = state.held
         if any(s.covers(event.entity_id, event.severity, now) for s in silences):
             out: list[Notification] = []  # silenced: still on every screen, not sent
+        elif not new:
+            out = []  # an incident of a story already told: not news (stories.tells)
         else:
             notes = tuple(s.describe() for s in silences if s.applies_to(event.entity_id, now))
             out = self._notify(event, now, notes)
             if not out and self._held_by_quiet_hours(event, now):
                 trimmed = replace(event, evidence=Evidence())  # the digest needs no posts
                 held = (*held, trimmed)[-self.digest_limit:]
-        closes = event.event in _CLOSING or event.acknowledged_by is not None
+        closes = closes_story(event)
         closed = state.closed
-        if closes and event.incident_id not in closed:
-            closed = (*closed, event.incident_id)[-self.memory:]
-        previous = next((w for w in state.watching if w.event.incident_id == event.incident_id),
-                        None)
+        if closes and key not in closed:
+            closed = (*closed, key)[-self.memory:]
+        previous = next((w for w in state.watching if story_key(w.event) == key), None)
         watching = tuple(w for w in state.watching if w is not previous)
-        if (self.watches and not closes and event.severity == "critical"
-                and event.incident_id not in closed):
-            told = now if out or previous is None else previous.notified_at
+        severity = event.story.severity if event.story is not None else event.severity
+        if (self.watches and not closes and severity == "critical" and key not in closed):
+            at = now if out or previous is None else previous.notified_at
             count = 0 if previous is None else previous.renotified
             since = now if previous is None else previous.since
             tier = 0 if previous is None else previous.tier
-            watching = (*watching, Watch(event, told, count, since, tier))
-        return PlannerState(seen, closed, watching, held), out
+            watching = (*watching, Watch(event, at, count, since, tier))
+        return replace(state, seen=seen, closed=closed, watching=watching, held=held,
+                       told=told), out
 
     def on_timer(self, state: PlannerState, now: float,
                  silences: Sequence[Silence] = ()) -> tuple[PlannerState, list[Notification]]:
@@ -187,6 +208,15 @@ class NotificationPlanner:
             out += [Notification(c, held[-1], now, digest=held) for c in channels]
             held = ()
         return replace(state, watching=tuple(watching), held=held), out
+
+    def on_liveness(self, state: PlannerState, live: Liveness, now: float,
+                    started: float) -> tuple[PlannerState, list[Notification]]:
+        """The dead-man alert: the worker or the mention feed silent past the policy's limit
+        (and once more when it is back). Quiet hours never hold it back."""
+        deadman, alerts = check(state.deadman, live, self.policy.deadman, now, started)
+        out = [Notification(c, alert, now) for alert in alerts
+               for c in self.policy.deadman.channels]
+        return replace(state, deadman=deadman), out
 
     def next_due(self, state: PlannerState) -> float | None:
         """When :meth:`on_timer` will next have a reminder or a tier to send (None: none).

@@ -13,7 +13,6 @@ module never reads the environment.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,11 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from alerting.event import EVENTS
 from alerting.notifiers.errors import PolicyError
 from models.verdict import SEVERITIES
-from models.yamldoc import load_yaml
+from models.yamldoc import Fields, load_yaml
 
 __all__ = [
     "DEFAULT_EVENTS",
     "Channel",
+    "Deadman",
     "EmailChannel",
     "EscalationPolicy",
     "QuietHours",
@@ -46,7 +46,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TOP = frozenset(("channels", "routes", "quiet_hours", "renotify_critical_minutes", "events",
-                  "incident_url", "retry", "escalation", "pages_url", "link_minutes"))
+                  "incident_url", "retry", "escalation", "pages_url", "link_minutes",
+                  "deadman"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,20 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class Deadman:
+    """When a silent pipeline pages: no worker heartbeat, or no mention taken in, for this
+    long (minutes; 0 turns that check off), to these channels (default: where critical goes).
+
+    >>> Deadman().worker_silent_minutes, Deadman().feed_silent_minutes
+    (5.0, 60.0)
+    """
+
+    worker_silent_minutes: float = 5.0
+    feed_silent_minutes: float = 60.0
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EscalationPolicy:
     """Channels, routes by severity, quiet hours, re-notify interval and retry settings.
 
@@ -182,6 +197,7 @@ class EscalationPolicy:
     escalation: tuple[Tier, ...] = ()  # ordered by after_minutes
     pages_url: str | None = None  # base of the signed /ack/ and /feedback/ links
     link_minutes: float = 240.0  # how long a signed link in a message works
+    deadman: Deadman = field(default_factory=Deadman)
     source: str = field(default="policy", compare=False)
 
     def channel(self, name: str) -> Channel:
@@ -231,7 +247,8 @@ class EscalationPolicy:
 
                 changes[name] = _SECRET.sub(sub, value)
             fixed = replace(channel, **changes) if changes else channel
-            _check_channel_urls(fixed, self.source)
+            _check_channel_urls(fixed, Fields(self.source, f"channel '{fixed.name}'",
+                                              PolicyError))
             resolved.append(fixed)
         return replace(self, channels=tuple(resolved))
 
@@ -241,226 +258,213 @@ def parse_policy(text: str, source: str = "policy") -> EscalationPolicy:
     doc = load_yaml(text, source, PolicyError)
     if not isinstance(doc, dict):
         raise PolicyError(f"{source}: expected a mapping with 'channels:' and 'routes:'")
-    unknown = sorted(set(doc) - _TOP)
-    if unknown:
-        raise PolicyError(f"{source}: unknown field '{unknown[0]}'; allowed fields are"
-                          f" {', '.join(sorted(_TOP))}")
-
-    def fail(where: str, fix: str) -> PolicyError:
-        return PolicyError(f"{source}: {where}: {fix}")
-
+    top = Fields(source, "", PolicyError)
+    top.only(doc, _TOP)
     raw_channels = doc.get("channels")
     if not isinstance(raw_channels, dict) or not raw_channels:
-        raise fail("'channels'", "required: a mapping of channel name to {type: webhook|email,"
-                   " ...}")
-    channels = tuple(_channel(str(name), spec, fail) for name, spec in raw_channels.items())
+        raise top.fail("channels", "required: a mapping of channel name to {type:"
+                       " webhook|email, ...}")
+    channels = tuple(_channel(str(name), spec, top.at(f"channel '{name}'"))
+                     for name, spec in raw_channels.items())
     names = [c.name for c in channels]
     raw_routes = doc.get("routes")
     if not isinstance(raw_routes, list) or not raw_routes:
-        raise fail("'routes'", "required: a list of {severities: [...], channels: [...]}")
-    routes = tuple(_route(r, i, names, fail) for i, r in enumerate(raw_routes, start=1))
-    quiet = None if doc.get("quiet_hours") is None else _quiet(doc["quiet_hours"], fail)
-    renotify = doc.get("renotify_critical_minutes", 0)
-    if (isinstance(renotify, bool) or not isinstance(renotify, int | float)
-            or not math.isfinite(renotify) or renotify < 0):
-        raise fail("'renotify_critical_minutes'", "must be a number of minutes >= 0"
-                   " (0 turns re-notifying off; try 15)")
-    events = _choices(doc.get("events", list(DEFAULT_EVENTS)), EVENTS, "'events'", fail)
+        raise top.fail("routes", "required: a list of {severities: [...], channels: [...]}")
+    routes = tuple(_route(r, names, top.at(f"route #{i}"))
+                   for i, r in enumerate(raw_routes, start=1))
+    quiet = None if doc.get("quiet_hours") is None else _quiet(doc["quiet_hours"],
+                                                                top.at("'quiet_hours'"))
+    renotify = top.number(doc, "renotify_critical_minutes", 0, at_least=0,
+                          fix="must be a number of minutes >= 0 (0 turns re-notifying off;"
+                              " try 15)")
+    events = top.choices(doc, "events", EVENTS, DEFAULT_EVENTS)
     url = doc.get("incident_url")
     if url is not None and (not isinstance(url, str) or "{incident_id}" not in url
                             or not url.startswith(("http://", "https://"))):
-        raise fail("'incident_url'", "must be an http(s) URL containing {incident_id}, e.g."
-                   " https://firestorm.dept.example/incidents/{incident_id}")
+        raise top.fail("incident_url", "must be an http(s) URL containing {incident_id}, e.g."
+                       " https://firestorm.dept.example/incidents/{incident_id}")
     pages_url = doc.get("pages_url")
     if pages_url is not None and (not isinstance(pages_url, str)
                                   or not pages_url.startswith(("http://", "https://"))
                                   or "{" in pages_url):
-        raise fail("'pages_url'", "must be the http(s) address of `firestorm pages` as the"
-                   " officer's phone reaches it, e.g. https://firestorm.dept.example.gov.uk")
-    minutes = doc.get("link_minutes", 240)
-    if (isinstance(minutes, bool) or not isinstance(minutes, int | float)
-            or not math.isfinite(minutes) or not 1 <= minutes <= 7 * 24 * 60):
-        raise fail("'link_minutes'", "must be a number of minutes from 1 to 10080 (a week);"
-                   " links in messages stop working after it (try 240)")
+        raise top.fail("pages_url", "must be the http(s) address of `firestorm pages` as the"
+                       " officer's phone reaches it, e.g. https://firestorm.dept.example.gov.uk")
+    minutes = top.number(doc, "link_minutes", 240, at_least=1,
+                         fix="must be a number of minutes from 1 to 10080 (a week); links in"
+                             " messages stop working after it (try 240)")
+    if minutes > 7 * 24 * 60:
+        raise top.fail("link_minutes", "must be a number of minutes from 1 to 10080 (a week);"
+                       " links in messages stop working after it (try 240)")
+    deadman = _deadman(doc.get("deadman", {}), names, routes, top.at("'deadman'"))
     return EscalationPolicy(channels=channels, routes=routes, quiet_hours=quiet,
-                            renotify_critical_minutes=float(renotify), events=events,
-                            incident_url=url, retry=_retry(doc.get("retry", {}), fail),
-                            escalation=_tiers(doc.get("escalation", []), names, fail),
+                            renotify_critical_minutes=renotify, events=events,
+                            incident_url=url, retry=_retry(doc.get("retry", {}),
+                                                           top.at("'retry'")),
+                            escalation=_tiers(doc.get("escalation", []), names,
+                                              top.at("'escalation'")),
                             pages_url=pages_url.rstrip("/") if pages_url else None,
-                            link_minutes=float(minutes), source=source)
+                            link_minutes=minutes, deadman=deadman, source=source)
 
 
-def _channel(name: str, spec: Any, fail: Any) -> Channel:
-    where = f"channel '{name}'"
+def _channel(name: str, spec: Any, f: Fields) -> Channel:
     if not _SLUG.match(name):
-        raise fail(where, "name it with lower-case letters, digits, '-' or '_' (duty-slack)")
+        raise f.fail(None, "name it with lower-case letters, digits, '-' or '_' (duty-slack)")
     if not isinstance(spec, dict):
-        raise fail(where, "expected a mapping such as {type: webhook, url: ...}")
+        raise f.fail(None, "expected a mapping such as {type: webhook, url: ...}")
     kind = spec.get("type")
     allowed = {"webhook": {"type", "url", "timeout", "include_event"},
                "email": {"type", "to", "from", "smtp", "starttls", "username", "password",
                          "timeout"}}
     if kind not in allowed:
-        raise fail(f"{where} field 'type'", "must be webhook or email")
+        raise f.fail("type", "must be webhook or email")
     unknown = sorted(set(spec) - allowed[kind])
     if unknown:
-        raise fail(f"{where} field '{unknown[0]}'", f"unknown for a {kind} channel; allowed:"
-                   f" {', '.join(sorted(allowed[kind]))}")
-    timeout = spec.get("timeout", 10.0 if kind == "webhook" else 30.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise fail(f"{where} field 'timeout'", "must be a number of seconds > 0")
+        raise f.fail(unknown[0], f"unknown for a {kind} channel; allowed:"
+                                 f" {', '.join(sorted(allowed[kind]))}")
+    timeout = f.number(spec, "timeout", 10.0 if kind == "webhook" else 30.0, above=0,
+                       fix="must be a number of seconds > 0")
     channel: Channel
     if kind == "webhook":
-        if not isinstance(spec.get("url"), str) or not spec["url"].strip():
-            raise fail(f"{where} field 'url'", "required: the incoming-webhook URL, or"
-                       " ${ENV_NAME} to take it from the environment")
-        include = spec.get("include_event", False)
-        if not isinstance(include, bool):
-            raise fail(f"{where} field 'include_event'", "must be true or false")
-        channel = WebhookChannel(name, spec["url"].strip(), float(timeout), include)
+        url = f.text(spec, "url", "required: the incoming-webhook URL, or ${ENV_NAME} to take"
+                                  " it from the environment")
+        channel = WebhookChannel(name, url, timeout, f.flag(spec, "include_event"))
     else:
         to = spec.get("to")
         if isinstance(to, str):
             to = [to]
         if (not isinstance(to, list) or not to
                 or not all(isinstance(a, str) and _is_address(a) for a in to)):
-            raise fail(f"{where} field 'to'", "required: a list of email addresses,"
-                       " e.g. [duty-press@dept.example]")
+            raise f.fail("to", "required: a list of email addresses, e.g."
+                               " [duty-press@dept.example]")
         sender = spec.get("from")
         if not isinstance(sender, str) or not _is_address(sender):
-            raise fail(f"{where} field 'from'", "required: the sender address,"
-                       " e.g. firestorm@dept.example")
+            raise f.fail("from", "required: the sender address, e.g. firestorm@dept.example")
         for key in ("smtp", "username", "password"):
-            if key in spec and not isinstance(spec[key], str):
-                raise fail(f"{where} field '{key}'", "must be a string")
-        starttls = spec.get("starttls", False)
-        if not isinstance(starttls, bool):
-            raise fail(f"{where} field 'starttls'", "must be true or false")
+            f.optional_text(spec, key, "must be a string")
         channel = EmailChannel(name, tuple(a.strip() for a in to), sender.strip(),
-                               spec.get("smtp", "smtp://localhost:25"), starttls,
-                               spec.get("username"), spec.get("password"), float(timeout))
-    _check_channel_urls(channel, None, fail)
+                               spec.get("smtp", "smtp://localhost:25"),
+                               f.flag(spec, "starttls"), spec.get("username"),
+                               spec.get("password"), timeout)
+    _check_channel_urls(channel, f)
     return channel
 
 
-def _check_channel_urls(channel: Channel, source: str | None, fail: Any = None) -> None:
+def _check_channel_urls(channel: Channel, f: Fields) -> None:
     """Check URL schemes once no ``${...}`` placeholder is left in them."""
-    if fail is None:
-        def fail(where: str, fix: str) -> PolicyError:
-            return PolicyError(f"{source}: {where}: {fix}")
-    where = f"channel '{channel.name}'"
     if isinstance(channel, WebhookChannel):
         if not _SECRET.search(channel.url) and not channel.url.startswith(
                 ("http://", "https://")):
-            raise fail(f"{where} field 'url'", "must be an http(s) URL (https://hooks.slack"
-                       ".com/services/..., or the Teams incoming-webhook URL)")
+            raise f.fail("url", "must be an http(s) URL (https://hooks.slack.com/services/...,"
+                                " or the Teams incoming-webhook URL)")
         return
     if not _SECRET.search(channel.smtp):
         if not channel.smtp.startswith(("smtp://", "smtps://")):
-            raise fail(f"{where} field 'smtp'", "must be smtp://host:port or smtps://host:port"
-                       " (implicit TLS)")
+            raise f.fail("smtp", "must be smtp://host:port or smtps://host:port (implicit TLS)")
         if channel.starttls and channel.smtp.startswith("smtps://"):
-            raise fail(f"{where} field 'starttls'", "smtps:// is already TLS; use"
-                       " smtp://host:587 with starttls: true, or smtps:// without it")
+            raise f.fail("starttls", "smtps:// is already TLS; use smtp://host:587 with"
+                                     " starttls: true, or smtps:// without it")
 
 
-def _route(item: Any, index: int, names: list[str], fail: Any) -> Route:
-    where = f"route #{index}"
+def _route(item: Any, names: list[str], f: Fields) -> Route:
     if not isinstance(item, dict) or set(item) - {"severities", "channels"}:
-        raise fail(where, "expected {severities: [warning, critical], channels: [name, ...]}")
-    severities = _choices(item.get("severities"), SEVERITIES, f"{where} field 'severities'",
-                          fail)
+        raise f.fail(None, "expected {severities: [warning, critical], channels: [name, ...]}")
+    severities = f.choices(item, "severities", SEVERITIES)
+    channels = _channel_names(item, names, f)
+    return Route(severities, channels)
+
+
+def _channel_names(item: dict[str, Any], names: list[str], f: Fields) -> tuple[str, ...]:
     channels = item.get("channels")
     if not isinstance(channels, list) or not channels or not all(
             isinstance(c, str) for c in channels):
-        raise fail(f"{where} field 'channels'", "a non-empty list of channel names")
+        raise f.fail("channels", "a non-empty list of channel names")
     for name in channels:
         if name not in names:
-            raise fail(f"{where} field 'channels'", f"unknown channel '{name}'; define it under"
-                       f" 'channels:' or use one of {', '.join(names)}")
-    return Route(severities, tuple(channels))
+            raise f.fail("channels", f"unknown channel '{name}'; define it under 'channels:'"
+                                     f" or use one of {', '.join(names)}")
+    return tuple(dict.fromkeys(channels))
 
 
-def _tiers(items: Any, names: list[str], fail: Any) -> tuple[Tier, ...]:
-    where = "'escalation'"
+def _tiers(items: Any, names: list[str], f: Fields) -> tuple[Tier, ...]:
     if not isinstance(items, list):
-        raise fail(where, "a list of tiers: [{after_minutes: 15, channels: [duty-manager]}]")
+        raise f.fail(None, "a list of tiers: [{after_minutes: 15, channels: [duty-manager]}]")
     tiers: list[Tier] = []
     for index, item in enumerate(items, start=1):
-        at = f"{where} tier #{index}"
+        at = f.at(f"{f.where} tier #{index}")
         if not isinstance(item, dict) or set(item) - {"after_minutes", "channels"}:
-            raise fail(at, "expected {after_minutes: 15, channels: [name, ...]}")
-        after = item.get("after_minutes")
-        if (isinstance(after, bool) or not isinstance(after, int | float)
-                or not math.isfinite(after) or after <= 0):
-            raise fail(f"{at} field 'after_minutes'", "must be minutes > 0 after the first"
-                       " notification of the critical incident")
+            raise at.fail(None, "expected {after_minutes: 15, channels: [name, ...]}")
+        after = at.number(item, "after_minutes", 0, above=0,
+                          fix="must be minutes > 0 after the first notification of the"
+                              " critical incident")
         channels = item.get("channels")
         if not isinstance(channels, list) or not channels or not all(
                 isinstance(c, str) and c in names for c in channels):
-            raise fail(f"{at} field 'channels'", f"a non-empty list of channel names defined"
-                       f" under 'channels:' ({', '.join(names)})")
+            raise at.fail("channels", f"a non-empty list of channel names defined under"
+                                      f" 'channels:' ({', '.join(names)})")
         if tiers and after <= tiers[-1].after_minutes:
-            raise fail(f"{at} field 'after_minutes'", "tiers must come later one after the"
-                       f" other (tier #{index - 1} is at {tiers[-1].after_minutes:g} min)")
-        tiers.append(Tier(float(after), tuple(dict.fromkeys(channels))))
+            raise at.fail("after_minutes", "tiers must come later one after the other"
+                          f" (tier #{index - 1} is at {tiers[-1].after_minutes:g} min)")
+        tiers.append(Tier(after, tuple(dict.fromkeys(channels))))
     return tuple(tiers)
 
 
-def _quiet(item: Any, fail: Any) -> QuietHours:
-    where = "'quiet_hours'"
+def _quiet(item: Any, f: Fields) -> QuietHours:
     if not isinstance(item, dict) or set(item) - {"start", "end", "timezone", "allow"}:
-        raise fail(where, "expected {start: \"22:00\", end: \"07:00\", timezone: Europe/London,"
-                   " allow: [critical]}")
+        raise f.fail(None, "expected {start: \"22:00\", end: \"07:00\", timezone:"
+                           " Europe/London, allow: [critical]}")
     minutes = {}
     for key in ("start", "end"):
         value = item.get(key)
         match = _CLOCK.match(value) if isinstance(value, str) else None
         if match is None:
-            raise fail(f"{where} field '{key}'", "required, a quoted 24-hour time such as"
-                       " \"22:00\" (unquoted 22:00 is read by YAML as a number)")
+            raise f.fail(key, "required, a quoted 24-hour time such as \"22:00\" (unquoted"
+                              " 22:00 is read by YAML as a number)")
         minutes[key] = int(match.group(1)) * 60 + int(match.group(2))
     if minutes["start"] == minutes["end"]:
-        raise fail(where, "start and end are equal: an empty window; remove quiet_hours")
+        raise f.fail(None, "start and end are equal: an empty window; remove quiet_hours")
     tz = item.get("timezone", "UTC")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise fail(f"{where} field 'timezone'", f"{tz!r} is not a known IANA time zone; use"
-                   " e.g. Europe/London") from None
-    allow = _choices(item.get("allow", []), SEVERITIES, f"{where} field 'allow'", fail,
-                     empty_ok=True)
+        raise f.fail("timezone", f"{tz!r} is not a known IANA time zone; use e.g."
+                                 " Europe/London") from None
+    allow = f.choices(item, "allow", SEVERITIES, (), empty_ok=True)
     if "critical" not in allow:
         allow = (*allow, "critical")  # critical always passes, written or not
     return QuietHours(minutes["start"], minutes["end"], tz, allow)
 
 
-def _retry(item: Any, fail: Any) -> Retry:
-    where = "'retry'"
+def _retry(item: Any, f: Fields) -> Retry:
     if not isinstance(item, dict) or set(item) - {"attempts", "backoff_seconds",
                                                    "max_backoff_seconds"}:
-        raise fail(where, "expected {attempts: 5, backoff_seconds: 2, max_backoff_seconds: 300}")
+        raise f.fail(None, "expected {attempts: 5, backoff_seconds: 2, max_backoff_seconds:"
+                           " 300}")
     default = Retry()
-    attempts = item.get("attempts", default.attempts)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        raise fail(f"{where} field 'attempts'", "must be a whole number >= 1 (try 5)")
-    numbers = {}
-    for key in ("backoff_seconds", "max_backoff_seconds"):
-        value = item.get(key, getattr(default, key))
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise fail(f"{where} field '{key}'", "must be a number of seconds > 0")
-        numbers[key] = float(value)
+    attempts = f.number(item, "attempts", default.attempts, at_least=1, whole=True,
+                        fix="must be a whole number >= 1 (try 5)")
+    numbers = {key: f.number(item, key, getattr(default, key), above=0,
+                             fix="must be a number of seconds > 0")
+               for key in ("backoff_seconds", "max_backoff_seconds")}
     if numbers["max_backoff_seconds"] < numbers["backoff_seconds"]:
-        raise fail(f"{where} field 'max_backoff_seconds'", "must be >= backoff_seconds")
-    return Retry(attempts, numbers["backoff_seconds"], numbers["max_backoff_seconds"])
+        raise f.fail("max_backoff_seconds", "must be >= backoff_seconds")
+    return Retry(int(attempts), numbers["backoff_seconds"], numbers["max_backoff_seconds"])
 
 
-def _choices(value: Any, allowed: tuple[str, ...], where: str, fail: Any,
-             empty_ok: bool = False) -> tuple[str, ...]:
-    if (not isinstance(value, list) or (not value and not empty_ok)
-            or not all(isinstance(v, str) and v in allowed for v in value)):
-        raise fail(where, f"a {'' if empty_ok else 'non-empty '}list of: {', '.join(allowed)}")
-    return tuple(dict.fromkeys(value))
+def _deadman(item: Any, names: list[str], routes: tuple[Route, ...], f: Fields) -> Deadman:
+    if not isinstance(item, dict):
+        raise f.fail(None, "expected {worker_silent_minutes: 5, feed_silent_minutes: 60,"
+                           " channels: [name, ...]}")
+    f.only(item, {"worker_silent_minutes", "feed_silent_minutes", "channels"})
+    default = Deadman()
+    minutes = {key: f.number(item, key, getattr(default, key), at_least=0,
+                             fix="must be a number of minutes >= 0 (0 turns it off)")
+               for key in ("worker_silent_minutes", "feed_silent_minutes")}
+    if "channels" in item:
+        channels = _channel_names(item, names, f)
+    else:  # where a critical alert goes: a silent pipeline is as urgent as a storm
+        channels = tuple(dict.fromkeys(c for r in routes if "critical" in r.severities
+                                       for c in r.channels))
+    return Deadman(minutes["worker_silent_minutes"], minutes["feed_silent_minutes"], channels)
 
 
 def _is_address(text: str) -> bool:

@@ -19,11 +19,20 @@ The consumer group is created at the end of the log (``$``): the first start
 notifies only alerts after it, not a month of history; every later start
 resumes exactly where the last one stopped, first re-reading any entry it had
 read but not acknowledged. Run one notify process per Redis.
+
+If Redis loses the log and the group with it (a restart without persistence),
+the next read finds no group: the group is made again at the *start* of the new
+log, so every alert stored since then is read (the worker's 'restored' events
+are among them; the planner does not notify those by default).
+
+It also reads the workers' heartbeats and the history marker
+(:mod:`alerting.liveness`) for the dead-man alert.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +41,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from alerting.errors import AlertEventError, AlertStoreUnavailable
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 from alerting.notifiers.journal import Failure
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.planner import PlannerState
@@ -39,7 +49,15 @@ from alerting.store import Keys
 
 __all__ = ["GROUP", "RedisJournal"]
 
+log = logging.getLogger(__name__)
+
 GROUP = "firestorm-notify"
+# A blocking read waits at most this long; the socket waits longer still. redis-py 8
+# gives every client a 5 s socket timeout by default, and a BLOCK longer than the
+# socket timeout ends in a false "Timeout reading" (notify then backed off for up to
+# 30 s with Redis healthy): the timeout must always be set above the longest block.
+MAX_BLOCK_SECONDS = 10.0
+SOCKET_TIMEOUT = MAX_BLOCK_SECONDS + 5.0
 
 
 class RedisJournal:
@@ -55,9 +73,8 @@ class RedisJournal:
         self.state_key = f"{prefix}:notify:state"
         self.pending_key = f"{prefix}:notify:pending"
         self.failed_key = f"{prefix}:notify:failed"
-        # socket_timeout stays None: XREADGROUP BLOCK holds the socket open on purpose.
-        self._redis = client or aioredis.Redis.from_url(url, socket_connect_timeout=5,
-                                                              **options)
+        self._redis = client or aioredis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT, **options)
         self._backlog = True  # first re-read entries delivered to us but never acked
 
     async def ensure_group(self) -> None:
@@ -71,7 +88,10 @@ class RedisJournal:
 
     async def read(self, count: int = 100,
                    block_ms: int = 1000) -> list[tuple[str, AlertEvent | str]]:
-        """Next alert-log entries as (stream id, event), or (stream id, reason) if undecodable."""
+        """Next alert-log entries as (stream id, event), or (stream id, reason) if undecodable.
+
+        Waits up to ``block_ms`` (at most :data:`MAX_BLOCK_SECONDS`) for a new entry.
+        """
         try:
             if self._backlog:
                 got = await self._redis.xreadgroup(self.group, self.consumer,
@@ -82,10 +102,43 @@ class RedisJournal:
                 self._backlog = False
             got = await self._redis.xreadgroup(self.group, self.consumer,
                                                {self.keys.stream: ">"}, count=count,
-                                               block=max(1, block_ms))
+                                               block=_block(block_ms))
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
+            await self._group_lost()
+            return []
         except (RedisError, OSError) as exc:
             raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
         return [_decode(sid, fields) for sid, fields in (got[0][1] if got else [])]
+
+    async def _group_lost(self) -> None:
+        """The log and its group are gone (Redis restarted empty): read the new log whole."""
+        log.warning("alert log lost (Redis restarted empty?): consumer group made again at"
+                    " the start of the new log")
+        try:
+            await self._redis.xgroup_create(self.keys.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
+        except (RedisError, OSError) as exc:
+            raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
+        self._backlog = True
+
+    async def liveness(self) -> tuple[list[Heartbeat], History | None]:
+        """The workers' latest heartbeats and the history marker."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.workers)
+        pipe.hgetall(self.keys.history)
+        workers, history = await self._call(pipe.execute)
+        beats = []
+        for value in workers.values():
+            try:
+                beats.append(Heartbeat.from_json(value))
+            except (ValueError, KeyError, TypeError):
+                continue  # not a heartbeat this version reads: ignored, never fatal
+        fields = {_text(k): _text(v) for k, v in history.items()}
+        return beats, History.from_fields(fields) if fields else None
 
     def rewind(self) -> None:
         """After a failed step: re-read from the first entry read but never acknowledged."""
@@ -146,6 +199,19 @@ class RedisJournal:
             return await fn(*args)
         except (RedisError, OSError) as exc:
             raise AlertStoreUnavailable(f"Redis unavailable: {exc}") from None
+
+
+def _block(block_ms: int) -> int:
+    """The BLOCK of one read: at least 1 ms (0 would mean forever), below the socket timeout.
+
+    >>> _block(0), _block(30_000)
+    (1, 10000)
+    """
+    return max(1, min(int(block_ms), int(MAX_BLOCK_SECONDS * 1000)))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _dump(data: dict[str, Any]) -> str:

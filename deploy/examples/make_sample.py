@@ -61,9 +61,10 @@ def generate(quiet_hours: float, seed: int) -> list[str]:
         n += 1
         author = f"@{'activist' if storm else 'resident'}{rng.randrange(4000 if storm else 900)}"
         followers = rng.choice([40, 120, 300, 800, 2_000]) if rng.random() > 0.02 else 250_000
+        # A link to the post, so the incident page can link to it (an example domain).
         return json.dumps({"id": f"s{n}", "ts": round(ts, 3), "platform": "twitter",
                            "author": author, "author_followers": followers, "text": text,
-                           "lang": "en"})
+                           "lang": "en", "url": f"https://social.example/{author[1:]}/{n}"})
 
     quiet_end = START + quiet_hours * 3600
     ts = float(START)

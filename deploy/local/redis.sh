@@ -9,7 +9,7 @@ LOG_TAG=redis
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 REDIS_PORT="${FIRESTORM_REDIS_PORT:-6379}"
-APPENDONLY="${FIRESTORM_REDIS_APPENDONLY:-no}"
+APPENDONLY="${FIRESTORM_REDIS_APPENDONLY:-yes}"
 START_TIMEOUT="${FIRESTORM_REDIS_START_TIMEOUT:-20}"
 STOP_TIMEOUT="${FIRESTORM_REDIS_STOP_TIMEOUT:-15}"
 require_int FIRESTORM_REDIS_PORT "$REDIS_PORT"
@@ -39,7 +39,7 @@ Usage: $(basename "$0") {start|stop|status|logs [-f]}
 Environment:
   FIRESTORM_STACK_DIR           state dir (default <repo>/.stack; now ${STACK_DIR})
   FIRESTORM_REDIS_PORT          port (default 6379)
-  FIRESTORM_REDIS_APPENDONLY    yes|no (default no: nothing persisted)
+  FIRESTORM_REDIS_APPENDONLY    yes|no (default yes: an append-only file in the state dir)
   FIRESTORM_REDIS_START_TIMEOUT seconds to wait for PONG (default 20)
   FIRESTORM_REDIS_STOP_TIMEOUT  seconds before SIGKILL on stop (default 15)
 EOF
@@ -140,7 +140,10 @@ logfile ${LOG_FILE}
 loglevel notice
 dir ${DATA_DIR}
 save ""
+# The append-only file keeps open incidents, the alert log and the dedupe markers
+# through a Redis restart: an emptied Redis must never read as an all-clear.
 appendonly ${APPENDONLY}
+appendfsync everysec
 databases 16
 EOF
 }

@@ -25,8 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Show every open incident from the Redis alert log, most severe first,"
                     " with why it fired, how big and how negative it is, sample posts and the"
                     " linked policy or partner; follow new events live; press 'a' to"
-                    " acknowledge the selected incident (the worker's answer is shown), 'f'"
-                    " to rate it. Keys: up/down or j/k select, a acknowledge, f feedback"
+                    " acknowledge the selected incident (the worker's answer is shown; a"
+                    " partner and its policy storming together are one story: 'a'"
+                    " acknowledges both), 'f' to rate it. The header says whether the worker"
+                    " is alive (its heartbeat); an empty board says 'no open incidents' only"
+                    " when it is. Keys: up/down or j/k select, a acknowledge, f feedback"
                     " (u useful, x false alarm, t too late), r redraw, q quit.")
     p.add_argument("--by", default=getpass.getuser(),
                    help="who acknowledges from this console (default: your login name)")
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         give_feedback(feed.store, actions, incident_id, verdict, by, "console", origin,
                       time.time())
 
-    console = Console(by, ack=ack, where=_where(settings.redis_url), feedback=rate)
+    console = Console(by, ack=ack, where=_where(settings.redis_url), feedback=rate,
+                      silent_after=settings.silent_after)
     try:
         if args.once:
             console.receive(("silences", actions.silences()))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alerting.errors import AlertStoreUnavailable
+from alerting.liveness import judge
 from alerting.notifiers.action_links import ActionLinks
 from alerting.notifiers.notification import Notification
 from alerting.notifiers.planner import NotificationPlanner
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alerting.notifiers.outbox import Notifier
+    from alerting.notifiers.planner import PlannerState
+    from alerting.notifiers.redis_journal import RedisJournal
     from streams.metrics import Metrics
 
 __all__ = ["add_parser", "run"]
@@ -38,6 +41,7 @@ __all__ = ["add_parser", "run"]
 log = logging.getLogger("firestorm.notify")
 
 TICK_SECONDS = 30.0  # the re-notify timer runs at least this often (sooner when one is due)
+LIVENESS_SECONDS = 10.0  # how often the heartbeats are judged for the dead-man alert
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "notify", help="send alerts to Slack/Teams webhooks and email, per the policy",
         description="Read alert events from Redis and notify the duty press officer as the"
                     " escalation policy says (routes by severity, quiet hours, re-notify of"
-                    " unacknowledged critical incidents). Failed deliveries are kept and"
-                    " retried on the next start. See docs/notifications.md.")
+                    " unacknowledged critical incidents, one message per story). Sends a"
+                    " dead-man alert when the worker or the mention feed goes silent."
+                    " Failed deliveries are kept and retried on the next start. See"
+                    " docs/notifications.md.")
     p.add_argument("--policy", metavar="FILE",
                    help="escalation policy YAML (default: FIRESTORM_NOTIFY_POLICY)")
     p.add_argument("--once", action="store_true",
@@ -154,6 +160,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                  len(policy.routes), policy.renotify_critical_minutes, len(waiting),
                  len(failed), len(state.watching))
         backoff = 0.0
+        started = time.time()
+        judged = float("-inf")  # loop time of the last liveness check
         while deadline is None or loop.time() < deadline:
             try:
                 silences = await asyncio.to_thread(silence_store.silences)
@@ -162,7 +170,11 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
                     await journal.commit(due, new_state)
                     spawn(due)
                 state = new_state
-                wait = TICK_SECONDS
+                if loop.time() - judged >= LIVENESS_SECONDS:
+                    state = await _dead_man(journal, planner, state, started,
+                                            settings.silent_after, spawn)
+                    judged = loop.time()
+                wait = min(TICK_SECONDS, LIVENESS_SECONDS)
                 next_due = planner.next_due(state)
                 if next_due is not None:
                     wait = min(wait, max(0.05, next_due - time.time()))
@@ -213,6 +225,23 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
             await probes.cleanup()
         await journal.close()
         silence_store.close()
+
+
+async def _dead_man(journal: RedisJournal, planner: NotificationPlanner, state: PlannerState,
+                    started: float, silent_after: float,
+                    spawn: Callable[[Iterable[Notification]], None]) -> PlannerState:
+    """Judge the heartbeats; send the dead-man alert (or the all-clear) the policy asks for."""
+    now = time.time()
+    beats, history = await journal.liveness()
+    new_state, alarms = planner.on_liveness(state, judge(beats, history, now, silent_after),
+                                            now, started)
+    if new_state != state:
+        await journal.commit(alarms, new_state)
+        for n in alarms:
+            log.warning("dead-man alert id=%s channel=%s event=%s", n.id, n.channel,
+                        n.event.event)
+        spawn(alarms)
+    return new_state
 
 
 def _finished(inflight: set[asyncio.Task[bool]], metrics: Metrics,

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                        retention_seconds=int(settings.retention_days * 86_400), **tls)
     names, links = _watchlist(settings)
     app = build_pages_app(store, settings.pages_token, feed=open_feed(settings.redis_url, **tls),
-                          entities=names, actions=_actions(settings, store, links, tls))
+                          entities=names, actions=_actions(settings, store, links, tls),
+                          silent_after=settings.silent_after)
     store.ping()  # wrong password or no Redis: say so now, not on the first page view
     if not _loopback(host):
         log.warning("pages bound to %s, not loopback: put them behind TLS (a reverse proxy)"

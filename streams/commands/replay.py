@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
+from alerting.story import Stories, StoryRules
 from models.intake import Intake, IntakeResult
 from models.observation import Observation, Tick
 from streams.components import build_engine, build_intake, load_watchlist
@@ -59,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
     intake = build_intake(settings, watchlist, args.negativity_model)
     engine = build_engine(watchlist, settings.test_poison)
+    stories = StoryRules.from_watchlist(watchlist, settings.story_window)
     started = time.monotonic()
     with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
             open_output(args.dead, "dead letters") as dead:
-        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush)
+        stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
+                       stories=stories)
     elapsed = time.monotonic() - started
     repaired = f" ({stats['repaired']:,} repaired)" if stats["repaired"] else ""
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
@@ -75,19 +78,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
-           dead: TextIO | None = None, flush: bool = True) -> dict[str, Any]:
-    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``."""
+           dead: TextIO | None = None, flush: bool = True,
+           stories: StoryRules | None = None) -> dict[str, Any]:
+    """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
+
+    With ``stories``, each event is grouped into its story as a store would
+    group it (:mod:`alerting.story`), in the order the events are written.
+    """
     states: dict[str, EntityEngineState] = {}
     stats = {"lines": 0, "accepted": 0, "rejected": 0, "repaired": 0, "events": 0,
              "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
+    book = Stories(stories) if stories is not None else None
 
     def emit(events: list[AlertEvent]) -> None:
         stats["events"] += len(events)
-        if out is not None:
-            for event in events:
-                out.write(event.stamped(time.time()).to_json() + "\n")
+        if out is None:
+            return
+        for event in events:
+            if book is not None:
+                event = book.tell(event)
+            out.write(event.stamped(time.time()).to_json() + "\n")
 
     def reject(reason: str, line: str) -> None:
         stats["reasons"][reason] = stats["reasons"].get(reason, 0) + 1

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from alerting.action_store import open_action_store
 from alerting.audit import AuditEntry
+from alerting.errors import SilenceError
 from alerting.silence import Silence, parse_until
 from alerting.store import open_store
 from streams.components import load_watchlist
-from streams.errors import FirestormError
+from streams.errors import FirestormError, UsageError
 from streams.settings import Settings
 
 __all__ = ["add_parser"]
@@ -81,22 +82,27 @@ def run(args: argparse.Namespace) -> int:
 
 def _set(args: argparse.Namespace, settings: Settings, store: object) -> int:
     if not args.entity:
-        raise FirestormError("which entity? e.g. firestorm silence acme-stores --until 2h"
-                             " --why TEXT (or --list, --lift ID)")
+        raise UsageError("which entity? e.g. firestorm silence acme-stores --until 2h"
+                         " --why TEXT (or --list, --lift ID)")
     if not args.until or not args.why:
-        raise FirestormError("say until when and why: --until 2h --why \"known campaign\"")
-    watchlist = load_watchlist(settings.watchlist)
+        raise UsageError("say until when and why: --until 2h --why \"known campaign\"")
+    path = settings.watchlist_path()
+    watchlist = load_watchlist(str(path))
     ids = [e.id for e in watchlist.entities]
     if args.entity not in ids:
-        raise FirestormError(f"{args.entity!r} is not in the watchlist {settings.watchlist};"
-                             f" entities: {', '.join(ids)}")
+        raise UsageError(f"{args.entity!r} is not in the watchlist {path};"
+                         f" entities: {', '.join(ids)}")
     now = time.time()
     local = datetime.now().astimezone().tzinfo  # "07:00" means 07:00 where the officer is
-    silence = Silence.make(
-        args.entity, scope="story" if args.story else "entity",
-        linked=watchlist.linked_to(args.entity), until=parse_until(args.until, now, local),
-        by=args.by, why=args.why, now=now, include_critical=args.include_critical, via="cli",
-        origin=f"host {socket.gethostname()}")
+    try:  # what the officer typed: a mistake here is a usage error (exit 2)
+        silence = Silence.make(
+            args.entity, scope="story" if args.story else "entity",
+            linked=watchlist.linked_to(args.entity),
+            until=parse_until(args.until, now, local), by=args.by, why=args.why, now=now,
+            include_critical=args.include_critical, via="cli",
+            origin=f"host {socket.gethostname()}")
+    except SilenceError as exc:
+        raise UsageError(str(exc)) from None
     store.add_silence(silence)  # type: ignore[attr-defined]
     _audit(settings, store, args.entity, "silence", silence.by, "set", silence.describe())
     print(f"{silence.id}: {silence.describe()}")

@@ -38,9 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from alerting.delivery import DurableDelivery
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
+    from alerting.story import StoryRules
     from streams import membership
     from streams.app import build_app
     from streams.components import build_engine, build_intake, load_watchlist
+    from streams.liveness import Pulse, worker_name
     from streams.logs import logging_config
     from streams.metrics import Metrics
     from streams.pipeline import Pipeline, WatchlistSource
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     engine = build_engine(watchlist, settings.test_poison)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400),
+                       stories=StoryRules.from_watchlist(watchlist, settings.story_window),
                        **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca else {}))
     try:
         store.ping()  # fail fast on a wrong password, before consuming anything
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
                        answer=actions.answer, metrics=Metrics("worker"),
                        watchlist=WatchlistSource(watchlist_path),
-                       outbox_depth=lambda: delivery.pending, instance_id=member)
+                       outbox_depth=lambda: delivery.pending, instance_id=member,
+                       pulse=Pulse(worker_name(settings.app_id), store, delivery, engine))
     logging.getLogger("firestorm.worker").info(
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,

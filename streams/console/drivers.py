@@ -15,23 +15,59 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from streams.console.feed import BLOCK_SECONDS, Feed, Follower, Message
-from streams.console.screen import Console, Line, screen_text
+from streams.console.screen import Console, Line, Screen, screen_text
 from streams.render import format_alert
 
-__all__ = ["run_curses", "run_once", "run_plain"]
+__all__ = ["MORE_BELOW", "layout", "run_curses", "run_once", "run_plain"]
+
+MORE_BELOW: Line = (("  … more below (↓)", "dim"),)
 
 
 def run_once(console: Console, feed: Feed, out: TextIO) -> int:
     """Print the board as the log has it now, and return (``--once``: tests, cron)."""
     console.receive(("reset", feed.catch_up()))
+    console.receive(("liveness", *feed.liveness()))
     console.receive(("status", True, "connected"))
     out.write(screen_text(console.screen(width=10_000, expand_all=True)))
     return 0
 
 
+def layout(screen: Screen, height: int, top: int) -> tuple[int, list[tuple[int, Line]]]:
+    """Which line goes on which row of a ``height``-row terminal, scrolled from ``top``.
+
+    The header, a blank row, as much of the body as fits with the selected story in
+    view, then, on a row of its own, "more below" when the body goes on, and the
+    footer on the last rows. Returns the (possibly moved) ``top`` and the rows.
+
+    >>> s = Screen(header=((("H", ""),),), body=tuple(((f"b{i}", ""),) for i in range(9)),
+    ...            focus=(0, 1), footer=((("F", ""),),))
+    >>> top, rows = layout(s, height=6, top=0)
+    >>> [(row, line[0][0]) for row, line in rows]
+    [(0, 'H'), (2, 'b0'), (3, 'b1'), (4, '  … more below (↓)'), (5, 'F')]
+    """
+    fixed = len(screen.header) + 1 + len(screen.footer)
+    rows = max(1, height - fixed)
+    if len(screen.body) > rows:
+        rows = max(1, rows - 1)  # the marker takes a row of its own, never a body line's
+    start, end = screen.focus
+    if start < top:
+        top = start
+    elif end > top + rows:
+        top = max(0, min(start, end - rows))
+    top = max(0, min(top, max(0, len(screen.body) - rows)))
+    placed = list(enumerate(screen.header))
+    first = len(screen.header) + 1
+    placed += [(first + i, line) for i, line in enumerate(screen.body[top: top + rows])]
+    if top + rows < len(screen.body):
+        placed.append((first + rows, MORE_BELOW))
+    placed += [(height - len(screen.footer) + i, line) for i, line in enumerate(screen.footer)]
+    return top, placed
+
+
 def run_plain(console: Console, follower: Follower, out: TextIO, err: TextIO) -> int:
     """Print the board once, then each new event as lines, until Ctrl-C (``--plain``)."""
     first = True
+    said = [""]  # the last liveness line written
 
     def emit(message: Message) -> None:
         nonlocal first
@@ -48,6 +84,15 @@ def run_plain(console: Console, follower: Follower, out: TextIO, err: TextIO) ->
         elif kind == "status":
             err.write(f"redis: {message[2]}\n")
             err.flush()
+        elif kind == "lost":
+            err.write("redis: the alert log is gone (restarted empty?): rebuilding\n")
+        elif kind == "liveness":
+            live = console.liveness()
+            text = live.text() if live is not None else ""
+            if text != said[0]:  # only changes: a line every 2 s would drown the events
+                err.write(f"worker: {text}\n")
+                err.flush()
+                said[0] = text
         out.flush()
 
     follower.emit = emit
@@ -57,7 +102,8 @@ def run_plain(console: Console, follower: Follower, out: TextIO, err: TextIO) ->
 
 
 _STYLES = {"critical": (1, "bold"), "warning": (2, "bold"), "watch": (3, ""),
-           "alert": (1, "bold"), "ok": (4, ""), "pending": (2, ""), "ask": (2, "bold"),
+           "alert": (1, "bold"), "alarm": (1, "bold"), "ok": (4, ""), "pending": (2, ""),
+           "ask": (2, "bold"), "question": (2, "bold"),
            "title": (0, "bold"), "name": (0, "bold"), "dim": (0, "dim"), "keys": (0, "reverse")}
 
 
@@ -144,21 +190,11 @@ def _curses_styles(curses: Any) -> dict[str, int]:
 
 def _draw(scr: Any, console: Console, styles: dict[str, int], top: int) -> int:
     height, width = scr.getmaxyx()
-    screen = console.screen(width)
+    # Lines are fitted one column short: curses cannot write the last cell of a row.
+    top, rows = layout(console.screen(width - 1), height, top)
     scr.erase()
-    rows = max(1, height - len(screen.header) - len(screen.footer) - 1)
-    start, end = screen.focus
-    if start < top:
-        top = start
-    elif end > top + rows:
-        top = max(0, min(start, end - rows))
-    top = max(0, min(top, max(0, len(screen.body) - rows)))
-    _put(scr, 0, screen.header, width, styles)
-    _put(scr, len(screen.header) + 1, screen.body[top: top + rows], width, styles)
-    if top + rows < len(screen.body):
-        _put(scr, height - len(screen.footer) - 1,
-             ((("  … more below (↓)", "dim"),),), width, styles)
-    _put(scr, height - len(screen.footer), screen.footer, width, styles)
+    for row, line in rows:
+        _put(scr, row, (line,), width, styles)
     scr.noutrefresh()
     import curses
 

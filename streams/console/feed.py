@@ -4,7 +4,9 @@
 at start (catch-up), then every new entry with ``XREAD BLOCK`` from the last
 id seen, so nothing falls between catch-up and live (pub/sub would drop what
 arrives while nobody listens). :class:`Follower` runs it with reconnection
-and backoff and reports what happens as messages.
+and backoff and reports what happens as messages, including the workers'
+heartbeats and the store's history marker every :data:`LIVENESS_SECONDS`, and
+the moment it finds the log gone (a Redis restart without persistence).
 """
 
 from __future__ import annotations
@@ -21,15 +23,19 @@ from alerting.errors import (
     AlertStoreUnavailable,
 )
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 
-__all__ = ["BLOCK_SECONDS", "PAGE", "SILENCE_POLL", "Feed", "Follower", "Message"]
+__all__ = ["BLOCK_SECONDS", "LIVENESS_SECONDS", "PAGE", "SILENCE_POLL", "Feed", "Follower",
+           "Message"]
 
 BLOCK_SECONDS = 1.0  # XREAD BLOCK per call: also how fast the follower notices 'quit'
+LIVENESS_SECONDS = 2.0  # how often heartbeats and the history marker are read
 SILENCE_POLL = 5.0  # seconds between reads of the silences in force
 BACKOFF_START, BACKOFF_MAX = 0.5, 30.0  # like the outbox: reconnect fast, then politely
 PAGE = 1000  # stream entries per catch-up read
 
 Message = tuple[Any, ...]  # ("reset", events) | ("events", events) | ("status", ok, text)
+#                            | ("liveness", heartbeats, history) | ("lost", when)
 #                            | ("ack_sent", id) | ("ack_failed", id, text)
 #                            | ("ack_answer", id, outcome, reason) | ("ack_no_answer", id)
 #                            | ("silences", silences) | ("rated", id, verdict)
@@ -103,6 +109,10 @@ class Feed:
                     self.skipped += 1  # not ours to judge; the worker writes the log
         return events
 
+    def liveness(self) -> tuple[list[Heartbeat], History | None]:
+        """The workers' latest heartbeats and the store's history marker."""
+        return self.store.heartbeats(), self.store.history()
+
     def rewound(self) -> bool:
         """True if the log now ends before the last id seen (Redis lost it in a restart)."""
         if self._client is None or self.last_id == "0-0":
@@ -144,32 +154,42 @@ class Follower:
 
     def __init__(self, feed: Feed, emit: Callable[[Message], None],
                  block: float = BLOCK_SECONDS,
-                 silences: Callable[[], list[Any]] | None = None) -> None:
+                 silences: Callable[[], list[Any]] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 liveness_every: float = LIVENESS_SECONDS) -> None:
         self.feed, self.emit, self.block = feed, emit, block
         self.stop = threading.Event()
         self.silences = silences
         self._silences_read, self._silences_shown = -SILENCE_POLL, None
+        self._clock, self._every = clock, liveness_every
 
     def run(self) -> None:
         delay, fresh, failed = BACKOFF_START, True, False
         while not self.stop.is_set():
             try:
                 if failed and self.feed.rewound():
+                    # Redis came back without the log: say so, never "no incidents".
+                    self.emit(("lost", self._clock()))
                     fresh = True
                 if fresh:
                     self.emit(("status", True, "catching up…"))
                     events = self.feed.catch_up()
                     self.emit(("status", True, "connected"))
+                    self.emit(("liveness", *self.feed.liveness()))
                     self.emit(("reset", events))
                     fresh = False
                 elif failed:
                     self.emit(("status", True, "connected"))
                 failed, delay = False, BACKOFF_START
+                looked = time.monotonic()
                 while not self.stop.is_set():
                     self._poll_silences()
                     events = self.feed.next(self.block)
                     if events:
                         self.emit(("events", events))
+                    if time.monotonic() - looked >= self._every:
+                        self.emit(("liveness", *self.feed.liveness()))
+                        looked = time.monotonic()
             except AlertStoreAuthError as exc:
                 failed = self._wait(f"Redis refused the credentials, retrying in {delay:g}s"
                                     f" ({exc})", delay)

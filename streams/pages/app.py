@@ -7,7 +7,9 @@ Routes (all but ``/login`` and ``/static/`` need the token)::
     GET  /incidents/{id}.json       export: record, points, events
     GET  /incidents/{id}.csv        export: per-minute points (?table=events: the events)
     GET  /live                      live page (static/live.js listens to /live/events)
-    GET  /live/events               server-sent events, fed from Redis pub/sub
+    GET  /live/events               server-sent events: alerts from Redis pub/sub, and the
+                                    liveness banner every few seconds
+    GET  /live/open                 the open incidents (JSON): the live page's table
     GET  /login, POST /login        token form; sets an HttpOnly SameSite=Strict cookie
     POST /logout                    clears the cookie
     GET  /static/...                stylesheet and the live page's script
@@ -31,6 +33,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
@@ -38,8 +41,8 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from alerting.errors import FirestormAlertError
-from alerting.memory_store import MemoryAlertStore
-from alerting.redis_store import RedisAlertStore
+from alerting.liveness import DEFAULT_SILENT_AFTER
+from alerting.store import AlertStore
 from streams.errors import ConfigError
 from streams.metrics import Metrics
 from streams.pages import actions as officer
@@ -61,22 +64,27 @@ STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC = ("/login", "/static/", *PROBE_PATHS, *officer.PUBLIC_PREFIXES)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+LIVENESS_EVERY = 5.0  # seconds between liveness updates on an open live page
 PAGES = web.AppKey("pages", Pages)
 TOKEN = web.AppKey("token", str)
 STREAMS = web.AppKey("streams", set)
 METRICS = web.AppKey("metrics", Metrics)
 
 
-def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
+def build_pages_app(store: AlertStore, token: str, *,
                     feed: RedisFeed | QueueFeed | None = None,
                     entities: Mapping[str, tuple[str, str]] | None = None,
                     tick: float = 15.0, metrics: Metrics | None = None,
-                    actions: officer.Actions | None = None) -> web.Application:
+                    actions: officer.Actions | None = None,
+                    silent_after: float = DEFAULT_SILENT_AFTER,
+                    clock: Callable[[], float] = time.time) -> web.Application:
     """The aiohttp application over ``store``; refuses to exist without a usable token.
 
     ``entities`` maps watchlist ids to (name, kind) so linked entities show by
-    name; ``tick`` is the keep-alive interval of the live event stream;
-    ``actions`` turns on acknowledging, silencing and feedback (none: read only).
+    name; ``tick`` is the keep-alive interval of the live event stream (the
+    liveness banner is re-sent at least every :data:`LIVENESS_EVERY` seconds);
+    ``actions`` turns on acknowledging, silencing and feedback (none: read only);
+    ``silent_after`` is how long without a heartbeat makes the worker "silent".
     """
     if not token:
         raise ConfigError("the incident pages need an access token: set FIRESTORM_PAGES_TOKEN"
@@ -86,7 +94,8 @@ def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
         raise ConfigError(f"FIRESTORM_PAGES_TOKEN is {len(token)} characters; use at least"
                           f" {MIN_TOKEN_LENGTH} random ones (secrets.token_urlsafe(24))")
     app = web.Application(middlewares=[_count, _errors, _access])
-    app[PAGES] = Pages(store, feed or QueueFeed(), dict(entities or {}), tick)
+    app[PAGES] = Pages(store, feed or QueueFeed(), dict(entities or {}), tick, silent_after,
+                       clock)
     app[METRICS] = metrics = metrics or Metrics("pages")
 
     async def ready() -> tuple[bool, str]:
@@ -117,6 +126,7 @@ def build_pages_app(store: RedisAlertStore | MemoryAlertStore, token: str, *,
     r.add_get("/incidents/{incident_id:[^/]+}.csv", page(views.incident_export_csv))
     r.add_get("/incidents/{incident_id:[^/]+}", page(views.incident_page))
     r.add_get("/live", page(views.live_page))
+    r.add_get("/live/open", page(views.live_open))
     r.add_get("/live/events", _live_events)
     r.add_get("/login", _login_form)
     r.add_post("/login", _login)
@@ -229,18 +239,25 @@ async def _live_events(request: web.Request) -> web.StreamResponse:
     if task is not None:
         streams.add(task)
     response: web.StreamResponse | None = None
+    told = 0.0  # monotonic time the liveness banner was last sent
     try:
-        async for text in pages.feed.listen(pages.tick):
+        async for text in pages.feed.listen(min(pages.tick, LIVENESS_EVERY)):
             if response is None:
                 response = web.StreamResponse(headers={
                     "Content-Type": "text/event-stream", "Cache-Control": "no-store",
                     "X-Accel-Buffering": "no"})
                 await response.prepare(request)
                 await response.write(b"retry: 3000\nevent: ready\ndata: {}\n\n")
-                continue
-            chunk = b": keep-alive\n\n" if text is None else views.sse_alert(text)
-            if chunk is not None:
+            elif text is not None and (chunk := views.sse_alert(text)) is not None:
                 await response.write(chunk)
+            if asyncio.get_running_loop().time() - told >= LIVENESS_EVERY:
+                try:
+                    await response.write(views.sse_liveness(await pages.liveness()))
+                except FirestormAlertError:
+                    await response.write(b": liveness unavailable\n\n")
+                told = asyncio.get_running_loop().time()
+            elif text is None:
+                await response.write(b": keep-alive\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass  # the page was closed, or the server is stopping
     except (OSError, RedisError) as exc:  # Redis unreachable: the browser retries after 'retry'

@@ -1,8 +1,10 @@
 """An incident as files a comms lead can keep: JSON (everything) and CSV (spreadsheets).
 
 JSON is the record plus the timeline in the alert contract's own shapes
-(``docs/alerts.md``). CSV has one row per minute (``table=points``, the
-default) or per lifecycle event (``table=events``). A cell that a spreadsheet
+(``docs/alerts.md``), and the story the incident is told in. CSV has one row
+per minute (``table=points``, the default) or per lifecycle event
+(``table=events``, with each event's window and its figures written as every
+other channel writes them). A cell that a spreadsheet
 would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or CR) is
 prefixed with ``'``, since who acknowledged an incident is typed by a person.
 """
@@ -15,6 +17,7 @@ import json
 from typing import Any
 
 from alerting.event import format_time
+from alerting.story import Story
 from alerting.timeline import IncidentRecord, Timeline
 
 __all__ = ["CSV_TABLES", "incident_csv", "incident_json", "record_dict"]
@@ -33,14 +36,20 @@ def record_dict(record: IncidentRecord) -> dict[str, Any]:
             "opened_at": t(record.opened_at), "resolved_at": t(record.resolved_at),
             "last_at": t(record.last_at), "last_event": record.last_event,
             "last_seq": record.last_seq, "acknowledged_by": record.acknowledged_by,
-            "acknowledged_at": t(record.acknowledged_at)}
+            "acknowledged_at": t(record.acknowledged_at), "story_id": record.story_id}
 
 
-def incident_json(record: IncidentRecord, timeline: Timeline | None) -> str:
+def incident_json(record: IncidentRecord, timeline: Timeline | None,
+                  story: Story | None = None) -> str:
+    """Record, per-minute points (``window_seconds`` 60: each is one minute), events, story."""
     timeline = timeline or Timeline(record.incident_id, (), ())
     data = {"incident": record_dict(record),
-            "points": [{**p.to_dict(), "at": format_time(p.at)} for p in timeline.points],
-            "events": [e.to_dict() for e in timeline.events]}
+            "story": None if story is None else story.to_dict(),
+            "points": [{**p.to_dict(), "at": format_time(p.at), "window_seconds": 60}
+                       for p in timeline.points],
+            "events": [{**e.to_dict(), "figures": {"volume": e.figures.volume_text(),
+                                                   "negativity": e.figures.negativity_text()}}
+                       for e in timeline.events]}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -70,13 +79,17 @@ def incident_csv(timeline: Timeline | None, table: str = "points") -> str:
     elif table == "events":
         writer.writerow(["at", "emitted_at", "seq", "event", "severity", "previous_severity",
                          "volume", "expected_volume", "negativity", "expected_negativity",
-                         "score", "reasons", "acknowledged_by"])
+                         "window_seconds", "how_big", "how_negative", "score", "reasons",
+                         "acknowledged_by", "story_id"])
         for e in events:
             writer.writerow([
                 format_time(e.at), "" if e.emitted_at is None else format_time(e.emitted_at),
                 e.seq, e.event, e.severity, e.previous_severity or "", e.volume,
-                e.expected_volume, e.negativity, e.expected_negativity, e.score,
-                _cell(" | ".join(e.reasons)), _cell(e.acknowledged_by or "")])
+                e.expected_volume, e.negativity, e.expected_negativity,
+                "" if e.window_seconds is None else f"{e.window_seconds:g}",
+                e.figures.volume_text(), e.figures.negativity_text(), e.score,
+                _cell(" | ".join(e.reasons)), _cell(e.acknowledged_by or ""),
+                e.story.id if e.story is not None else ""])
     else:
         raise ValueError(f"table {table!r}: must be one of {', '.join(CSV_TABLES)}")
     return out.getvalue()

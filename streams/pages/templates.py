@@ -61,8 +61,12 @@ def when(ts: float | None, empty: str = "—") -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def layout(title: str, body: Markup, *, nav: bool = True, script: str | None = None) -> str:
-    """A whole page: one stylesheet, optional script file, no inline script or style."""
+def layout(title: str, body: Markup, *, nav: bool = True, script: str | None = None,
+           banner: Markup | None = None) -> str:
+    """A whole page: one stylesheet, optional script file, no inline script or style.
+
+    ``banner`` goes right under the header: the pipeline's liveness, on every page.
+    """
     links = Markup('<nav><a href="/">Incidents</a> <a href="/live">Live alerts</a>'
                    ' <a href="/report">Precision</a>'
                    '<form method="post" action="/logout" class="logout">'
@@ -73,6 +77,6 @@ def layout(title: str, body: Markup, *, nav: bool = True, script: str | None = N
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<title>{title} · Firestorm</title>'
         '<link rel="stylesheet" href="/static/pages.css">{tag}</head>'
-        '<body><header><span class="brand">Firestorm</span>{links}</header>'
+        '<body><header><span class="brand">Firestorm</span>{links}</header>{banner}'
         '<main>{body}</main></body></html>\n',
-        title=title, tag=tag, links=links, body=body)
+        title=title, tag=tag, links=links, banner=banner or Markup(""), body=body)

@@ -93,7 +93,7 @@ CI_PLAN = Plan(stream="sample", fuzz=2_000, kills=2, redis_down=5.0, broker_rest
 def synthetic_mentions(count: int, workdir: Path) -> tuple[list[bytes], Path]:
     """``count`` generated mentions in event-time order (several seeded streams merged,
     as bench/bench_replay.py does), and their watchlist file."""
-    from models.synthetic import generate
+    from bench.scenarios.legacy import generate
 
     streams, total, seed = [], 0, 0
     while total < count:

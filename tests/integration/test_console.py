@@ -40,7 +40,7 @@ def ev(entity: str, seq: int, kind: str, severity: str, *, by: str | None = None
     return AlertEvent(f"{entity}-20240501T123400Z", seq, kind, entity, entity.title() + " Ltd",
                       "partner", severity, at, volume, 8.5, 0.8, 0.3, 9.1,
                       reasons=(f"{volume} mentions in a minute, 10.6x the recent mean of 8.5",),
-                      evidence=evidence, owner="DWP", acknowledged_by=by)
+                      evidence=evidence, owner="DWP", acknowledged_by=by, window_seconds=300)
 
 
 def row(screen: str, text: str) -> tuple[int, str]:
@@ -65,7 +65,8 @@ def server_url(server: RedisServer) -> str:
 class Terminal:
     """A tmux session of its own (own socket): type keys, read the screen."""
 
-    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], log: Path,
+                 size: tuple[int, int] = (150, 48)) -> None:
         if shutil.which("tmux") is None:
             pytest.fail("tmux is needed for the console's terminal test: apt-get install -y tmux")
         self.socket, self.log = f"firestorm-test-{uuid.uuid4().hex[:8]}", log
@@ -73,7 +74,8 @@ class Terminal:
         # Keep the pane after the console exits, with its stderr, for the failure message.
         shell = (f"cd {shlex.quote(str(REPO))} && env {exports} {shlex.join(command)}"
                  f" 2>{shlex.quote(str(log))}; echo CONSOLE EXITED $?; sleep 600")
-        self._tmux("new-session", "-d", "-s", "console", "-x", "150", "-y", "48", shell)
+        self._tmux("new-session", "-d", "-s", "console", "-x", str(size[0]), "-y", str(size[1]),
+                   shell)
 
     def _tmux(self, *args: str) -> str:
         done = subprocess.run(["tmux", "-u", "-L", self.socket, *args], capture_output=True,
@@ -82,6 +84,10 @@ class Terminal:
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "console")
+
+    def coloured(self) -> str:
+        """The screen with its colours, as SGR escape sequences."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "console")
 
     def press(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "console", *keys)
@@ -135,7 +141,8 @@ def test_console_catches_up_shows_live_events_escaped_and_the_acknowledgement(
         tesco, acme = row(screen, "Tesco Ltd (partner)"), row(screen, "Acme Ltd (partner)")
         assert "CRITICAL" in tesco[1] and "WARNING" in acme[1] and tesco[0] < acme[0]
         assert "CRITICAL 1 WARNING 1 WATCH 0" in screen
-        assert "volume 240 vs expected 8.5 | negative 80% vs 30% | score 9.1" in screen
+        assert "240 mentions in 5 min, usually 8.5 (28.2x)" in screen
+        assert "80% of them negative, usually 30% | score 9.1" in screen
         assert "why: 240 mentions in a minute" in screen  # the selected (top) one is expanded
         assert "linked: work-programme (4 co-mentions) | owner: DWP" in screen
         assert "> anon:7f3a: boycott them" in screen
@@ -159,7 +166,7 @@ def test_console_catches_up_shows_live_events_escaped_and_the_acknowledgement(
         term.press("j", "j")
         term.wait_for(lambda s: "why: 90 mentions" in s, "Acme selected")
         term.press("a")
-        term.wait_for(lambda s: "Acknowledge acme-20240501T123400Z (Acme Ltd) as sam? y/n"
+        term.wait_for(lambda s: "Acknowledge acme-20240501T123400Z (Acme Ltd (partner)) as sam? y/n"
                       in s, "the confirmation question")
         term.press("y")
         # No broker: the sender fails, and says so (or is still trying).
@@ -234,10 +241,59 @@ def test_console_says_redis_is_unreachable_and_recovers_when_it_returns(
         server.stop()
         term.wait_for(lambda s: "Redis unreachable, retrying" in s, "the outage in the header")
         server.start()  # no persistence: the log is gone, and the board must say so
-        term.wait_for(lambda s: "Redis: connected" in s and "No open incidents" in s,
-                      "the reconnection and the reloaded (empty) log", timeout=60)
+        screen = term.wait_for(lambda s: "Redis: connected" in s and "History lost at" in s,
+                               "the reconnection and the lost history", timeout=60)
+        assert "rebuilding" in screen and "No open incidents" not in screen
         store.publish(ev("argos", 1, "opened", "critical"))
         term.wait_for(lambda s: "Argos Ltd (partner)" in s, "a live event after the outage")
+    finally:
+        term.close()
+        store.close()
+
+
+def test_at_80x24_severity_and_ack_state_are_whole_long_names_end_in_an_ellipsis_and_a_silent_worker_is_red(  # noqa: E501
+        server_url: str, console_env: dict[str, str], tmp_path: Path) -> None:
+    from alerting.liveness import Heartbeat
+    from alerting.story import Stories, StoryRules
+
+    store = open_store(server_url)
+    store.begin_history(time.time() - 3600, holding_open=False)
+    store.beat(Heartbeat("firestorm@host:1", time.time() - 200, lag=0))  # silent 3 min
+    book = Stories(StoryRules.of({"acme": ("work-programme",)}))
+    long_name = "Acme Stores and Distribution Services for the Greater Metropolitan Area Ltd"
+    for entity, name, severity in [("acme", long_name, "critical"),
+                                   ("work-programme", "Work Programme", "warning")]:
+        event = ev(entity, 1, "opened", severity)
+        store.publish(book.tell(AlertEvent(
+            event.incident_id, 1, "opened", entity, name, "partner", severity, event.at,
+            1615, 79.1, 0.8, 0.3, 9.1, reasons=("x" * 200,), evidence=event.evidence,
+            window_seconds=3600)))
+    for i in range(6):
+        store.publish(ev(f"other{i}", 1, "opened", "warning"))
+    term = Terminal([sys.executable, "-m", "streams.cli", "console", "--by", "sam"],
+                    console_env, tmp_path / "console.err", size=(80, 24))
+    try:
+        screen = term.wait_for(lambda s: "Acme Stores and" in s and "worker silent" in s,
+                               "the board at 80x24")
+        lines = screen.splitlines()
+        assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+        head = next(line for line in lines if "Acme Stores and" in line)
+        # the story's block: severity and acknowledgement whole, the long title cut with …
+        assert "CRITICAL" in head and "NOT ACKNOWLEDGED" in head and head.rstrip().endswith("…")
+        assert "1615 mentions in 60 min, usually 79.1 (20.4x)" in screen
+        # "more below" has a row of its own, above the intact footer
+        more = next(i for i, line in enumerate(lines) if "more below" in line)
+        assert "↑/↓ j/k select   a acknowledge   f feedback   r redraw   q quit" in lines[-1]
+        assert more == len(lines) - 3 and lines[more].strip() == "… more below (↓)"
+        # the silent worker, in red, in the header
+        header = next(line for line in term.coloured().splitlines() if "worker silent" in line)
+        assert "31m" in header.split("worker silent")[0]
+        term.press("a")
+        screen = term.wait_for(lambda s: "y/n" in s, "the question")
+        question = next(line for line in screen.splitlines() if "y/n" in line)
+        assert question.startswith("Acknowledge story") and question.rstrip().endswith(
+            "as sam? y/n")
+        term.press("n")
     finally:
         term.close()
         store.close()

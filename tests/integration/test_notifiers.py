@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class HookServer:
     def __init__(self, port: int = 0, statuses: tuple[int, ...] = ()) -> None:
         self.attempts: list[int] = []
         self.received: list[dict] = []
+        self.arrived: list[float] = []  # wall clock of each accepted POST
         self.statuses = list(statuses)
         self._lock = threading.Lock()
         server = self
@@ -75,6 +77,7 @@ class HookServer:
                     server.attempts.append(status)
                     if status == 200:
                         server.received.append(body)
+                        server.arrived.append(time.time())
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -147,15 +150,15 @@ def test_webhook_posts_text_with_severity_entity_and_link(hooks) -> None:
     notifier = WebhookNotifier(WebhookChannel("duty", hook.url),
                                link=lambda i: f"https://fs.example/incidents/{i}")
     journal = MemoryJournal()
-    e = event()
+    e = replace(event(), window_seconds=300.0)
     assert deliver(Outbox({"duty": notifier}, journal, FAST), Notification("duty", e, 0.0)) \
         == [True]
     [body] = hook.received
     assert set(body) == {"text"}  # the shape Slack and Teams incoming webhooks both take
     text = body["text"]
     assert "CRITICAL opened: Acme Stores (partner)" in text
-    assert "90 mentions in the minute, expected 8.5 (10.6x)" in text
-    assert "80% negative, usually 30%" in text
+    assert "How big: 90 mentions in 5 min, usually 8.5 (10.6x)" in text
+    assert "How negative: 80% of them negative, usually 30%" in text
     assert f"https://fs.example/incidents/{e.incident_id}" in text
     assert asyncio.run(journal.pending()) == []
 
@@ -375,4 +378,76 @@ def test_notify_keeps_failed_deliveries_in_redis_and_sends_them_on_the_next_run(
     assert len(hook.texts()) == 1 and "WARNING opened: Acme Stores" in hook.texts()[0]
     assert client.hlen("firestorm:notify:failed") == 0
     assert client.hlen("firestorm:notify:pending") == 0
+    store.close()
+
+
+def test_an_event_published_while_notify_idles_for_a_minute_reaches_the_webhook_in_2s(
+        redis_server: RedisServer, hooks, tmp_path: Path, caplog) -> None:
+    # The blocking read of the alert log must not outlast the Redis client's socket
+    # timeout: when it did (redis-py 8 defaults to 5 s), every idle read ended in a
+    # false "Timeout reading", notify backed off for up to 30 s, and a new alert
+    # waited for the backoff to end.
+    hook = HookServer()
+    hooks.append(hook)
+    client = redis.Redis.from_url(redis_server.url)
+    thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
+                                  redis_server.url, "--max-seconds", "75")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    time.sleep(60)  # idle: nothing in the log for a minute (the point of the test)
+    # With Redis healthy, an idle minute is not a failure: no backoff was started.
+    failing = [r.getMessage() for r in caplog.records if "redis failing" in r.getMessage()]
+    assert not failing, f"notify backed off while idle: {failing[:2]}"
+    store = open_store(redis_server.url)
+    published = time.time()
+    store.publish(event(severity="warning"))
+    wait_for(lambda: hook.arrived, 30, "the webhook call")
+    delay = hook.arrived[0] - published
+    assert delay < 2.0, f"the alert reached the webhook {delay:.1f}s after it was published"
+    thread.join(timeout=30)
+    assert result == [0]
+    store.close()
+
+
+
+def test_notify_pages_when_the_worker_goes_silent_and_again_when_it_is_back(
+        redis_server: RedisServer, hooks, tmp_path: Path, monkeypatch) -> None:
+    from alerting.liveness import Heartbeat
+
+    monkeypatch.setattr(notify, "LIVENESS_SECONDS", 0.5)  # judge often: this test is short
+    hook = HookServer()
+    hooks.append(hook)
+    policy = write_policy(tmp_path / "policy.yaml", hook.url)
+    policy.write_text(policy.read_text() + "deadman: {worker_silent_minutes: 0.05}\n")  # 3 s
+    store = open_store(redis_server.url)
+    store.beat(Heartbeat("firestorm@host:1", time.time(), last_input_at=time.time()))
+    thread, result = start_notify(policy, redis_server.url, "--max-seconds", "15")
+    wait_for(lambda: any("worker silent for" in t for t in hook.texts()), 12,
+             "the dead-man alert")
+    [silent] = [t for t in hook.texts() if "worker silent" in t]
+    assert silent.startswith("*CRITICAL worker silent for") and "NOT a quiet night" in silent
+    store.beat(Heartbeat("firestorm@host:2", time.time(), last_input_at=time.time()))
+    wait_for(lambda: any("worker back" in t for t in hook.texts()), 12, "the all-clear")
+    assert sum("worker silent" in t for t in hook.texts()) == 1  # told once
+    thread.join(timeout=30)
+    assert result == [0]
+    store.close()
+
+
+def test_notify_reads_the_new_log_after_redis_lost_the_old_one(hooks, tmp_path: Path,
+                                                                redis_server_factory) -> None:
+    server = redis_server_factory(persistent=False)
+    hook = HookServer()
+    hooks.append(hook)
+    client = redis.Redis.from_url(server.url)
+    thread, result = start_notify(write_policy(tmp_path / "policy.yaml", hook.url),
+                                  server.url, "--max-seconds", "20")
+    wait_for(lambda: group_ready(client), 10, "the notify consumer group")
+    server.crash()
+    server.start()  # empty: no log, no group
+    store = open_store(server.url)
+    store.publish(event(severity="warning"))
+    wait_for(lambda: hook.texts(), 15, "the alert stored after the restart")
+    assert "WARNING opened: Acme Stores" in hook.texts()[0]
+    thread.join(timeout=30)
+    assert result == [0]
     store.close()

@@ -21,7 +21,7 @@ from alerting.event import AlertEvent
 from alerting.redis_store import RedisAlertStore
 from alerting.timeline import TimelinePoint
 from models.verdict import Evidence, Sample
-from tests.integration.support import Pages, RedisServers
+from tests.integration.support import REPO, Pages, RedisServers
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,8 @@ def store(pages_redis_url: str) -> Iterator[RedisAlertStore]:
 def pages_url(store: RedisAlertStore, pages_redis_url: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_TOKEN=TOKEN)
+    env.update(FIRESTORM_REDIS_URL=pages_redis_url, FIRESTORM_PAGES_TOKEN=TOKEN,
+               FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"))
     pages = Pages(env, tmp_path_factory.mktemp("pages") / "pages.log")
     try:
         yield pages.url

@@ -172,10 +172,16 @@ def test_password_in_url_works_and_a_wrong_one_says_so(redis_server_factory):
 
 def test_acl_user_in_url(server):
     admin = raw(server)
+    from alerting.story import StoryRules
+
+    # The categories docs/alerts.md gives an ACL user, nothing more.
     admin.execute_command("ACL", "SETUSER", "firestorm", "on", ">user-pw", "~firestorm:*",
-                          "&firestorm:*", "+@all")
-    store = RedisAlertStore(f"redis://firestorm:user-pw@127.0.0.1:{server.port}/0")
+                          "&firestorm:*", "+@read", "+@write", "+@stream", "+@pubsub",
+                          "+@scripting", "+@transaction", "+@connection")
+    store = RedisAlertStore(f"redis://firestorm:user-pw@127.0.0.1:{server.port}/0",
+                            stories=StoryRules.of({}))
     assert store.publish(ev(1, "opened"))
+    assert store.story(INCIDENT) is not None
     assert [e.seq for _, e in store.catch_up()] == [1]
     outsider = RedisAlertStore(f"redis://firestorm:user-pw@127.0.0.1:{server.port}/0",
                                prefix="elsewhere")
@@ -362,3 +368,65 @@ def test_upgrade_backfills_the_index_from_records_written_without_one(server, st
         i for i in expected if not i.startswith("gamma")]
     assert scans(client) == 0
     client.close()
+
+
+# -- stories: grouped where events are stored, atomically --------------------------------
+
+def test_redis_tells_the_stories_the_memory_store_and_replay_tell(server):
+    from hypothesis import HealthCheck, given, settings
+
+    from alerting.memory_store import MemoryAlertStore
+    from alerting.story import Stories
+    from tests.unit.test_story import RULES, histories
+
+    client = raw(server)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(histories())
+    def check(events):
+        client.flushdb()
+        store = RedisAlertStore(server.url, stories=RULES)
+        memory, book = MemoryAlertStore(stories=RULES), Stories(RULES)
+        for e in events:
+            store.publish(e)
+            memory.publish(e)
+        told = [book.tell(e).story for e in events]
+        assert [e.story for _, e in store.catch_up()] == told
+        assert [e.story for _, e in memory.catch_up()] == told
+        for story in {s.id: s for s in told}.values():
+            assert store.story(story.id) == memory.story(story.id)
+        store.close()
+
+    check()
+
+
+def test_concurrent_publishers_never_split_or_double_a_story(server):
+    import threading
+
+    from alerting.story import StoryRules
+
+    rules = StoryRules.of({f"p{i}": ("policy",) for i in range(8)})
+    stores = [RedisAlertStore(server.url, stories=rules) for _ in range(4)]
+    events = [AlertEvent(f"{entity}-1", 1, "opened", entity, entity, "partner", "warning",
+                         T0, 40, 8.0, 0.7, 0.3, 5.0)
+              for entity in ["policy", *(f"p{i}" for i in range(8))]]
+
+    def publish(store: RedisAlertStore, mine: list[AlertEvent]) -> None:
+        for e in mine:
+            store.publish(e)
+
+    threads = [threading.Thread(target=publish, args=(s, events[i::4]))
+               for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    told = [e.story for _, e in stores[0].catch_up()]
+    assert len(told) == 9
+    # every incident is in exactly one story; a story's members are exactly those told in it
+    ids = {e.incident_id: e.story.id for _, e in stores[0].catch_up()}
+    for story_id in set(ids.values()):
+        members = {m.incident_id for m in stores[0].story(story_id).members}
+        assert members == {i for i, s in ids.items() if s == story_id}
+    for s in stores:
+        s.close()

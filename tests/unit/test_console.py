@@ -9,9 +9,12 @@ import pytest
 from alerting.ack import AckAnswer
 from alerting.errors import AlertStoreUnavailable
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 from alerting.memory_store import MemoryAlertStore
+from alerting.story import Stories, StoryRules
 from models.verdict import Evidence, Sample
 from streams.console import Console, Feed, Follower, screen_text
+from streams.console.drivers import MORE_BELOW, layout
 
 T0 = 1714566840.0
 EVIDENCE = Evidence(top_hashtags=(("#boycottacme", 9),),
@@ -24,7 +27,7 @@ def ev(entity: str, seq: int, kind: str, severity: str = "warning",
     return AlertEvent(f"{entity}-20240501T123400Z", seq, kind, entity, entity.title(),
                       "partner", severity, T0 + 60 * seq, 90, 8.5, 0.8, 0.3, 9.1,
                       reasons=("90 mentions in a minute, 10.6x the recent mean",),
-                      evidence=EVIDENCE, owner="DWP", acknowledged_by=by)
+                      evidence=EVIDENCE, owner="DWP", acknowledged_by=by, window_seconds=300)
 
 
 class Acks:
@@ -60,8 +63,9 @@ def text(c: Console) -> str:
 def test_the_board_shows_what_why_how_big_and_the_evidence_of_the_selected_incident():
     out = text(console(Acks(), ev("acme", 1, "opened", "critical"), ev("dwp", 1, "opened")))
     assert out.index("CRITICAL") < out.index("WARNING")
-    assert "Acme (partner)  acme-20240501T123400Z" in out and "NOT ACKNOWLEDGED" in out
-    assert "volume 90 vs expected 8.5 | negative 80% vs 30% | score 9.1" in out
+    assert "NOT ACKNOWLEDGED  Acme (partner)  acme-20240501T123400Z" in out
+    assert "90 mentions in 5 min, usually 8.5 (10.6x)" in out
+    assert "80% of them negative, usually 30% | score 9.1 | opened" in out
     assert "why: 90 mentions in a minute" in out
     assert "linked: work-programme (watchlist link) | owner: DWP" in out
     assert "hashtags: #boycottacme (9)" in out
@@ -78,7 +82,7 @@ def test_a_then_y_sends_the_ack_for_the_selected_incident_and_waits_for_the_work
     acks = Acks()
     c = console(acks, ev("acme", 1, "opened", "critical"), ev("dwp", 1, "opened"))
     assert c.handle_key("down") and c.handle_key("a")
-    assert "Acknowledge dwp-20240501T123400Z (Dwp) as sam? y/n" in text(c)
+    assert "Acknowledge dwp-20240501T123400Z (Dwp (partner)) as sam? y/n" in text(c)
     assert acks.sent == []
     c.handle_key("y")
     assert acks.sent == ["dwp-20240501T123400Z"]
@@ -221,3 +225,122 @@ def test_follower_reports_unreachable_redis_and_recovers():
     assert statuses[1].startswith("Redis unreachable, retrying in 0.5s (Redis at")
     assert statuses[2:] == ["catching up…", "connected"]
     assert [e.seq for m in messages if m[0] == "reset" for e in m[1]] == [1]
+
+
+# -- one story, one block ------------------------------------------------------------
+
+NAMES = {"acme": ("Acme Stores", "partner"), "wp": ("Work Programme", "policy"),
+         "dwp": ("Department for Work and Pensions", "department")}
+
+
+def story_events() -> list[AlertEvent]:
+    book = Stories(StoryRules.of({"acme": ("wp",)}, NAMES))
+
+    def told(entity: str, seq: int, kind: str, severity: str, by: str | None = None):
+        name, kind_ = NAMES[entity]
+        return book.tell(AlertEvent(f"{entity}-20240501T123400Z", seq, kind, entity, name,
+                                    kind_, severity, T0 + 60 * seq, 90, 8.5, 0.8, 0.3, 9.1,
+                                    evidence=EVIDENCE, acknowledged_by=by,
+                                    window_seconds=300))
+    return [told("acme", 1, "opened", "warning"), told("wp", 1, "opened", "critical"),
+            told("dwp", 1, "opened", "warning")]
+
+
+def test_a_partner_and_its_policy_in_one_story_are_one_block_acknowledged_together():
+    acks = Acks()
+    c = console(acks, *story_events())
+    out = text(c)
+    head = next(line for line in out.splitlines() if "Acme Stores (partner) +" in line)
+    assert "CRITICAL" in head and "NOT ACKNOWLEDGED" in head
+    assert "Acme Stores (partner) + Work Programme (policy)" in head
+    assert out.count("NOT ACKNOWLEDGED") == 2  # the story, and the department on its own
+    c.handle_key("a")
+    assert "Acknowledge story acme-20240501T123400Z (Acme Stores (partner) + Work" in text(c)
+    c.handle_key("y")
+    assert acks.sent == ["acme-20240501T123400Z", "wp-20240501T123400Z"]
+    c.receive(("events", [AlertEvent("acme-20240501T123400Z", 2, "acknowledged", "acme",
+                                     "Acme Stores", "partner", "warning", T0 + 300, 0, 0.0,
+                                     0.0, 0.0, 0.0, acknowledged_by="sam")]))
+    assert "PARTLY ACKNOWLEDGED" not in text(c)  # the other ack is still on its way
+    assert "recorded by the worker, updating…" in text(c)
+
+
+# -- 80 x 24 -----------------------------------------------------------------------
+
+def test_at_80_columns_severity_and_ack_state_are_never_cut_and_long_fields_end_in_an_ellipsis():
+    long = ev("acme", 1, "opened", "critical")
+    long = AlertEvent(long.incident_id, 1, "opened", "acme",
+                      "The Very Long Name Of A Partner Organisation Delivering Things Ltd",
+                      "partner", "critical", T0, 1615, 79.1, 0.8, 0.3, 9.1,
+                      reasons=("x" * 300,), evidence=EVIDENCE, window_seconds=3600)
+    c = console(Acks(), long, ev("dwp", 1, "opened"))
+    screen = c.screen(80)
+    rows = ["".join(t for t, _ in line) for line in (*screen.header, *screen.body)]
+    assert all(len(row) <= 80 for row in rows), [r for r in rows if len(r) > 80]
+    head = next(r for r in rows if "CRITICAL" in r and "The Very" in r)
+    assert "NOT ACKNOWLEDGED" in head and head.endswith("…")
+    assert "    1615 mentions in 60 min, usually 79.1 (20.4x)" in rows
+    assert any(r.startswith("    why: xxx") and r.endswith("…") for r in rows)
+    c.handle_key("a")
+    footer = "".join(t for t, _ in c.screen(80).footer[0])
+    assert len(footer) <= 80 and footer.endswith("as sam? y/n")
+
+
+def test_more_below_takes_its_own_row_and_the_footer_stays_on_the_last_rows():
+    c = console(Acks(), *[ev(f"e{i}", 1, "opened") for i in range(8)])
+    screen = c.screen(80)
+    top, rows = layout(screen, height=24, top=0)
+    used = [row for row, _ in rows]
+    assert len(used) == len(set(used)) and max(used) == 23  # no row written twice
+    marker = next(row for row, line in rows if line == MORE_BELOW)
+    first = len(screen.header) + 1
+    shown = [line for row, line in rows if first <= row < marker]
+    assert shown == list(screen.body[top: top + len(shown)])  # every body row above it intact
+    assert marker == first + len(shown) == 24 - len(screen.footer) - 1
+
+
+# -- liveness: a dead worker is not a quiet day ---------------------------------------
+
+def alive(at: float, **kw) -> Heartbeat:
+    return Heartbeat("w1", at, event_time=at - 5, last_input_at=at - 1, lag=0, **kw)
+
+
+def test_the_header_says_the_worker_is_silent_in_red():
+    c = console(Acks())
+    c.receive(("liveness", [alive(T0 + 3600 - 180)], History(T0)))
+    header = c.screen(80).header
+    assert (("worker silent for 3 min", "alarm")) in header[1]
+    c.receive(("liveness", [alive(T0 + 3600 - 2)], History(T0)))
+    assert any(t.startswith("worker ok (lag 0, data up to") for t, _ in c.screen(80).header[1])
+
+
+def test_an_empty_board_is_an_all_clear_only_with_a_live_worker_and_an_intact_history():
+    c = console(Acks())
+    assert "No open incidents known yet." in text(c)  # heartbeats not read yet
+    c.receive(("liveness", [alive(T0 + 3600)], History(T0)))
+    assert "No open incidents. Watching for new alerts." in text(c)
+    c.receive(("liveness", [alive(T0 + 3000)], History(T0)))
+    assert "No open incidents known, but worker silent for 10 min: this is not an all-clear" \
+        in text(c)
+    c.receive(("liveness", [], None))
+    assert "No incident history in Redis yet: waiting for the worker." in text(c)
+
+
+def test_a_console_that_finds_its_history_gone_says_lost_and_rebuilding_never_no_incidents():
+    c = console(Acks(), ev("acme", 1, "opened"))
+    lost = 1714567440.0  # 12:44:00 UTC
+    c.receive(("lost", lost))
+    c.receive(("reset", []))
+    c.receive(("liveness", [alive(T0 + 3600, open_incidents=1)], None))
+    out = text(c)
+    assert "History lost at 12:44:00 UTC, rebuilding…" in out
+    assert "No open incidents" not in out
+    # the worker has begun the history again, holding one open incident
+    c.receive(("liveness", [alive(T0 + 3600, open_incidents=1)], History(lost + 5, lost + 5)))
+    assert "History lost at 12:44:05 UTC, rebuilding… (1 open incidents held" in text(c)
+    # ... and republished it: the board is whole again
+    c.receive(("events", [ev("acme", 1, "restored")]))
+    c.receive(("liveness", [alive(T0 + 3600, open_incidents=1)],
+               History(lost + 5, lost + 5, lost + 6, 1)))
+    out = text(c)
+    assert "History lost" not in out and "Acme (partner)" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
@@ -205,3 +205,33 @@ def test_verdicts_carry_the_judged_minute_for_the_timeline():
     verdicts += out
     assert [v.minute_volume for v in verdicts] == [2, 3, 1]
     assert [v.minute_negativity for v in verdicts] == [0.5, round(1 / 3, 4), 1.0]
+
+
+def test_evidence_shows_the_post_at_the_centre_and_the_high_reach_posts_with_time_and_link():
+    d = Detector(FAST)
+    state = d.initial()
+    verdicts = []
+    for minute, _, obs in posts([Minutes(150, 4), Minutes(8, 40, negative=0.8)]):
+        if minute >= 150:  # the storm: a viral post, reshared, and two big accounts joining in
+            i = int(obs.mention_id.split("-")[1])
+            if i % 4 == 1:
+                obs = replace(obs, reshare_of="viral-1", text="RT acme is a disgrace")
+            if i == 0 and minute == 150:
+                obs = replace(obs, mention_id="viral-1", text="acme is a disgrace",
+                              url="https://social.example/p/viral-1")
+            if i == 2:
+                obs = replace(obs, author=f"@bignews{minute % 2}", followers=250_000,
+                              url=f"https://social.example/p/{obs.mention_id}")
+        state, out = d.observe(state, obs)
+        verdicts += out
+    alerts = [v.evidence for v in verdicts if v.severity is not None]
+    evidence = next(e for e in alerts if e.centre is not None)
+    centre = evidence.centre
+    assert centre.id == "viral-1" and centre.reshares >= 3 and centre.text == "acme is a disgrace"
+    assert centre.url == "https://social.example/p/viral-1" and centre.ts is not None
+    # once the original is older than the posts kept as evidence, a reshare stands in for it
+    later = alerts[-1].centre
+    assert later.id == "viral-1" and later.text == "RT acme is a disgrace" and later.reshares
+    big = alerts[-1].high_reach  # one post per account, the biggest accounts first
+    assert sorted(s.author for s in big) == ["@bignews0", "@bignews1"]
+    assert all(s.followers == 250_000 and s.url and s.ts for s in big)

@@ -27,7 +27,8 @@ def event(**changes) -> AlertEvent:
                 severity="critical", at=T0 + 60, volume=90, expected_volume=8.5,
                 negativity=0.8, expected_negativity=0.3, score=9.1,
                 reasons=("volume 10x baseline",), evidence=EVIDENCE, owner="DWP",
-                previous_severity="warning", emitted_at=T0 + 61.25)
+                previous_severity="warning", emitted_at=T0 + 61.25, window_seconds=300.0,
+                opened_at=T0)
     return AlertEvent(**(base | changes))
 
 
@@ -35,20 +36,22 @@ def test_json_has_exactly_the_contract_fields_plus_the_documented_ones():
     data = json.loads(event().to_json())
     contract = {"incident_id", "entity_id", "entity_name", "entity_kind", "event", "severity",
                 "at", "emitted_at", "volume", "negativity", "score", "reasons", "evidence"}
-    additions = {"event_id", "seq", "owner", "previous_severity", "acknowledged_by"}
+    additions = {"event_id", "seq", "owner", "previous_severity", "acknowledged_by",
+                 "opened_at", "story"}
     assert set(data) == contract | additions
     assert data["event_id"] == "acme-20240501T123400Z:2"
     assert data["at"] == "2024-05-01T12:35:00Z"
     assert data["emitted_at"] == "2024-05-01T12:35:01.250000Z"
-    assert data["volume"] == {"current": 90, "expected": 8.5}
-    assert data["negativity"] == {"current": 0.8, "expected": 0.3}
+    assert data["volume"] == {"current": 90, "expected": 8.5, "window_seconds": 300.0}
+    assert data["negativity"] == {"current": 0.8, "expected": 0.3, "window_seconds": 300.0}
+    assert data["opened_at"] == "2024-05-01T12:34:00Z" and data["story"] is None
     assert data["evidence"] == {
         "top_terms": [["workfare", 12]], "top_hashtags": [["#boycottacme", 9]],
         "samples": [{"id": "p1", "author": "user-1", "text": "boycott acme",
                      "followers": 120, "negativity": 0.9},
                     {"id": "p2", "author": "user-2", "text": "acme again"}],
         "top_authors": [["bigaccount", 50000]], "linked": [["work-programme", 4]],
-        "coordinated_share": 0.25}
+        "coordinated_share": 0.25, "centre": None, "high_reach": []}
 
 
 def test_round_trip_keeps_everything_including_emitted_at():
@@ -71,6 +74,8 @@ def test_emitted_at_is_not_part_of_equality():
     (lambda d: d.update(volume={"current": "many", "expected": 1}), "wrong type"),
     (lambda d: d.update(event_id="x:9"), "does not match"),
     (lambda d: d.update(seq=0), "'seq'"),
+    (lambda d: d["volume"].update(window_seconds=0), "window_seconds"),
+    (lambda d: d.update(story={"id": "x"}), "'story'"),
 ])
 def test_bad_events_say_what_is_wrong(change, message):
     data = event().to_dict()

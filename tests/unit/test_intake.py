@@ -49,6 +49,17 @@ def test_ordinary_authors_and_handles_in_text_are_pseudonymised_public_figures_a
     assert second.author == "@famous_mp"
 
 
+def test_a_link_to_a_post_is_kept_only_for_an_author_shown_by_name():
+    def with_url(i: int, followers: int, author: str) -> bytes:
+        data = json.loads(line(i, 1.7e9, "boycott acme", followers, author))
+        return json.dumps({**data, "url": f"https://social.example/{author}/{i}"}).encode()
+
+    result = intake().accept_many([with_url(1, 10, "@jo"), with_url(2, 5000, "@bignews")],
+                                  now=1.7e9)
+    assert [(o.author.startswith("anon:"), o.url) for o in result.observations] == [
+        (True, None), (False, "https://social.example/@bignews/2")]
+
+
 T0 = 1_700_000_000.0 - 1_700_000_000 % 60
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.errors import LifecycleError, UnknownIncidentError
-from alerting.lifecycle import IncidentState, Lifecycle, LifecycleParams
+from alerting.lifecycle import Emit, IncidentState, Lifecycle, LifecycleParams
 from models.verdict import Evidence, Sample, Verdict, severity_rank
 from models.watchlist import Entity
 
@@ -24,15 +24,16 @@ def verdict(minute: int, severity: str | None, volume: int = 40) -> Verdict:
     evidence = Evidence(samples=(Sample(f"m{minute}", "someone", "acme again"),),
                         linked=(("other-policy", 3),)) if severity else Evidence()
     return Verdict("acme", T0 + 60 * minute, severity, 5.0, volume, 8.0, 0.7, 0.3,
-                   reasons=(f"minute {minute}",) if severity else (), evidence=evidence)
+                   reasons=(f"minute {minute}",) if severity else (), evidence=evidence,
+                   minute_volume=volume // 5, window_seconds=300.0)
 
 
 def run(series, params=None, state=None, start=0):
     life, state = Lifecycle(params or LifecycleParams()), state or IncidentState()
     out = []
     for minute, severity in enumerate(series, start=start):
-        state, events = life.advance(state, verdict(minute, severity), ACME)
-        out += [(minute, e.event, e.severity) for e in events]
+        state, emit = life.advance(state, verdict(minute, severity), ACME)
+        out += [(minute, e.event, e.severity) for e in emit.events]
     return state, out
 
 
@@ -85,12 +86,14 @@ def test_parameters_change_the_rules(params, series, expected):
 
 def test_events_carry_the_verdict_figures_evidence_and_entity():
     life = Lifecycle()
-    _, [opened] = life.advance(IncidentState(), verdict(0, R, volume=77), ACME)
+    _, ([opened], _) = life.advance(IncidentState(), verdict(0, R, volume=77), ACME)
     assert (opened.incident_id, opened.seq, opened.event_id) == (
         "acme-20240501T123400Z", 1, "acme-20240501T123400Z:1")
     assert (opened.entity_name, opened.entity_kind, opened.owner) == ("Acme Stores", "partner",
                                                                       "DWP")
     assert (opened.volume, opened.expected_volume, opened.score) == (77, 8.0, 5.0)
+    assert opened.window_seconds == 300.0 and opened.opened_at == T0
+    assert opened.figures.volume_text() == "77 mentions in 5 min, usually 8.0 (9.6x)"
     assert opened.reasons == ("minute 0",)
     assert opened.evidence.samples[0].id == "m0"
     # co-mentioned entities first, then the watchlist's links
@@ -103,8 +106,8 @@ def test_calm_events_show_the_last_alerting_evidence():
     state = IncidentState()
     out = []
     for minute, severity in enumerate([R] + [N] * 30):
-        state, events = life.advance(state, verdict(minute, severity), ACME)
-        out += events
+        state, emit = life.advance(state, verdict(minute, severity), ACME)
+        out += emit.events
     resolved = out[-1]
     assert resolved.event == "resolved" and resolved.evidence.samples[0].id == "m0"
     assert resolved.reasons == ("no alerting minute for 30 min",)
@@ -118,7 +121,7 @@ def test_redelivery_makes_no_second_incident_or_event(redelivered):
     life = Lifecycle()
     for minute in redelivered:
         state, again = life.advance(state, verdict(minute, [N, R, R][minute]), ACME)
-        assert again == []
+        assert again == Emit()
     assert state.open_incident is not None
 
 
@@ -135,21 +138,25 @@ def test_restart_from_a_saved_state_gives_the_same_ids():
 
 def test_acknowledge_once_then_later_events_name_who():
     life = Lifecycle()
-    state, [opened] = life.advance(IncidentState(), verdict(0, R), ACME)
-    state, [ack] = life.acknowledge(state, opened.incident_id, "duty-officer", T0 + 30, ACME)
+    state, ([opened], _) = life.advance(IncidentState(), verdict(0, R), ACME)
+    state, ([ack], ()) = life.acknowledge(state, opened.incident_id, "duty-officer",
+                                              T0 + 30, ACME)
     assert (ack.event, ack.seq, ack.acknowledged_by, ack.at) == (
         "acknowledged", 2, "duty-officer", T0 + 30)
-    assert ack.reasons == ("acknowledged by duty-officer",) and ack.volume == 40
+    assert ack.reasons == ("acknowledged by duty-officer",)
+    # the figures of the latest minute judged, with their window
+    assert (ack.volume, ack.window_seconds, ack.opened_at) == (40, 300.0, T0)
     state, again = life.acknowledge(state, opened.incident_id, "someone-else", T0 + 40, ACME)
-    assert again == []
-    state, [escalated] = life.advance(state, verdict(1, C), ACME)
+    assert again == Emit()
+    state, ([escalated], _) = life.advance(state, verdict(1, C), ACME)
     assert escalated.seq == 3 and escalated.acknowledged_by == "duty-officer"
 
 
 def test_a_resolved_incident_can_still_be_acknowledged():
     state, _ = run([R] + [N] * 30)
     assert state.open_incident is None
-    _, [ack] = Lifecycle().acknowledge(state, "acme-20240501T123400Z", "lead", T0 + 3600, ACME)
+    _, ([ack], _) = Lifecycle().acknowledge(state, "acme-20240501T123400Z", "lead",
+                                                T0 + 3600, ACME)
     assert ack.event == "acknowledged" and ack.seq == 4
 
 
@@ -168,18 +175,50 @@ def test_verdict_for_another_entity_is_a_bug():
         Lifecycle().advance(IncidentState(), other, ACME)
 
 
-@pytest.mark.parametrize("bad", [{"open_watch": 0}, {"resolve_quiet": -1}, {"max_points": 0}])
+@pytest.mark.parametrize("bad", [{"open_watch": 0}, {"resolve_quiet": -1}, {"lookback": 0}])
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(LifecycleError, match=next(iter(bad))):
         LifecycleParams(**bad)
 
 
-def test_timeline_points_keep_the_build_up_and_are_bounded():
-    state, _ = run([N, N, W, W] + [R] * 10, LifecycleParams(lookback=3, max_points=8))
-    points = state.open_incident.points
-    assert len(points) == 8 and points[-1].at == T0 + 60 * 13
-    state, _ = run([N, N, W, W], LifecycleParams(lookback=3))
-    assert [p.severity for p in state.open_incident.points] == [N, W, W]
+def points_of(series, params=None):
+    life, state, out = Lifecycle(params or LifecycleParams()), IncidentState(), []
+    for minute, severity in enumerate(series):
+        state, emit = life.advance(state, verdict(minute, severity), ACME)
+        out.append([(p.incident_id, [(round((x.at - T0) / 60), x.severity) for x in p.points])
+                    for p in emit.points])
+    return state, out
+
+
+def test_timeline_points_leave_as_output_the_build_up_with_the_opening_then_one_a_minute():
+    state, out = points_of([N, N, W, W, R, N], LifecycleParams(lookback=3))
+    incident = "acme-20240501T123700Z"
+    assert out == [[], [], [], [(incident, [(1, N), (2, W), (3, W)])],
+                   [(incident, [(4, R)])], [(incident, [(5, N)])]]
+    # the state does not grow with the incident: it keeps only the build-up window
+    assert len(state.recent) == 3 and "points" not in state.open_incident.to_dict()
+
+
+def test_state_without_a_timeline_grows_no_bigger_with_a_long_incident():
+    short, _ = run([R] * 20)
+    long, _ = run([R] * 300)
+    assert len(json.dumps(long.to_dict())) - len(json.dumps(short.to_dict())) < 100
+
+
+def test_restore_republishes_the_open_incident_at_its_latest_seq_without_changing_state():
+    state, _ = run([R, C, R], LifecycleParams(lookback=3))
+    life = Lifecycle(LifecycleParams(lookback=3))
+    state, ([ack], _) = life.acknowledge(state, "acme-20240501T123400Z", "sam", T0 + 200,
+                                             ACME)
+    emit = life.restore(state, ACME)
+    [restored] = emit.events
+    assert (restored.event, restored.seq, restored.event_id) == (
+        "restored", ack.seq, ack.event_id)  # a store that still has it drops it
+    assert (restored.severity, restored.acknowledged_by, restored.opened_at) == (C, "sam", T0)
+    assert restored.reasons == ("minute 2",) and restored.volume == 40
+    assert [p.at for p in emit.points[0].points] == [T0, T0 + 60, T0 + 120]
+    resolved, _ = run([R] + [N] * 30)
+    assert life.restore(resolved, ACME) == Emit() == life.restore(IncidentState(), ACME)
 
 
 severities = st.sampled_from([None, None, None, "watch", "warning", "critical"])
@@ -193,8 +232,8 @@ def test_any_verdict_sequence_obeys_the_state_machine(series):
     for severity, gap in series:
         minute += gap
         state, out = life.advance(state, verdict(minute, severity), ACME)
-        assert len(out) <= 1
-        events += out
+        assert len(out.events) <= 1
+        events += out.events
     current: dict[str, str] = {}  # open incident id -> severity
     done: set[str] = set()
     for e in events:
@@ -232,8 +271,8 @@ def test_redelivered_verdicts_never_change_the_events(series, data):
     def events_of(sequence):
         state, out = IncidentState(), []
         for v in sequence:
-            state, events = life.advance(state, v, ACME)
-            out += events
+            state, emit = life.advance(state, v, ACME)
+            out += emit.events
         return out
 
     noisy = []

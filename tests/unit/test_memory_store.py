@@ -9,7 +9,7 @@ import pytest
 from alerting.delivery import DurableDelivery
 from alerting.errors import AlertStoreConfigError, AlertStoreUnavailable
 from alerting.event import AlertEvent
-from alerting.lifecycle import IncidentState, Lifecycle
+from alerting.lifecycle import Emit, IncidentState, Lifecycle
 from alerting.memory_store import MemoryAlertStore
 from alerting.store import open_store
 from alerting.timeline import TimelinePoint
@@ -120,8 +120,8 @@ def test_outbox_records_each_new_timeline_point_once():
     state = IncidentState()
     for minute, severity in enumerate([None, "warning", "warning", None]):
         v = Verdict("acme", T0 + 60 * minute, severity, 2.0, 20, 8.0, 0.5, 0.3)
-        state, events = life.advance(state, v, ACME)
-        outbox.deliver(events, state)
+        state, emit = life.advance(state, v, ACME)
+        outbox.deliver(*emit)
     timeline = store.timeline(INCIDENT.replace("1234", "1235"))
     assert [p.severity for p in timeline.points] == [None, "warning", "warning", None]
     assert [e.event for e in timeline.events] == ["opened"]
@@ -144,3 +144,18 @@ def test_spilled_outbox_survives_a_worker_restart(tmp_path):
     again = DurableDelivery(store, spill_path=spill)
     assert again.deliver([ev(1, "opened")]) == 1
     assert len(store.catch_up()) == 2
+
+
+def test_a_restore_goes_ahead_of_what_waits_and_an_older_event_never_rolls_back_the_record():
+    store = MemoryAlertStore(clock=ticking())
+    outbox = DurableDelivery(store)
+    store.available = False
+    outbox.deliver([ev(1, "opened"), ev(2, "escalated")])  # waiting while Redis is down
+    store.available = True
+    restored = AlertEvent(INCIDENT, 3, "restored", "acme", "Acme Stores", "partner",
+                          "critical", T0 + 300, 90, 8.0, 0.8, 0.3, 9.0, opened_at=T0)
+    assert outbox.restore(Emit((restored,))) == 3 and not outbox.restoring
+    assert [e.event for _, e in store.catch_up()] == ["restored", "opened", "escalated"]
+    record = store.incident(INCIDENT)
+    assert (record.last_event, record.last_seq, record.severity) == ("restored", 3, "critical")
+    assert [e.seq for e in store.timeline(INCIDENT).events] == [1, 2, 3]  # in seq order

@@ -14,7 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerting.event import AlertEvent
+from alerting.liveness import Heartbeat, History
 from alerting.memory_store import MemoryAlertStore
+from alerting.story import StoryRules
 from alerting.timeline import TimelinePoint
 from models.verdict import Evidence, Sample
 from streams.commands import pages as pages_command
@@ -22,6 +24,7 @@ from streams.errors import ConfigError
 from streams.pages import build_pages_app
 from streams.pages.app import COOKIE
 from streams.pages.feed import QueueFeed
+from streams.pages.views import merge_evidence
 from streams.settings import Settings
 
 TOKEN = "test-token-0123456789abcdef"
@@ -45,9 +48,10 @@ EVIDENCE = Evidence(
 def ev(incident: str, seq: int, kind: str, minute: float, severity: str = "warning",
        entity: tuple[str, str, str] = ("acme", "Acme Stores", "partner"), **kw) -> AlertEvent:
     start = {ACME: T0, WP: T0 + 2 * 86400 + 20 * 3600 + 26 * 60, STORES: T0 + 86400}[incident]
+    kw.setdefault("evidence", EVIDENCE)
     return AlertEvent(incident, seq, kind, *entity, severity, start + 60 * minute, 40 + seq,
                       8.0, 0.7, 0.3, 5.0 + seq, reasons=(f"{40 + seq} mentions, 5x the mean",),
-                      evidence=EVIDENCE, **kw).stamped(start + 60 * minute + 2)
+                      **kw).stamped(start + 60 * minute + 2)
 
 
 def filled_store() -> MemoryAlertStore:
@@ -75,7 +79,8 @@ def run(body: Body, store: MemoryAlertStore | None = None) -> None:
 
     async def main() -> None:
         app = build_pages_app(store, TOKEN, feed=feed, tick=0.2,
-                              entities={"work-programme": ("Work Programme", "policy")})
+                              entities={"work-programme": ("Work Programme", "policy")},
+                              clock=lambda: T0)
         async with TestClient(TestServer(app)) as client:
             await body(client, store, feed)
 
@@ -259,7 +264,8 @@ def test_incident_page_shows_chart_evidence_and_history():
             assert f'data-event="{kind}"' in text
         for shown in ("boycott", "#boycottacme", "52,000", "Work Programme (policy)",
                       "named together in 4 posts", "by duty-officer at 2024-05-01 12:36 UTC",
-                      "90 mentions/min at 2024-05-01 12:36 UTC", "warning → critical",
+                      "90 mentions in 1 min, usually 8.0 (11.2x) at 2024-05-01 12:36 UTC",
+                      "warning → critical",
                       "Notification and acknowledgement history", "25%",
                       'Highest severity</dt><dd><span class="sev sev-critical">'):
             assert shown in text, shown
@@ -383,6 +389,139 @@ def test_live_page_loads_its_script_from_the_site():
         assert js.status == 200 and "innerHTML" not in await js.text()
 
     run(body)
+
+
+# ---------------------------------------------------------------- liveness
+
+def beat(at: float) -> Heartbeat:
+    return Heartbeat("w1", at, event_time=at - 10, last_input_at=at - 2, lag=0)
+
+
+@pytest.mark.parametrize(("heartbeats", "history", "banner"), [
+    ([], None, '<p id="liveness" class="liveness liveness-alarm" role="alert">'
+               "no worker heartbeat</p>"),
+    ([beat(T0 - 180)], History(T0 - 3600),
+     'class="liveness liveness-alarm" role="alert">worker silent for 3 min</p>'),
+    ([beat(T0 - 2)], History(T0 - 3600),
+     'class="liveness liveness-ok" role="status">worker ok (lag 0, data up to 12:33:48 UTC)'),
+    ([beat(T0 - 2)], History(T0 - 60, lost_at=T0 - 60),
+     'class="liveness liveness-alarm" role="alert">History lost at 12:33:00 UTC,'
+     " rebuilding…"),
+])
+def test_every_page_says_whether_the_worker_is_alive_in_red_when_it_is_not(
+        heartbeats, history, banner):
+    store = filled_store()
+    for h in heartbeats:
+        store.beat(h)
+    if history is not None:
+        store.begin_history(history.since, holding_open=history.lost_at is not None)
+
+    async def body(client, store, feed):
+        await login(client)
+        for path in ("/", f"/incidents/{ACME}", "/live"):
+            text = await (await client.get(path, headers=HTML)).text()
+            assert banner in text, (path, text[:600])
+
+    run(body, store)
+
+
+def test_the_live_page_banner_follows_the_heartbeat_over_the_event_stream():
+    store = filled_store()
+    store.beat(beat(T0 - 180))
+    store.begin_history(T0 - 3600, holding_open=False)
+
+    async def body(client, store, feed):
+        r = await client.get("/live/events", headers=BEARER)
+        await read_event(r, "ready")
+        assert json.loads(await read_event(r, "liveness")) == {
+            "text": "worker silent for 3 min", "alarm": True}
+        r.close()
+
+    run(body, store)
+
+
+def test_the_live_page_table_of_open_incidents_comes_from_live_open():
+    async def body(client, store, feed):
+        await login(client)
+        data = await (await client.get("/live/open", headers=HTML)).json()
+        assert [i["incident_id"] for i in data["incidents"]] == [WP, STORES]  # newest first
+        assert data["incidents"][1]["href"] == f"/incidents/{STORES}"
+        text = await (await client.get("/live", headers=HTML)).text()
+        assert 'id="open-incidents"' in text
+        js = await (await client.get("/static/live.js")).text()
+        assert 'fetch("/live/open"' in js and "refreshOpen();" in js
+
+    run(body)
+
+
+# ---------------------------------------------------------------- one story, one page
+
+PARTNER = ("acme", "Acme Stores", "partner")
+POLICY = ("work-programme", "Work Programme", "policy")
+
+
+def story_store() -> MemoryAlertStore:
+    rules = StoryRules.of({"acme": ("work-programme",)},
+                          {"acme": PARTNER[1:], "work-programme": POLICY[1:]})
+    store = MemoryAlertStore(clock=lambda: T0, stories=rules)
+    viral = Sample("v1", "@bignews", "acme profits from #workfare", followers=250_000,
+                   ts=T0 + 30, url="https://social.example/bignews/v1", reshares=42)
+    evidence = Evidence(samples=EVIDENCE.samples, centre=viral, high_reach=(viral,),
+                        linked=(("work-programme", 4),))
+    for e in [ev(ACME, 1, "opened", 0, evidence=evidence, window_seconds=300),
+              AlertEvent(WP, 1, "opened", *POLICY, "critical", T0 + 120, 322, 5.5, 0.8, 0.3,
+                         9.1, reasons=("322 mentions in 5 min", "hostile share tripled"),
+                         window_seconds=300)]:
+        store.publish(e)
+    return store
+
+
+def test_a_partner_and_its_policy_storming_together_are_one_page():
+    async def body(client, store, feed):
+        await login(client)
+        pages = [await (await client.get(f"/incidents/{i}", headers=HTML)).text()
+                 for i in (ACME, WP)]
+        for text in pages:
+            assert "<h1>Acme Stores (partner) + Work Programme (policy)</h1>" in text
+            assert f"story {ACME}" in text and "notified once" in text
+            assert text.count('data-series="volume"') == 2  # a chart per incident
+            # reasons as a list, and the figures with unit and window
+            assert "<li>hostile share tripled</li>" in text
+            assert "322 mentions in 5 min, usually 5.5 (58.5x)" in text
+        listing = await (await client.get("/", headers=HTML)).text()
+        assert "one story with Acme Stores (partner)" in listing
+        data = json.loads(await (await client.get(f"/incidents/{WP}.json",
+                                                  headers=BEARER)).text())
+        assert data["story"]["id"] == ACME and len(data["story"]["members"]) == 2
+
+    run(body, story_store())
+
+
+def test_the_page_shows_the_post_at_the_centre_and_high_reach_posts_with_time_and_link():
+    async def body(client, store, feed):
+        await login(client)
+        text = await (await client.get(f"/incidents/{ACME}", headers=HTML)).text()
+        centre = text[text.index("At the centre of the storm"):]
+        assert "acme profits from #workfare" in centre and "reshared 42 times" in centre
+        assert "posted 2024-05-01 12:34 UTC" in centre
+        assert 'href="https://social.example/bignews/v1" rel="noopener noreferrer' in centre
+        assert "Posts by high-reach accounts" in text and "250,000" in text
+
+    run(body, story_store())
+
+
+def test_a_link_that_is_not_http_is_never_made_a_link():
+    from streams.pages.views import _post_link
+
+    assert _post_link(Sample("x", "a", "t", url="javascript:alert(1)")) == "—"
+
+
+def test_a_sample_carrying_reshares_is_shown_as_the_centre_when_evidence_names_none():
+    # The detector may mark the centre as the first sample, with its reshares.
+    shared = Sample("root", "@outlet", "the post everyone shares", followers=90_000,
+                    reshares=17)
+    event = ev(ACME, 1, "opened", 0, evidence=Evidence(samples=(shared,)))
+    assert merge_evidence([event]).centre == shared
 
 
 # ---------------------------------------------------------------- probes and metrics

@@ -222,6 +222,90 @@ def test_an_acknowledged_incident_is_never_renotified(steps) -> None:
         assert [n for n in planner.on_timer(state, now + 10**6)[1] if not n.digest] == []
 
 
+# -- one storm, one message -----------------------------------------------------------
+
+def story_of(*steps: tuple[str, str, int, str] | tuple[str, str, int, str, str]):
+    """(entity, kind, seq, severity[, acknowledged_by]) told as the store would tell them."""
+    from alerting.story import Stories, StoryRules
+
+    book = Stories(StoryRules.of({"acme": ("wp",)}, {"acme": ("Acme", "partner"),
+                                                     "wp": ("Work Programme", "policy")}))
+    out = []
+    for i, (entity, kind, seq, severity, *by) in enumerate(steps):
+        name = {"acme": "Acme", "wp": "Work Programme"}[entity]
+        out.append(book.tell(AlertEvent(f"{entity}-20240115T120000Z", seq, kind, entity, name,
+                                        "partner", severity, DAY + 60 * i, 40, 8.0, 0.7, 0.3,
+                                        5.0, acknowledged_by=by[0] if by else None)))
+    return out
+
+
+def test_a_partner_and_its_policy_storming_together_page_once():
+    events = story_of(("acme", "opened", 1, "critical"),
+                      ("wp", "opened", 1, "warning"),        # joins the storm: not news
+                      ("wp", "escalated", 2, "critical"),    # the storm was already critical
+                      ("acme", "acknowledged", 2, "critical", "jo"),
+                      ("wp", "acknowledged", 3, "critical", "jo"),  # the story is in hand
+                      ("acme", "resolved", 3, "critical", "jo"),    # wp still storms
+                      ("wp", "resolved", 4, "critical", "jo"))      # now it is over
+    ids = run([("event", DAY + i, e) for i, e in enumerate(events)])
+    acme, wp = "acme-20240115T120000Z", "wp-20240115T120000Z"
+    assert ids == [f"{acme}:1/slack", f"{acme}:1/mail", f"{acme}:2/slack", f"{acme}:2/mail",
+                   f"{wp}:4/slack", f"{wp}:4/mail"]
+
+
+def test_a_story_that_gets_worse_pages_again_and_reminders_are_per_story():
+    events = story_of(("acme", "opened", 1, "warning"), ("wp", "opened", 1, "critical"),
+                      ("acme", "escalated", 2, "critical"))
+    ids = run([("event", DAY, events[0]), ("event", DAY + 1, events[1]),
+               ("event", DAY + 2, events[2]), ("timer", DAY + 901, None)])
+    acme, wp = "acme-20240115T120000Z", "wp-20240115T120000Z"
+    assert ids == [f"{acme}:1/slack", f"{wp}:1/slack", f"{wp}:1/mail",
+                   f"{acme}:2/slack/r1", f"{acme}:2/mail/r1"]  # one reminder, of the story
+
+
+# -- a dead worker is not a quiet night ---------------------------------------------------
+
+def test_a_silent_worker_pages_once_where_critical_goes_and_again_when_it_is_back():
+    from alerting.liveness import Heartbeat, judge
+    from alerting.notifiers.message import chat_text
+
+    planner = NotificationPlanner(POLICY)
+    beat = Heartbeat("w", NIGHT, last_input_at=NIGHT)
+    state = PlannerState()
+    plan = []
+    for now in (NIGHT + 60, NIGHT + 301, NIGHT + 600):  # silent from NIGHT: 5 min is the limit
+        state, out = planner.on_liveness(state, judge([beat], None, now), now, started=0.0)
+        plan.append([n.id for n in out])
+    assert plan == [[], ["deadman:worker:1705370400:silent/slack",
+                         "deadman:worker:1705370400:silent/mail"], []]  # told once, at night
+    state = PlannerState.from_dict(json.loads(json.dumps(state.to_dict())))  # survives restart
+    alive = Heartbeat("w", NIGHT + 900, last_input_at=NIGHT + 899)
+    state, out = planner.on_liveness(state, judge([alive], None, NIGHT + 901), NIGHT + 901, 0.0)
+    assert [n.event.event for n in out] == ["worker back", "worker back"]
+    assert Notification.from_dict(out[0].to_dict()) == out[0]  # the journal keeps it whole
+    text = chat_text(out[0].event)
+    assert text.startswith("*WATCH worker back: the Firestorm worker is alive again after 15 min")
+
+
+def test_no_heartbeat_at_all_counts_from_when_notify_started_and_a_dead_feed_pages_too():
+    from alerting.liveness import Heartbeat, judge
+    from alerting.notifiers.message import chat_text, subject
+
+    planner = NotificationPlanner(POLICY)
+    state, out = planner.on_liveness(PlannerState(), judge([], None, DAY + 299), DAY + 299, DAY)
+    assert out == []
+    state, out = planner.on_liveness(state, judge([], None, DAY + 300), DAY + 300, DAY)
+    assert {n.event.event for n in out} == {"worker silent"}
+    text = chat_text(out[0].event)
+    assert "worker silent for 5 min" in text and "NOT a quiet night" in text
+    # a live worker that takes in nothing for an hour: the feed is dead
+    beat = Heartbeat("w", DAY + 3700, last_input_at=DAY + 90)
+    _, out = planner.on_liveness(state, judge([beat], None, DAY + 3701), DAY + 3701, DAY)
+    assert {n.event.event for n in out} == {"worker back", "feed silent"}
+    feed = next(n.event for n in out if n.event.event == "feed silent")
+    assert subject(feed).startswith("[Firestorm] CRITICAL feed silent for 60 min")
+
+
 # ---------------------------------------------------------------- silences, tiers, digest
 
 def _silence(include_critical: bool = False, until: float = DAY + 7200):

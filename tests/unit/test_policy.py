@@ -56,7 +56,10 @@ def test_quiet_hours_always_allow_critical_even_when_not_written() -> None:
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    ("colour: red", "unknown field 'colour'"),
+    ("colour: red", "'colour': unknown field; allowed fields are channels, deadman"),
+    ("deadman: {worker_silent_minutes: -1}", "'deadman' field 'worker_silent_minutes': must"),
+    ("deadman: {channels: [pager]}", "'deadman' field 'channels': unknown channel 'pager'"),
+    ("deadman: {silence: 5}", "'deadman' field 'silence': unknown field"),
     ("renotify_critical_minutes: -5", "'renotify_critical_minutes': must be a number"),
     ("renotify_critical_minutes: soon", "'renotify_critical_minutes'"),
     ("events: [opened, exploded]", "'events': a non-empty list of: opened"),
@@ -155,6 +158,14 @@ def test_a_daytime_window_does_not_wrap() -> None:
     q = QuietHours(12 * 60, 14 * 60, "UTC")
     assert q.is_quiet(parse_time("2024-01-15T13:00:00Z"))
     assert not q.is_quiet(parse_time("2024-01-15T15:00:00Z"))
+
+
+def test_the_dead_man_alert_goes_where_critical_goes_unless_told_otherwise() -> None:
+    p = parse_policy(BASE, "p.yaml")
+    assert p.deadman.channels == p.channels_for("critical")
+    assert (p.deadman.worker_silent_minutes, p.deadman.feed_silent_minutes) == (5.0, 60.0)
+    p = parse_policy(BASE + "deadman: {channels: [slack], feed_silent_minutes: 0}", "p.yaml")
+    assert p.deadman.channels == ("slack",) and p.deadman.feed_silent_minutes == 0.0
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -5,9 +5,10 @@ from hypothesis import strategies as st
 
 from streams.render import format_alert, safe
 
-EVENT = {"incident_id": "acme-20260105T1000Z", "entity_id": "acme", "entity_name": "Acme",
-         "entity_kind": "partner", "event": "opened", "severity": "warning",
-         "at": "2026-01-05T10:00:00Z", "volume": {"current": 40, "expected": 4.0},
+EVENT = {"incident_id": "acme-20260105T1000Z", "seq": 1, "entity_id": "acme",
+         "entity_name": "Acme", "entity_kind": "partner", "event": "opened",
+         "severity": "warning", "at": "2026-01-05T10:00:00Z",
+         "volume": {"current": 40, "expected": 4.0, "window_seconds": 900},
          "negativity": {"current": 0.8, "expected": 0.2}, "score": 6.1,
          "reasons": ["volume 10x the baseline"],
          "evidence": {"samples": [{"id": "1", "author": "anon:ab",
@@ -18,8 +19,14 @@ EVENT = {"incident_id": "acme-20260105T1000Z", "entity_id": "acme", "entity_name
 def test_an_alert_shows_what_why_how_big_and_how_negative():
     text = format_alert(EVENT)
     assert "WARNING" in text and "opened" in text and "Acme (partner)" in text
-    assert "volume 40 vs expected 4.0" in text and "negative 80% vs 20%" in text
+    assert "40 mentions in 15 min, usually 4.0 (10.0x)" in text
+    assert "80% of them negative, usually 20% | score 6.1" in text
     assert "why: volume 10x the baseline" in text and "linked: work-programme" in text
+
+
+def test_an_event_this_version_cannot_read_is_still_shown_without_figures():
+    text = format_alert({**EVENT, "event": "exploded"})
+    assert "exploded" in text and "mentions in" not in text and "why: volume 10x" in text
 
 
 def test_escape_sequences_in_posts_are_shown_not_obeyed():

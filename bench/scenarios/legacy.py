@@ -1,4 +1,11 @@
-"""Labelled synthetic mention streams: firestorms and the benign things that look like them.
+"""The first synthetic generator, kept for the replay benchmark's stream (bench_replay.py).
+
+It is no longer the detection evaluation: its storms and benign episodes were
+separable by design (see docs/detection.md, "Evaluation", for the generator
+that replaced it in bench/evaluate.py). Kept byte-for-byte so replay speed
+figures stay comparable across versions.
+
+Labelled synthetic mention streams: firestorms and the benign things that look like them.
 
 :func:`generate` is pure and seeded: the same ``(seed, variant, days)`` gives
 the same watchlist, mentions and labels. A stream starts on a Monday, has
