@@ -545,8 +545,9 @@ class SoakReport:
             ("alerts: replay / live", f"{self.expected_alerts} / {self.live_alerts}"
                                        f" (missing {self.missing_alerts},"
                                        f" extra {self.extra_alerts})"),
-            ("duplicate events / incidents", f"{self.duplicate_events} / {self.incidents}"
-                                             " incidents, none twice"),
+            ("events twice / incidents", f"{self.duplicate_events} / {self.incidents}"
+                                         " (the incident ids of the uninterrupted run"
+                                         " are checked equal)"),
             ("offsets committed to the end", "yes" if self.committed_to_end else "NO"),
             ("offset gaps (every worker)", f"{self.offset_gaps}"),
             ("bad messages in mentions-dead", f"{self.dead_found:,} of {self.dead_expected:,}"
