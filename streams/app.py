@@ -185,24 +185,24 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     def done(positions: Sequence[Position]) -> None:
         """Every output of these messages is on Kafka: they count as processed. A charge
-        is kept until its offset is committed: until then Kafka may hand it out again."""
+        is kept until Kafka has a commit past where it crashed: until then Kafka may hand
+        that message out again."""
         upto: dict[tuple[str, int], int] = {}
         for topic, partition, offset in positions:
             upto[topic, partition] = max(upto.get((topic, partition), -1), offset + 1)
         for (topic, partition), below in upto.items():
             health.processed(topic, partition, below)
         if len(ledger):
-            for (topic, partition), offset in committed_offsets().items():
-                if offset is not None:
-                    ledger.settle(topic, partition, offset)
+            ledger.settle(committed_offsets())
 
     async def send_dead(message: faust.types.Message, value: bytes | None,
-                        reason: str) -> Awaitable[Any]:
-        return await dead.send(value=value, key=message.key, headers=[
-            ("firestorm-reason", reason.encode("utf-8", "backslashreplace")),
-            ("firestorm-source", f"{message.topic}/{message.partition}/"
-                                 f"{message.offset}".encode()),
-        ])
+                        reason: str, mention: Position | None = None) -> Awaitable[Any]:
+        headers = [("firestorm-reason", reason.encode("utf-8", "backslashreplace")),
+                   ("firestorm-source", f"{message.topic}/{message.partition}/"
+                                        f"{message.offset}".encode())]
+        if mention is not None:  # an observation: the mention it was made from
+            headers.append(("firestorm-mention", str(mention).encode()))
+        return await dead.send(value=value, key=message.key, headers=headers)
 
     async def intake_batch(batch: Sequence[faust.types.EventT]) -> None:
         started = time.perf_counter()
@@ -275,14 +275,6 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
         for event, where in zip(batch, positions, strict=True):
             detected[event.message.partition] = event.message.offset + 1
-            charge = ledger.exhausted(where)
-            if charge is not None:  # crashed the worker too often: dead letter, state as is
-                reason = charge.reason(ledger.max_attempts)
-                log.error("dead-lettering source=%s: %s", where, reason)
-                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
-                                            reason))
-                counters.poisoned += 1
-                continue
             try:
                 envelope = decode(event.value)
             except MessageError as exc:  # not ours: dead-lettered with why, never dropped
@@ -292,6 +284,27 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                                             f"not an observation message: {exc}"))
                 continue
             item = envelope.item
+            # A crash is charged to the mention the observation was made from: until that
+            # mention is committed, a restart reads it again and makes a copy of the
+            # observation at a new offset, which must not start a count of its own.
+            blame = (where if envelope.source is None else
+                     Position(settings.topic_mentions, *envelope.source))
+            charge = ledger.exhausted(blame)
+            if charge is not None:  # crashed the worker too often: dead letter, state as is
+                if envelope.source is not None and item.entity_id in watched:
+                    counted = engine.pass_over(_load(touched, states, parsed, item.entity_id),
+                                               envelope.source)
+                    if counted is None:  # a copy of one already passed over or counted
+                        counters.redelivered += 1
+                        metrics.redelivered.inc()
+                        continue
+                    touched[item.entity_id] = counted  # its copies are redelivered now
+                reason = charge.reason(ledger.max_attempts)
+                log.error("dead-lettering source=%s mention=%s: %s", where, blame, reason)
+                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
+                                            reason, blame if blame != where else None))
+                counters.poisoned += 1
+                continue
             try:
                 if isinstance(item, Ack):
                     # Every ack gets an answer, refusals included: the sender is waiting.
@@ -314,7 +327,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 before = _load(touched, states, parsed, item.entity_id)
                 after, stepped = engine.step(before, item, envelope.source)
             except Exception as exc:  # a bug in the pure code: charge this item, stop
-                failstop.poisoned("detect", "detect", exc, [where])
+                failstop.poisoned("detect", "detect", exc, [blame], where)
             if stepped.redelivered:
                 counters.redelivered += 1
                 metrics.redelivered.inc()

@@ -11,13 +11,17 @@ never processed, and the supervisor's restart carries on past it. So
 Kafka hands the batch out again after the restart.
 
 Who is to blame: an exception raised by the pure steps (decoding, tagging,
-scoring, detection) is charged to the message that causes it, found by trying
-the batch's messages one at a time (:func:`culprits`). Each charge is written
-to the :class:`AttemptLedger`, a small JSON file in the data dir, fsynced
-before the exit. When a message comes back with ``max_attempts`` charges, it is
-not tried again: it goes to the dead-letter topic with the exception as its
-reason, and the partition moves on. A failure of Kafka or Redis is charged to
-no message: the worker stops and tries again after the restart.
+scoring, detection) is charged to the mention that causes it, found by trying
+the batch's messages one at a time (:func:`culprits`). A crash in detection is
+charged to the mention the observation came from, not to the observation: until
+that mention's offset is committed, a restart reads it again and makes a new
+copy of the observation at a new offset, which must not start a new count. Each
+charge is written to the :class:`AttemptLedger`, a small JSON file in the data
+dir, fsynced before the exit. When a mention comes back with ``max_attempts``
+charges, in whichever stage, it is not tried again: it goes to the dead-letter
+topic with the exception as its reason, and the partition moves on. A failure of
+Kafka or Redis is charged to no message: the worker stops and tries again after
+the restart.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +57,18 @@ class Position(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """How often a message crashed the worker, in which stage, and the last exception."""
+    """How often a message crashed the worker, in which stage, and the last exception.
+
+    ``held`` are the positions where it crashed (the mention itself, or the
+    observations made from it): the charge is kept until Kafka has a commit past
+    every one of them, since until then a restart hands the crashing message out again.
+    """
 
     attempts: int
     stage: str
     error: str
     at: float  # wall clock of the last crash
+    held: tuple[Position, ...] = ()
 
     def reason(self, max_attempts: int) -> str:
         """The dead letter's reason once the attempts are used up."""
@@ -74,7 +84,7 @@ def describe(exc: BaseException, limit: int = 300) -> str:
 
 
 class AttemptLedger:
-    """Charges per message, kept in a JSON file that survives a crash of the worker.
+    """Charges per mention, kept in a JSON file that survives a crash of the worker.
 
     The file is rewritten whole (to a temporary file, fsynced, renamed) on every
     change; it holds only messages that crashed the worker recently, so it stays
@@ -93,6 +103,17 @@ class AttemptLedger:
     >>> _ = AttemptLedger(path, 2).charge(m, "intake", "KeyError: 'x'", at=1.0)  # restarted
     >>> AttemptLedger(path, 2).exhausted(m).reason(2)
     "crashed the worker 2 times in intake (FIRESTORM_MAX_ATTEMPTS=2): KeyError: 'x'"
+
+    A crash in detection is charged to the mention, held by the observation:
+
+    >>> n, obs = Position("mentions", 0, 42), Position("observations", 3, 7)
+    >>> _ = ledger.charge(n, "detect", "E", at=2.0, where=obs)
+    >>> ledger.settle({("mentions", 0): 100})  # the mention committed: still held
+    >>> ledger.exhausted(n) is None, len(ledger)
+    (True, 1)
+    >>> ledger.settle({("observations", 3): 8})
+    >>> len(ledger)
+    0
     """
 
     def __init__(self, path: str | os.PathLike[str] | None, max_attempts: int) -> None:
@@ -110,27 +131,37 @@ class AttemptLedger:
         charge = self._charges.get(source) if self._charges else None
         return charge if charge is not None and charge.attempts >= self.max_attempts else None
 
-    def charge(self, source: Position, stage: str, error: str, at: float) -> Charge:
-        """Record one more crash caused by ``source``, durably, before the worker exits."""
-        return self.charge_many([source], stage, error, at)[0]
+    def charge(self, source: Position, stage: str, error: str, at: float,
+               where: Position | None = None) -> Charge:
+        """Record one more crash caused by ``source``, durably, before the worker exits.
+
+        ``where`` is the message that crashed, when it is not ``source`` itself (an
+        observation made from the mention ``source``).
+        """
+        return self.charge_many([source], stage, error, at, where)[0]
 
     def charge_many(self, sources: Iterable[Position], stage: str, error: str,
-                    at: float) -> list[Charge]:
+                    at: float, where: Position | None = None) -> list[Charge]:
         charged = []
         for source in sources:
             before = self._charges.get(source)
-            charge = Charge((before.attempts if before else 0) + 1, stage, error, at)
+            held = {*(before.held if before else ()), where or source}
+            charge = Charge((before.attempts if before else 0) + 1, stage, error, at,
+                            tuple(sorted(held)))
             self._charges[source] = charge
             charged.append(charge)
         self._save()
         return charged
 
-    def settle(self, topic: str, partition: int, below: int) -> None:
-        """Offsets below ``below`` on this partition are done (processed or dead-lettered)."""
+    def settle(self, committed: Mapping[tuple[str, int], int | None]) -> None:
+        """Forget the charges that Kafka can no longer hand out again: ``committed`` is
+        the next offset to read per (topic, partition), and a charge goes once every
+        position it is held by lies below it (processed or dead-lettered)."""
         if not self._charges:
             return
-        done = [s for s in self._charges
-                if s.topic == topic and s.partition == partition and s.offset < below]
+        done = [source for source, charge in self._charges.items()
+                if all((below := committed.get((p.topic, p.partition))) is not None
+                       and p.offset < below for p in charge.held or (source,))]
         if done:
             for source in done:
                 del self._charges[source]
@@ -142,8 +173,10 @@ class AttemptLedger:
             entries = json.loads(self.path.read_text(encoding="utf-8"))
             for entry in entries:
                 source = Position(entry["topic"], int(entry["partition"]), int(entry["offset"]))
+                held = tuple(Position(str(t), int(p), int(o))
+                             for t, p, o in entry.get("held", ())) or (source,)
                 self._charges[source] = Charge(int(entry["attempts"]), entry["stage"],
-                                               entry["error"], float(entry["at"]))
+                                               entry["error"], float(entry["at"]), held)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             # Written by rename, so never torn; unreadable means edited by hand. Start
             # again rather than refuse to run: the worst case is more tries, not a loss.
@@ -155,7 +188,8 @@ class AttemptLedger:
         if self.path is None:
             return
         entries = [{"topic": s.topic, "partition": s.partition, "offset": s.offset,
-                    "attempts": c.attempts, "stage": c.stage, "error": c.error, "at": c.at}
+                    "attempts": c.attempts, "stage": c.stage, "error": c.error, "at": c.at,
+                    "held": [list(h) for h in c.held]}
                    for s, c in sorted(self._charges.items())]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -216,10 +250,11 @@ class FailStop:
             self.stop(agent, f"{what} failed: {describe(exc)}")
 
     def poisoned(self, agent: str, stage: str, exc: BaseException,
-                 sources: Sequence[Position]) -> NoReturn:
-        """A pure step raised on ``sources``: charge them, then stop the worker."""
+                 sources: Sequence[Position], where: Position | None = None) -> NoReturn:
+        """A pure step raised on ``sources`` (on ``where``, made from them): charge
+        them, then stop the worker."""
         error = describe(exc)
-        charges = self.ledger.charge_many(sources, stage, error, self._clock())
+        charges = self.ledger.charge_many(sources, stage, error, self._clock(), where)
         worst = max(c.attempts for c in charges) if charges else 0
         log.critical("%s crashed on %s: %s; attempt %d of %d recorded in %s",
                      agent, ", ".join(map(str, sources[:5]))

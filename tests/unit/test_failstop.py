@@ -48,10 +48,47 @@ def test_settled_offsets_are_forgotten_others_kept(tmp_path):
     ledger = AttemptLedger(tmp_path / "attempts.json", max_attempts=2)
     ledger.charge_many([M, Position("mentions", 0, 50), Position("mentions", 1, 3)], "intake",
                        "E", at=0)
-    ledger.settle("mentions", 0, 42)  # 41 committed past
+    ledger.settle({("mentions", 0): 42, ("mentions", 1): None})  # 41 committed past
     assert len(AttemptLedger(tmp_path / "attempts.json", max_attempts=2)) == 2
     assert {(e["partition"], e["offset"]) for e in json.loads(
         (tmp_path / "attempts.json").read_text())} == {(0, 50), (1, 3)}
+
+
+def test_a_crash_in_detection_is_charged_to_the_mention_whichever_copy_crashed(tmp_path):
+    # The worker stops on the observation at 7; the restart reads the mention again
+    # (not yet committed) and makes a copy at 12. Both crashes are the mention's.
+    path = tmp_path / "attempts.json"
+    AttemptLedger(path, 2).charge(M, "detect", "E", at=1.0, where=Position("obs", 3, 7))
+    second = AttemptLedger(path, 2).charge(M, "detect", "E", at=2.0,
+                                           where=Position("obs", 3, 12))
+    assert second.attempts == 2
+    charge = AttemptLedger(path, 2).exhausted(M)
+    assert charge is not None
+    assert charge.reason(2).startswith("crashed the worker 2 times in detect")
+
+
+def test_a_crash_in_detection_is_kept_until_the_observation_is_committed_past(tmp_path):
+    # The mention may be committed before detection crashes on its observation: that
+    # commit must not forget the charge, or the observation crashes the worker forever.
+    path = tmp_path / "attempts.json"
+    where = Position("obs", 3, 7)
+    AttemptLedger(path, 2).charge(M, "detect", "E", at=1.0, where=where)
+    ledger = AttemptLedger(path, 2)
+    ledger.settle({("mentions", 0): 500, ("obs", 3): 7})  # 7 not yet committed past
+    assert ledger.charge(M, "detect", "E", at=2.0, where=where).attempts == 2
+    ledger.settle({("mentions", 0): 500, ("obs", 3): 8})
+    assert len(AttemptLedger(path, 2)) == 0
+
+
+def test_a_mention_crashing_in_intake_then_in_detection_has_one_count(tmp_path):
+    ledger = AttemptLedger(tmp_path / "attempts.json", 2)
+    ledger.charge(M, "intake", "E", at=1.0)
+    ledger.charge(M, "detect", "E", at=2.0, where=Position("obs", 0, 3))
+    assert ledger.exhausted(M) is not None
+    ledger.settle({("obs", 0): 4})  # the mention itself is not committed past yet
+    assert len(ledger) == 1
+    ledger.settle({("obs", 0): 4, ("mentions", 0): 42})
+    assert len(ledger) == 0
 
 
 def test_an_unreadable_ledger_starts_afresh_rather_than_stopping_the_worker(tmp_path):
