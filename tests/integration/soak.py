@@ -633,6 +633,14 @@ def _check(report: SoakReport, plan: Plan, env: dict[str, str], bootstrap: str,
     topic = env["FIRESTORM_TOPIC_MENTIONS"]
     for index, (value, outcome) in enumerate(zip(values, expected, strict=True)):
         poison = value is not None and POISON.encode() in value
+        if poison and b":detect" in value:
+            # Its mention is dead-lettered too if a restart read it again after the last
+            # crash (not yet committed): with the reason of its crashes in detection.
+            for reason, dead_value in by_source.pop(f"{topic}/0/{producer.offsets[index]}",
+                                                    []):
+                if dead_value != value or " in detect " not in reason:
+                    report.dead_wrong += 1
+            continue
         if outcome is None and not (poison and b":intake" in value):
             continue
         report.dead_expected += 1
