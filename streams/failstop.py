@@ -257,7 +257,8 @@ class FailStop:
         charges = self.ledger.charge_many(sources, stage, error, self._clock(), where)
         worst = max(c.attempts for c in charges) if charges else 0
         log.critical("%s crashed on %s: %s; attempt %d of %d recorded in %s",
-                     agent, ", ".join(map(str, sources[:5]))
+                     agent, (f"{where} made from " if where and where not in sources else "")
+                     + ", ".join(map(str, sources[:5]))
                      + (f" and {len(sources) - 5} more" if len(sources) > 5 else ""),
                      error, worst, self.ledger.max_attempts, self.ledger.path,
                      exc_info=exc)
