@@ -12,12 +12,19 @@ STAMP := $(VENV)/.installed-stamp
 # checkouts on one machine can run their tests side by side.
 TEST_PORT_BASE ?= 19000
 BENCH_PORT_BASE ?= 29000
+SOAK_PORT_BASE ?= 28000
+SOAK_ARGS ?=
 EVALUATE_ARGS ?=  # e.g. --quick, --json run.json (bench/evaluate.py --help)
 TEST_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/test \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 93))) \
 	FIRESTORM_REDIS_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 379))) \
 	FIRESTORM_KAFKA_SASL_SSL_PORT=$(shell echo $$(($(TEST_PORT_BASE) + 94)))
+SOAK_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/soak \
+	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 92))) \
+	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 93))) \
+	FIRESTORM_REDIS_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 379))) \
+	FIRESTORM_KAFKA_SASL_SSL_PORT=$(shell echo $$(($(SOAK_PORT_BASE) + 94)))
 BENCH_ENV := FIRESTORM_STACK_DIR=$(CURDIR)/.stack/bench \
 	FIRESTORM_KAFKA_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 92))) \
 	FIRESTORM_KAFKA_CONTROLLER_PORT=$(shell echo $$(($(BENCH_PORT_BASE) + 93))) \
@@ -62,6 +69,10 @@ lint: $(STAMP) ## ruff
 bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
+.PHONY: soak
+soak: $(STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker restart: nothing lost (long; not in CI)
+	$(SOAK_ENV) deploy/local/with-stack.sh $(BIN)/python -m tests.integration.soak $(SOAK_ARGS)
+
 .PHONY: evaluate
 evaluate: $(STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
 	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
@@ -83,4 +94,5 @@ clean: ## remove the virtualenv and all local service state
 	-deploy/local/stack.sh stop
 	-$(TEST_ENV) deploy/local/stack.sh stop
 	-$(BENCH_ENV) deploy/local/stack.sh stop
+	-$(SOAK_ENV) deploy/local/stack.sh stop
 	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info

@@ -181,13 +181,12 @@ class Engine:
                 return state, Stepped([])
             return replace(state, detector=item.detector.learned()), Stepped([])
         if source is not None:
-            seen = dict(state.seen)
-            if source.offset <= seen.get(source.partition, -1):
+            counted = self.pass_over(state, source)
+            if counted is None:
                 # Redelivered after a restart (Kafka is at least once) and already in
                 # the state: each mention must count once.
                 return state, Stepped([], redelivered=True)
-            seen[source.partition] = source.offset  # a partition is read in order
-            state = replace(state, seen=tuple(sorted(seen.items())))
+            state = counted
         if isinstance(item, Ack):
             incident, emit = self.lifecycle.acknowledge(
                 state.incident, item.incident_id, item.by, item.ts,
@@ -207,6 +206,29 @@ class Engine:
             size = self.detector.params.bucket_seconds
             return self._release(state, watermark - watermark % size, item.entity_id)
         return self._release(state, item.ts, item.entity_id)
+
+    def pass_over(self, state: EntityEngineState | None,
+                  source: Source) -> EntityEngineState | None:
+        """The state with the mention at ``source`` marked as seen, its observation not
+        counted; None if it was seen already. The stream passes over an observation this
+        way when it is dead-lettered, so that copies made by reading its mention again
+        are skipped as redelivered rather than tried again.
+
+        >>> from models.watchlist import parse_watchlist
+        >>> wl = parse_watchlist("entities: [{id: acme, name: Acme, kind: partner, terms: [acme]}]")
+        >>> engine = Engine.for_watchlist(wl)
+        >>> state = engine.pass_over(None, Source(0, 41))
+        >>> state.seen, state.pending
+        (((0, 41),), ())
+        >>> engine.pass_over(state, Source(0, 41)) is None
+        True
+        """
+        state = state or self.initial()
+        seen = dict(state.seen)
+        if source.offset <= seen.get(source.partition, -1):
+            return None
+        seen[source.partition] = source.offset  # a partition is read in order
+        return replace(state, seen=tuple(sorted(seen.items())))
 
     def _release(self, state: EntityEngineState, until: float,
                  entity_id: str) -> tuple[EntityEngineState, Stepped]:

@@ -59,7 +59,10 @@ def kmv_sketch(authors: Iterable[str], k: int = KMV_K) -> tuple[int, ...]:
     >>> len(kmv_sketch(["a", "b", "a"]))
     2
     """
-    return tuple(sorted({_mix(zlib.crc32(a.encode("utf-8"))) for a in authors})[:k])
+    # surrogatepass: any str hashes (intake repairs lone surrogates, but the pure core
+    # must not fall over on a value that slipped through); valid text hashes as UTF-8.
+    return tuple(sorted({_mix(zlib.crc32(a.encode("utf-8", "surrogatepass")))
+                         for a in authors})[:k])
 
 
 def kmv_counts(per_author: Mapping[str, int], k: int = KMV_K) -> tuple[tuple[int, ...],

@@ -38,6 +38,8 @@ class IntakeResult:
     items: list[Observation | Progress] = field(default_factory=list)  # in event order
     origins: list[int] = field(default_factory=list)  # batch index of each item; -1: progress
     rejected: list[tuple[int, Rejection]] = field(default_factory=list)  # (batch index, why)
+    # (batch index, fields) of accepted mentions whose lone surrogates or NULs were replaced
+    repaired: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
     accepted: int = 0
     untagged: int = 0  # accepted but naming no watched entity
 
@@ -76,7 +78,7 @@ class Intake:
         self._watched_handles = frozenset(
             h.casefold() for e in watchlist.entities for h in e.handles)
 
-    def accept_many(self, raws: Sequence[bytes | str], *, now: float,
+    def accept_many(self, raws: Sequence[bytes | str | None], *, now: float,
                     partitions: Sequence[int] | None = None, of: int = 1) -> IntakeResult:
         """Decode and tag a batch; ``now`` (epoch seconds) bounds future timestamps.
 
@@ -95,6 +97,8 @@ class Intake:
             if type(decoded) is Rejection:
                 result.rejected.append((index, decoded))
                 continue
+            if decoded.repaired:
+                result.repaired.append((index, decoded.repaired))
             partition = partitions[index] if partitions is not None else 0
             if decoded.ts > newest.get(partition, -math.inf):
                 newest[partition] = decoded.ts

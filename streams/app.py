@@ -10,6 +10,10 @@ between them are :mod:`streams.messages`.
 Several workers share the work by sharing the app id (docs/operations.md,
 "Scaling"): an entity's minute closes only when every mentions partition has
 passed it, whichever worker reads it (:mod:`models.progress`).
+
+Neither agent lets a failure commit what it has not processed: :mod:`streams.failstop`
+stops the worker instead, and dead-letters a message that keeps crashing it;
+:mod:`streams.health` compares what was processed with what was committed.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import faust
@@ -35,11 +39,13 @@ from alerting.event import AlertEvent
 from alerting.timeline import IncidentPoints
 from models.observation import Observation
 from streams import flowfix
+from streams.changelog import DurableTable
+from streams.failstop import AttemptLedger, FailStop, Position, culprits
+from streams.health import Health
 from streams.kafka_client import faust_credentials
 from streams.liveness import Pulse, active_filter, consumer_lag, event_time_of, open_states
 from streams.messages import MessageError, decode, encode
 from streams.metrics import CONTENT_TYPE, Metrics, reason_class
-from streams.offsets import OffsetWatch
 from streams.pipeline import Pipeline, WatchlistSource
 from streams.settings import Settings
 
@@ -60,6 +66,8 @@ class Counters:
     received: int = 0
     accepted: int = 0
     dead: int = 0
+    repaired: int = 0  # accepted after lone surrogates or NULs were replaced (models.mention)
+    poisoned: int = 0  # dead-lettered after crashing the worker FIRESTORM_MAX_ATTEMPTS times
     observations: int = 0
     forwarded: int = 0  # observations and progress sent on to the detect agent
     judged: int = 0  # observations and progress the detect agent has stepped
@@ -82,8 +90,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
               flush: Callable[[], object], *, metrics: Metrics | None = None,
               watchlist: WatchlistSource | None = None,
               outbox_depth: Callable[[], int] = lambda: 0,
-              answer: Answer | None = None,
-              pulse: Pulse | None = None) -> tuple[faust.App, Counters]:
+              answer: Answer | None = None, pulse: Pulse | None = None,
+              instance_id: str | None = None,
+              failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
     ``deliver(events, points)`` hands alert events and new timeline points to
@@ -91,7 +100,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     ``watchlist`` is the file to reload on SIGHUP or a change.
     ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it;
     ``pulse`` writes the heartbeat to Redis and republishes open incidents
-    (:mod:`streams.liveness`).
+    (:mod:`streams.liveness`). ``instance_id`` makes the worker a static member of its
+    consumer group, so a restart takes its partitions back at once
+    (streams/membership.py); ``failstop`` stops it rather than skip a message.
     """
     flowfix.apply()  # else events that arrive while the worker starts can be dropped
     metrics = metrics or Metrics("worker")
@@ -108,6 +119,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         datadir=settings.data_dir,
         key_serializer="raw",
         value_serializer="json",
+        consumer_group_instance_id=instance_id,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
     mentions = app.topic(settings.topic_mentions, key_serializer="raw", value_serializer="raw")
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
@@ -118,11 +132,20 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     # That holds only with raw keys (key_type=bytes): with str keys Faust writes JSON,
     # and '"acme"' hashes to another partition than 'acme', so the state lived on a
     # changelog partition that another worker recovered (seen with several workers).
-    states = app.Table("engine-state", default=None, partitions=settings.partitions,
-                       key_type=bytes, use_partitioner=True)
+    # The changelog is compacted, but Kafka compacts only closed segments (1 GB by
+    # default): rolled every 5 minutes, a restarted worker recovers the latest state of
+    # each entity instead of every write since the topic was made. Applies when the
+    # topic is created (a new FIRESTORM_APP_ID, or kafka-configs.sh on an old one).
+    states = app.tables.add(DurableTable(
+        app, name="engine-state", default=None, beacon=app.tables.beacon,
+        partitions=settings.partitions, key_type=bytes, use_partitioner=True,
+        extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1"}))
     counters = Counters(beat=time.monotonic())
     current = Current(pipeline)
-    watch = OffsetWatch()  # mentions partitions this worker reads
+    health = Health(("intake", "detect"))  # offsets handed over, processed, committed
+    ledger = AttemptLedger(settings.attempts_path, settings.max_attempts)
+    failstop = failstop or FailStop(ledger)
+    failstop.on_stop = lambda agent, why: health.agent_stopped(agent, why)
     detected: dict[int, int] = {}  # observations partition -> next offset to judge
     # The state last written per entity, parsed, and the table value it was written as:
     # while the table still holds that value, the parsed state is reused (no re-parse).
@@ -137,76 +160,152 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         return [await observations.send(key=item.entity_id.encode("utf-8"), value=encode(item))
                 for item in items]
 
-    @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
-    async def intake_agent(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
-            started = time.perf_counter()
-            now = time.monotonic()
-            for event in sorted(batch, key=lambda e: (e.message.partition, e.message.offset)):
-                heard[event.message.partition] = now
-                missing = watch.see(event.message.partition, event.message.offset)
-                if missing:
-                    log.error("intake offset gap topic=%s partition=%d missing=%d before=%d:"
-                              " messages on Kafka that this worker was never handed",
-                              event.message.topic, event.message.partition, missing,
-                              event.message.offset)
-            if pulse is not None:
-                pulse.took_in()
-            intake = current.pipeline.intake
-            result = intake.accept_many([e.value for e in batch], now=time.time(),
-                                        partitions=[e.message.partition for e in batch],
-                                        of=input_partitions())
-            sent: list[Awaitable[Any]] = []
-            for index, rejection in result.rejected:
-                message = batch[index].message
-                sent.append(await dead.send(value=rejection.raw, key=message.key, headers=[
-                    ("firestorm-reason", rejection.reason.encode("utf-8")),
-                    ("firestorm-source", f"{message.topic}/{message.partition}/"
-                                         f"{message.offset}".encode()),
-                ]))
-                metrics.mentions_dead.labels(reason_class(rejection.reason)).inc()
-            for item, origin in zip(result.items, result.origins, strict=True):
-                # Where an observation's mention came from, to drop it if redelivered.
-                source = (Source(batch[origin].message.partition, batch[origin].message.offset)
-                          if origin >= 0 else None)
-                sent.append(await observations.send(
-                    key=item.entity_id.encode("utf-8"), value=encode(item, source)))
-            # Offsets are acked after this batch: wait until Kafka has every output.
-            await asyncio.gather(*sent)
-            counters.received += len(batch)
-            counters.accepted += result.accepted
-            counters.dead += len(result.rejected)
-            counters.observations += len(result.observations)
-            counters.forwarded += len(result.items)
-            counters.beat = time.monotonic()
-            metrics.mentions_received.inc(len(batch))
-            metrics.mentions_accepted.inc(result.accepted)
-            metrics.batch_seconds.labels("intake").observe(time.perf_counter() - started)
-            log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
-                     len(batch), result.accepted, len(result.rejected),
-                     len(result.observations), result.untagged)
+    source_topics = (settings.topic_mentions, settings.topic_observations)
 
-    @app.agent(observations, concurrency=1)
-    async def detect_agent(stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_wait):
-            started = time.perf_counter()
-            engine, watched = current.pipeline.engine, current.pipeline.watched
-            # State is read once and written once per entity per batch: an entity's
-            # state is large during a storm, and every write goes to the changelog.
-            touched: dict[str, EntityEngineState | None] = {}
-            deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]] = []
-            answers: list[tuple[AckAnswer, AuditEntry]] = []
+    def committed_offsets() -> dict[tuple[str, int], int | None]:
+        """The offsets faust last committed, or found committed when it was given the
+        partition (a faust internal: faust-streaming is pinned, see streams/flowfix.py)."""
+        committed = getattr(app.consumer, "_committed_offset", {})
+        return {(tp.topic, tp.partition): offset for tp, offset in dict(committed).items()
+                if tp.topic in source_topics}
 
-            for event in batch:
-                detected[event.message.partition] = event.message.offset + 1
-                try:
-                    envelope = decode(event.value)
-                except MessageError as exc:
-                    log.error("observations message skipped partition=%d offset=%d: %s",
-                              event.message.partition, event.message.offset, exc)
-                    continue
-                item = envelope.item
+    def see(batch: Sequence[faust.types.EventT]) -> list[Position]:
+        """The batch's positions; offsets Kafka holds but this worker was never handed
+        are counted and logged (they are lost unless re-fed)."""
+        positions = [Position(e.message.topic, e.message.partition, e.message.offset)
+                     for e in batch]
+        committed = committed_offsets()
+        for where in sorted(positions):
+            missing = health.see(*where, committed.get(where[:2]))
+            if missing:
+                log.error("offset gap topic=%s partition=%d missing=%d before=%d: messages on"
+                          " Kafka that this worker was never handed", *where[:2], missing,
+                          where.offset)
+        return positions
+
+    def done(positions: Sequence[Position]) -> None:
+        """Every output of these messages is on Kafka: they count as processed. A charge
+        is kept until Kafka has a commit past where it crashed: until then Kafka may hand
+        that message out again."""
+        upto: dict[tuple[str, int], int] = {}
+        for topic, partition, offset in positions:
+            upto[topic, partition] = max(upto.get((topic, partition), -1), offset + 1)
+        for (topic, partition), below in upto.items():
+            health.processed(topic, partition, below)
+        if len(ledger):
+            ledger.settle(committed_offsets())
+
+    async def send_dead(message: faust.types.Message, value: bytes | None,
+                        reason: str, mention: Position | None = None) -> Awaitable[Any]:
+        headers = [("firestorm-reason", reason.encode("utf-8", "backslashreplace")),
+                   ("firestorm-source", f"{message.topic}/{message.partition}/"
+                                        f"{message.offset}".encode())]
+        if mention is not None:  # an observation: the mention it was made from
+            headers.append(("firestorm-mention", str(mention).encode()))
+        return await dead.send(value=value, key=message.key, headers=headers)
+
+    async def intake_batch(batch: Sequence[faust.types.EventT]) -> None:
+        started = time.perf_counter()
+        now = time.monotonic()
+        positions = see(batch)
+        for event in batch:
+            heard[event.message.partition] = now
+        if pulse is not None:
+            pulse.took_in()
+        spent = {i: c for i, p in enumerate(positions) if (c := ledger.exhausted(p))}
+        todo = [i for i in range(len(batch)) if i not in spent]  # batch index of each raw
+        raws = [batch[i].value for i in todo]
+        parts = [batch[i].message.partition for i in todo]
+        intake, of, wall = current.pipeline.intake, input_partitions(), time.time()
+        try:
+            result = intake.accept_many(raws, now=wall, partitions=parts, of=of)
+        except Exception as exc:  # a bug in the pure code: find the message, charge it, stop
+            trial = current.pipeline.engine.watchlist  # a copy of the intake for each try
+            bad = culprits(lambda one: intake.with_watchlist(trial).accept_many(
+                [r for r, _ in one], now=wall, partitions=[p for _, p in one], of=of),
+                list(zip(raws, parts, strict=True)))
+            failstop.poisoned("intake", "intake", exc, [positions[todo[i]] for i in bad]
+                              or [positions[i] for i in todo])
+        sent: list[Awaitable[Any]] = []
+        for index, charge in spent.items():
+            reason = charge.reason(ledger.max_attempts)
+            log.error("dead-lettering source=%s: %s", positions[index], reason)
+            sent.append(await send_dead(batch[index].message, batch[index].value, reason))
+        for index, rejection in result.rejected:
+            sent.append(await send_dead(batch[todo[index]].message, rejection.raw,
+                                        rejection.reason))
+            metrics.mentions_dead.labels(reason_class(rejection.reason)).inc()
+        for index, fields in result.repaired:  # which fields, never their text
+            log.warning("repaired source=%s fields=%s: lone surrogates or NUL replaced by"
+                        " U+FFFD", positions[todo[index]], ",".join(fields))
+        for item, origin in zip(result.items, result.origins, strict=True):
+            # Where an observation's mention came from, to drop it if redelivered.
+            message = batch[todo[origin]].message if origin >= 0 else None
+            source = Source(message.partition, message.offset) if message else None
+            sent.append(await observations.send(
+                key=item.entity_id.encode("utf-8"), value=encode(item, source)))
+        # Offsets are acked after this batch: wait until Kafka has every output.
+        await asyncio.gather(*sent)
+        done(positions)
+        counters.received += len(batch)
+        counters.accepted += result.accepted
+        counters.dead += len(result.rejected) + len(spent)
+        counters.poisoned += len(spent)
+        counters.repaired += len(result.repaired)
+        counters.observations += len(result.observations)
+        counters.forwarded += len(result.items)
+        counters.beat = time.monotonic()
+        metrics.mentions_received.inc(len(batch))
+        metrics.mentions_accepted.inc(result.accepted)
+        metrics.batch_seconds.labels("intake").observe(time.perf_counter() - started)
+        log.info("intake batch=%d accepted=%d dead=%d observations=%d untagged=%d",
+                 len(batch), result.accepted, len(result.rejected) + len(spent),
+                 len(result.observations), result.untagged)
+
+    async def detect_batch(batch: Sequence[faust.types.EventT]) -> None:
+        started = time.perf_counter()
+        positions = see(batch)
+        engine, watched = current.pipeline.engine, current.pipeline.watched
+        # State is read once and written once per entity per batch: an entity's
+        # state is large during a storm, and every write goes to the changelog.
+        touched: dict[str, EntityEngineState | None] = {}
+        deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]] = []
+        answers: list[tuple[AckAnswer, AuditEntry]] = []
+        sent: list[Awaitable[Any]] = []
+
+        for event, where in zip(batch, positions, strict=True):
+            detected[event.message.partition] = event.message.offset + 1
+            try:
+                envelope = decode(event.value)
+            except MessageError as exc:  # not ours: dead-lettered with why, never dropped
+                log.error("observations message dead-lettered partition=%d offset=%d: %s",
+                          event.message.partition, event.message.offset, exc)
+                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
+                                            f"not an observation message: {exc}"))
+                continue
+            item = envelope.item
+            # A crash is charged to the mention the observation was made from: until that
+            # mention is committed, a restart reads it again and makes a copy of the
+            # observation at a new offset, which must not start a count of its own.
+            blame = (where if envelope.source is None else
+                     Position(settings.topic_mentions, *envelope.source))
+            charge = ledger.exhausted(blame)
+            if charge is not None:  # crashed the worker too often: dead letter, state as is
+                if envelope.source is not None and item.entity_id in watched:
+                    counted = engine.pass_over(_load(touched, states, parsed, item.entity_id),
+                                               envelope.source)
+                    if counted is None:  # a copy of one already passed over or counted
+                        counters.redelivered += 1
+                        metrics.redelivered.inc()
+                        continue
+                    touched[item.entity_id] = counted  # its copies are redelivered now
+                reason = charge.reason(ledger.max_attempts)
+                log.error("dead-lettering source=%s mention=%s: %s", where, blame, reason)
+                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
+                                            reason, blame if blame != where else None))
+                counters.poisoned += 1
+                continue
+            try:
                 if isinstance(item, Ack):
                     # Every ack gets an answer, refusals included: the sender is waiting.
                     before = (_load(touched, states, parsed, item.entity_id)
@@ -217,48 +316,79 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                         deliveries.append((events, ()))
                     answers.append((reply, _audit(item, reply)))
                     counters.acks += 1
-                    log.info("ack request=%s incident=%s via=%s outcome=%s", item.request_id,
-                             item.incident_id, item.via, reply.outcome)
+                    log.info("ack request=%s incident=%s via=%s outcome=%s",
+                             item.request_id, item.incident_id, item.via, reply.outcome)
                     continue
                 if item.entity_id not in watched:
                     if isinstance(item, Observation):
-                        log.warning("skipping entity=%s: not in the watchlist", item.entity_id)
+                        log.warning("skipping entity=%s: not in the watchlist",
+                                    item.entity_id)
                     continue
                 before = _load(touched, states, parsed, item.entity_id)
                 after, stepped = engine.step(before, item, envelope.source)
-                if stepped.redelivered:
-                    counters.redelivered += 1
-                    metrics.redelivered.inc()
-                    continue
-                touched[item.entity_id] = after
-                if stepped.late:
-                    counters.late += stepped.late
-                    metrics.late_mentions.inc(stepped.late)
-                if stepped.events or stepped.points:
-                    deliveries.append((stepped.events, stepped.points))
-                if pulse is not None:
-                    pulse.judged(event_time_of(item))
-                for alert in stepped.events:
-                    counters.alerts += 1
-                    metrics.alerts.labels("worker", alert.event, alert.severity).inc()
-                    log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
-                             alert.entity_id, alert.incident_id, alert.event,
-                             alert.severity, event.message.offset)
-                counters.judged += 1
-            if deliveries:
-                # Into the outbox before the batch is acked: a crash here redelivers the
-                # batch, and the store's event-id dedupe drops the repeats.
-                await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
-            if answers and answer is not None:
-                # After delivery: "recorded" means the event is already on its way to Redis.
-                await loop.run_in_executor(None, _answer_all, answer, answers)
-            for entity_id, after in touched.items():
-                if after is not None:
-                    value = {"engine": after.to_dict()}
-                    states[entity_id.encode("utf-8")] = value
-                    parsed[entity_id] = (value, after)
-            counters.beat = time.monotonic()
-            metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
+            except Exception as exc:  # a bug in the pure code: charge this item, stop
+                failstop.poisoned("detect", "detect", exc, [blame], where)
+            if stepped.redelivered:
+                counters.redelivered += 1
+                metrics.redelivered.inc()
+                continue
+            touched[item.entity_id] = after
+            if stepped.late:
+                counters.late += stepped.late
+                metrics.late_mentions.inc(stepped.late)
+            if stepped.events or stepped.points:
+                deliveries.append((stepped.events, stepped.points))
+            if pulse is not None:
+                pulse.judged(event_time_of(item))
+            for alert in stepped.events:
+                counters.alerts += 1
+                metrics.alerts.labels("worker", alert.event, alert.severity).inc()
+                log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
+                         alert.entity_id, alert.incident_id, alert.event,
+                         alert.severity, event.message.offset)
+            counters.judged += 1
+        loop = asyncio.get_running_loop()
+        if deliveries:
+            # Into the outbox before the batch is acked: a crash here redelivers the
+            # batch, and the store's event-id dedupe drops the repeats.
+            await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
+        if answers and answer is not None:
+            # After delivery: "recorded" means the event is already on its way to Redis.
+            await loop.run_in_executor(None, _answer_all, answer, answers)
+        for entity_id, after in touched.items():
+            if after is not None:
+                value = {"engine": after.to_dict()}
+                states[entity_id.encode("utf-8")] = value
+                parsed[entity_id] = (value, after)
+        # The state must be on Kafka before the batch is acked (streams/changelog.py).
+        await asyncio.gather(states.written(), *sent)
+        done(positions)
+        counters.beat = time.monotonic()
+        metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
+
+    async def run_agent(name: str, stream: faust.StreamT,
+                        process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]]
+                        ) -> None:
+        health.agent_started(name)
+        try:
+            async for batch in stream.take_events(settings.batch_size,
+                                                  within=settings.batch_wait):
+                with failstop.guard(name, f"a batch of {len(batch)}"):
+                    await process(batch)
+        except asyncio.CancelledError:
+            health.agent_stopped(name)
+            raise
+        except BaseException as exc:
+            health.agent_stopped(name, f"{type(exc).__name__}: {exc}")
+            raise
+
+    @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
+    async def intake_agent(stream: faust.StreamT) -> None:
+        await run_agent("intake", stream, intake_batch)
+
+    @app.agent(observations, concurrency=1)
+    async def detect_agent(stream: faust.StreamT) -> None:
+        await run_agent("detect", stream, detect_batch)
 
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
@@ -283,9 +413,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        health.forget((tp.topic, tp.partition) for tp in revoked)
         for tp in revoked:
             if tp.topic == settings.topic_mentions:
-                watch.forget(tp.partition)
                 heard.pop(tp.partition, None)
                 declared.pop(tp.partition, None)
             elif tp.topic == settings.topic_observations:
@@ -326,7 +456,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             if end is None or tp not in still:
                 continue
             done = committed.get(tp) or 0  # processed and committed: nothing in flight
-            seen = watch.next_offset(tp.partition)
+            seen = health.next_offset(tp.topic, tp.partition)
             metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
                 max(0, end - max(done, seen or 0)))
             quiet = now - heard.setdefault(tp.partition, now) >= settings.idle_seconds
@@ -377,15 +507,14 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 await reload("file changed")
 
     @app.page("/health")
-    async def health(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "received": counters.received,
-                         "accepted": counters.accepted, "dead": counters.dead,
-                         "observations": counters.observations,
-                         "forwarded": counters.forwarded, "judged": counters.judged,
-                         "redelivered": counters.redelivered, "late": counters.late,
-                         "offset_gaps": watch.gaps, "offset_repeats": watch.repeats,
-                         "alerts": counters.alerts, "acks": counters.acks,
-                         "entities": len(current.pipeline.watched)})
+    async def health_page(web: Any, request: Any) -> Any:
+        counted = {k: v for k, v in asdict(counters).items() if not k.startswith("beat")}
+        report = health.report(committed_offsets(), {
+            **counted, "entities": len(current.pipeline.watched),
+            "attempts_pending": len(ledger), "instance_id": instance_id})
+        # 200 whatever the status: this is the liveness probe (deploy/kubernetes), and
+        # restarting a worker does not undo a skipped message; `status` says the truth.
+        return web.json(report)
 
     @app.page("/ready")
     async def ready(web: Any, request: Any) -> Any:

@@ -8,7 +8,9 @@ from functools import cache
 from pathlib import Path
 
 from alerting.engine import Engine
+from alerting.faults import PoisonEngine
 from models.errors import ParamsError
+from models.faults import PoisonScorer
 from models.intake import Intake
 from models.negativity import NegativityScorer
 from models.params import DetectorParams, parse_params
@@ -84,16 +86,27 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "",
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    return Intake(watchlist, None, pseudonymiser, assess_many=scorer.assess_many,
+    assess_many = scorer.assess_many
+    if settings.test_poison:
+        log.warning("FIRESTORM_TEST_POISON is set: posts marked with it crash intake and"
+                    " detection on purpose (tests only)")
+        assess_many = PoisonScorer(assess_many, settings.test_poison)
+    return Intake(watchlist, None, pseudonymiser, assess_many=assess_many,
                   lateness=settings.lateness_seconds)
 
 
-def build_engine(watchlist: Watchlist, params: DetectorParams | None = None) -> Engine:
+def build_engine(watchlist: Watchlist, params: DetectorParams | None = None,
+                 test_poison: str = "") -> Engine:
     """The engine; without ``params``, the defaults with the shipped negativity model's
-    threshold (what `firestorm replay` uses with no parameter file or model given)."""
+    threshold (what `firestorm replay` uses with no parameter file or model given).
+    With ``test_poison``, one that crashes on marked posts (tests only)."""
     if params is None:
         params = replace(DetectorParams(), negative_threshold=_shipped_threshold())
-    return Engine.for_watchlist(watchlist, params=params)
+    engine = Engine.for_watchlist(watchlist, params=params)
+    if test_poison:
+        engine = PoisonEngine(engine.watchlist, engine.detector, engine.lifecycle,
+                              marker=test_poison)
+    return engine
 
 
 @cache

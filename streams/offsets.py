@@ -49,3 +49,7 @@ class OffsetWatch:
             self.repeats += 1
         self._next[partition] = max(offset + 1, expected or 0)
         return missing
+
+    def expect(self, partition: int, offset: int) -> None:
+        """Where a partition starts (its committed offset), unless already under watch."""
+        self._next.setdefault(partition, offset)

@@ -83,6 +83,13 @@ class Settings:
     log_level: str = "info"
     log_format: str = "text"  # or json: one JSON object a line, for log collectors
     config_dir: str = ""  # where a watchlist.yaml is looked for (the config file's folder)
+    # Fail-stop: how often a message may crash the worker before it is dead-lettered.
+    max_attempts: int = 3
+    # Consumer group: seconds before a silent worker's partitions go to another one, and
+    # this worker's static member id (empty: one kept in the data dir, see instance_id_path).
+    session_timeout: float = 10.0
+    instance_id: str = ""
+    test_poison: str = ""  # tests only: a marker that makes the pure steps raise (models/faults)
     # Where each value came from, for error messages: field -> "FIRESTORM_X" or "'x' in F".
     origins: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
@@ -100,6 +107,16 @@ class Settings:
         """
         env = os.environ if env is None else env
         return {name: env[name] for name in names if name in env}
+
+    @property
+    def attempts_path(self) -> str:
+        """Where the worker records messages that crashed it (and how often), durably."""
+        return str(Path(self.data_dir) / "attempts.json")
+
+    @property
+    def instance_id_path(self) -> str:
+        """Where a worker keeps its static group member id when none is configured."""
+        return str(Path(self.data_dir) / "instance-id")
 
     @property
     def outbox_path(self) -> str:
@@ -203,6 +220,12 @@ class Settings:
             raise ConfigError(
                 f"{w('kafka_bootstrap')} must be host:port[,host:port], got"
                 f" {self.kafka_bootstrap!r}")
+        if self.max_attempts < 1:
+            raise ConfigError(f"{w('max_attempts')} must be >= 1 (try 3): a message that"
+                              " crashes the worker this often is dead-lettered")
+        if not 6 <= self.session_timeout <= 300:
+            raise ConfigError(f"{w('session_timeout')} must be 6 to 300 seconds (try 10):"
+                              " Kafka refuses less than 6 by default")
         for name in ("heartbeat_seconds", "silent_after"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{w(name)} must be > 0 seconds"

@@ -7,17 +7,18 @@ the live run gave: used for backtesting, tuning and reconstructing incidents.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any, TextIO
 
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from alerting.story import Stories, StoryRules
-from models.intake import Intake
+from models.intake import Intake, IntakeResult
 from models.observation import Observation, Tick
 from streams.components import (
     build_engine,
@@ -26,6 +27,7 @@ from streams.components import (
     load_scorer,
     load_watchlist,
 )
+from streams.failstop import culprits, describe
 from streams.lines import open_lines, open_output
 from streams.progress import Progress
 from streams.render import safe
@@ -41,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "replay", help="run detection over a file of mentions (no Kafka or Redis)",
         description="Replay a JSONL file of mentions (event-time order) through the same"
                     " detection as the worker and write one alert event a line."
-                    " Malformed lines are counted and reported, never fatal.")
+                    " Malformed lines are counted and reported, never fatal; so is a line"
+                    " that crashes the pipeline (the worker dead-letters it the same way).")
     p.add_argument("--watchlist", "-w",
                    help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
                         " here or in the config dir)")
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(settings.watchlist_path(args.watchlist))
     scorer = load_scorer(settings, args.negativity_model)
     intake = build_intake(settings, watchlist, scorer=scorer)
-    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer),
+                          settings.test_poison)
     stories = StoryRules.from_watchlist(watchlist, settings.story_window)
     states: dict[str, EntityEngineState] = {}
     started = time.monotonic()
@@ -80,9 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if args.state_out:
         write_states(args.state_out, states)
     elapsed = time.monotonic() - started
+    repaired = f" ({stats['repaired']:,} repaired)" if stats["repaired"] else ""
     print(f"replayed {stats['lines']:,} lines in {elapsed:.1f}s"
-          f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted,"
-          f" {stats['rejected']:,} rejected, {stats['events']:,} alert events", file=sys.stderr)
+          f" ({stats['lines'] / max(elapsed, 1e-9):,.0f}/s): {stats['accepted']:,} accepted"
+          f"{repaired}, {stats['rejected']:,} rejected, {stats['events']:,} alert events",
+          file=sys.stderr)
     for reason, count in sorted(stats["reasons"].items(), key=lambda kv: -kv[1])[:5]:
         print(f"  rejected x{count}: {safe(reason, 120)}", file=sys.stderr)
     return 0
@@ -100,7 +106,8 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     written.
     """
     states = {} if states is None else states
-    stats = {"lines": 0, "accepted": 0, "rejected": 0, "events": 0, "late": 0, "reasons": {}}
+    stats = {"lines": 0, "accepted": 0, "rejected": 0, "repaired": 0, "events": 0,
+             "late": 0, "reasons": {}}
     progress = Progress("replaying")
     last_ts: float | None = None
     book = Stories(stories) if stories is not None else None
@@ -114,18 +121,28 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
                 event = book.tell(event)
             out.write(event.stamped(time.time()).to_json() + "\n")
 
+    def reject(reason: str, line: str) -> None:
+        stats["reasons"][reason] = stats["reasons"].get(reason, 0) + 1
+        if dead is not None:
+            dead.write(json.dumps({"reason": reason, "line": line}) + "\n")
+
     while batch := list(islice(lines, BATCH)):
-        result = intake.accept_many(batch, now=time.time())
+        result, todo, crashed = _accept(intake, batch, now=time.time())
         stats["lines"] += len(batch)
         stats["accepted"] += result.accepted
-        stats["rejected"] += len(result.rejected)
+        stats["rejected"] += len(result.rejected) + len(crashed)
+        stats["repaired"] += len(result.repaired)
+        for index, reason in crashed:
+            reject(reason, batch[index].decode("utf-8", "replace"))
         for index, rejection in result.rejected:
-            stats["reasons"][rejection.reason] = stats["reasons"].get(rejection.reason, 0) + 1
-            if dead is not None:
-                dead.write(json.dumps({"reason": rejection.reason, "line":
-                                       batch[index].decode("utf-8", "replace")}) + "\n")
+            reject(rejection.reason, batch[todo[index]].decode("utf-8", "replace"))
         for item in result.items:
-            states[item.entity_id], stepped = engine.step(states.get(item.entity_id), item)
+            try:
+                states[item.entity_id], stepped = engine.step(states.get(item.entity_id), item)
+            except Exception as exc:  # the worker dead-letters such an item, state as is
+                stats["rejected"] += 1
+                reject(f"crashed replay in detect: {describe(exc)}", json.dumps(item.to_dict()))
+                continue
             emit(stepped.events)
             stats["late"] += stepped.late
             if isinstance(item, Observation):
@@ -151,3 +168,22 @@ def write_states(path: str, states: dict[str, EntityEngineState]) -> None:
     with open_output(path, "states") as out:
         assert out is not None
         out.write(json.dumps(doc) + "\n")
+
+
+def _accept(intake: Intake, batch: Sequence[bytes], now: float
+            ) -> tuple[IntakeResult, list[int], list[tuple[int, str]]]:
+    """Intake over ``batch``. A line that crashes the pure code on its own is set aside
+    with the exception as its reason, as the worker dead-letters it (after retries that
+    a replay, being deterministic, can skip). Returns the result, the batch index of each
+    line intake was given, and the lines set aside."""
+    try:
+        return intake.accept_many(batch, now=now), list(range(len(batch))), []
+    except Exception as exc:
+        bad = set(culprits(lambda one: copy.copy(intake).accept_many(one, now=now), batch))
+        if not bad:
+            raise  # fails only as a whole batch: a bug to see, not a line to drop
+        reason = f"crashed replay in intake: {describe(exc)}"
+        todo = [i for i in range(len(batch)) if i not in bad]
+        result = intake.accept_many([batch[i] for i in todo], now=now)
+        return result, todo, [(i, reason) for i in sorted(bad)]
+

@@ -16,7 +16,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "worker", help="start a stream worker (Kafka in, Redis alerts out)",
         description="Start a Faust worker: consume the mentions topic, send bad input to the"
                     " dead-letter topic, detect escalation per entity and publish alert events"
-                    " to Redis. Configured by FIRESTORM_* variables; see README.")
+                    " to Redis. Configured by FIRESTORM_* variables; see README. Run it under"
+                    " a supervisor that restarts it (systemd Restart=always, Kubernetes): it"
+                    " exits 70 rather than skip a message it failed to process, and takes its"
+                    " partitions back at once when restarted (docs/operations.md).",
+        epilog="exit status: 0 stopped by SIGTERM/SIGINT (it leaves its group first),"
+               " 70 fail-stop (restart it), 1 bad configuration or broker unreachable,"
+               " 2 a bad flag")
     p.add_argument("--watchlist", "-w",
                    help="watchlist YAML (default: FIRESTORM_WATCHLIST, else watchlist.yaml"
                         " here or in the config dir)")
@@ -36,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from alerting.errors import AlertStoreUnavailable
     from alerting.store import open_store
     from alerting.story import StoryRules
+    from streams import membership
     from streams.app import build_app
     from streams.components import (
         build_engine,
@@ -56,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     watchlist = load_watchlist(watchlist_path)
     scorer = load_scorer(settings, args.negativity_model)
     intake = build_intake(settings, watchlist, scorer=scorer)
-    engine = build_engine(watchlist, load_params(settings, args.params, scorer))
+    engine = build_engine(watchlist, load_params(settings, args.params, scorer),
+                          settings.test_poison)
     store = open_store(settings.redis_url, stream_maxlen=settings.redis_stream_maxlen,
                        retention_seconds=int(settings.retention_days * 86_400),
                        stories=StoryRules.from_watchlist(watchlist, settings.story_window),
@@ -74,16 +82,22 @@ def run(args: argparse.Namespace) -> int:
                                 retention_seconds=int(settings.retention_days * 86_400),
                                 **({"ssl_ca_certs": settings.redis_ca} if settings.redis_ca
                                    else {}))
+    member = membership.instance_id(settings)
     app, _ = build_app(settings, Pipeline.of(intake, engine), delivery.deliver, delivery.flush,
                        answer=actions.answer, metrics=Metrics("worker"),
                        watchlist=WatchlistSource(watchlist_path),
-                       outbox_depth=lambda: delivery.pending,
+                       outbox_depth=lambda: delivery.pending, instance_id=member,
                        pulse=Pulse(worker_name(settings.app_id), store, delivery, engine))
     logging.getLogger("firestorm.worker").info(
-        "starting app=%s kafka=%s entities=%d topic=%s dead=%s", settings.app_id,
+        "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
-        settings.topic_dead)
+        settings.topic_dead, member)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True,
                           logging_config=logging_config(settings.log_level, settings.log_format))
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as stop:
+        if stop.code in (0, None):  # stopped on purpose (SIGTERM, SIGINT), offsets committed
+            membership.leave(settings, member)
+        raise
     return 0

@@ -168,29 +168,78 @@ class Worker:
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
     def health(self) -> dict | None:
-        import urllib.request
-
+        """The /health document (also when it says 503, failing); None while it is down."""
         if self.proc.poll() is not None:
             pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
-        url = f"http://127.0.0.1:{self.env['FIRESTORM_WEB_PORT']}/health"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            return None
+        return self.health_or_none()
+
+    def health_or_none(self) -> dict | None:
+        return read_health(int(self.env["FIRESTORM_WEB_PORT"]))
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
         self._log.close()
+
+
+def read_health(port: int) -> dict | None:
+    """A worker's /health document (also when it says 503, failing); None while it is down."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+    except (OSError, ValueError):
+        return None
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def create_topics(env: dict[str, str]) -> None:
+    """The topics a worker with ``env`` creates at start, made now (``firestorm produce``
+    refuses a topic that does not exist)."""
+    from streams.settings import Settings
+    from streams.topics import ensure_topics
+
+    ensure_topics(Settings.from_env(env))
+
+
+def group_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets, as the broker has them."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
+    """The next offset of every partition of ``topic`` (what a caught-up group commits)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {(tp.topic, tp.partition): o for tp, o in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
 
 
 def worker_env(kafka_bootstrap: str, redis_url: str, data_dir: Path) -> dict[str, str]:

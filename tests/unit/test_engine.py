@@ -107,6 +107,19 @@ def test_a_redelivered_observation_counts_once():
     assert not stepped.redelivered and len(other.pending) == 2
 
 
+def test_a_dead_lettered_observation_is_passed_over_and_its_copies_are_redelivered():
+    # The stream dead-letters an observation that keeps crashing detection; a restart
+    # that reads its mention again makes a copy, which must not be tried again.
+    state, _ = ENGINE.step(None, post(1, T0 + 10), Source(2, 41))
+    passed = ENGINE.pass_over(state, Source(2, 42))
+    assert passed is not None and passed.pending == state.pending
+    copy, stepped = ENGINE.step(passed, post(2, T0 + 11), Source(2, 42))
+    assert stepped.redelivered and copy == passed
+    assert ENGINE.pass_over(passed, Source(2, 42)) is None  # passed over already
+    after, stepped = ENGINE.step(passed, post(3, T0 + 12), Source(2, 43))
+    assert not stepped.redelivered and len(after.pending) == 2
+
+
 def test_a_late_observation_counts_in_the_open_minute_and_is_reported():
     state, _ = ENGINE.step(None, post(1, T0 + 70), Source(0, 1))
     state, _ = ENGINE.step(state, Progress("acme", 0, 1, T0 + 120))
