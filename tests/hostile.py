@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from alerting.delivery import DurableDelivery
 from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
-from alerting.lifecycle import Lifecycle
-from models.detector import Detector, DetectorParams
+from models.detector import DetectorParams
 from models.intake import Intake, IntakeResult
 from models.negativity import NegativityScorer
 from models.observation import Observation, Tick
@@ -114,8 +113,8 @@ kafka_values = (st.none() | st.just(b"") | st.binary(max_size=200)
 
 # ------------------------------------------------------------------ the whole pipeline
 
-WARM_MINUTES = 150  # past the warm-up of DETECTOR, so a storm can open an incident
-DETECTOR = DetectorParams(warmup=120)
+WARM_MINUTES = 150  # past DETECTOR's quiet start, so a storm can open an incident
+DETECTOR = replace(DetectorParams(), negative_threshold=NegativityScorer.default().threshold)
 
 
 @cache
@@ -136,9 +135,7 @@ def new_intake() -> Intake:
 
 @cache
 def engine() -> Engine:
-    wl = watchlist()
-    linked = {e.id: wl.linked_to(e.id) for e in wl.entities}
-    return Engine(wl, Detector(DETECTOR, linked=linked), Lifecycle())
+    return Engine.for_watchlist(watchlist(), params=DETECTOR)  # as the worker builds it
 
 
 @cache

@@ -108,11 +108,15 @@ entities = st.sampled_from(sorted(NAMES))
 def histories(draw) -> list[AlertEvent]:
     """Alert events of several entities in arrival order, each entity's in lifecycle order."""
     out, minute, open_ = [], 0.0, {}
+    opened: set[tuple[str, float]] = set()
     for _ in range(draw(st.integers(1, 40))):
         minute += draw(st.integers(0, 20))
         entity = draw(entities)
         current = open_.get(entity)
         if current is None:
+            if (entity, minute) in opened:  # an incident id is its entity and opening minute:
+                minute += 1                 # a reopening takes a later minute, as in the lifecycle
+            opened.add((entity, minute))
             open_[entity] = [minute, 1]
             out.append(ev(entity, "opened", minute, opened=minute))
             continue
