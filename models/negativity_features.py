@@ -80,8 +80,6 @@ _CALLS_TO_ACTION = [
 _NEG_EMOJI = list("😠😡🤬😤😢😭😞😟😔😒🙄👎💔😩😫🤮🤢💩😣😖😕☹😑😬")
 _POS_EMOJI = list("😀😃😄😁😊😍🥰😘👍❤♥💕💖🎉🙌👏😎🙂😉")
 _SCOPE_END = [ord(c) for c in ".,!?;:"]
-# The same as a bit mask over code points 0-63 (cheaper than np.isin).
-_SCOPE_MASK = np.uint64(sum(1 << c for c in _SCOPE_END))
 _CONTRASTS = ["but", "however", "though", "although", "whereas", "except"]
 # Frequent English words that are rare as words in other languages written in Latin
 # script (so not "a", "i", "in", "is", "of", "to", "my", "for", "was", "will", "die"...):
@@ -132,11 +130,9 @@ _OTHER, _WORD, _SPACE = 0, 1, 2
 
 @cache
 def _char_classes() -> np.ndarray:
-    """Class of each BMP code point, then OTHER for all above it (read at 0x10000); the
-    apostrophe is a word char so "don't" stays whole."""
+    """Class of each BMP code point; the apostrophe is a word char so "don't" stays whole."""
     chars = list(map(chr, range(0x10000)))
-    table = np.array([_WORD if c.isalnum() else _SPACE if c.isspace() else _OTHER for c in chars]
-                     + [_OTHER])  # index 0x10000: every code point above the BMP
+    table = np.array([_WORD if c.isalnum() else _SPACE if c.isspace() else _OTHER for c in chars])
     table[[ord("_"), ord("'")]] = _WORD
     return table.astype(np.uint8)
 
@@ -155,7 +151,9 @@ def _codes(texts: Sequence[str], emoticons: bool) -> tuple[np.ndarray, np.ndarra
         joined = _EMOTICON_RE.sub(lambda m: _EMOTICONS[m.group()], joined)
     joined = f" {joined} ".lower().replace("\u2019", "'")
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    kind = _char_classes()[np.minimum(codes, 0x10000)]
+    kind = np.full(len(codes), _OTHER, dtype=np.uint8)
+    small = codes < 0x10000
+    kind[small] = _char_classes()[codes[small]]
     is_sep = codes == 0
     space = kind == _SPACE
     keep = ~(space & np.concatenate(([False], space[:-1])))
@@ -172,12 +170,8 @@ def _segment_of(starts: np.ndarray, length: int) -> np.ndarray:
 
 
 def _bucket(hashes: np.ndarray, bits: int) -> np.ndarray:
-    """Fibonacci hashing: the top ``bits`` bits of hash * MIX (mod 2**64).
-
-    Overwrites ``hashes`` (every caller passes a fresh array: no copy to allocate).
-    """
-    out = hashes
-    out *= _MIX
+    """Fibonacci hashing: the top ``bits`` bits of hash * MIX (mod 2**64)."""
+    out = hashes * _MIX
     out >>= np.uint64(64 - bits)
     return out.view(np.int64)  # < 2**bits: the same values, as an index type, no copy
 
@@ -187,8 +181,7 @@ def _char_hashes(codes: np.ndarray, config: FeatureConfig):
     hashes = codes
     lo, hi = config.char_ngrams
     for n in range(2, hi + 1):
-        hashes = hashes[:-1] * np.uint64(_BASE)
-        hashes += codes[n - 1 :]
+        hashes = hashes[:-1] * np.uint64(_BASE) + codes[n - 1 :]
         if n >= lo:
             yield n, hashes + np.uint64(n)
     if lo == 1:
@@ -320,8 +313,7 @@ def _words(codes: np.ndarray, kind: np.ndarray, doc_of: np.ndarray, bits: int,
     negator = np.zeros(len(doc), dtype=bool)
     negator[hit] = attrs[:, _NEGATOR] > 0
     new_doc = np.concatenate(([True], doc[1:] != doc[:-1]))
-    ends = new_doc | ((first < 64) & ((_SCOPE_MASK >> (first & np.uint64(63))) & np.uint64(1)
-                                      ).astype(bool))
+    ends = new_doc | np.isin(first, _SCOPE_END)
     if config.contrast_ends_scope:
         ends[hit[attrs[:, _CONTRAST] > 0]] = True
     scope_start = np.flatnonzero(ends)

@@ -83,6 +83,16 @@ def test_shipped_artefact_is_versioned_and_records_its_data_and_metrics():
     assert meta["test_metrics"]["n"] > 19_000
 
 
+def test_shipped_calibration_is_fitted_on_the_newest_sets_and_within_target_on_the_later_one():
+    model = SCORER.model("en")
+    meta = model.metadata
+    assert model.calibration.kind == "beta"
+    assert meta["calibrate_on"] == "2016train,2016dev,2016devtest"
+    assert meta["calibration_fit"] == "5-fold cross-fit" and meta["n_calibration"] == 9619
+    assert meta["test_metrics"]["calibration_max_gap"] <= 0.05
+    assert meta["test_metrics"]["roc_auc"] >= 0.86
+
+
 @pytest.mark.parametrize(("worse", "better"), [
     ("I hate this, boycott them now", "I love this, great job"),
     ("not good", "good"),

@@ -222,7 +222,7 @@ def test_calibrating_on_named_sets_fits_on_their_cross_fitted_posts_only(tmp_pat
     scorer = NegativityScorer.load(model)
     meta = scorer.model("en").metadata
     assert meta["calibrate_on"] == "new" and meta["calibration_fit"] == "5-fold cross-fit"
-    assert meta["n_calibration"] == sum(r["set"] == "new" for r in rows) == 40
+    assert meta["n_calibration"] == sum(r["set"] == "new" for r in rows) < len(rows)
     assert scorer.model("en").calibration.kind == "beta"
     with pytest.raises(ConfigError, match="no training line has \"set\" 'newer'"):
         run("train-negativity", "--data", str(data), "--out", str(model),
