@@ -20,7 +20,7 @@ class Observation:
     in volume, never in the negative share.
 
     >>> o = Observation("acme", "m1", 1.7e9, "twitter", "u:3f2a", "Boycott acme", 12, 0.9,
-    ...                 others=("work-programme",))
+    ...                 others=("work-programme",), url="https://social.example/p/1")
     >>> Observation.from_dict(o.to_dict()) == o
     True
     """
@@ -44,7 +44,8 @@ class Observation:
         return {"entity_id": self.entity_id, "mention_id": self.mention_id, "ts": self.ts,
                 "platform": self.platform, "author": self.author, "text": self.text,
                 "followers": self.followers, "negativity": self.negativity,
-                "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang}
+                "others": list(self.others), "reshare_of": self.reshare_of, "lang": self.lang,
+                "url": self.url}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Observation:

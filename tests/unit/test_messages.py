@@ -22,7 +22,7 @@ observations = st.builds(
     ts=st.floats(0, 4e9, allow_nan=False), platform=text, author=text, text=text,
     followers=st.none() | st.integers(0, 10**9), negativity=st.none() | st.floats(0, 1),
     others=st.lists(text, max_size=3).map(tuple), reshare_of=st.none() | text,
-    lang=st.none() | st.sampled_from(["en", "cy"]))
+    lang=st.none() | st.sampled_from(["en", "cy"]), url=st.none() | text)
 items = st.one_of(
     st.tuples(observations, st.none() | st.builds(Source, st.integers(0, 99),
                                                    st.integers(0, 2**40))),
