@@ -15,6 +15,7 @@ model's ranking (and its ROC-AUC) instead of tying whole blocks of posts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,12 +24,13 @@ from scipy.special import expit
 
 __all__ = ["KINDS", "Calibration", "ReliabilityBin", "reliability"]
 
-KINDS = ("isotonic", "platt")
+KINDS = ("isotonic", "platt", "beta")
 # Isotonic blocks hold at least this many posts, and this share of them.
 MIN_BLOCK_POSTS = 20
 MIN_BLOCK_SHARE = 0.02
-# Platt's sigmoid is stored as knots too, sampled this densely over the fitted range.
-_PLATT_KNOTS = 257
+# Platt's and beta's curves are stored as knots too, sampled this densely over the
+# fitted range.
+_CURVE_KNOTS = 257
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -78,12 +80,12 @@ class Calibration:
             raise ValueError("calibration needs one target per margin, at least one")
         if kind == "isotonic":
             return cls(*_centred_isotonic(m, t), kind="isotonic")
-        if kind == "platt":
-            a, b = _platt(m, t)
+        if kind in ("platt", "beta"):
             lo, hi = float(m.min()), float(m.max())
             pad = max(hi - lo, 1.0)
-            x = np.linspace(lo - pad, hi + pad, _PLATT_KNOTS)
-            return cls(x, expit(a * x + b), kind="platt")
+            x = np.linspace(lo - pad, hi + pad, _CURVE_KNOTS)
+            curve = _platt(m, t) if kind == "platt" else _beta(m, t)
+            return cls(x, np.maximum.accumulate(curve(x)), kind=kind)
         raise ValueError(f"calibration kind {kind!r} is not one of {', '.join(KINDS)}")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -122,29 +124,79 @@ def _centred_isotonic(m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndar
     return arr[:, 2] / arr[:, 1], np.clip(arr[:, 0] / arr[:, 1], 0.0, 1.0)
 
 
-def _platt(m: np.ndarray, t: np.ndarray) -> tuple[float, float]:
-    """Logistic fit p = sigmoid(a * m + b) by Newton's method, with Platt's target smoothing.
+def _smoothed(t: np.ndarray) -> np.ndarray:
+    """Platt's targets: (N+ + 1)/(N+ + 2) and 1/(N- + 2) instead of 1 and 0 (no overfit ends)."""
+    positives = t.sum()
+    negatives = len(t) - positives
+    return np.where(t > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+
+
+def _logistic(features: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+    """Weights w (last: intercept) of p = sigmoid(features @ w[:-1] + w[-1]), by Newton's
+    method on the log loss; None if it does not converge to finite weights."""
+    z = np.column_stack([features, np.ones(len(target))])
+    w = np.zeros(z.shape[1])
+    for _ in range(100):
+        p = expit(z @ w)
+        h = (z * np.maximum(p * (1 - p), 1e-12)[:, None]).T @ z
+        step = np.linalg.solve(h + 1e-9 * np.eye(len(w)), z.T @ (p - target))
+        w -= step
+        if not np.all(np.isfinite(w)):
+            return None
+        if np.abs(step).max() < 1e-10:
+            break
+    return w
+
+
+Curve = Callable[[np.ndarray], np.ndarray]
+
+
+def _base_rate(t: np.ndarray) -> Curve:
+    """The constant map: the (smoothed) share of negatives, for margins that rank backwards."""
+    rate = float(_smoothed(t).mean())
+    return lambda x: np.full(np.shape(x), rate)
+
+
+def _platt(m: np.ndarray, t: np.ndarray) -> Curve:
+    """Platt scaling p = sigmoid(a * m + b), with Platt's target smoothing.
 
     A slope below zero (margins that rank backwards) would not be monotone: then the
     map is the constant base rate.
     """
-    positives = t.sum()
-    negatives = len(t) - positives
-    target = np.where(t > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
-    a, b = 1.0, 0.0
-    for _ in range(100):
-        p = expit(a * m + b)
-        w = np.maximum(p * (1 - p), 1e-12)
-        g = np.array([np.dot(p - target, m), np.sum(p - target)])
-        h = np.array([[np.dot(w, m * m), np.dot(w, m)], [np.dot(w, m), w.sum()]])
-        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
+    target = _smoothed(t)
+    w = _logistic(m[:, None], target)
+    if w is None or w[0] <= 0:
+        return _base_rate(t)
+    return lambda x: expit(w[0] * x + w[1])
+
+
+def _beta(m: np.ndarray, t: np.ndarray) -> Curve:
+    """Beta calibration (Kull et al. 2017) of s = sigmoid(m):
+    logit p = a * ln s - b * ln(1 - s) + c with a, b >= 0.
+
+    Platt is the case a = b; a != b lets the two tails shrink by different amounts. A
+    weight that comes out negative is dropped and the rest refitted, as the paper does.
+    """
+    target = _smoothed(t)
+
+    def columns(x: np.ndarray) -> np.ndarray:  # ln s and -ln(1 - s), stably
+        return np.column_stack([-np.logaddexp(0.0, -x), np.logaddexp(0.0, x)])
+
+    features = columns(m)
+    keep = [0, 1]
+    while keep:
+        w = _logistic(features[:, keep], target)
+        if w is None:
+            return _base_rate(t)
+        if np.all(w[:-1] >= 0) and np.any(w[:-1] > 0):
             break
-    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
-        rate = target.mean()
-        return 0.0, float(np.log(rate / (1 - rate)))
-    return float(a), float(b)
+        keep = [k for k, v in zip(keep, w[:-1], strict=True) if v > 0]
+    else:
+        return _base_rate(t)
+    full = np.zeros(3)
+    full[keep] = w[:-1]
+    full[2] = w[-1]
+    return lambda x: expit(columns(np.asarray(x, dtype=np.float64)) @ full[:2] + full[2])
 
 
 class ReliabilityBin(NamedTuple):

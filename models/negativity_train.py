@@ -163,6 +163,7 @@ def train_model(
     recipe: Recipe = Recipe(),
     x=None,
     groups: Sequence[str] | None = None,
+    calibrate: np.ndarray | None = None,
 ) -> LanguageModel:
     """Fit one language's model on ``texts`` (all training data: hold out your test set first).
 
@@ -172,7 +173,9 @@ def train_model(
     already computed (comparisons reuse it). ``groups`` (one label per post, say
     its year) makes the cross-fitting folds whole groups, so that each post's
     held-out margin comes from a model of other periods; default: ``recipe.folds``
-    folds by position.
+    folds by position. ``calibrate`` (a boolean mask, with cross-fitting) fits the
+    calibration and threshold on the held-out margins of those posts only: say the
+    newest, whose relation between margin and outcome is the nearest to the future's.
 
     Needs negative and other posts both in the validation posts and in the rest;
     with too few posts for that, a clear ValueError says so.
@@ -217,6 +220,17 @@ def train_model(
             part = fold == k
             margin[part] = _fit(x[~part], y[~part], c, recipe, seed).decision(x[part])
         held_y = y
+        if calibrate is not None:
+            chosen = np.asarray(calibrate, dtype=bool)
+            if chosen.shape != y.shape:
+                raise ValueError("the calibration mask needs one entry per post")
+            if y[chosen].all() or not y[chosen].any():
+                raise ValueError(
+                    f"the posts to calibrate on ({int(chosen.sum())}) lack negative or other"
+                    " posts: name sets holding both")
+            margin, held_y = margin[chosen], y[chosen]
+    elif calibrate is not None:
+        raise ValueError("calibrating on chosen posts needs cross-fitting (recipe.folds > 0)")
     cal = Calibration.fit(margin, held_y, recipe.calibration)
     threshold = best_threshold(held_y, cal.apply(margin))
     metadata = {
@@ -229,6 +243,7 @@ def train_model(
         "validation_roc_auc": round(float(auc), 4),
         "calibration_fit": (f"{folds}-fold cross-fit" + (" by group" if groups else "")
                             if folds else "validation posts"),
+        "n_calibration": len(held_y),
         "recipe": {k: v for k, v in asdict(recipe).items() if k != "features"},
     }
     if recipe.refit or folds:

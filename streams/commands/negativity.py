@@ -24,6 +24,7 @@ from typing import BinaryIO, NamedTuple, TextIO
 
 import numpy as np
 
+from models.calibration import KINDS
 from models.negativity import LABELS, NegativityScorer, normalise_language
 from streams.errors import ConfigError, UsageError
 from streams.lines import open_lines, open_output
@@ -85,9 +86,13 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
                         " set's first four characters, e.g. 2016 of 2016dev): a model of"
                         " other periods scores each post, as the future will (default: random)")
     p.add_argument("--calibrate-on", default="", metavar="SET[,SET...]",
-                   help="fit the calibration, threshold and C on the training lines of these"
-                        " sets (say the newest before the test period) instead of"
-                        " cross-fitting; the model is then refitted on all training lines")
+                   help="fit the calibration and threshold on the cross-fitted margins of the"
+                        " training lines of these sets only (say the newest before the test"
+                        " period: the nearest to the future); default: of every training line")
+    p.add_argument("--calibration", choices=KINDS, default="isotonic",
+                   help="calibration map: 'isotonic' (centred isotonic regression), 'platt'"
+                        " (a sigmoid) or 'beta' (beta calibration: a sigmoid of ln s and"
+                        " ln(1 - s), each tail its own slope) (default: isotonic)")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default: 0)")
     p.set_defaults(func=run_train)
 
@@ -242,20 +247,18 @@ def run_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--cross-fit {args.cross_fit}: every training line needs a"
                               " \"set\"; use --cross-fit random")
         groups = [part[:4] if args.cross_fit == "year" else part for part in sets]
-    validation: float | np.ndarray = 0.15
-    recipe = Recipe()
+    calibrate = None
     if args.calibrate_on:
         names = {name.strip() for name in args.calibrate_on.split(",") if name.strip()}
         sets = [part for part, h in zip(labelled.sets, test, strict=True) if not h]
-        validation = np.array([part in names for part in sets])
+        calibrate = np.array([part in names for part in sets])
         missing = sorted(names - set(sets))
         if missing:
             raise ConfigError(f"--calibrate-on: no training line has \"set\" {missing[0]!r}")
-        recipe = Recipe(folds=0)
     try:
         model = train_model([t for t, _ in train_rows], [y for _, y in train_rows],
-                            seed=args.seed, groups=groups, validation=validation,
-                            recipe=recipe)
+                            seed=args.seed, groups=groups, calibrate=calibrate,
+                            recipe=Recipe(calibration=args.calibration))
     except ValueError as exc:
         raise ConfigError(f"{data.name}: {exc}") from exc
     metrics = None

@@ -11,7 +11,7 @@ MARGINS = st.lists(st.floats(-30, 30, allow_nan=False), min_size=1, max_size=200
 
 
 @settings(max_examples=200, deadline=None)
-@given(MARGINS, st.data(), st.sampled_from(["isotonic", "platt"]))
+@given(MARGINS, st.data(), st.sampled_from(["isotonic", "platt", "beta"]))
 def test_a_fitted_calibration_is_a_monotone_map_into_zero_one(margins, data, kind):
     targets = data.draw(st.lists(st.booleans(), min_size=len(margins), max_size=len(margins)))
     cal = Calibration.fit(margins, targets, kind)
@@ -45,11 +45,36 @@ def test_calibration_recovers_a_known_probability_curve():
     margins = rng.normal(0, 2, size=50_000)
     truth = 1 / (1 + np.exp(-(0.5 * margins - 1)))  # a model twice too confident, shifted
     targets = rng.random(len(margins)) < truth
-    for kind in ("isotonic", "platt"):
+    for kind in ("isotonic", "platt", "beta"):
         cal = Calibration.fit(margins, targets, kind)
         probe = np.linspace(-3, 3, 13)
         expected = 1 / (1 + np.exp(-(0.5 * probe - 1)))
         np.testing.assert_allclose(cal.apply(probe), expected, atol=0.03)
+
+
+def test_beta_calibration_fits_tails_of_different_slopes_where_platt_cannot():
+    # logit p = 2 ln s - 0.3 ln(1 - s) - 0.5 with s = sigmoid(margin): the negative tail
+    # falls steeply, the positive one saturates slowly. One sigmoid (Platt) fits neither.
+    def truth(margin):
+        ln_s, ln_not_s = -np.logaddexp(0, -margin), -np.logaddexp(0, margin)
+        return 1 / (1 + np.exp(-(2.0 * ln_s - 0.3 * ln_not_s - 0.5)))
+
+    rng = np.random.default_rng(7)
+    margins = rng.normal(0, 2, size=50_000)
+    targets = rng.random(len(margins)) < truth(margins)
+    probe = np.linspace(-3, 3, 13)
+    beta = Calibration.fit(margins, targets, "beta")
+    platt = Calibration.fit(margins, targets, "platt")
+    assert beta.kind == "beta"
+    np.testing.assert_allclose(beta.apply(probe), truth(probe), atol=0.01)
+    assert np.abs(platt.apply(probe) - truth(probe)).max() > 0.04
+
+
+def test_beta_calibration_of_margins_that_rank_backwards_is_the_base_rate():
+    margins = np.arange(400.0) - 200
+    targets = margins < -100  # negatives at the low end: no increasing map fits
+    cal = Calibration.fit(margins, targets, "beta")
+    assert np.ptp(cal.y) < 1e-9 and abs(cal.y[0] - targets.mean()) < 0.01
 
 
 @pytest.mark.parametrize(("x", "y", "message"), [

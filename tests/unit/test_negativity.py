@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from models.calibration import Calibration
 from models.errors import ModelArtefactError
 from models.negativity import LanguageModel, NegativityScorer
-from models.negativity_train import MIN_CALIBRATION_POSTS, evaluate, holdout_mask, train
+from models.negativity_train import (
+    MIN_CALIBRATION_POSTS,
+    Recipe,
+    evaluate,
+    holdout_mask,
+    train,
+    train_model,
+)
 
 SCORER = NegativityScorer.default()
 # Arbitrary unicode, including the NUL the batch uses as a separator and odd whitespace.
@@ -76,6 +83,16 @@ def test_shipped_artefact_is_versioned_and_records_its_data_and_metrics():
     assert meta["test_metrics"]["n"] > 19_000
 
 
+def test_shipped_calibration_is_fitted_on_the_newest_sets_and_within_target_on_the_later_one():
+    model = SCORER.model("en")
+    meta = model.metadata
+    assert model.calibration.kind == "beta"
+    assert meta["calibrate_on"] == "2016train,2016dev,2016devtest"
+    assert meta["calibration_fit"] == "5-fold cross-fit" and meta["n_calibration"] == 9619
+    assert meta["test_metrics"]["calibration_max_gap"] <= 0.05
+    assert meta["test_metrics"]["roc_auc"] >= 0.86
+
+
 @pytest.mark.parametrize(("worse", "better"), [
     ("I hate this, boycott them now", "I love this, great job"),
     ("not good", "good"),
@@ -130,8 +147,9 @@ def test_scores_are_the_stored_calibration_applied_to_the_margins():
     assert 0.0 < SCORER.threshold < 1.0
 
 
-def synthetic_posts(n: int, seed: int) -> tuple[list[str], list[str]]:
-    """Posts whose chance of being negative is known: z of them, with ~6z of 6 grim words."""
+def synthetic_posts(n: int, seed: int, drift: float = 1.0) -> tuple[list[str], list[str]]:
+    """Posts whose chance of being negative is known: z of them (z * drift: the same words
+    meaning less, later), with ~6z of 6 grim words."""
     rng = np.random.default_rng(seed)
     grim, sunny = [f"grim{i}" for i in range(20)], [f"sunny{i}" for i in range(20)]
     texts, labels = [], []
@@ -140,7 +158,7 @@ def synthetic_posts(n: int, seed: int) -> tuple[list[str], list[str]]:
         words = [*rng.choice(grim, k), *rng.choice(sunny, 6 - k)]
         rng.shuffle(words)
         texts.append(" ".join(words))
-        labels.append("negative" if rng.random() < z else "neutral")
+        labels.append("negative" if rng.random() < z * drift else "neutral")
     return texts, labels
 
 
@@ -151,6 +169,60 @@ def test_calibrated_probabilities_match_observed_rates_on_held_out_posts():
     assert len(judged) >= 5
     for lo, n, predicted, observed in judged:
         assert abs(predicted - observed) <= 0.05, (lo, n, predicted, observed)
+
+
+def test_calibrating_on_the_newest_posts_follows_a_drift_that_all_posts_would_average_away():
+    # The same words, later, are negative 0.6 times as often: calibrated on the later
+    # posts' cross-fitted margins, probabilities match a fresh later sample.
+    old_texts, old_labels = synthetic_posts(4000, seed=1)
+    new_texts, new_labels = synthetic_posts(2000, seed=3, drift=0.6)
+    texts, labels = old_texts + new_texts, old_labels + new_labels
+    newest = np.arange(len(texts)) >= len(old_texts)
+    later = synthetic_posts(8000, seed=2, drift=0.6)
+
+    def worst_gap(calibrate):
+        model = train_model(texts, labels, calibrate=calibrate, recipe=Recipe(
+            word_bits=10, char_bits=10, c_grid=(1.0,), calibration="beta"))
+        metrics = evaluate(model, *later)
+        judged = [row for row in metrics["reliability"] if row[1] >= MIN_CALIBRATION_POSTS]
+        assert len(judged) >= 4
+        return max(abs(predicted - observed) for _, _, predicted, observed in judged)
+
+    assert worst_gap(newest) <= 0.05
+    assert worst_gap(None) > 0.05  # calibrated on every post: the drift is half averaged away
+
+
+def test_calibrating_on_chosen_posts_needs_both_kinds_and_cross_fitting():
+    texts, labels = synthetic_posts(600, seed=4)
+    only_neutral = np.array([label != "negative" for label in labels])
+    with pytest.raises(ValueError, match="lack negative or other posts"):
+        train_model(texts, labels, calibrate=only_neutral, recipe=Recipe(word_bits=8, char_bits=8))
+    with pytest.raises(ValueError, match="needs cross-fitting"):
+        train_model(texts, labels, calibrate=~only_neutral,
+                    recipe=Recipe(word_bits=8, char_bits=8, folds=0))
+
+
+# Margins of odd texts under fixed random weights (numpy seed 11), computed by the
+# featurisation as first shipped: any change that alters a feature (say, a faster
+# negation-scope test that also ends scopes at U+01FF, whose low six bits are "?")
+# breaks them, and needs FEATURES_VERSION bumped and the model retrained.
+PINNED = {
+    "not good ǿ bad at all": 0.158232424, "not good \x7f bad": -0.347232451,
+    "never again? great stuff": 2.355917312, "didn't like it, love it": -1.667163905,
+    "no way 😡 this is fine ¿ really": -1.383183496, "Σ not ΣΑΣ. ok": -2.396837898,
+    "nothing works ; happy now": 1.358462896, "": 0.25, "not\x00good": -1.228456236,
+    "I can't believe it… wonderful 🎉": 1.403078065,
+    "\u216f not \uff57\uff4f\uff52\uff53\uff45 \uff1f better": -1.982028799,  # fullwidth
+}
+
+
+def test_the_featurisation_gives_the_pinned_margins():
+    from models.negativity_features import Coefs, margins
+    rng = np.random.default_rng(11)
+    coefs = Coefs(rng.normal(size=2**18).astype(np.float32),
+                  rng.normal(size=2**18).astype(np.float32), rng.normal(size=9), 0.25)
+    got = margins(list(PINNED), [coefs]).values[0]
+    np.testing.assert_allclose(got, list(PINNED.values()), rtol=0, atol=2e-9)
 
 
 def tiny_model(lang_word: str, bias: float = 0.0) -> LanguageModel:

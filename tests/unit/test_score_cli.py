@@ -213,14 +213,17 @@ def test_cross_fitting_by_set_is_recorded_and_needs_sets(tmp_path):
             "--out", str(model), "--cross-fit", "set", "--base", "none")
 
 
-def test_calibrating_on_named_sets_records_them_and_names_a_missing_one(tmp_path):
+def test_calibrating_on_named_sets_fits_on_their_cross_fitted_posts_only(tmp_path):
     rows = [{**r, "set": "new" if i // 3 % 2 else "old"} for i, r in enumerate(synthetic(80))]
     data = labelled_file(tmp_path, rows)
     model = tmp_path / "model.npz"
-    assert run("train-negativity", "--data", str(data), "--out", str(model),
-               "--calibrate-on", "new", "--base", "none") == 0
-    meta = NegativityScorer.load(model).model("en").metadata
-    assert meta["calibrate_on"] == "new" and meta["calibration_fit"] == "validation posts"
+    assert run("train-negativity", "--data", str(data), "--out", str(model), "--holdout", "0",
+               "--calibrate-on", "new", "--calibration", "beta", "--base", "none") == 0
+    scorer = NegativityScorer.load(model)
+    meta = scorer.model("en").metadata
+    assert meta["calibrate_on"] == "new" and meta["calibration_fit"] == "5-fold cross-fit"
+    assert meta["n_calibration"] == sum(r["set"] == "new" for r in rows) < len(rows)
+    assert scorer.model("en").calibration.kind == "beta"
     with pytest.raises(ConfigError, match="no training line has \"set\" 'newer'"):
         run("train-negativity", "--data", str(data), "--out", str(model),
             "--calibrate-on", "new,newer", "--base", "none")
