@@ -126,7 +126,7 @@ def decode(raw: bytes | bytearray | memoryview | str | None, *, now: float
     'not a JSON object: got array'
     >>> decode(None, now=0).reason
     'null value (a Kafka tombstone): a mention is a JSON object'
-    >>> m = decode(b'{"id": "1", "ts": 1.7e9, "platform": "x", "author": "@u\\ud800",'
+    >>> m = decode(b'{"id": "1", "ts": 1.7e9, "platform": "x", "author": "@u\\\\ud800",'
     ...            b' "text": "hi"}', now=1.7e9)
     >>> m.author == "@u\ufffd", m.repaired
     (True, ('author',))

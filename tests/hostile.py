@@ -196,7 +196,7 @@ def full_path(raws: list[bytes | None], store: Any, spill: Path) -> FullPath:
         states[item.entity_id], stepped = engine().step(states.get(item.entity_id), item)
         events = stepped.events
         out.events += events
-        if events:
-            out.delivered += delivery.deliver(events, states[item.entity_id].incident)
+        if events or stepped.points:
+            out.delivered += delivery.deliver(events, stepped.points)
     out.delivered += delivery.flush(force=True)
     return out
