@@ -81,11 +81,9 @@ def test_heartbeat_redis_restart_rebuild_and_a_killed_worker_shown_silent(
     # A killed worker: its heartbeat stops, and every reader says so in so many words.
     worker.proc.send_signal(signal.SIGKILL)
     worker.proc.wait(timeout=10)
-    killed = time.time()
     live = wait_for(lambda: (v := judge(store.heartbeats(), store.history(), time.time(),
                                         silent_after=4)) and not v.alive and v, 30,
                     "the worker to count as silent")
     assert live.text().startswith("worker silent for")
-    assert time.time() - killed < 30
     assert "worker silent for" in console_once(env)
     store.close()
