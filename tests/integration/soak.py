@@ -415,7 +415,8 @@ def _run(plan: Plan, bootstrap: str, workdir: Path, say: Callable[[str], None],
             return report
         reference = [json.loads(x) for x in (workdir / "ref.jsonl").read_text().splitlines()]
         report.expected_alerts = len(reference)
-        while not _caught_up(env, bootstrap, redis_server.url, len(reference)):
+        while not _caught_up(env, bootstrap, redis_server.url, len(reference),
+                             report.caught_up_at):
             if time.monotonic() > deadline:
                 report.problems.append("timed out waiting for the worker to catch up")
                 break
@@ -535,15 +536,26 @@ def _kafka(command: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=300)
 
 
-def _caught_up(env: dict[str, str], bootstrap: str, redis_url: str, alerts: int) -> bool:
+def _caught_up(env: dict[str, str], bootstrap: str, redis_url: str, alerts: int,
+               ends_seen: dict | None = None) -> bool:
+    """Every offset committed to the end, every alert in Redis. The ends it checked
+    go into ``ends_seen``: the verdict compares with them, because an idle partition's
+    markers, re-sent while it stays quiet, keep moving the observations topic's end
+    (a worker stopped just after a new marker has not committed it)."""
     import redis
 
     try:
         committed = group_offsets(bootstrap, env["FIRESTORM_APP_ID"])
+        ends: dict = {}
         for topic in (env["FIRESTORM_TOPIC_MENTIONS"], env["FIRESTORM_TOPIC_OBSERVATIONS"]):
-            if any(committed.get(tp) != end for tp, end in end_offsets(bootstrap, topic).items()):
-                return False
-        return redis.Redis.from_url(redis_url).xlen("firestorm:alerts:log") >= alerts
+            ends.update(end_offsets(bootstrap, topic))
+        if any(committed.get(tp) != end for tp, end in ends.items()):
+            return False
+        if redis.Redis.from_url(redis_url).xlen("firestorm:alerts:log") < alerts:
+            return False
+        if ends_seen is not None:
+            ends_seen.update(ends)
+        return True
     except Exception:  # the broker or Redis between restarts: not yet
         return False
 
@@ -572,6 +584,7 @@ class SoakReport:
     incidents: int = 0
     offset_gaps: int = 0
     committed_to_end: bool = False
+    caught_up_at: dict = field(default_factory=dict)  # the offsets the worker caught up to
     dead_expected: int = 0
     dead_found: int = 0
     dead_wrong: int = 0
@@ -684,9 +697,11 @@ def _check(report: SoakReport, plan: Plan, env: dict[str, str], bootstrap: str,
         problems.append("the stream raised no alert: nothing was compared")
     # Nothing skipped: offsets committed to the end, no gap in any worker's log.
     committed = group_offsets(bootstrap, env["FIRESTORM_APP_ID"])
-    ends = {**end_offsets(bootstrap, env["FIRESTORM_TOPIC_MENTIONS"]),
-            **end_offsets(bootstrap, env["FIRESTORM_TOPIC_OBSERVATIONS"])}
-    report.committed_to_end = all(committed.get(tp) == end for tp, end in ends.items())
+    # The mentions topic's end, and the observations topic's end when the worker had
+    # caught up (later offsets there are only idle markers, see _caught_up).
+    ends = {**report.caught_up_at, **end_offsets(bootstrap, env["FIRESTORM_TOPIC_MENTIONS"])}
+    report.committed_to_end = bool(report.caught_up_at) and all(
+        committed.get(tp, 0) >= end for tp, end in ends.items())
     if not report.committed_to_end:
         problems.append(f"committed {committed} short of the end {ends}")
     for run in supervisor.runs:
