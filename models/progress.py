@@ -22,9 +22,10 @@ This is the minimum watermark of Flink and Kafka Streams:
   from the partition's end offset, then sent: one worked out just before a burst
   reached the partition can arrive just after another partition woke with the
   same burst, and would close minutes before the burst's share of this partition
-  is read (the likeliest cause of a scale-out run, on a loaded machine, whose
-  alerts differed from a replay). The second declaration was worked out after
-  the first was sent, so after the burst (if sending took less than idle_seconds).
+  is read (found while chasing a scale-out run whose alerts differed from a
+  replay; that failure has another cause too). The second declaration was worked
+  out after the first was sent, so after the burst (if sending took less than
+  idle_seconds).
 
 The intake sends a :class:`Progress` for a partition when its mark crosses a
 minute; each entity keeps an :class:`EventClock` of them in its state.
