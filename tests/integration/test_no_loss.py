@@ -147,7 +147,7 @@ def test_a_message_that_keeps_crashing_the_worker_is_dead_lettered_and_nothing_i
         try:
             state = wait_for(partial(outcome, worker, kafka_bootstrap, env, len(lines), {}),
                              240, f"run {run} to exit or catch up", every=1.0,
-                             show=worker.tail)
+                             show=partial(stalled, worker, kafka_bootstrap, env))
             if state == "caught up":
                 final = worker.health()
                 break
@@ -207,6 +207,13 @@ def test_a_message_that_keeps_crashing_the_worker_is_dead_lettered_and_nothing_i
         (tmp_path / "live.jsonl").write_text("\n".join(sorted(live)) + "\n")
         (tmp_path / "replay.jsonl").write_text("\n".join(expected) + "\n")
     assert sorted(live) == expected, f"differences: diff {tmp_path}/live.jsonl replay.jsonl"
+
+
+def stalled(worker, bootstrap: str, env: dict[str, str]) -> str:
+    """What a run that never caught up looked like: its log, health and offsets."""
+    return (f"{worker.tail()}\nhealth: {worker.health_or_none()}"
+            f"\ncommitted: {group_offsets(bootstrap, env['FIRESTORM_APP_ID'])}"
+            f"\nobservations end: {end_offsets(bootstrap, env['FIRESTORM_TOPIC_OBSERVATIONS'])}")
 
 
 def outcome(worker, bootstrap: str, env: dict[str, str], count: int,
