@@ -417,7 +417,6 @@ class RedisAlertStore(RedisConnected):
         self._call(self._rebuilt, keys=[self.keys.history], args=[repr(now), restored])
 
 
-
 def call_redis(url: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` with redis-py's errors turned into the store's, naming the server.
 
