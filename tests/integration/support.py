@@ -219,12 +219,24 @@ def create_topics(env: dict[str, str]) -> None:
 
 
 def group_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
-    """The consumer group's committed offsets, as the broker has them."""
+    """The consumer group's committed offsets, as the broker has them.
+
+    A fresh broker makes its offsets topic on the first group lookup and answers
+    "coordinator not available" until it has: that is retried, not a test failure.
+    """
     from kafka import KafkaAdminClient
+    from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        offsets = admin.list_group_offsets(group).get(group, {})
+        for attempt in range(30):
+            try:
+                offsets = admin.list_group_offsets(group).get(group, {})
+                break
+            except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                if attempt == 29:
+                    raise
+                time.sleep(1.0)
     finally:
         admin.close()
     return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
