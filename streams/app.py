@@ -56,6 +56,9 @@ log = logging.getLogger("firestorm.worker")
 Deliver = Callable[[list[AlertEvent], tuple[IncidentPoints, ...]], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
 TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
+# A commit that stands still this long while later offsets are processed is reported
+# on /health; twice this long, the worker stops (exit 70) to read them again.
+COMMIT_STALL_SECONDS = 120.0
 RELOAD_CHECK_SECONDS = 5.0  # how often the watchlist file is compared with the one in force
 
 
@@ -104,7 +107,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     consumer group, so a restart takes its partitions back at once
     (streams/membership.py); ``failstop`` stops it rather than skip a message.
     """
-    flowfix.apply()  # else events that arrive while the worker starts can be dropped
+    # Else events that arrive while the worker starts, or around a rebalance, can be lost.
+    flowfix.apply((settings.topic_mentions, settings.topic_observations))
     metrics = metrics or Metrics("worker")
     app = faust.App(
         settings.app_id,
@@ -431,6 +435,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         counters.beat = time.monotonic()
         if app.rebalancing:
             return
+        stuck = health.stalls(committed_offsets(), time.monotonic(), 2 * COMMIT_STALL_SECONDS)
+        if stuck:  # a message handed over and never acked: read it again after a restart
+            failstop.stop("commit", "; ".join(stuck))
         try:
             await _watch_partitions()
         except KafkaError as exc:  # a rebalance took a partition while we looked
@@ -509,9 +516,11 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
         counted = {k: v for k, v in asdict(counters).items() if not k.startswith("beat")}
-        report = health.report(committed_offsets(), {
+        committed = committed_offsets()
+        report = health.report(committed, {
             **counted, "entities": len(current.pipeline.watched),
-            "attempts_pending": len(ledger), "instance_id": instance_id})
+            "attempts_pending": len(ledger), "instance_id": instance_id},
+            health.stalls(committed, time.monotonic(), COMMIT_STALL_SECONDS))
         # 200 whatever the status: this is the liveness probe (deploy/kubernetes), and
         # restarting a worker does not undo a skipped message; `status` says the truth.
         return web.json(report)

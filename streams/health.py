@@ -8,7 +8,12 @@ counted in ``offset_gaps`` with the gaps the offset watch sees inside the
 stream (:mod:`streams.offsets`). Offsets are Kafka's "next offset": processed
 ``n`` means offsets below ``n`` are done.
 
-The status is ``ok`` only when every agent runs and nothing was skipped;
+A committed offset that stands still while later offsets are processed is a
+stall (:meth:`Health.stalls`): a message handed over and never acked holds every
+later commit back. Nothing is lost, but the status says so.
+
+The status is ``ok`` only when every agent runs, nothing was skipped and no
+commit is stuck;
 ``starting`` until every agent has started; ``failing`` otherwise, with the
 problems spelled out.
 """
@@ -54,7 +59,7 @@ class Health:
     ['mentions/0: 4 messages committed but never processed (offsets 1 to 4)']
     """
 
-    __slots__ = ("_processed", "_start", "agents", "watches")
+    __slots__ = ("_processed", "_start", "_still", "agents", "watches")
 
     def __init__(self, agents: Iterable[str]) -> None:
         self.agents = {name: AgentHealth() for name in agents}
@@ -62,6 +67,9 @@ class Health:
         self._processed: dict[TopicPartition, int] = {}
         # The committed offset of a partition when first seen, before anything processed.
         self._start: dict[TopicPartition, int] = {}
+        # A partition's committed offset, and since when it has not moved while later
+        # offsets were processed (see stalls).
+        self._still: dict[TopicPartition, tuple[int, float]] = {}
 
     def agent_started(self, name: str) -> None:
         """The agent's body is running (again, after a crash or a rebalance)."""
@@ -71,8 +79,11 @@ class Health:
         agent.state = "running"
 
     def agent_stopped(self, name: str, crash: str | None = None) -> None:
-        """The agent's body has ended: ``crash`` says why if it raised."""
-        agent = self.agents[name]
+        """The agent's body has ended: ``crash`` says why if it raised. A name that is
+        not an agent (the commit watch stopping the worker) changes nothing here."""
+        agent = self.agents.get(name)
+        if agent is None:
+            return
         agent.state = "crashed" if crash else "restarting"
         if crash:
             agent.last_crash = crash
@@ -104,14 +115,48 @@ class Health:
         for topic, partition in partitions:
             self._processed.pop((topic, partition), None)
             self._start.pop((topic, partition), None)
+            self._still.pop((topic, partition), None)
             watch = self.watches.get(topic)
             if watch is not None:
                 watch.forget(partition)
 
+    def stalls(self, committed: Mapping[TopicPartition, int | None], now: float,
+               after: float) -> list[str]:
+        """Partitions whose committed offset has not moved for ``after`` seconds while
+        later offsets were processed. Kafka commits only up to the first message not
+        acked, so a handed message that is never acked holds every later commit back:
+        nothing is lost, but a restart would read it all again. ``now`` is monotonic.
+
+        >>> h = Health(("detect",))
+        >>> h.processed("obs", 0, 900)
+        >>> h.stalls({("obs", 0): 500}, now=0.0, after=60)
+        []
+        >>> h.stalls({("obs", 0): 500}, now=61.0, after=60)
+        ['obs/0: commit stuck at 500 for 61s while offsets up to 899 were processed']
+        >>> h.stalls({("obs", 0): 900}, now=62.0, after=60)  # caught up: no stall
+        []
+        """
+        stuck: list[str] = []
+        for key, upto in committed.items():
+            done = self._processed.get(key)
+            if upto is None or done is None or done <= upto:
+                self._still.pop(key, None)
+                continue
+            was = self._still.get(key)
+            if was is None or was[0] != upto:
+                self._still[key] = (upto, now)
+            elif now - was[1] >= after:
+                stuck.append(f"{key[0]}/{key[1]}: commit stuck at {upto} for"
+                             f" {now - was[1]:.0f}s while offsets up to {done - 1} were"
+                             " processed")
+        return stuck
+
     def report(self, committed: Mapping[TopicPartition, int | None],
-               counters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The ``/health`` document; ``committed`` as the consumer last committed them."""
-        problems: list[str] = []
+               counters: Mapping[str, Any] | None = None,
+               stalls: Iterable[str] = ()) -> dict[str, Any]:
+        """The ``/health`` document; ``committed`` as the consumer last committed them,
+        ``stalls`` from :meth:`stalls`."""
+        problems: list[str] = list(stalls)
         partitions: dict[str, dict[str, int | None]] = {}
         tail = 0
         for key in sorted(set(committed) | set(self._processed)):
