@@ -48,6 +48,7 @@ from models.signals import (
     unusual_volume,
     volume,
 )
+from models.window import Totals
 
 __all__ = ["Judgement", "Thresholds", "judge"]
 
@@ -132,10 +133,11 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     since = None
     if build_state is not None and _building(build_state, long, p):
         run = build_state.run
-        organic = max(run.volume - run.excess, 0)
-        ratio = run.share * organic / max(run.expected * build_state.share0, 0.5)
+        hostile = run.organic_hostile(build_state.share0)
+        ratio = hostile / max(run.expected * build_state.share0, 0.5)
         since = build_state.started
-        signal = build(build_state.started or 0.0, hours, ratio, run.share, build_state.share0)
+        signal = build(build_state.started or 0.0, hours, ratio, _organic_share(run),
+                       build_state.share0)
         if not esc and long:  # the build decided
             decided = signal
             esc.append(long[0])
@@ -212,6 +214,12 @@ def _over_floor(s: Scale, p: DetectorParams, amplified: bool) -> bool:
             and s.shift >= p.min_shift)
 
 
+def _organic_share(t: Totals) -> float:
+    """Hostile share of a sum's organic posts (its coordinated ones set aside)."""
+    organic = max(t.volume - t.excess, 0)
+    return t.organic_hostile() / organic if organic and t.scored else t.share
+
+
 def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     """The CUSUM has crossed its alarm, the share over its run is significantly up, and
     the shortest long window still runs hot (a finished build does not linger)."""
@@ -221,8 +229,12 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     organic = max(run.volume - run.excess, 0)
     if run.scored == 0 or organic == 0:
         return False
-    shift = run.share - b.share0
-    z = binomial_z(run.share * run.scored, run.scored, b.share0, 1.5)
+    # The tone of the run's organic posts: its coordinated posts (copy-paste, repeat
+    # accounts) lend it none of their hostility.
+    share = _organic_share(run)
+    n = run.scored * organic / run.volume
+    shift = share - b.share0
+    z = binomial_z(share * n, n, b.share0, 1.5)
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
