@@ -29,7 +29,7 @@ from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
 from models.params import DetectorParams
-from models.rarity import START, Tail
+from models.rarity import ALARM, START, Tail
 from models.signals import (
     THREADS,
     Scale,
@@ -325,8 +325,7 @@ class Detector:
                 # SPOT leaves out scores above the threshold altogether; here they are
                 # learned capped a little above it, so that an entity whose news spikes
                 # recur raises its thresholds step by step, and one burst cannot.
-                capped = tuple(min(x, t + _TAIL_CAP) for x, t in zip(surprise, thresholds,
-                                                                      strict=True))
+                capped = _to_learn(surprise, thresholds)
                 horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n))
                 if judgement.severity is None:
                     dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
@@ -650,6 +649,23 @@ def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float,
     if volume_z <= START and share_z <= START and hostile_z <= START:
         return _NONE
     return volume_z, hostile_z, share_z
+
+
+def _to_learn(surprise: tuple[float, float, float],
+              thresholds: Thresholds) -> tuple[float, float, float]:
+    """What the tails learn of a bucket's surprises.
+
+    Volume: capped ``_TAIL_CAP`` above its threshold, so that an entity whose news
+    spikes recur raises its volume threshold step by step, and one burst cannot.
+    Hostile mentions and hostile share: a score above the entity's threshold is an
+    alarm (SPOT), and its run is not learned at all. A storm's build-up is judged
+    minutes or hours before it escalates; learned, one such run lifted an entity's
+    hostile threshold from 4.3 to 5.8 in the middle of a storm, which was then
+    warned 80 minutes later."""
+    volume, hostile, share = surprise
+    return (min(volume, thresholds.volume + _TAIL_CAP),
+            hostile if hostile <= thresholds.hostile else ALARM,
+            share if share <= thresholds.share else ALARM)
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],

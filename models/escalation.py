@@ -43,6 +43,7 @@ from models.signals import (
     combined,
     floor,
     negativity,
+    tone_up,
     unusual_hostility,
     unusual_share,
     unusual_volume,
@@ -114,14 +115,15 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
                 and s.negative_z >= thresholds.share):
             neg.append(s)
-        toned = unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts)
+        toned = tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
         blip = s.minutes > 1 and top > p.blip_share * s.volume
         if (toned and _rising(s, p) and s.authors >= p.min_authors and not blip
                 and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
         # Hours-long windows: a slow burn, judged against the global floors.
-        if (unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts) and _rising(s, p)
+        if (tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
+                and _rising(s, p)
                 and s.authors >= p.min_authors
                 and unusual_hostility(s, p.z_long, p.min_excess, p.hostile_ratio)):
             esc.append(s)

@@ -103,7 +103,8 @@ class DetectorParams:
     # Hostile-share shift (binomial).
     z_negative: float = 3.0  # share surprise for a watch on tone alone (floor of the entity's)
     z_tone: float = 2.0  # share surprise that lets hostile mentions escalate (the tone is up)
-    min_shift: float = 0.15  # share points above baseline
+    min_shift: float = 0.15  # share points above baseline (of the extra volume, in an escalation)
+    tone_floor: float = 0.15  # ... and never fewer share points than this, in an escalation
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
     budget: float = 0.5  # unusual episodes an entity-week may raise, per surprise score
@@ -327,6 +328,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "rise_ratio": (0.0, 1e6),
     "z_rise": (-100.0, 100.0),
     "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),
+    "tone_floor": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),
