@@ -240,5 +240,8 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
-    return z >= p.z_negative and shift >= p.min_shift and hot and (
+    # The tone rose by at least min_shift of the run's extra volume (never less than
+    # tone_floor), as for a window (signals.tone_up).
+    excess = 1.0 - run.expected / organic if organic > run.expected else 0.0
+    return z >= p.z_negative and shift >= max(p.tone_floor, p.min_shift * excess) and hot and (
         organic >= p.rise_ratio * run.expected)

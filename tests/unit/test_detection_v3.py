@@ -64,3 +64,74 @@ def test_a_hostile_run_above_the_entitys_threshold_is_not_learned_as_ordinary():
                    for i in range(n)])
     after = state.horizon.tails[1]
     assert after.k <= before.k + 1e-9 and after.s1 <= before.s1 + 1e-9
+
+
+# ------------------------------------------------------------------ the tone of an escalation
+
+def _thresholds():
+    from models.escalation import Thresholds
+
+    return Thresholds(volume=4.0, hostile=3.0, share=3.0)
+
+
+def test_a_storm_doubling_the_volume_needs_the_shift_of_its_extra_volume_not_of_a_peak():
+    # 15 minutes: twice the usual volume, the hostile share from 15% to 27%. The extra
+    # 40 mentions bring 16 more hostile ones than the usual tone would: a storm, though
+    # the share is 0.12 up, short of the 0.15 a window can only show near its peak.
+    from models.escalation import judge
+    from models.params import DetectorParams
+    from models.signals import Scale
+
+    s = Scale(15, volume=80, expected=40.0, organic=80.0, scored=80, mass=21.6, hostile=22,
+              share0=0.15, authors=70.0, dispersion=1.5)
+    assert judge([s], [6], [], [], 4, _thresholds(), DetectorParams()).severity == "warning"
+    # A news spike: ten times the volume, the share 0.05 up: attention, not a storm.
+    spike = Scale(15, volume=400, expected=40.0, organic=400.0, scored=400, mass=80.0,
+                  hostile=80, share0=0.15, authors=350.0, dispersion=1.5)
+    assert judge([spike], [30], [], [], 4, _thresholds(), DetectorParams()).severity == "watch"
+
+
+def test_a_build_is_judged_on_the_shift_of_its_extra_volume_too():
+    # A 20-hour build: 1.3x the volume, the share from 15% to 25% over its run.
+    from models.escalation import judge
+    from models.params import DetectorParams
+    from models.signals import Scale
+
+    run = Totals(volume=1300, scored=1300, mass=325.0, hostile=325, expected=1000.0)
+    build = Build(score=12.0, started=0.0, run=run, share0=0.15)
+    calm = Scale(15, volume=20, expected=20.0, organic=20.0, scored=20, mass=3.0, hostile=3,
+                 share0=0.15, authors=20.0, dispersion=1.5)
+    hot = Scale(180, volume=300, expected=250.0, organic=300.0, scored=300, mass=60.0,
+                hostile=60, share0=0.15, authors=250.0, dispersion=1.5)
+    j = judge([calm], [2], [hot], [], 0, _thresholds(), DetectorParams(sustain=1), build,
+              False, 20.0)
+    assert j.severity == "warning" and j.reasons[0].startswith("building since")
+
+
+# ------------------------------------------------------------------ bot bursts
+
+def _burst_verdicts(params):
+    from models.detector import Detector
+
+    d = Detector(params)
+    state, out = d.initial(), []
+    for m in range(400):
+        posts = [(f"u{m}-{i}", 0.9 if (m + i) % 7 == 0 else 0.1) for i in range(2)]
+        if 300 <= m < 320:  # ten accounts, six hostile posts a minute between them
+            posts += [(f"bot{(m * 6 + i) % 10}", 0.9) for i in range(6)]
+        for i, (author, neg) in enumerate(posts):
+            state, verdicts = d.observe(state, _post(m, i, author, neg))
+            out += verdicts
+    return out
+
+
+def test_a_bot_bursts_first_minutes_are_not_ten_voices():
+    # In a burst's first minutes its accounts have posted once or twice each: in every
+    # window alike, so an hour's window would count them as ten hostile voices. They
+    # repeat within minutes (author_rate), and what the shorter window finds
+    # coordinated is coordinated in the longer ones that contain it.
+    from models.params import DetectorParams
+    from models.verdict import severity_rank
+
+    top = max((v.severity for v in _burst_verdicts(DetectorParams())), key=severity_rank)
+    assert top == "watch"
