@@ -104,7 +104,7 @@ class DetectorParams:
     z_negative: float = 3.0  # share surprise for a watch on tone alone (floor of the entity's)
     z_tone: float = 2.0  # share surprise that lets hostile mentions escalate (the tone is up)
     min_shift: float = 0.15  # share points above baseline (of the extra volume, in an escalation)
-    tone_floor: float = 0.05  # ... and never fewer share points than this, in an escalation
+    tone_floor: float = 0.15  # ... never fewer than this (= min_shift: v2's rule; 0.05 earlier)
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
     budget: float = 0.5  # unusual episodes an entity-week may raise, per surprise score

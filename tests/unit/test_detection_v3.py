@@ -84,11 +84,14 @@ def test_a_storm_doubling_the_volume_needs_the_shift_of_its_extra_volume_not_of_
 
     s = Scale(15, volume=80, expected=40.0, organic=80.0, scored=80, mass=21.6, hostile=22,
               share0=0.15, authors=70.0, dispersion=1.5)
-    assert judge([s], [6], [], [], 4, _thresholds(), DetectorParams()).severity == "warning"
+    early = DetectorParams(tone_floor=0.05)
+    assert judge([s], [6], [], [], 4, _thresholds(), early).severity == "warning"
+    # By default (tone_floor = min_shift) the rule is v2's: 0.15 share points.
+    assert judge([s], [6], [], [], 4, _thresholds(), DetectorParams()).severity == "watch"
     # A news spike: ten times the volume, the share 0.05 up: attention, not a storm.
     spike = Scale(15, volume=400, expected=40.0, organic=400.0, scored=400, mass=80.0,
                   hostile=80, share0=0.15, authors=350.0, dispersion=1.5)
-    assert judge([spike], [30], [], [], 4, _thresholds(), DetectorParams()).severity == "watch"
+    assert judge([spike], [30], [], [], 4, _thresholds(), early).severity == "watch"
 
 
 def test_a_build_is_judged_on_the_shift_of_its_extra_volume_too():
@@ -103,9 +106,11 @@ def test_a_build_is_judged_on_the_shift_of_its_extra_volume_too():
                  share0=0.15, authors=20.0, dispersion=1.5)
     hot = Scale(180, volume=300, expected=250.0, organic=300.0, scored=300, mass=60.0,
                 hostile=60, share0=0.15, authors=250.0, dispersion=1.5)
-    j = judge([calm], [2], [hot], [], 0, _thresholds(), DetectorParams(sustain=1), build,
-              False, 20.0)
+    j = judge([calm], [2], [hot], [], 0, _thresholds(),
+              DetectorParams(sustain=1, tone_floor=0.05), build, False, 20.0)
     assert j.severity == "warning" and j.reasons[0].startswith("building since")
+    assert judge([calm], [2], [hot], [], 0, _thresholds(), DetectorParams(sustain=1), build,
+                 False, 20.0).severity is None  # v2's rule: 0.15 share points
 
 
 # ------------------------------------------------------------------ bot bursts
