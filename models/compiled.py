@@ -136,11 +136,15 @@ def compiled_core(watchlist: Watchlist, scorer: NegativityScorer, pseudonymiser:
                 phrases.setdefault(key, set()).add(index)
     watched = sorted({h.casefold() for e in watchlist.entities for h in e.handles})
     check = PoisonScorer(lambda texts: None, test_poison) if test_poison else None
+    # The core sets an Observation's slots as its __init__ would: there must be nothing else.
+    if hasattr(Observation, "__post_init__") or len(Observation.__dataclass_fields__) != 13:
+        raise RuntimeError("models.Observation changed: update rust/src/lib.rs (Core.accept)")
     return _core.Core(
         _compiled_scorer(scorer), [e.id for e in watchlist.entities],
         [(list(k), sorted(v)) for k, v in phrases.items()], watched, pseudonymiser.key,
         pseudonymiser.reach_threshold, sorted(_TRIGGERS), list(_IRONY_EMOJI), decode,
-        Rejection, Observation, identify, markers, normalise_language, check)
+        Rejection, Observation, list(Observation.__dataclass_fields__), identify, markers,
+        normalise_language, check)
 
 
 class CompiledIntake(Intake):

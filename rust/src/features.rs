@@ -3,7 +3,7 @@
 //! scope, no emoticons), per post, with numpy's order of summation where it is
 //! known (bincount's sequential sums, add.reduceat's pairwise sums).
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap as HashMap;
 
 use crate::text::{Tables, OTHER, SPACE, WORD};
 

@@ -10,7 +10,7 @@
 //! off the common shape is decoded by models.mention.decode, hostility markers by
 //! models.hostility.markers, language identification by models.language.identify.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
@@ -21,6 +21,7 @@ use pyo3::IntoPyObjectExt;
 use sha2::Sha256;
 
 mod decode;
+mod fxhash;
 mod features;
 mod matcher;
 mod text;
@@ -75,7 +76,7 @@ impl Scorer {
             casefold.into_iter().map(|(k, v)| (k, v.into_boxed_str())).collect(),
             lower.into_iter().map(|(k, v)| (k, v.into_boxed_str())).collect(),
             feat_class.to_vec());
-        let mut table = HashMap::new();
+        let mut table = HashMap::default();
         for (key, attrs) in specials {
             let row: [f64; 7] = attrs.try_into()
                 .map_err(|_| PyValueError::new_err("a special token needs 7 attributes"))?;
@@ -115,6 +116,9 @@ struct Core {
     decode: PyObject,
     rejection: PyObject,
     observation: PyObject,
+    /// object.__new__ and the Observation's field names, in order (see `observe`).
+    new_object: PyObject,
+    fields: Vec<Py<PyString>>,
     identify: PyObject,
     markers: PyObject,
     normalise: PyObject,
@@ -146,6 +150,23 @@ fn opt_string(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
 }
 
 impl Core {
+    /// An Observation built as its dataclass __init__ builds it (object.__setattr__ of
+    /// each field, no __post_init__: models/compiled.py checks), without the Python calls.
+    fn observe<'py>(&self, py: Python<'py>, values: &[Bound<'py, PyAny>])
+                    -> PyResult<Bound<'py, PyAny>> {
+        let obj = self.new_object.bind(py).call1((self.observation.bind(py),))?;
+        for (name, value) in self.fields.iter().zip(values) {
+            // SAFETY: three valid object pointers held for the call; a -1 sets a Python error.
+            let rc = unsafe {
+                pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr())
+            };
+            if rc != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(obj)
+    }
+
     fn author(&mut self, handle: &str, followers: Option<i64>) -> String {
         if let Some(f) = followers {
             if f >= self.reach {
@@ -281,14 +302,18 @@ impl Core {
 impl Core {
     #[new]
     #[pyo3(signature = (scorer, entity_ids, phrases, watched_handles, key, reach_threshold,
-                        triggers, irony, decode, rejection, observation, identify, markers,
-                        normalise, check=None))]
+                        triggers, irony, decode, rejection, observation, fields, identify,
+                        markers, normalise, check=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(py: Python<'_>, scorer: &Scorer, entity_ids: Vec<String>,
            phrases: Vec<(Vec<String>, Vec<usize>)>, watched_handles: Vec<String>,
            key: Vec<u8>, reach_threshold: i64, triggers: Vec<String>, irony: Vec<char>,
-           decode: PyObject, rejection: PyObject, observation: PyObject, identify: PyObject,
+           decode: PyObject, rejection: PyObject, observation: PyObject, fields: Vec<String>,
+           identify: PyObject,
            markers: PyObject, normalise: PyObject, check: Option<PyObject>) -> PyResult<Self> {
+        if fields.len() != 13 {
+            return Err(PyValueError::new_err("an Observation has 13 fields"));
+        }
         if phrases.iter().any(|(_, ids)| ids.iter().any(|i| *i >= entity_ids.len())) {
             return Err(PyValueError::new_err("a phrase names an entity index out of range"));
         }
@@ -299,11 +324,13 @@ impl Core {
             watched: watched_handles.into_iter().collect(),
             key,
             reach: reach_threshold,
-            memo: HashMap::new(),
+            memo: HashMap::default(),
             triggers: triggers.into_iter().collect(),
             irony,
             decode, rejection, observation, identify, markers, normalise, check,
-            lang_memo: HashMap::new(),
+            new_object: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            fields: fields.iter().map(|f| PyString::intern(py, f).unbind()).collect(),
+            lang_memo: HashMap::default(),
         })
     }
 
@@ -315,11 +342,11 @@ impl Core {
                    partitions: Option<Vec<i64>>) -> PyResult<Bound<'py, PyTuple>> {
         let rejected = PyList::empty(py);
         let repaired = PyList::empty(py);
-        let mut newest: HashMap<i64, f64> = HashMap::new();
+        let mut newest: HashMap<i64, f64> = HashMap::default();
         let mut accepted = 0usize;
         let mut tagged: Vec<Tagged> = Vec::new();
         let mut slots: Vec<Slot> = Vec::new();
-        let mut slot_of: HashMap<(String, Option<String>), usize> = HashMap::new();
+        let mut slot_of: HashMap<(String, Option<String>), usize> = HashMap::default();
         let scorer = self.scorer.clone();
         let rejection = self.rejection.bind(py).clone();
         let decoder = self.decode.bind(py).clone();
@@ -387,7 +414,6 @@ impl Core {
                 check.bind(py).call1((texts,))?;
             }
             let scores = self.score_slots(py, &mut slots)?;
-            let observation = self.observation.bind(py).clone();
             let empty = PyTuple::empty(py);
             for t in &tagged {
                 let author = self.author(&t.m.author, t.m.followers);
@@ -411,15 +437,15 @@ impl Core {
                     } else {
                         empty.clone()
                     };
-                    let args = PyTuple::new(py, [
+                    let args = [
                         self.entity_ids[e].bind(py).clone().into_any(),
                         id.clone().into_any(), t.m.ts.into_bound_py_any(py)?,
                         platform.clone().into_any(), author.clone().into_any(),
                         text.clone().into_any(), followers.clone(), score.clone(),
                         others.into_any(), reshare.clone(), lang.clone(), t.flags.into_bound_py_any(py)?,
                         url.clone(),
-                    ])?;
-                    items.append(observation.call1(args)?)?;
+                    ];
+                    items.append(self.observe(py, &args)?)?;
                     origins.append(t.index)?;
                 }
             }

@@ -1,6 +1,6 @@
 //! models.matcher.Matcher: the entities a post names, by whole-token phrases.
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 pub struct Matcher {
     /// Token that can start a phrase -> (the phrase's remaining tokens, its entities).
@@ -34,15 +34,15 @@ impl Matcher {
             }
         }
         let firsts: HashSet<&str> = merged.iter().map(|(k, _)| k[0].as_str()).collect();
-        let mut starts: HashMap<String, Vec<(Vec<String>, Vec<usize>)>> = HashMap::new();
-        let mut triggers: HashSet<String> = HashSet::new();
+        let mut starts: HashMap<String, Vec<(Vec<String>, Vec<usize>)>> = HashMap::default();
+        let mut triggers: HashSet<String> = HashSet::default();
         for f in &firsts {
             triggers.insert(f.to_string());
             triggers.insert(format!("#{f}"));
             triggers.insert(format!("{f}'s"));
         }
         for trigger in triggers {
-            let mut seen: HashSet<&str> = HashSet::new();
+            let mut seen: HashSet<&str> = HashSet::default();
             for first in forms(&trigger) {
                 if !firsts.contains(first) || !seen.insert(first) {
                     continue;

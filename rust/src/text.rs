@@ -3,7 +3,7 @@
 //! agree with the Python oracle on every code point, whatever Unicode version
 //! Rust's own tables have.
 
-use std::collections::HashMap;
+use crate::fxhash::FxHashMap as HashMap;
 
 /// Class of a BMP code point for the negativity features (models/negativity_features.py).
 pub const OTHER: u8 = 0;
