@@ -17,16 +17,17 @@ from models.compiled import CompiledIntake
 from models.intake import Intake, IntakeResult
 from models.matcher import Matcher, tokens
 from models.negativity import NegativityScorer
+from models.negativity_features import margins as python_margins
 from models.observation import Observation
 from models.privacy import Pseudonymiser
 from models.watchlist import Watchlist, parse_watchlist
-from tests.hostile import NOW, START, SPECIAL_CHARS, hostile_mentions, hostile_text, kafka_values
+from tests.hostile import NOW, SPECIAL_CHARS, START, hostile_mentions, hostile_text, kafka_values
 
 WATCHLIST = """
 entities:
   - {id: wp, name: Work Programme, kind: policy, terms: [work programme, workfare, "straße"],
      hashtags: ["#scrapworkfare"]}
-  - {id: acme, name: Acme, kind: partner, terms: [acme, acme stores, "ΑΚΜΕ"],
+  - {id: acme, name: Acme, kind: partner, terms: [acme, acme stores, "\u0391\u039a\u039c\u0395"],
      handles: ["@AcmeStores"]}
   - {id: min, name: Minister, kind: person, terms: ["jo smith", "smith's plan"],
      handles: ["@MinisterSmith"], linked: [wp]}
@@ -34,13 +35,14 @@ entities:
 # Words that reach every stage: terms, possessives, hashtags, handles, negators, lexicon
 # words, markers, emoji, and characters whose case or class is unusual.
 WORDS = ["acme", "Acme's", "#Acme", "ACME", "acme stores", "Acme  Stores", "workfare",
-         "#ScrapWorkfare", "#workfareout", "work programme", "STRASSE", "straße", "ΑΚΜΕ",
-         "ακμε", "ΑΚΜΕΣ", "jo smith", "smith's plan", "@AcmeStores", "@acmestores",
-         "@jo_bloggs", "@MinisterSmith", "a@b", "@@x", "not", "don't", "don’t", "never",
+         "#ScrapWorkfare", "#workfareout", "work programme", "STRASSE", "straße",
+         "\u0391\u039a\u039c\u0395", "ακμε", "\u0391\u039a\u039c\u0395\u03a3",
+         "jo smith", "smith's plan", "@AcmeStores", "@acmestores",
+         "@jo_bloggs", "@MinisterSmith", "a@b", "@@x", "not", "don't", "don\u2019t", "never",
          "good", "great", "terrible", "disgrace", "boycott", "resign", "sack him",
          "must go", "who is", "why", "trending", "?", "!", "...", ":)", "😡", "🙄", "👍",
          "İstanbul", "ǅ", "ﬁx", "Σ", "ΌΣΟΣ", "the", "and", "you", "that", "le ministre",
-         "gweinidog", "\u2028", "\u00a0", "\t", "\x1c", "\ufffd", "_", "’s", "1st", "²"]
+         "gweinidog", "\u2028", "\u00a0", "\t", "\x1c", "\ufffd", "_", "\u2019s", "1st", "²"]
 
 
 # More examples for a long run by hand: FIRESTORM_COMPILED_EXAMPLES=20 (x20).
@@ -137,6 +139,7 @@ def test_margins_and_calibrated_scores_agree_on_any_text(batch):
     margins, english = compiled._core.margins(batch)
     for got, expected in zip(margins["en"], model.margins(batch).tolist(), strict=True):
         assert abs(got - expected) <= 1e-9
+    assert english == python_margins(batch, [model.coefs()]).english.tolist()
     langs = [None] * len(batch)
     probabilities, read = compiled._core.assess(batch, langs)
     assessed = scorer().assess_many(batch, langs)
