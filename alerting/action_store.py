@@ -34,7 +34,7 @@ from alerting.audit import AuditEntry
 from alerting.errors import AlertStoreConfigError
 from alerting.feedback import Feedback
 from alerting.links import LinkUse
-from alerting.redis_store import call_redis
+from alerting.redis_store import RedisConnected
 from alerting.redis_store import redact as _redact
 from alerting.silence import Silence
 from alerting.store import DEFAULT_RETENTION
@@ -92,7 +92,7 @@ def open_action_store(url: str, **options: Any) -> RedisActionStore | MemoryActi
     return RedisActionStore(url, **options)
 
 
-class RedisActionStore:
+class RedisActionStore(RedisConnected):
     """Officers' actions on a Redis server (the same one as the alert store).
 
     >>> RedisActionStore("redis://:pw@localhost:6379/0")
@@ -225,16 +225,6 @@ class RedisActionStore:
         raw = self._call(self._redis.zrangebyscore, self.keys.feedback, since, "+inf")
         return [Feedback.from_json(r) for r in raw]
 
-    # -- plumbing --------------------------------------------------------------------------
-
-    def ping(self) -> None:
-        self._call(self._redis.ping)
-
-    def close(self) -> None:
-        self._redis.close()
-
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return call_redis(self._url, fn, *args, **kwargs)
 
 
 def _text(value: bytes | str) -> str:

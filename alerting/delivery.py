@@ -114,10 +114,16 @@ class DurableDelivery:
         """Queue a republished state ahead of everything waiting, and try to deliver it now.
 
         Not written ahead to the spill file: a worker that restarts republishes
-        again from its state, which is where this came from.
+        again from its state, which is where this came from. A republished event whose
+        id is still waiting here is left out: the event itself will tell that state in
+        its turn, and a 'restored' copy ahead of it would take its id, so the store
+        would drop the real one (a worker started while Redis was down lost its
+        'escalated' and 'updated' events that way in the soak).
         """
         with self._lock:
-            items: list[_Item] = [("event", self._stamp(e)) for e in emit.events]
+            waiting = {payload.event_id for kind, payload in self._queue if kind == "event"}
+            items: list[_Item] = [("event", self._stamp(e)) for e in emit.events
+                                  if e.event_id not in waiting]
             items += [("points", p) for p in emit.points if p.points]
             self._queue.extendleft(("restore", item) for item in reversed(items))
             self._restoring += len(items)

@@ -135,7 +135,25 @@ STALE_WORKER = 86_400.0  # a worker silent this long is forgotten (stopped or mo
 _WATCH_ATTEMPTS = 50  # concurrent publishes to stories: retry, they are short
 
 
-class RedisAlertStore:
+class RedisConnected:
+    """What every Redis store of this package shares: a client (``_redis``) for a URL
+    (``_url``), and calls whose errors name the server (:func:`call_redis`)."""
+
+    _redis: redis.Redis
+    _url: str
+
+    def ping(self) -> None:
+        """Check reachability and credentials now (call at start-up to fail fast)."""
+        self._call(self._redis.ping)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return call_redis(self._url, fn, *args, **kwargs)
+
+
+class RedisAlertStore(RedisConnected):
     """Alert delivery and incident records on a Redis server.
 
     ``url`` is ``redis://[[user]:password@]host:port/db``, ``rediss://...`` for
@@ -398,15 +416,6 @@ class RedisAlertStore:
     def history_rebuilt(self, now: float, restored: int) -> None:
         self._call(self._rebuilt, keys=[self.keys.history], args=[repr(now), restored])
 
-    def ping(self) -> None:
-        """Check reachability and credentials now (call at start-up to fail fast)."""
-        self._call(self._redis.ping)
-
-    def close(self) -> None:
-        self._redis.close()
-
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return call_redis(self._url, fn, *args, **kwargs)
 
 
 def call_redis(url: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

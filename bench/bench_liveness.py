@@ -31,6 +31,9 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.harness.poll import until  # noqa: E402
 
 
 def free_port() -> int:
@@ -42,16 +45,6 @@ def free_port() -> int:
 def tmux(sock: str, *args: str) -> str:
     return subprocess.run(["tmux", "-u", "-L", sock, *args], capture_output=True, text=True,
                           timeout=10, check=True).stdout
-
-
-def until(check, timeout: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    sys.exit(f"timed out waiting for {what}")
 
 
 def red_silent(sock: str) -> bool:

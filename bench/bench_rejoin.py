@@ -28,22 +28,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def health(port: int) -> dict | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-            return json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return json.loads(exc.read())
-    except (OSError, ValueError):
-        return None
+from bench.harness.poll import read_health as health  # noqa: E402
+from bench.harness.poll import until  # noqa: E402
 
 
 def produce(bootstrap: str, topic: str, rate: float, stop: threading.Event) -> None:
@@ -64,16 +56,6 @@ def start(repo: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], cwd=repo,
                             env={**env, "PYTHONPATH": str(repo)},
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def wait(check, timeout: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def main() -> int:
@@ -105,21 +87,22 @@ def main() -> int:
     feeder.start()
     rows: list[tuple[str, float, float]] = []
     try:
-        wait(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
+        until(lambda: (h := health(port)) and h["received"] > 0, 180, "the first worker")
         for name, sig in [("kill -9", signal.SIGKILL), ("SIGTERM", signal.SIGTERM)]:
             for trial in range(args.trials):
                 # steady state: the running worker has processed (and committed) a while
-                wait(lambda: (h := health(port)) and h["received"] >= 3 * args.rate, 120,
-                     "a steady worker", every=0.2)
+                until(lambda: (h := health(port)) and h["received"] >= 3 * args.rate, 120,
+                      "a steady worker", every=0.2)
                 time.sleep(5)
                 t0 = time.monotonic()
                 worker.send_signal(sig)
                 worker.wait(timeout=120)
                 worker = start(args.repo, env, log)
-                wait(lambda: health(port) is not None, 180, "the new worker's /health")
+                until(lambda: health(port) is not None, 180, "the new worker's /health",
+                      every=0.05)
                 up = time.monotonic() - t0
-                wait(lambda: (h := health(port)) and h["received"] > 0, 300,
-                     "the new worker's first message")
+                until(lambda: (h := health(port)) and h["received"] > 0, 300,
+                      "the new worker's first message", every=0.05)
                 blind = time.monotonic() - t0
                 rows.append((name, up, blind))
                 print(f"{name:8} trial {trial + 1}: /health up {up:5.1f}s, first message"

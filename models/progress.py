@@ -16,7 +16,15 @@ This is the minimum watermark of Flink and Kafka Streams:
 - when an idle partition speaks again, the other idle partitions count again
   until their readers say once more that they are idle: mentions are flowing
   again and theirs may be on the way (a burst written to every partition at
-  once would otherwise close minutes before the slower readers had read it).
+  once would otherwise close minutes before the slower readers had read it);
+- a partition is idle only on its reader's *second* declaration in a row (they
+  come ``idle_seconds`` apart while it stays quiet). A declaration is worked out
+  from the partition's end offset, then sent: one worked out just before a burst
+  reached the partition can arrive just after another partition woke with the
+  same burst, and would close minutes before the burst's share of this partition
+  is read (the likeliest cause of a scale-out run, on a loaded machine, whose
+  alerts differed from a replay). The second declaration was worked out after
+  the first was sent, so after the burst (if sending took less than idle_seconds).
 
 The intake sends a :class:`Progress` for a partition when its mark crosses a
 minute; each entity keeps an :class:`EventClock` of them in its state.
@@ -28,7 +36,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EventClock", "Progress"]
+__all__ = ["IDLE", "EventClock", "Progress"]
+
+IDLE = 2  # idle declarations in a row that make a quiet partition idle
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,44 +81,52 @@ class EventClock:
     >>> c = c.advance(Progress("acme", 1, 2, 120.0))
     >>> c.watermark()
     120.0
-    >>> c.advance(Progress("acme", 1, 2, 120.0, idle=True)).watermark()
+    >>> quiet = Progress("acme", 1, 2, 120.0, idle=True)
+    >>> c.advance(quiet).watermark()  # declared once: maybe worked out before a burst
+    120.0
+    >>> c.advance(quiet).advance(quiet).watermark()  # twice in a row: idle
     180.0
     >>> EventClock.from_dict(c.to_dict()) == c
     True
     """
 
     partitions: int = 0
-    marks: tuple[tuple[int, float, bool], ...] = ()  # (partition, mark, idle), by partition
+    # (partition, mark, quiet), by partition; quiet counts the reader's idle declarations
+    # since the partition last spoke or was woken, up to IDLE: idle at IDLE.
+    marks: tuple[tuple[int, float, int], ...] = ()
 
     def advance(self, progress: Progress) -> EventClock:
         """Take one partition's progress; marks only grow (a redelivery never moves back).
 
-        >>> c = EventClock(2, ((0, 60.0, True), (1, 60.0, True)))
+        >>> c = EventClock(2, ((0, 60.0, IDLE), (1, 60.0, IDLE)))
         >>> c.advance(Progress("acme", 0, 2, 600.0)).watermark()  # 1 must speak again
         60.0
         """
-        marks = dict((p, (m, i)) for p, m, i in self.marks)
-        old, was_idle = marks.get(progress.partition, (-math.inf, False))
-        if was_idle and not progress.idle:  # a partition woke: the others must re-declare
-            marks = {p: (m, False) for p, (m, _) in marks.items()}
-        marks[progress.partition] = (max(old, progress.mark), progress.idle)
+        marks = dict((p, (m, q)) for p, m, q in self.marks)
+        old, quiet = marks.get(progress.partition, (-math.inf, 0))
+        if quiet >= IDLE and not progress.idle:  # a partition woke: the others re-declare
+            marks = {p: (m, 0) for p, (m, _) in marks.items()}
+        marks[progress.partition] = (max(old, progress.mark),
+                                     min(quiet + 1, IDLE) if progress.idle else 0)
         return EventClock(max(self.partitions, progress.partitions),
-                          tuple(sorted((p, m, i) for p, (m, i) in marks.items())))
+                          tuple(sorted((p, m, q) for p, (m, q) in marks.items())))
 
     def watermark(self) -> float | None:
         """The lowest mark of the partitions not idle (the highest if all are idle);
         None while a partition has not been heard from."""
         if len(self.marks) < self.partitions or not self.marks:
             return None
-        active = [m for _, m, idle in self.marks if not idle]
+        active = [m for _, m, quiet in self.marks if quiet < IDLE]
         mark = min(active) if active else max(m for _, m, _ in self.marks)
         return None if mark == -math.inf else mark
 
     def to_dict(self) -> dict[str, Any]:
         return {"partitions": self.partitions,
-                "marks": [[p, None if m == -math.inf else m, i] for p, m, i in self.marks]}
+                "marks": [[p, None if m == -math.inf else m, q] for p, m, q in self.marks]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventClock:
+        """The clock back from :meth:`to_dict`; a state written when ``quiet`` was a flag
+        reads ``true`` as one declaration (the next one makes it idle again)."""
         return cls(int(data["partitions"]), tuple(
-            (int(p), -math.inf if m is None else float(m), bool(i)) for p, m, i in data["marks"]))
+            (int(p), -math.inf if m is None else float(m), int(q)) for p, m, q in data["marks"]))

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -381,6 +382,24 @@ async def _verify(request: web.Request, purpose: str) -> tuple[Actions, LinkClai
         return _refused("Link not valid", str(exc), 403)
 
 
+SignedHandler = Callable[[web.Request, "Actions", LinkClaim], Awaitable[web.Response]]
+
+
+def _signed(purpose: str) -> Callable[[SignedHandler], Callable[[web.Request],
+                                                                  Awaitable[web.Response]]]:
+    """A handler for a signed link of ``purpose``: it runs only on a link that verifies
+    (expired and forged links get their refusal page, an expired one audited)."""
+    def wrap(handler: SignedHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.Response:
+            verified = await _verify(request, purpose)
+            if isinstance(verified, web.Response):
+                return verified
+            return await handler(request, *verified)
+        return checked
+    return wrap
+
+
 def _unsafe_claim(token: str) -> LinkClaim | None:
     """The claim of a token whose signature was already checked (expired links only)."""
     try:
@@ -454,11 +473,8 @@ def _verdict_buttons() -> Markup:
                        v=v, label=verdict_label(v).capitalize()) for v in VERDICTS)
 
 
-async def _link_ack_form(request: web.Request) -> web.Response:
-    checked = await _verify(request, "ack")
-    if isinstance(checked, web.Response):
-        return checked
-    actions, claim = checked
+@_signed("ack")
+async def _link_ack_form(request: web.Request, actions: Actions, claim: LinkClaim) -> web.Response:
     use = await actions.call(actions.store.link_use, claim.nonce)
     if use is not None:
         return _used_page(use, claim.incident_id)
@@ -470,11 +486,8 @@ async def _link_ack_form(request: web.Request) -> web.Response:
                exp=when(claim.expires_at)))
 
 
-async def _link_ack(request: web.Request) -> web.Response:
-    checked = await _verify(request, "ack")
-    if isinstance(checked, web.Response):
-        return checked
-    actions, claim = checked
+@_signed("ack")
+async def _link_ack(request: web.Request, actions: Actions, claim: LinkClaim) -> web.Response:
     form = await _form(request)
     origin = f"{_origin(request)} via {claim.channel or 'a signed link'}"
     used = await actions.call(actions.store.link_use, claim.nonce)
@@ -513,11 +526,9 @@ async def _link_ack(request: web.Request) -> web.Response:
     return response
 
 
-async def _link_feedback_form(request: web.Request) -> web.Response:
-    checked = await _verify(request, "feedback")
-    if isinstance(checked, web.Response):
-        return checked
-    actions, claim = checked
+@_signed("feedback")
+async def _link_feedback_form(request: web.Request, actions: Actions,
+                              claim: LinkClaim) -> web.Response:
     return await _link_page(
         request, actions, claim, "Feedback", "Was this alert useful?", "feedback-link",
         _verdict_buttons(),
@@ -526,11 +537,8 @@ async def _link_feedback_form(request: web.Request) -> web.Response:
                exp=when(claim.expires_at)))
 
 
-async def _link_feedback(request: web.Request) -> web.Response:
-    checked = await _verify(request, "feedback")
-    if isinstance(checked, web.Response):
-        return checked
-    actions, claim = checked
+@_signed("feedback")
+async def _link_feedback(request: web.Request, actions: Actions, claim: LinkClaim) -> web.Response:
     form = await _form(request)
     if not _link_csrf_ok(request, actions, claim, form):
         return _refused("Confirmation not valid", "This answer did not come from the link's own"

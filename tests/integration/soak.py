@@ -9,6 +9,13 @@ Redis down for 60 s and a broker restart. A supervisor restarts the worker whene
 it exits, as systemd or Kubernetes would. ``tests/integration/test_soak.py`` runs a
 short plan in CI.
 
+Chaos follows the worker's progress, not the clock (:func:`schedule`): each kill is
+planned at a random message and happens a random moment after the worker, rejoined
+and working, has processed it; a worker that exits by itself first is not counted,
+its successor is killed once it has made progress. Each kill is logged with the
+offset reached, and the soak fails unless every planned kill, the Redis outage and
+the broker restart happened.
+
 It passes when:
 
 - the alerts on Redis are the alerts of ``firestorm replay`` over the same messages
@@ -19,7 +26,8 @@ It passes when:
 - the group's committed offsets reach the end of the mentions and observations
   topics, and no worker ever logged an offset gap (nothing skipped, nothing lost);
 - every message the decoder rejects is in ``mentions-dead`` with its original value
-  and reason, and so is each poison post with the exception that crashed the worker.
+  and reason, and so is each poison post with the exception that crashed the worker;
+- every planned ``kill -9``, the Redis outage and the broker restart happened.
 
     python -m tests.integration.soak [--mentions 1000000] [--fuzz 100000] [--kills 10]
         [--redis-down 60] [--no-broker-restart] [--rate 2000] [--seed 9]
@@ -45,7 +53,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.mention import MAX_TEXT_CHARS, Rejection, decode
 from models.watchlist import parse_watchlist
@@ -79,14 +87,14 @@ class Plan:
     poison: bool = True  # one post that crashes intake, one that crashes detection
     max_attempts: int = 2
     rate: float = 2_000.0  # messages a second from the producer
-    spacing: float = 20.0  # seconds between two chaos events at least
+    jitter: float = 3.0  # seconds: a kill falls this long at most after its message
     batch_size: int = 500  # FIRESTORM_BATCH_SIZE of the worker
     seed: int = 9
     timeout: float = 4 * 3600.0  # the whole soak, bounded
 
 
 CI_PLAN = Plan(stream="sample", fuzz=2_000, kills=2, redis_down=5.0, broker_restart=True,
-               poison=False, rate=200.0, spacing=8.0, timeout=600.0)
+               poison=False, rate=200.0, jitter=2.0, timeout=600.0)
 
 
 # ------------------------------------------------------------------ the messages
@@ -232,12 +240,12 @@ class Supervisor:
     def current(self) -> Incarnation:
         return self.runs[-1]
 
-    def kill(self) -> bool:
-        """``kill -9`` the running worker (the watcher starts the next one); False if
-        there was none running at that instant."""
+    def kill(self, worker: int) -> bool:
+        """``kill -9`` the running worker if it is still incarnation number ``worker``
+        (from 1; the watcher starts the next one); False if that one has exited."""
         with self._lock:
             run = self.current
-            if run.proc.poll() is not None:
+            if len(self.runs) != worker or run.proc.poll() is not None:
                 return False
             run.killed_at = time.monotonic()
             run.proc.send_signal(signal.SIGKILL)
@@ -379,35 +387,17 @@ def _run(plan: Plan, bootstrap: str, workdir: Path, say: Callable[[str], None],
     supervisor.start()
     producer.start()
     window = len(values) / plan.rate
-    chaos = _schedule(plan, window, random.Random(plan.seed + 1))
+    chaos = schedule(plan, len(values), random.Random(plan.seed + 1))
+    deadline = started + plan.timeout
     say(f"soak: producing {len(values):,} messages at {plan.rate:,.0f}/s (~{window:.0f}s);"
-        f" chaos: {', '.join(f'{what}@{at:.0f}s' for at, what in chaos)}")
+        f" chaos when the worker has processed message: "
+        + ", ".join(f"{what}@{at:,}" for at, what in chaos))
     try:
-        t0 = free = time.monotonic()
-        for at, what in chaos:
-            # On time, but never sooner than ``spacing`` after the last event ended (a
-            # broker restart can take a minute on a busy machine).
-            _sleep_until(max(t0 + at, free + plan.spacing), producer, supervisor, say)
-            if what == "kill -9":
-                while not supervisor.kill():  # between two workers: the next one
-                    time.sleep(0.2)
-                report.kills += 1
-                say(f"soak: kill -9 of worker #{len(supervisor.runs)}")
-            elif what == "redis down":
-                redis_server.stop()
-                say(f"soak: redis down for {plan.redis_down:.0f}s")
-                time.sleep(plan.redis_down)
-                redis_server.start()
-                report.redis_down = plan.redis_down
-            elif what == "broker restart":
-                say("soak: restarting the broker")
-                stopped = time.monotonic()
-                _kafka("stop")
-                _kafka("start")
-                report.broker_restarts += 1
-                report.broker_down = time.monotonic() - stopped
-            free = time.monotonic()
-        deadline = started + plan.timeout
+        try:
+            _chaos(plan, report, chaos, supervisor, producer, redis_server,
+                   env["FIRESTORM_TOPIC_MENTIONS"], deadline, say)
+        except TimeoutError as exc:  # fails the soak, which carries on to its checks
+            report.problems.append(str(exc))
         while not producer.done.is_set():
             _progress(producer, supervisor, say)
             if time.monotonic() > deadline:
@@ -441,27 +431,96 @@ def _run(plan: Plan, bootstrap: str, workdir: Path, say: Callable[[str], None],
     return report
 
 
-def _schedule(plan: Plan, window: float, rng: random.Random) -> list[tuple[float, str]]:
-    """Chaos times within the production window, ``plan.spacing`` apart at least."""
-    events = [(0.3 * window, "redis down")] if plan.redis_down else []
+def _chaos(plan: Plan, report: SoakReport, chaos: list[tuple[int, str]],
+           supervisor: Supervisor, producer: Producer, redis_server: Any, topic: str,
+           deadline: float, say: Callable[[str], None]) -> None:
+    """Each chaos event in turn, when the worker has processed its message."""
+    jitter = random.Random(plan.seed + 2)
+    for at, what in chaos:
+        _await_progress(supervisor, topic, at, deadline, producer, say)
+        if what == "kill -9":
+            _kill(plan, report, supervisor, topic, at, deadline, jitter, producer, say)
+        elif what == "redis down":
+            redis_server.stop()
+            say(f"soak: redis down for {plan.redis_down:.0f}s")
+            time.sleep(plan.redis_down)
+            redis_server.start()
+            report.redis_down = plan.redis_down
+        elif what == "broker restart":
+            say("soak: restarting the broker")
+            stopped = time.monotonic()
+            _kafka("stop")
+            _kafka("start")
+            report.broker_restarts += 1
+            report.broker_down = time.monotonic() - stopped
+
+
+def schedule(plan: Plan, total: int, rng: random.Random) -> list[tuple[int, str]]:
+    """Chaos by progress, not by the clock: each event fires when the worker has
+    processed that message (its offset on the one mentions partition). Kills land at
+    random messages between 5% and 95% of the stream, so each one falls while the
+    worker has work, whatever its speed; Redis goes down at 30%, the broker restarts
+    at 60%. (Times in the production window skipped kills when the stream was short:
+    none of three happened in an earlier run.)"""
+    events = [(int(0.3 * total), "redis down")] if plan.redis_down else []
     if plan.broker_restart:
-        events.append((0.6 * window, "broker restart"))
-    tries = 0
-    while sum(w == "kill -9" for _, w in events) < plan.kills and tries < 10_000:
-        tries += 1
-        at = rng.uniform(0.05 * window, 0.95 * window)
-        busy = [(a, a + (plan.redis_down if w == "redis down" else 0)) for a, w in events]
-        if all(at < a - plan.spacing or at > b + plan.spacing for a, b in busy):
-            events.append((at, "kill -9"))
+        events.append((int(0.6 * total), "broker restart"))
+    events += [(rng.randrange(int(0.05 * total), int(0.95 * total) + 1), "kill -9")
+               for _ in range(plan.kills)]
     return sorted(events)
 
 
-def _sleep_until(when: float, producer: Producer, supervisor: Supervisor,
-                 say: Callable[[str], None]) -> None:
-    while (left := when - time.monotonic()) > 0:
-        time.sleep(min(left, 60))
-        if left > 60:
+class Progress(NamedTuple):
+    """Where the running worker is, from its /health."""
+
+    worker: int  # its place among the supervisor's incarnations, from 1
+    received: int  # mentions this process took in (0 until it has rejoined and worked)
+    offset: int  # the mentions partition's processed offset (-1 before it reports one)
+
+
+def _where(supervisor: Supervisor, topic: str) -> Progress:
+    worker = len(supervisor.runs)
+    h = supervisor.health() or {}
+    processed = h.get("partitions", {}).get(f"{topic}/0", {}).get("processed")
+    return Progress(worker, int(h.get("received") or 0),
+                    -1 if processed is None else int(processed))
+
+
+def _await_progress(supervisor: Supervisor, topic: str, offset: int, deadline: float,
+                    producer: Producer, say: Callable[[str], None]) -> Progress:
+    """Wait until the running worker has rejoined, taken in mentions itself, and
+    processed the stream up to ``offset``."""
+    shown = time.monotonic()
+    while True:
+        where = _where(supervisor, topic)
+        if where.received > 0 and where.offset >= offset:
+            return where
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker did not reach message {offset:,} in time ({where})")
+        if time.monotonic() - shown > 60:
             _progress(producer, supervisor, say)
+            shown = time.monotonic()
+        time.sleep(0.25)
+
+
+def _kill(plan: Plan, report: SoakReport, supervisor: Supervisor, topic: str, at: int,
+          deadline: float, rng: random.Random, producer: Producer,
+          say: Callable[[str], None]) -> None:
+    """``kill -9`` the worker at a random moment once it works past message ``at``; if it
+    exits by itself first (a fail-stop on a poison post), wait for the next one to rejoin
+    and make progress, and kill that one: every planned kill happens."""
+    while True:
+        before = _await_progress(supervisor, topic, at, deadline, producer, say)
+        time.sleep(rng.uniform(0.0, plan.jitter))
+        where = _where(supervisor, topic)
+        if where.worker == before.worker and supervisor.kill(where.worker):
+            report.kills += 1
+            report.kill_offsets.append(max(where.offset, before.offset))
+            say(f"soak: kill -9 {report.kills}/{plan.kills} of worker #{where.worker} at"
+                f" mentions offset {report.kill_offsets[-1]:,} (planned from {at:,};"
+                f" it had taken in {max(where.received, before.received):,})")
+            return
+        say(f"soak: worker #{before.worker} exited before its kill -9; waiting for the next")
 
 
 def _progress(producer: Producer, supervisor: Supervisor, say: Callable[[str], None]) -> None:
@@ -500,6 +559,7 @@ class SoakReport:
     rejected: int = 0
     repaired: int = 0
     kills: int = 0
+    kill_offsets: list[int] = field(default_factory=list)
     redis_down: float = 0.0
     broker_restarts: int = 0
     broker_down: float = 0.0
@@ -536,10 +596,12 @@ class SoakReport:
                        f" worker batches of {p.batch_size}"),
             ("decoder verdicts", f"{self.rejected:,} rejected, {self.repaired:,} accepted"
                                  " after repair (lone surrogates, NUL)"),
-            ("chaos", f"{self.kills} kill -9, Redis down {self.redis_down:.0f}s,"
+            ("chaos", f"{self.kills} of {p.kills} kill -9, Redis down {self.redis_down:.0f}s,"
                       f" {self.broker_restarts} broker restart"
                       + (f" ({self.broker_down:.0f}s)" if self.broker_restarts else "")
                       + (", 2 poison posts" if p.poison else "")),
+            ("kill -9 at mentions offset", ", ".join(f"{o:,}" for o in self.kill_offsets)
+             or "none"),
             ("worker exits", ", ".join(f"{_exit_name(c)} x{n}"
                                        for c, n in sorted(self.exits.items(), key=str))),
             ("blind time after kill -9", blind),
@@ -580,6 +642,19 @@ def _norm(reason: str) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", reason)  # "631945.9 hours in the future" moves on
 
 
+def chaos_missed(plan: Plan, report: SoakReport) -> list[str]:
+    """The chaos the plan asked for that did not happen: a soak without its kills has
+    not shown crash safety, whatever else it found."""
+    missed = []
+    if report.kills < plan.kills:
+        missed.append(f"{report.kills} of the {plan.kills} planned kill -9s happened")
+    if plan.redis_down and not report.redis_down:
+        missed.append("Redis was never stopped")
+    if plan.broker_restart and not report.broker_restarts:
+        missed.append("the broker was never restarted")
+    return missed
+
+
 def _check(report: SoakReport, plan: Plan, env: dict[str, str], bootstrap: str,
            redis_url: str, values: list[bytes | None], expected: list[str | None],
            producer: Producer,
@@ -587,6 +662,7 @@ def _check(report: SoakReport, plan: Plan, env: dict[str, str], bootstrap: str,
     import redis
 
     problems = report.problems
+    problems += chaos_missed(plan, report)
     # Alerts: the live log against the uninterrupted run.
     client = redis.Redis.from_url(redis_url)
     logged = [json.loads(f[b"event"]) for _, f in client.xrange("firestorm:alerts:log")]

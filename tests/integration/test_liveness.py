@@ -76,16 +76,18 @@ def test_heartbeat_redis_restart_rebuild_and_a_killed_worker_shown_silent(
     assert {r.last_event for r in after} == {"restored"}
     assert store.story(after[0].story_id).is_group  # the story formed again
     out = console_once(env)
-    assert "No open incidents" not in out and "Acme Stores (partner) +" in out
+    assert "No open incidents" not in out, out
+    # One block for the story; its entities in the order they joined it, which is the
+    # order the store heard them (two partitions of observations: either may come first).
+    assert any(" + " in line and "Acme Stores (partner)" in line
+               and "Work Programme (policy)" in line for line in out.splitlines()), out
 
     # A killed worker: its heartbeat stops, and every reader says so in so many words.
     worker.proc.send_signal(signal.SIGKILL)
     worker.proc.wait(timeout=10)
-    killed = time.time()
     live = wait_for(lambda: (v := judge(store.heartbeats(), store.history(), time.time(),
                                         silent_after=4)) and not v.alive and v, 30,
                     "the worker to count as silent")
     assert live.text().startswith("worker silent for")
-    assert time.time() - killed < 30
     assert "worker silent for" in console_once(env)
     store.close()

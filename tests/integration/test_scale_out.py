@@ -91,8 +91,12 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
     if got != expected:
         (tmp_path / "live.jsonl").write_text("\n".join(got) + "\n")
         (tmp_path / "replay.jsonl").write_text("\n".join(expected) + "\n")
-    assert got == expected, (f"differences: diff {tmp_path}/live.jsonl replay.jsonl;"
-                             f" health a={a.health()} c={c.health()}")
+    only_live, only_replay = sorted(set(got) - set(expected)), sorted(set(expected) - set(got))
+    assert got == expected, (
+        f"{len(only_live)} events only live, {len(only_replay)} only in the replay"
+        f" (diff {tmp_path}/live.jsonl replay.jsonl); first of each:\n"
+        f"live:   {only_live[:1]}\nreplay: {only_replay[:1]}\n"
+        f"health a={a.health()} c={c.health()}\nkilled worker b:\n{b.tail(30)}")
     for w in (a, c):
         health = w.health()
         assert health["offset_gaps"] == 0  # no message skipped

@@ -4,6 +4,7 @@ single ordered stream; a redelivered observation counts once; a late one is repo
 
 from __future__ import annotations
 
+import math
 import random
 
 from hypothesis import given, settings
@@ -57,8 +58,9 @@ def partitioned(stream: list[Observation], partitions: int, rng: random.Random) 
         queues[p] += [(observation, Source(p, offset)),
                       (Progress("acme", p, partitions, mark), None)]
     for p, queue in enumerate(queues):  # the end of input: every partition goes idle
-        queue.append((Progress("acme", p, partitions, queue[-2][0].ts - queue[-2][0].ts % 60
-                               if queue else float("-inf"), idle=True), None))
+        quiet = Progress("acme", p, partitions, queue[-2][0].ts - queue[-2][0].ts % 60
+                         if queue else float("-inf"), idle=True)
+        queue += [(quiet, None), (quiet, None)]  # declared twice, idle_seconds apart
     merged = []
     while any(queues):
         queue = rng.choice([q for q in queues if q])
@@ -93,7 +95,10 @@ def test_a_minute_closes_only_when_every_partition_has_passed_it():
 def test_an_idle_partition_does_not_hold_minutes_open():
     state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
     state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 120))
-    state, _ = ENGINE.step(state, Progress("acme", 1, 2, float("-inf"), idle=True))
+    quiet = Progress("acme", 1, 2, float("-inf"), idle=True)
+    state, _ = ENGINE.step(state, quiet)
+    assert state.released == -math.inf  # said once: it may have been said before a burst
+    state, _ = ENGINE.step(state, quiet)
     assert state.released == T0 + 120
 
 
@@ -138,7 +143,7 @@ def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
     # Every partition idle after a pause; a burst reaches partition 0's reader first:
     # partition 1's share of it must not become late.
     state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
-    for p in (0, 1):
+    for p in (0, 1, 0, 1):
         state, _ = ENGINE.step(state, Progress("acme", p, 2, T0 + 60, idle=True))
     state, _ = ENGINE.step(state, post(2, T0 + 300), Source(0, 2))
     state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 300))  # woke
@@ -146,3 +151,19 @@ def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
     assert stepped.late == 0 and state.released == T0 + 60
     state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 240))
     assert state.released == T0 + 240
+
+
+def test_an_idle_declaration_made_before_a_burst_cannot_close_minutes_after_it():
+    # Both partitions idle; a burst is written to both. Partition 1's reader worked out
+    # "caught up" from its end offset just before its share arrived, and its declaration
+    # reaches the entity just after partition 0 woke with the burst: one stale
+    # declaration must not let partition 0's marks close the burst's minutes.
+    state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
+    for p in (0, 1, 0, 1):
+        state, _ = ENGINE.step(state, Progress("acme", p, 2, T0 + 60, idle=True))
+    state, _ = ENGINE.step(state, post(2, T0 + 300), Source(0, 2))
+    state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 300))  # woke
+    state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 60, idle=True))  # stale
+    state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 600))
+    state, stepped = ENGINE.step(state, post(3, T0 + 200), Source(1, 1))  # the burst's
+    assert stepped.late == 0 and state.released == T0 + 60

@@ -159,3 +159,18 @@ def test_a_restore_goes_ahead_of_what_waits_and_an_older_event_never_rolls_back_
     record = store.incident(INCIDENT)
     assert (record.last_event, record.last_seq, record.severity) == ("restored", 3, "critical")
     assert [e.seq for e in store.timeline(INCIDENT).events] == [1, 2, 3]  # in seq order
+
+
+def test_a_restore_leaves_out_the_state_an_event_still_waiting_will_deliver():
+    # A worker started while Redis was down: its outbox holds the incident's latest event
+    # (seq 2) when its first heartbeat republishes the incident at that seq. The real
+    # 'escalated' is delivered, not a 'restored' copy that would take its event id.
+    store = MemoryAlertStore(clock=ticking())
+    outbox = DurableDelivery(store)
+    store.available = False
+    outbox.deliver([ev(1, "opened"), ev(2, "escalated", "critical")])
+    store.available = True
+    restored = AlertEvent(INCIDENT, 2, "restored", "acme", "Acme Stores", "partner",
+                          "critical", T0 + 300, 90, 8.0, 0.8, 0.3, 9.0, opened_at=T0)
+    assert outbox.restore(Emit((restored,))) == 2 and not outbox.restoring
+    assert [(e.seq, e.event) for _, e in store.catch_up()] == [(1, "opened"), (2, "escalated")]
