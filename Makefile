@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 # The compiled core (models._core, Rust through PyO3; docs/development.md): rebuilt in
 # place when its sources change. Cargo keeps its build in rust/target (git-ignored).
 CORE_STAMP := $(VENV)/.core-stamp
+export PATH := $(PATH):$(HOME)/.cargo/bin  # where rustup puts cargo, if it is not on PATH
 CORE_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
 NEED_CARGO := command -v cargo >/dev/null || { echo "error: cargo not found. Firestorm's compiled\
  core (rust/) is built from source with Rust's cargo: install it (Debian: sudo apt-get install\
