@@ -10,11 +10,18 @@ STAMP := $(VENV)/.installed-stamp
 # The compiled core (models._core, Rust through PyO3; docs/development.md): rebuilt in
 # place when its sources change. Cargo keeps its build in rust/target (git-ignored).
 CORE_STAMP := $(VENV)/.core-stamp
-export PATH := $(PATH):$(HOME)/.cargo/bin  # where rustup puts cargo, if it is not on PATH
+# Where rustup puts cargo, if it is not on PATH (no comment on the line: make would
+# keep the spaces before it in the value).
+export PATH := $(PATH):$(HOME)/.cargo/bin
 CORE_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
-NEED_CARGO := command -v cargo >/dev/null || { echo "error: cargo not found. Firestorm's compiled\
- core (rust/) is built from source with Rust's cargo: install it (Debian: sudo apt-get install\
- cargo rustc) and run make install again." >&2; exit 1; }
+# No cargo: as root on Debian, install the distribution's cargo-web and rustc-web (Rust
+# 1.85+ on bookworm; its plain rustc, 1.63, is older than PyO3 needs); otherwise say how.
+APT_RUST := DEBIAN_FRONTEND=noninteractive apt-get install -y -q cargo-web rustc-web </dev/null
+NEED_CARGO := command -v cargo >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get\
+ >/dev/null && echo "cargo not found: installing Debian's cargo-web and rustc-web" &&\
+ apt-get update -q && $(APT_RUST); } || { echo "error: cargo not found. Firestorm's compiled\
+ core (rust/) is built from source with Rust 1.74 or later: install it (Debian bookworm: sudo\
+ apt-get install cargo-web rustc-web; or rustup) and run make install again." >&2; exit 1; }
 CORE_FAILED := { echo "error: the compiled core (rust/, models._core) did not build: see\
  cargo's messages above (docs/development.md)." >&2; exit 1; }
 # Tests get their own broker, Redis and state so they never touch a running demo.
