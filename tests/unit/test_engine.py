@@ -139,14 +139,20 @@ def test_a_tick_closes_everything_before_it():
     assert not state.pending and state.released == T0 + 60
 
 
-def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
-    # Every partition idle after a pause; a burst reaches partition 0's reader first:
-    # partition 1's share of it must not become late.
+def woken_after_a_pause():
+    """Both partitions idle (declared twice each), then partition 0 wakes with a burst."""
     state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
     for p in (0, 1, 0, 1):
         state, _ = ENGINE.step(state, Progress("acme", p, 2, T0 + 60, idle=True))
     state, _ = ENGINE.step(state, post(2, T0 + 300), Source(0, 2))
     state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 300))  # woke
+    return state
+
+
+def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
+    # Every partition idle after a pause; a burst reaches partition 0's reader first:
+    # partition 1's share of it must not become late.
+    state = woken_after_a_pause()
     state, stepped = ENGINE.step(state, post(3, T0 + 200), Source(1, 1))  # partition 1's
     assert stepped.late == 0 and state.released == T0 + 60
     state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 240))
@@ -158,11 +164,7 @@ def test_an_idle_declaration_made_before_a_burst_cannot_close_minutes_after_it()
     # "caught up" from its end offset just before its share arrived, and its declaration
     # reaches the entity just after partition 0 woke with the burst: one stale
     # declaration must not let partition 0's marks close the burst's minutes.
-    state, _ = ENGINE.step(None, post(1, T0 + 10), Source(0, 1))
-    for p in (0, 1, 0, 1):
-        state, _ = ENGINE.step(state, Progress("acme", p, 2, T0 + 60, idle=True))
-    state, _ = ENGINE.step(state, post(2, T0 + 300), Source(0, 2))
-    state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 300))  # woke
+    state = woken_after_a_pause()
     state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 60, idle=True))  # stale
     state, _ = ENGINE.step(state, Progress("acme", 0, 2, T0 + 600))
     state, stepped = ENGINE.step(state, post(3, T0 + 200), Source(1, 1))  # the burst's
