@@ -7,6 +7,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The compiled core (models._core, Rust through PyO3; docs/development.md): rebuilt in
+# place when its sources change. Cargo keeps its build in rust/target (git-ignored).
+CORE_STAMP := $(VENV)/.core-stamp
+# Where rustup puts cargo, if it is not on PATH (no comment on the line: make would
+# keep the spaces before it in the value).
+export PATH := $(PATH):$(HOME)/.cargo/bin
+CORE_SOURCES := rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
+# No cargo: as root on Debian, install the distribution's cargo-web and rustc-web (Rust
+# 1.85+ on bookworm; its plain rustc, 1.63, is older than PyO3 needs); otherwise say how.
+APT_RUST := DEBIAN_FRONTEND=noninteractive apt-get install -y -q cargo-web rustc-web </dev/null
+NEED_CARGO := command -v cargo >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get\
+ >/dev/null && echo "cargo not found: installing Debian's cargo-web and rustc-web" &&\
+ apt-get update -q && $(APT_RUST); } || { echo "error: cargo not found. Firestorm's compiled\
+ core (rust/) is built from source with Rust 1.74 or later: install it (Debian bookworm: sudo\
+ apt-get install cargo-web rustc-web; or rustup) and run make install again." >&2; exit 1; }
+CORE_FAILED := { echo "error: the compiled core (rust/, models._core) did not build: see\
+ cargo's messages above (docs/development.md)." >&2; exit 1; }
 # Tests get their own broker, Redis and state so they never touch a running demo.
 # The ports can be moved (e.g. `make test TEST_PORT_BASE=21000`) so that two
 # checkouts on one machine can run their tests side by side.
@@ -36,16 +53,23 @@ help: ## list the targets
 	  awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@$(NEED_CARGO)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' || $(CORE_FAILED)
+	touch $@
+
+$(CORE_STAMP): $(STAMP) $(CORE_SOURCES)
+	@$(NEED_CARGO)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . || $(CORE_FAILED)
+	$(BIN)/python -c 'import models.compiled' || $(CORE_FAILED)
 	touch $@
 
 .PHONY: install
-install: $(STAMP) ## create .venv and install Firestorm with its dev tools
+install: $(CORE_STAMP) ## create .venv, install Firestorm with its dev tools, build the compiled core
 
 .PHONY: demo
-demo: $(STAMP) ## Kafka, Redis, a worker; a sample storm: the alert, console, ack, timeline page
+demo: $(CORE_STAMP) ## Kafka, Redis, a worker; a sample storm: the alert, console, ack, timeline page
 	deploy/local/demo.sh
 
 .PHONY: demo-stop
@@ -53,32 +77,32 @@ demo-stop: ## stop the demo's worker, pages, Kafka and Redis
 	deploy/local/demo.sh stop
 
 .PHONY: test
-test: $(STAMP) ## every test: unit, doctests, and integration on a real Kafka and Redis
+test: $(CORE_STAMP) ## every test: unit, doctests, and integration on a real Kafka and Redis
 	deploy/local/test-tools.sh
 	$(TEST_ENV) deploy/local/with-stack.sh $(BIN)/pytest
 
 .PHONY: test-unit
-test-unit: $(STAMP) ## unit tests and doctests only (no services)
+test-unit: $(CORE_STAMP) ## unit tests and doctests only (no services)
 	$(BIN)/pytest -m 'not integration'
 
 .PHONY: lint
-lint: $(STAMP) ## ruff
+lint: $(CORE_STAMP) ## ruff
 	$(BIN)/ruff check streams models alerting tests bench
 
 .PHONY: bench
-bench: $(STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay
+bench: $(CORE_STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
 .PHONY: soak
-soak: $(STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker restart: nothing lost (long; not in CI)
+soak: $(CORE_STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker restart: nothing lost (long; not in CI)
 	$(SOAK_ENV) deploy/local/with-stack.sh $(BIN)/python -m tests.integration.soak $(SOAK_ARGS)
 
 .PHONY: evaluate
-evaluate: $(STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
+evaluate: $(CORE_STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
 	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
 
 .PHONY: stack-start
-stack-start: $(STAMP) ## start the local Kafka broker and Redis
+stack-start: $(CORE_STAMP) ## start the local Kafka broker and Redis
 	deploy/local/stack.sh start
 
 .PHONY: stack-stop
@@ -95,4 +119,4 @@ clean: ## remove the virtualenv and all local service state
 	-$(TEST_ENV) deploy/local/stack.sh stop
 	-$(BENCH_ENV) deploy/local/stack.sh stop
 	-$(SOAK_ENV) deploy/local/stack.sh stop
-	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .stack .pytest_cache .ruff_cache *.egg-info rust/target models/_core*.so

@@ -29,10 +29,13 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.compiled import CompiledIntake  # noqa: E402
 from models.language import identify  # noqa: E402
 from models.negativity import NegativityScorer  # noqa: E402
 from models.negativity_features import margins  # noqa: E402
 from models.negativity_train import evaluate, holdout_mask  # noqa: E402
+from models.privacy import Pseudonymiser  # noqa: E402
+from models.watchlist import parse_watchlist  # noqa: E402
 
 DEFAULT_DATA = "../shared/data/negativity/semeval-2013-2016-en.jsonl"
 
@@ -78,6 +81,14 @@ def main() -> None:
           f" {timed(lambda: scorer.assess_many(sample), n)}"
           f"  ({english:.0%} settled by English words, the rest by CLD2)")
     print(f"  CLD2 alone (models.language.identify) {timed(lambda: identify(sample), n)}")
+    # The compiled core (rust/, what replay and the worker run): the same two paths.
+    core = CompiledIntake(parse_watchlist("entities: [{id: a, name: A, kind: policy, terms: [a]}]"),
+                          scorer, Pseudonymiser(b"bench"))._core
+    nones = [None] * n
+    print("  compiled core, lang declared         "
+          f" {timed(lambda: core.assess(sample, declared), n)}")
+    print("  compiled core, lang identified       "
+          f" {timed(lambda: core.assess(sample, nones), n)}")
 
     meta = default.metadata
     if meta.get("split") == "temporal" and meta.get("data_file") == Path(args.data).name:

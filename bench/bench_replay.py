@@ -17,11 +17,14 @@ have):
 
 - ``floor``: only the JSON decoder and the token regex on each line: no pure-Python
   pipeline that reads JSON and matches words can beat this figure;
-- ``decode+tag``: :class:`models.intake.Intake` with a constant scorer (decode,
-  validate, tokenise, match, pseudonymise, ticks);
-- ``+score``: the same with the shipped negativity model;
+- ``decode+tag (Python)``: :class:`models.intake.Intake` with a constant scorer
+  (decode, validate, tokenise, match, pseudonymise, ticks);
+- ``+score (Python)``: the same with the shipped negativity model: the pure-Python
+  intake, the compiled core's specification;
+- ``+score (compiled)``: what replay and the worker run, :func:`build_intake`'s
+  :class:`models.compiled.CompiledIntake` (the Rust core, ``rust/``);
 - ``full``: :func:`streams.commands.replay.replay` (intake, detector,
-  lifecycle, alert events serialised to an in-memory file);
+  lifecycle, alert events serialised to an in-memory file), with either intake;
 - ``CLI``: ``firestorm replay`` as a subprocess, wall time including start-up.
 """
 
@@ -50,6 +53,7 @@ from bench.scenarios.legacy import generate  # noqa: E402
 from models.intake import Intake  # noqa: E402
 from models.matcher import tokens  # noqa: E402
 from models.mention import _DECODER  # noqa: E402
+from models.negativity import NegativityScorer  # noqa: E402
 from models.privacy import Pseudonymiser  # noqa: E402
 from models.watchlist import parse_watchlist  # noqa: E402
 from streams.commands.replay import BATCH, replay  # noqa: E402
@@ -148,12 +152,19 @@ def main(argv: list[str] | None = None) -> int:
                     tokens(data["text"])
         return timed(run)
 
+    def python_intake() -> Intake:  # the compiled core's oracle
+        return Intake(watchlist, None, Pseudonymiser(settings.pseudonym_key.encode()),
+                      assess_many=NegativityScorer.default().assess_many)
+
     stages = {
         "floor: json + tokenise": floor,
-        "decode+tag": lambda: time_intake(lines, Intake(
+        "decode+tag (Python)": lambda: time_intake(lines, Intake(
             watchlist, constant, Pseudonymiser(settings.pseudonym_key.encode()))),
-        "+score": lambda: time_intake(lines, build_intake(settings, watchlist)),
-        "full (+detect+lifecycle)": lambda: time_replay(
+        "+score (Python)": lambda: time_intake(lines, python_intake()),
+        "+score (compiled)": lambda: time_intake(lines, build_intake(settings, watchlist)),
+        "full, Python intake": lambda: time_replay(
+            lines, python_intake(), build_engine(watchlist)),
+        "full, compiled intake": lambda: time_replay(
             lines, build_intake(settings, watchlist), build_engine(watchlist)),
     }
     if not args.no_cli:

@@ -49,6 +49,7 @@ from streams.progress import Progress  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"  # main's figures: evaluate-main.json, -quick.json
 VARIANTS = ("tuned", "holdout")
+FAMILIES = ("storm", "official", "cold", "bots", "background")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="a JSON of an earlier run to print beside this one (default:"
                          " main's, bench/results/evaluate-main[-quick].json, when its mode"
                          " matches)")
+    ap.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES),
+                    help="which families of cases (default all): e.g. --families background"
+                         " with a full run measures false alarms on many entity-weeks")
     ap.add_argument("--list", action="store_true", help="list the run's cases and exit")
     ap.add_argument("--show", metavar="FILE",
                     help="print the tables of a run's --json output again, and exit")
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return show(Path(args.show), args.compare)
     sizes = QUICK if args.quick else FULL
     specs = [s for v in args.variants for seed in range(args.seed, args.seed + args.seeds)
-             for s in plan(v, sizes[v], seed=seed)]
+             for s in plan(v, sizes[v], seed=seed) if s.family in args.families]
     if args.list:
         for s in specs:
             print(f"{s.name:28} entities={len(s.entities)} days={(s.end - s.start) / 86400:5.1f}"

@@ -15,6 +15,7 @@ baseline learns the bucket only if it was not escalating
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
 from models.params import DetectorParams
-from models.rarity import START, Tail
+from models.rarity import ALARM, START, Tail
 from models.signals import (
     THREADS,
     Scale,
@@ -295,8 +296,10 @@ class Detector:
 
         thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
-        scales = [self._scale(w, share0, d, m * uncertainty, p)
-                  for w, d, m in zip(windows, dispersion, p.scales, strict=True)]
+        scales: list[Scale] = []
+        for w, d, m in zip(windows, dispersion, p.scales, strict=True):
+            scales.append(self._scale(w, share0, d, m * uncertainty, p,
+                                      scales[-1] if scales else None))
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
@@ -325,8 +328,7 @@ class Detector:
                 # SPOT leaves out scores above the threshold altogether; here they are
                 # learned capped a little above it, so that an entity whose news spikes
                 # recur raises its thresholds step by step, and one burst cannot.
-                capped = tuple(min(x, t + _TAIL_CAP) for x, t in zip(surprise, thresholds,
-                                                                      strict=True))
+                capped = _to_learn(surprise, thresholds)
                 horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n))
                 if judgement.severity is None:
                     dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
@@ -371,7 +373,9 @@ class Detector:
         return False
 
     def _scale(self, w: Window, share0: float, dispersion: float, uncertainty: float,
-               p: DetectorParams) -> Scale:
+               p: DetectorParams, shorter: Scale | None = None) -> Scale:
+        """One short window against the baseline; ``shorter`` is the scale of the next
+        shorter window, whose coordinated posts are among this window's too."""
         t = w.totals
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
@@ -380,6 +384,12 @@ class Detector:
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
             organic, authors, hostility = _organic(w, organic, p)
+        if shorter is not None and shorter.volume - shorter.organic > t.volume - organic:
+            # Windows are nested: posts a shorter window found coordinated are in this one
+            # too. A burst's first minutes fill every window alike, and only the shortest
+            # sees its accounts repeat (a longer one would count them as voices).
+            organic = max(0.0, float(t.volume) - (shorter.volume - shorter.organic))
+            hostility = shorter.coordinated_hostility
         return Scale(w.minutes, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                      share0, authors, dispersion, uncertainty, hostility)
 
@@ -571,16 +581,28 @@ def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float
     copies = dup * organic
     organic -= copies
     authors = w.distinct_authors()
-    posts, voices = w.repeaters(p.author_window_cap)
+    cap = _author_cap(w.minutes, p)
+    posts, voices = w.repeaters(cap)
     if posts:
         authors *= 1.0 - voices
         organic = min(organic, volume * (1.0 - posts))
+    # (An estimated count of authors is a little noisy: the clamp keeps the window cap.)
     organic = max(0.0, min(organic, authors * p.author_window_cap))
     coordinated = volume - organic
     if coordinated <= 0.0:
         return organic, authors, 1.0
     calm_copies = min(copies * (1.0 - dup_hostile), coordinated)
     return organic, authors, 1.0 - calm_copies / coordinated
+
+
+def _author_cap(minutes: int, p: DetectorParams) -> int:
+    """Posts per author a window counts as organic: ``author_window_cap``, or, with
+    ``author_rate`` set, that many an hour (at least one, at most the cap), so a few
+    accounts posting every minute are repeaters within minutes, not voices."""
+    if p.author_rate <= 0.0:
+        return p.author_window_cap
+    hours = minutes * p.bucket_seconds / 3600.0
+    return max(1, min(p.author_window_cap, math.floor(p.author_rate * hours)))
 
 
 def _round(x: float | None) -> float | None:
@@ -650,6 +672,23 @@ def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float,
     if volume_z <= START and share_z <= START and hostile_z <= START:
         return _NONE
     return volume_z, hostile_z, share_z
+
+
+def _to_learn(surprise: tuple[float, float, float],
+              thresholds: Thresholds) -> tuple[float, float, float]:
+    """What the tails learn of a bucket's surprises.
+
+    Volume: capped ``_TAIL_CAP`` above its threshold, so that an entity whose news
+    spikes recur raises its volume threshold step by step, and one burst cannot.
+    Hostile mentions and hostile share: a score above the entity's threshold is an
+    alarm (SPOT), and its run is not learned at all. A storm's build-up is judged
+    minutes or hours before it escalates; learned, one such run lifted an entity's
+    hostile threshold from 4.3 to 5.8 in the middle of a storm, which was then
+    warned 80 minutes later."""
+    volume, hostile, share = surprise
+    return (min(volume, thresholds.volume + _TAIL_CAP),
+            hostile if hostile <= thresholds.hostile else ALARM,
+            share if share <= thresholds.share else ALARM)
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],

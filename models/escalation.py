@@ -43,11 +43,13 @@ from models.signals import (
     combined,
     floor,
     negativity,
+    tone_up,
     unusual_hostility,
     unusual_share,
     unusual_volume,
     volume,
 )
+from models.window import Totals
 
 __all__ = ["Judgement", "Thresholds", "judge"]
 
@@ -113,14 +115,15 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
                 and s.negative_z >= thresholds.share):
             neg.append(s)
-        toned = unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts)
+        toned = tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
         blip = s.minutes > 1 and top > p.blip_share * s.volume
         if (toned and _rising(s, p) and s.authors >= p.min_authors and not blip
                 and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
         # Hours-long windows: a slow burn, judged against the global floors.
-        if (unusual_share(s, p.z_tone, p.min_shift, p.min_share_posts) and _rising(s, p)
+        if (tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
+                and _rising(s, p)
                 and s.authors >= p.min_authors
                 and unusual_hostility(s, p.z_long, p.min_excess, p.hostile_ratio)):
             esc.append(s)
@@ -132,10 +135,11 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     since = None
     if build_state is not None and _building(build_state, long, p):
         run = build_state.run
-        organic = max(run.volume - run.excess, 0)
-        ratio = run.share * organic / max(run.expected * build_state.share0, 0.5)
+        hostile = run.organic_hostile(build_state.share0)
+        ratio = hostile / max(run.expected * build_state.share0, 0.5)
         since = build_state.started
-        signal = build(build_state.started or 0.0, hours, ratio, run.share, build_state.share0)
+        signal = build(build_state.started or 0.0, hours, ratio, _organic_share(run),
+                       build_state.share0)
         if not esc and long:  # the build decided
             decided = signal
             esc.append(long[0])
@@ -212,6 +216,12 @@ def _over_floor(s: Scale, p: DetectorParams, amplified: bool) -> bool:
             and s.shift >= p.min_shift)
 
 
+def _organic_share(t: Totals) -> float:
+    """Hostile share of a sum's organic posts (its coordinated ones set aside)."""
+    organic = max(t.volume - t.excess, 0)
+    return t.organic_hostile() / organic if organic and t.scored else t.share
+
+
 def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     """The CUSUM has crossed its alarm, the share over its run is significantly up, and
     the shortest long window still runs hot (a finished build does not linger)."""
@@ -221,10 +231,17 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     organic = max(run.volume - run.excess, 0)
     if run.scored == 0 or organic == 0:
         return False
-    shift = run.share - b.share0
-    z = binomial_z(run.share * run.scored, run.scored, b.share0, 1.5)
+    # The tone of the run's organic posts: its coordinated posts (copy-paste, repeat
+    # accounts) lend it none of their hostility.
+    share = _organic_share(run)
+    n = run.scored * organic / run.volume
+    shift = share - b.share0
+    z = binomial_z(share * n, n, b.share0, 1.5)
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
-    return z >= p.z_negative and shift >= p.min_shift and hot and (
+    # The tone rose by at least min_shift of the run's extra volume (never less than
+    # tone_floor), as for a window (signals.tone_up).
+    excess = 1.0 - run.expected / organic if organic > run.expected else 0.0
+    return z >= p.z_negative and shift >= max(p.tone_floor, p.min_shift * excess) and hot and (
         organic >= p.rise_ratio * run.expected)

@@ -65,8 +65,10 @@ class Build(NamedTuple):
              cap: float) -> Build:
         """Fold one coarse bucket (starting at ``start``) in; ``cap`` bounds the score so
         that it falls back soon after a long storm ends."""
-        organic = max(t.volume - t.excess, 0)
-        hostile = t.share * organic if t.scored else share0 * organic
+        # A coarse bucket's coordinated posts (its excess) are taken as hostile and lend
+        # the organic posts none of their hostility: a copy-paste burst among a few real
+        # posts is not a build.
+        hostile = t.organic_hostile(share0)
         mu = max(t.expected * share0, 1e-3)
         llr = (hostile * math.log(ratio) - (ratio - 1.0) * mu) / max(dispersion, 1.0)
         score = min(max(self.score + llr, 0.0), cap)

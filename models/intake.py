@@ -89,6 +89,24 @@ class Intake:
         watched entity follows the batch's observations.
         """
         result = IntakeResult()
+        newest = self._intake(raws, now, partitions, result)
+        for partition, ts in sorted(newest.items()):
+            mark = ts - self.lateness
+            boundary = mark - mark % self.tick_seconds
+            old = self._marks.get(partition, -math.inf)
+            if boundary > old or partition in self._idle:
+                self._marks[partition] = max(boundary, old)
+                self._idle.discard(partition)
+                result.items.extend(Progress(e, partition, of, self._marks[partition])
+                                    for e in self._entity_ids)
+                result.origins.extend([-1] * len(self._entity_ids))
+        return result
+
+    def _intake(self, raws: Sequence[bytes | str | None], now: float,
+                partitions: Sequence[int] | None, result: IntakeResult) -> dict[int, float]:
+        """Decode, tag, score and pseudonymise ``raws`` into ``result``; the newest event
+        time per input partition. In Python: the specification of the compiled core
+        (models.compiled) and its test oracle."""
         tagged: list[tuple[int, Mention, tuple[str, ...], int]] = []
         newest: dict[int, float] = {}
         match_tokens = self._matcher.match_tokens
@@ -117,17 +135,7 @@ class Intake:
                                                                       strict=True):
                 self._observe(result, mention, entities, score, lang, flags)
                 result.origins.extend([index] * len(entities))
-        for partition, ts in sorted(newest.items()):
-            mark = ts - self.lateness
-            boundary = mark - mark % self.tick_seconds
-            old = self._marks.get(partition, -math.inf)
-            if boundary > old or partition in self._idle:
-                self._marks[partition] = max(boundary, old)
-                self._idle.discard(partition)
-                result.items.extend(Progress(e, partition, of, self._marks[partition])
-                                    for e in self._entity_ids)
-                result.origins.extend([-1] * len(self._entity_ids))
-        return result
+        return newest
 
     def marks(self) -> dict[int, float]:
         """The last mark sent per input partition (event time, a minute boundary)."""

@@ -103,7 +103,8 @@ class DetectorParams:
     # Hostile-share shift (binomial).
     z_negative: float = 3.0  # share surprise for a watch on tone alone (floor of the entity's)
     z_tone: float = 2.0  # share surprise that lets hostile mentions escalate (the tone is up)
-    min_shift: float = 0.15  # share points above baseline
+    min_shift: float = 0.15  # share points above baseline (of the extra volume, in an escalation)
+    tone_floor: float = 0.15  # ... never fewer than this (= min_shift: v2's rule; 0.05 earlier)
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
     budget: float = 0.5  # unusual episodes an entity-week may raise, per surprise score
@@ -124,6 +125,7 @@ class DetectorParams:
     # Coordination.
     author_cap: int = 2  # posts per author per bucket before the rest count as coordinated
     author_window_cap: int = 3  # posts per distinct author per window counted as organic
+    author_rate: float = 8.0  # ... or this many an hour, at least 1 (0: the cap, any window)
     duplicate_min: int = 3  # a text repeated this often (normalised) is copy-paste
     coordination_reason: float = 0.2  # report coordination above this share
     # Reach, calls to action, linkage, reshares, markers.
@@ -327,11 +329,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "rise_ratio": (0.0, 1e6),
     "z_rise": (-100.0, 100.0),
     "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),
+    "tone_floor": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),
-    "author_cap": (1, 10**6), "author_window_cap": (1, 10**6), "duplicate_min": (2, 10**6),
+    "author_cap": (1, 10**6), "author_window_cap": (1, 10**6),
+    "author_rate": (0.0, 1e6), "duplicate_min": (2, 10**6),
     "coordination_reason": (0.0, 1.0), "high_reach": (1, 10**12),
     "reach_floor_factor": (0.0, 1.0), "call_share": (0.0, 1.0), "linked_share": (0.0, 1.0),
     "centre_reshares": (1, 10**9), "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),

@@ -35,9 +35,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-__all__ = ["MEMORY", "PRIOR_MEAN_EXCESS", "PRIOR_RATE", "START", "Tail"]
+__all__ = ["ALARM", "MEMORY", "PRIOR_MEAN_EXCESS", "PRIOR_RATE", "START", "Tail"]
 
 START = 2.0  # surprise scores above this are excesses
+ALARM = 99.0  # a score passed as this crossed the entity's threshold: its run is not learned
 PRIOR_RATE = 0.004  # the prior tail: a run above START starts in 0.4% of buckets...
 PRIOR_MEAN_EXCESS = 0.6  # ... its peak exceeding START by 0.6 on average, exponentially
 MEMORY = 40_320  # buckets (four weeks of minutes)
@@ -68,13 +69,21 @@ class Tail(NamedTuple):
     peak: float = 0.0  # the peak of the run under way (0: none)
 
     def learn(self, score: float, n: int) -> Tail:
-        """Bucket ``n``'s score folded in: a run grows, or ends and is learned."""
+        """Bucket ``n``'s score folded in: a run grows, or ends and is learned. A run
+        in which a score was :data:`ALARM` (it crossed the entity's threshold) is an
+        alarm, not an ordinary surprise, and is forgotten when it ends (SPOT).
+
+        >>> Tail().learn(3.0, 1).learn(ALARM, 2).learn(0.0, 3) == Tail()
+        True
+        """
         if score > START:
             if score <= self.peak:
                 return self
             return Tail(self.k, self.s1, self.s2, self.at, score)
         if self.peak == 0.0:
             return self
+        if self.peak >= ALARM:
+            return Tail(self.k, self.s1, self.s2, self.at)
         y = self.peak - START
         if self.k == 0.0:
             return Tail(1.0, y, y * y, n)

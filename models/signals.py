@@ -32,6 +32,7 @@ __all__ = [
     "negativity",
     "poisson_z",
     "reach",
+    "tone_up",
     "unscored",
     "unusual_hostility",
     "unusual_share",
@@ -197,6 +198,32 @@ def unusual_hostility(s: Scale, z: float, min_excess: float, ratio: float) -> bo
 def unusual_share(s: Scale, z: float, min_shift: float, min_posts: int) -> bool:
     """The hostile share is significantly and materially above its baseline."""
     return s.negative_z >= z and s.shift >= min_shift and s.scored >= min_posts
+
+
+def tone_up(s: Scale, z: float, min_shift: float, floor: float, min_posts: int) -> bool:
+    """In an escalation, the hostile share is up enough: significantly (``z``), and by
+    at least ``min_shift`` of the *extra* organic volume, never less than ``floor``
+    share points.
+
+    Hostile mentions above expectation are the extra volume at the usual tone plus
+    the tone's own rise over all of it (``shift`` x organic). A news spike brings
+    volume at the usual tone; a storm brings hostility. So the tone has risen
+    enough when the hostility it adds is at least ``min_shift`` of the extra
+    volume: ``shift >= min_shift x (1 - expected / organic)``. A storm that doubles
+    the volume of a quiet hour then needs half the shift a tenfold one does, and
+    early in a storm, while its own posts are a fraction of the window, its shift is
+    not measured against a share the whole window could only reach at its peak.
+
+    >>> s = Scale(60, 100, 50.0, 100.0, 100, 32.0, 32, 0.2, 80.0, 1.0)  # 2x, 20% -> 32%
+    >>> tone_up(s, 2.0, 0.15, 0.05, 10), unusual_share(s, 2.0, 0.15, 10)
+    (True, False)
+    >>> spike = Scale(60, 500, 50.0, 500.0, 500, 125.0, 125, 0.2, 400.0, 1.0)  # 10x, 25%
+    >>> tone_up(spike, 2.0, 0.15, 0.05, 10)
+    False
+    """
+    excess = 1.0 - s.expected / s.organic if s.organic > s.expected else 0.0
+    return (s.negative_z >= z and s.scored >= min_posts
+            and s.shift >= max(floor, min_shift * excess))
 
 
 @dataclass(frozen=True, slots=True)

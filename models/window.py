@@ -82,6 +82,23 @@ class Totals(NamedTuple):
         """Hostile share of the scored posts (0 when none was scored)."""
         return self.mass / self.scored if self.scored else 0.0
 
+    def organic_hostile(self, share0: float = 0.0) -> float:
+        """Hostile mentions of the organic volume (``volume - excess``), where the
+        ``excess`` posts are coordinated and taken as hostile: they lend the organic
+        posts none of their hostility, as in :class:`~models.signals.Scale`. Without
+        scored posts, the organic volume at the baseline share ``share0``.
+
+        >>> Totals(volume=300, scored=300, mass=285.0, excess=280).organic_hostile()
+        5.0
+        >>> Totals(volume=20, scored=20, mass=10.0).organic_hostile()
+        10.0
+        """
+        organic = max(self.volume - self.excess, 0)
+        if not self.scored:
+            return share0 * organic
+        share = self.mass / self.scored
+        return min(share * organic, max(0.0, share * self.volume - self.excess))
+
     @classmethod
     def from_list(cls, t: list[Any]) -> Totals:
         return cls(int(t[0]), int(t[1]), float(t[2]), int(t[3]), float(t[4]), int(t[5]))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from alerting.engine import Engine
 from alerting.faults import PoisonEngine
+from models.compiled import CompiledIntake
 from models.errors import ParamsError
-from models.faults import PoisonScorer
 from models.intake import Intake
 from models.negativity import NegativityScorer
 from models.params import DetectorParams, parse_params
@@ -86,13 +86,13 @@ def build_intake(settings: Settings, watchlist: Watchlist, model_path: str = "",
                     " set a secret key in production")
         key = DEV_PSEUDONYM_KEY
     pseudonymiser = Pseudonymiser(key.encode("utf-8"), settings.reach_threshold)
-    assess_many = scorer.assess_many
     if settings.test_poison:
         log.warning("FIRESTORM_TEST_POISON is set: posts marked with it crash intake and"
                     " detection on purpose (tests only)")
-        assess_many = PoisonScorer(assess_many, settings.test_poison)
-    return Intake(watchlist, None, pseudonymiser, assess_many=assess_many,
-                  lateness=settings.lateness_seconds)
+    # The compiled core (models.compiled) does the per-mention work; the pure-Python
+    # Intake is its specification and test oracle, never a silent stand-in.
+    return CompiledIntake(watchlist, scorer, pseudonymiser, lateness=settings.lateness_seconds,
+                          test_poison=settings.test_poison)
 
 
 def build_engine(watchlist: Watchlist, params: DetectorParams | None = None,

@@ -83,6 +83,14 @@ def _lead(s: StormResult) -> float | None:
     return _minutes(s.lead)
 
 
+def _rise_gone(s: StormResult) -> float | None:
+    """How much of its rise a storm had behind it when it was warned (0 at onset, 1 at
+    its peak, above 1 after it): the delay in the storm's own time. A storm whose
+    volume takes 8 hours to peak is barely there in its first 20 minutes."""
+    delay, rise = _delay(s), _attr(s, "rise_minutes")
+    return None if delay is None or not rise else delay / rise
+
+
 def _recall(storms: Sequence[StormResult]) -> float | None:
     return sum(s.found for s in storms) / len(storms) if storms else None
 
@@ -136,6 +144,8 @@ def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) 
         Figure("sharp_lead", "sharp storms: median lead before the peak, misses = never",
                sharp_lead, len(sharp), ">= 90 min", _at_least(sharp_lead, 90)
                if sharp_lead is not None else (False if sharp else None), "min"),
+        Figure("sharp_rise_gone", "sharp storms: median share of the rise gone at warning",
+               median_never([_rise_gone(s) for s in sharp]), len(sharp), "", None),
         Figure("official_before_peak", "officials gone viral overnight: found before peak",
                _share([bool(s.before_peak) for s in officials]), len(officials), "all (1.00)",
                _at_least(_share([bool(s.before_peak) for s in officials]), 1.0)),

@@ -9,6 +9,7 @@ so one test does it all.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,11 +29,14 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_from_an_empty_directory(tmp
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
-    for package in ("streams", "models", "alerting"):
+    for package in ("streams", "models", "alerting", "rust"):  # rust/: the compiled core
         shutil.copytree(REPO / package, src / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+                        ignore=shutil.ignore_patterns("__pycache__", "target", "_core*.so"))
+    # The wheel compiles models._core from rust/; the checkout's cargo build directory
+    # lends it the compiled crates (cargo rebuilds only what differs).
+    cargo = {**os.environ, "CARGO_TARGET_DIR": str(REPO / "rust" / "target")}
     built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                tmp_path / "dist", src, cwd=tmp_path)
+                tmp_path / "dist", src, cwd=tmp_path, env=cargo)
     assert built.returncode == 0, built.stderr.decode()
     [wheel] = (tmp_path / "dist").glob("firestorm-*.whl")
 
@@ -74,3 +78,4 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_from_an_empty_directory(tmp
     assert sorted(p.name for p in empty.iterdir()) == ["alerts.jsonl"]  # nothing else made
     site = next((venv / "lib").glob("python3*/site-packages"))
     assert not (site / "deploy").exists() and not (site / ".stack").exists()
+    assert list((site / "models").glob("_core*.so"))  # the compiled core is in the wheel

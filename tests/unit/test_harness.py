@@ -70,6 +70,15 @@ def test_sharp_delay_and_lead_targets():
     f = by_key([case("storm", sharp)])
     assert f["sharp_delay"].value == 10 and f["sharp_delay"].met is True
     assert f["sharp_lead"].value == 110 and f["sharp_lead"].met is True
+    assert f["sharp_rise_gone"].value == pytest.approx(10 / 120)
+
+
+def test_the_share_of_the_rise_gone_counts_a_miss_as_never():
+    sharp = [storm(60, 5.0, delay_min=30), storm(600, 5.0, delay_min=300), storm(60, 5.0)]
+    f = by_key([case("storm", sharp)])
+    assert f["sharp_rise_gone"].value == pytest.approx(0.5) and f["sharp_rise_gone"].n == 3
+    assert by_key([case("storm", [storm(60, 5.0), storm(60, 5.0)])])[
+        "sharp_rise_gone"].value is None
 
 
 def test_false_alarms_come_from_background_cases_only():
