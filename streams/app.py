@@ -56,6 +56,11 @@ log = logging.getLogger("firestorm.worker")
 Deliver = Callable[[list[AlertEvent], tuple[IncidentPoints, ...]], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
 TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
+# The largest entity state the changelog takes (its topic's max.message.bytes, and the
+# producer's request size). A state holds the observations waiting for every
+# partition's mark, and in a storm behind a quiet partition it passed Kafka's 1 MB
+# default: the worker stopped and met the same batch on every restart.
+STATE_MAX_BYTES = 32 * 1024 * 1024
 # A commit that stands still this long while later offsets are processed is reported
 # on /health; twice this long, the worker stops (exit 70) to read them again.
 COMMIT_STALL_SECONDS = 120.0
@@ -124,6 +129,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         key_serializer="raw",
         value_serializer="json",
         consumer_group_instance_id=instance_id,
+        producer_max_request_size=STATE_MAX_BYTES,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
     )
@@ -143,7 +149,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     states = app.tables.add(DurableTable(
         app, name="engine-state", default=None, beacon=app.tables.beacon,
         partitions=settings.partitions, key_type=bytes, use_partitioner=True,
-        extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1"}))
+        extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1",
+                             "max.message.bytes": str(STATE_MAX_BYTES)}))
     counters = Counters(beat=time.monotonic())
     current = Current(pipeline)
     health = Health(("intake", "detect"))  # offsets handed over, processed, committed

@@ -1,0 +1,106 @@
+"""An entity's state over 1 MB is written and read back, on the real broker.
+
+An entity's state holds the observations waiting for every partition's mark. With
+the mentions on one partition and another partition quiet but not yet idle, they
+all wait, and in a storm the state passed the producer's default 1 MB request size:
+the worker stopped (MessageSizeTooLargeError, exit 70) and met the same batch on
+every restart. Here 4,000 mentions of one entity wait behind a partition that is
+never declared idle, so the state grows past 1 MB; the worker must keep going,
+and a worker started after a ``kill -9`` must recover that state.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.integration.support import firestorm, wait_for
+
+MENTIONS = 4000
+
+
+def storm(path, count: int) -> None:
+    """``count`` long, distinct mentions of Acme Stores, one a second."""
+    start = time.time() - 86_400 * random.randrange(30, 300)
+    words = ("boycott", "disgraceful", "workfare", "unpaid", "placements", "shame", "profit")
+    with path.open("w") as out:
+        for i in range(count):
+            text = (f"Acme Stores post {i}: " + " ".join(random.choice(words)
+                                                          for _ in range(30)))[:280]
+            out.write(json.dumps({"id": f"big{i}", "ts": start + i, "platform": "twitter",
+                                  "author": f"@voice{i % 900}", "author_followers": 50,
+                                  "text": text, "lang": "en"}) + "\n")
+
+
+def latest_state_size(bootstrap: str, topic: str, key: bytes) -> int:
+    """The size of the newest changelog record of ``key``, as Kafka holds it."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             max_partition_fetch_bytes=64 * 1024 * 1024)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends, size = consumer.end_offsets(tps), 0
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=2000).values():
+                for record in records:
+                    if record.key == key and record.value is not None:
+                        size = len(record.value)
+        return size
+    finally:
+        consumer.close()
+
+
+def ready(worker) -> bool:
+    """/ready says 200 once partitions are assigned and the table recovered (else 503)."""
+    try:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{worker.env['FIRESTORM_WEB_PORT']}/ready", timeout=2) as r:
+            return json.load(r)["ready"]
+    except urllib.error.HTTPError:
+        return False
+
+
+@pytest.mark.timeout(600)
+def test_a_state_over_a_megabyte_is_written_and_recovered(
+        stream_env, start_worker, kafka_bootstrap, tmp_path):
+    # Two partitions, every mention on one (a fixed key), the other never idle.
+    env = {**stream_env, "FIRESTORM_PARTITIONS": "2", "FIRESTORM_IDLE_SECONDS": "3600"}
+    storm(tmp_path / "storm.jsonl", MENTIONS)
+    worker = start_worker(env)
+    produced = firestorm("produce", "-i", str(tmp_path / "storm.jsonl"), "--key", "all",
+                         env=env)
+    assert produced.returncode == 0, produced.stderr.decode()
+
+    def judged() -> bool:  # health() fails the test at once if the worker exits
+        health = worker.health()
+        return bool(health) and health["judged"] >= MENTIONS and health["status"] == "ok"
+
+    wait_for(judged, 300, f"all {MENTIONS} observations judged (worker log:\n{worker.tail()})")
+    changelog = f"{env['FIRESTORM_APP_ID']}-engine-state-changelog"
+    size = latest_state_size(kafka_bootstrap, changelog, b"acme-stores")
+    assert size > 1_048_576, f"the state is only {size:,} bytes: the test did not reach 1 MB"
+
+    worker.proc.send_signal(signal.SIGKILL)
+    worker.proc.wait(timeout=30)
+    again = start_worker(env)
+    wait_for(lambda: again.health() and ready(again), 120,
+             f"the restarted worker to recover the {size:,}-byte state:\n{again.tail()}")
+    # Ten more mentions: the state written now is the recovered one plus ten, not ten.
+    storm(tmp_path / "more.jsonl", MENTIONS + 10)
+    more = (tmp_path / "more.jsonl").read_text().splitlines()[MENTIONS:]
+    (tmp_path / "more.jsonl").write_text("\n".join(more) + "\n")
+    assert firestorm("produce", "-i", str(tmp_path / "more.jsonl"), "--key", "all",
+                     env=env).returncode == 0
+    wait_for(lambda: (h := again.health()) and h["judged"] >= 10, 120,
+             f"the ten new mentions judged:\n{again.tail()}")
+    grown = latest_state_size(kafka_bootstrap, changelog, b"acme-stores")
+    assert grown > size, f"after the restart the state is {grown:,} bytes, before {size:,}"
+    assert again.health()["status"] == "ok"
