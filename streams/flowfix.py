@@ -3,7 +3,8 @@
 Three patches, all installed by :func:`apply`:
 
 - resume must not clear live queues (below);
-- seek to the committed offsets *before* the stream partitions resume (see
+- seek to the committed offsets *before* the stream partitions resume, and a
+  source partition the group never committed to its first offset (see
   ``_on_recovery_completed``);
 - never commit an offset that was not acked: no "gap" is taken as processed,
   and no single missing offset at the head is stepped over (see ``_new_offset``).
