@@ -113,8 +113,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     consumer group, so a restart takes its partitions back at once
     (streams/membership.py); ``failstop`` stops it rather than skip a message.
     """
+    source_topics = (settings.topic_mentions, settings.topic_observations)
     # Else events that arrive while the worker starts, or around a rebalance, can be lost.
-    flowfix.apply((settings.topic_mentions, settings.topic_observations))
+    flowfix.apply(source_topics)
     metrics = metrics or Metrics("worker")
     app = faust.App(
         settings.app_id,
@@ -171,8 +172,6 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     async def forward(items: list[Any]) -> list[Awaitable[Any]]:
         return [await observations.send(key=item.entity_id.encode("utf-8"), value=encode(item))
                 for item in items]
-
-    source_topics = (settings.topic_mentions, settings.topic_observations)
 
     def committed_offsets() -> dict[tuple[str, int], int | None]:
         """The offsets faust last committed, or found committed when it was given the
@@ -444,7 +443,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         if app.rebalancing:
             return
         stuck = health.stalls(committed_offsets(), time.monotonic(), 2 * COMMIT_STALL_SECONDS)
-        holes = _holes(app.consumer)
+        holes = flowfix.holes(app.consumer)
         if stuck and holes:  # a message handed over and never acked: read it after a restart
             failstop.stop("commit", "; ".join(stuck) + "; never acked: " + ", ".join(
                 f"{topic}/{partition}@{offset}" for topic, partition, offset in sorted(holes)))
@@ -554,20 +553,6 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     return app, counters
-
-
-def _holes(consumer: Any) -> set[tuple[str, int, int]]:
-    """(topic, partition, offset) where the next offset to commit was never acked though
-    later ones were: the commit cannot move until a restart reads it again. A commit that
-    stands still for another reason (the broker away) has no hole, and waits.
-    (faust internals: faust-streaming is pinned, see streams/flowfix.py.)"""
-    committed = getattr(consumer, "_committed_offset", {})
-    holes = set()
-    for tp, acked in list(getattr(consumer, "_acked", {}).items()):
-        upto = committed.get(tp)
-        if acked and upto is not None and min(acked) > upto:
-            holes.add((tp.topic, tp.partition, upto))
-    return holes
 
 
 def _labels(gauge: Any) -> set[tuple[str, ...]]:

@@ -48,7 +48,7 @@ from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, consecutive_numbers
 from mode.utils.queues import FlowControlEvent
 
-__all__ = ["apply"]
+__all__ = ["apply", "holes"]
 
 log = logging.getLogger("firestorm.worker")
 
@@ -163,6 +163,20 @@ def _new_offset(self: Consumer, tp: Any) -> int | None:
     acked[: len(batch)] = []
     self._acked_index[tp].difference_update(batch)
     return batch[-1] + 1
+
+
+def holes(consumer: Consumer) -> set[tuple[str, int, int]]:
+    """(topic, partition, offset) where the next offset to commit was never acked though
+    later ones were: with :func:`_new_offset` the commit cannot move until a restart
+    reads it again. A commit that stands still for another reason (the broker away) has
+    no hole, and waits."""
+    committed = getattr(consumer, "_committed_offset", {})
+    found = set()
+    for tp, acked in list(getattr(consumer, "_acked", {}).items()):
+        upto = committed.get(tp)
+        if acked and upto is not None and min(acked) > upto:
+            found.add((tp.topic, tp.partition, upto))
+    return found
 
 
 _SOURCES: set[str] = set()  # the topics the agents read (apply's source_topics)

@@ -92,9 +92,7 @@ def test_a_commit_never_passes_an_offset_that_was_not_acked(committed, acked):
 
 
 def test_a_hole_is_an_unacked_next_offset_with_later_ones_acked():
-    from streams.app import _holes
-
     held = _consumer(500, [501, 502])  # 500 handed over, never acked: restart reads it
     waiting = _consumer(500, [500, 501])  # all acked, the commit waits (broker away)
-    assert _holes(held) == {("obs", 0, 500)}
-    assert _holes(waiting) == set()
+    assert flowfix.holes(held) == {("obs", 0, 500)}
+    assert flowfix.holes(waiting) == set()
