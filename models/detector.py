@@ -180,7 +180,7 @@ class Detector:
     ...         state, verdicts = d.observe(state, post(minute, i, neg))
     ...         out += verdicts
     >>> [v.severity for v in out[185:199]]  # doctest: +NORMALIZE_WHITESPACE
-    [None, None, None, None, None, 'watch', 'watch', 'critical', 'critical', 'critical',
+    [None, None, None, None, None, None, 'watch', 'critical', 'critical', 'critical',
      'critical', 'critical', 'critical', 'critical']
     >>> EntityState.from_dict(state.to_dict()) == state
     True
