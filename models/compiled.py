@@ -3,8 +3,8 @@
 ``models._core`` is a Rust extension (``rust/``, PyO3) built by ``make install``.
 One call per batch does, for every message, what :meth:`Intake.accept_many` does in
 Python: decode and validate, tokenise and match the watchlist, the negativity
-model's features, margin and calibration (the same ``.npz`` weights), and the
-pseudonyms, and the hostility markers of :func:`models.hostility.markers`. The Python
+model's features, margin and calibration (the same ``.npz`` weights), the pseudonyms,
+and the hostility markers (:func:`models.hostility.markers`). The Python
 modules stay the specification and the test oracle (``tests/unit/test_compiled.py``
 runs generated mentions and marker-rich texts through both).
 
@@ -38,8 +38,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from models.faults import PoisonScorer
 from models import calls_to_action, hostility
+from models.faults import PoisonScorer
 from models.intake import Intake, IntakeResult
 from models.language import identify
 from models.matcher import tokens
@@ -135,7 +135,7 @@ def _compiled_markers() -> _core.Markers:
                            f" the compiled core implements {_PORTED_MARKERS}): update"
                            " rust/src/hostility.rs and models.compiled._PORTED_MARKERS")
     every = _code_points()
-    # Non-ASCII characters an ASCII letter matches under re.IGNORECASE ("ı" for "i").
+    # Non-ASCII characters an ASCII letter matches under re.IGNORECASE (U+0131 for "i").
     ignorecase = {c: a for c in re.findall("[a-z]", every, re.IGNORECASE) if not c.isascii()
                   for a in string.ascii_lowercase if re.fullmatch(a, c, re.IGNORECASE)}
     return _core.Markers(

@@ -122,7 +122,9 @@ impl Markers {
            call_phrases: Vec<String>, space: Vec<char>, ignorecase: HashMap<char, char>)
            -> PyResult<Self> {
         if call_phrases.iter().any(|p| !p.is_ascii()) {
-            return Err(PyValueError::new_err("the compiled call phrases must be ASCII"));
+            return Err(PyValueError::new_err(concat!(
+                "models.calls_to_action.CALL_PHRASES must be ASCII for the compiled core:",
+                " rust/src/hostility.rs folds only ASCII letters")));
         }
         Ok(Markers { inner: Arc::new(hostility::Markers::new(
             triggers, irony, demand_stems, not_demands, question_stems, call_stems,
