@@ -51,14 +51,18 @@ pub struct Markers {
     /// models.hostility._TRIGGERS and _IRONY_EMOJI (might_mark).
     triggers: HashSet<String>,
     irony: Vec<char>,
-    /// The substrings one of which a match must contain (each module's pre-check).
-    demand_stems: Vec<String>,
-    question_stems: Vec<String>,
-    call_stems: Vec<String>,
+    /// The substrings one of which a match must contain (each module's pre-check), by
+    /// their first byte, each with the bits of the markers whose pre-check it passes;
+    /// `always`: the bits of an empty stem.
+    stems: Vec<Vec<(Box<[u8]>, i64)>>,
+    always: i64,
     /// Stems of "#<stem>out" that are ordinary words (models.hostility._NOT_DEMANDS).
     not_demands: HashSet<String>,
-    /// models.calls_to_action.CALL_PHRASES, lower-cased (IGNORECASE), as characters.
-    call_phrases: Vec<Vec<char>>,
+    /// models.calls_to_action.CALL_PHRASES (ASCII, lower-cased: IGNORECASE), and the
+    /// fixed phrases of `_IRONY` and `_QUESTION`.
+    call_phrases: Phrases,
+    irony_phrases: Phrases,
+    question_phrases: Phrases,
     /// Python `re`'s `\s`, sorted.
     space: Vec<char>,
     /// Non-ASCII characters that an ASCII letter matches under re.IGNORECASE ("ı" for
@@ -66,17 +70,61 @@ pub struct Markers {
     ignorecase: HashMap<char, char>,
 }
 
-/// A casefolded post as code points, with Python `re`'s character tests.
+/// `s` starts with `prefix` (a short one: inlined, where a slice comparison calls memcmp).
+#[inline]
+fn starts(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
+/// Phrases by their first byte (all ASCII, lower case).
+struct Phrases {
+    by_first: Vec<Vec<Box<[u8]>>>,
+}
+
+impl Phrases {
+    fn new<S: AsRef<str>>(phrases: &[S]) -> Self {
+        let mut by_first: Vec<Vec<Box<[u8]>>> = vec![Vec::new(); 128];
+        for p in phrases {
+            let p = p.as_ref().to_ascii_lowercase().into_bytes();
+            by_first[p.first().map_or(0, |b| *b as usize) & 127].push(p.into());
+        }
+        Phrases { by_first }
+    }
+
+    /// One of the phrases then `\b`, at `i` (the caller has checked the `\b` before).
+    fn word_at(&self, t: &Text, i: usize) -> bool {
+        let Some(&first) = t.f.get(i) else { return false };
+        self.by_first[first as usize & 127].iter()
+            .any(|p| starts(&t.f[i..], p) && t.b(i + p.len()))
+    }
+}
+
+/// A casefolded post, one entry per code point, with Python `re`'s character tests.
 struct Text<'a> {
     c: Vec<char>,
-    tables: &'a Tables,
+    /// The ASCII character each code point matches under re.IGNORECASE, lower case
+    /// (0 for none): the patterns are ASCII, so a match is a byte comparison.
+    f: Vec<u8>,
+    /// `\w`.
+    w: Vec<bool>,
     m: &'a Markers,
 }
 
-impl Text<'_> {
+impl<'a> Text<'a> {
+    fn new(low: &str, tables: &Tables, m: &'a Markers) -> Self {
+        let c: Vec<char> = low.chars().collect();
+        let f = c.iter().map(|&c| if c.is_ascii() {
+            c.to_ascii_lowercase() as u8
+        } else {
+            m.ignorecase.get(&c).map_or(0, |a| *a as u8)
+        }).collect();
+        let w = c.iter().map(|&c| tables.is_w(c)).collect();
+        Text { c, f, w, m }
+    }
+
     #[inline]
     fn w(&self, i: usize) -> bool {
-        i < self.c.len() && self.tables.is_w(self.c[i])
+        self.w.get(i).copied().unwrap_or(false)
     }
 
     /// `\b` before position `i`.
@@ -106,28 +154,16 @@ impl Text<'_> {
         i
     }
 
-    /// The character at `i` matches the pattern's `p` under re.IGNORECASE.
+    /// The character at `i` matches the pattern's (ASCII) `p` under re.IGNORECASE.
     #[inline]
-    fn is(&self, i: usize, p: char) -> bool {
-        let Some(&c) = self.c.get(i) else { return false };
-        c == p || (p.is_ascii_lowercase()
-                   && (c == p.to_ascii_uppercase() || self.m.ignorecase.get(&c) == Some(&p)))
+    fn is(&self, i: usize, p: u8) -> bool {
+        self.f.get(i) == Some(&p)
     }
 
-    /// The end of `s` matched at `i`, if it is there.
+    /// The end of the (ASCII) `s` matched at `i`, if it is there.
+    #[inline]
     fn lit(&self, i: usize, s: &str) -> Option<usize> {
-        let mut j = i;
-        for p in s.chars() {
-            if !self.is(j, p) {
-                return None;
-            }
-            j += 1;
-        }
-        Some(j)
-    }
-
-    fn lit_chars(&self, i: usize, s: &[char]) -> Option<usize> {
-        s.iter().enumerate().all(|(k, p)| self.is(i + k, *p)).then_some(i + s.len())
+        starts(self.f.get(i..)?, s.as_bytes()).then_some(i + s.len())
     }
 
     /// `s\b` at `i` (the caller has checked the `\b` before).
@@ -172,15 +208,30 @@ impl Markers {
                call_phrases: Vec<String>, mut space: Vec<char>,
                ignorecase: HashMap<char, char>) -> Self {
         space.sort_unstable();
+        let mut stems: Vec<Vec<(Box<[u8]>, i64)>> = vec![Vec::new(); 256];
+        let mut always = 0;
+        for (list, bit) in [(demand_stems, DEMAND), (question_stems, QUESTION), (call_stems, CALL)] {
+            for stem in list {
+                let Some(&first) = stem.as_bytes().first() else {
+                    always |= bit;
+                    continue;
+                };
+                let row = &mut stems[first as usize];
+                match row.iter_mut().find(|(s, _)| **s == *stem.as_bytes()) {
+                    Some((_, bits)) => *bits |= bit,
+                    None => row.push((stem.as_bytes().into(), bit)),
+                }
+            }
+        }
         Markers {
             triggers: triggers.into_iter().collect(),
             irony,
-            demand_stems,
-            question_stems,
-            call_stems,
+            stems,
+            always,
             not_demands: not_demands.into_iter().collect(),
-            call_phrases: call_phrases.iter()
-                .map(|p| p.chars().map(|c| c.to_ascii_lowercase()).collect()).collect(),
+            call_phrases: Phrases::new(&call_phrases),
+            irony_phrases: Phrases::new(&IRONY_PHRASES),
+            question_phrases: Phrases::new(&QUESTION_PHRASES),
             space,
             ignorecase,
         }
@@ -200,24 +251,36 @@ impl Markers {
     /// models.hostility.markers: the bit flags of the post's markers.
     pub fn flags(&self, tables: &Tables, text: &str) -> i64 {
         let low = tables.casefold(text);
-        let has = |stems: &[String]| stems.iter().any(|s| low.contains(s.as_str()));
-        let (demand, question, call) =
-            (has(&self.demand_stems), has(&self.question_stems), has(&self.call_stems));
-        let t = Text { c: low.chars().collect(), tables, m: self };
+        let stems = self.stems_in(low.as_bytes());
+        let t = Text::new(&low, tables, self);
         let mut flags = 0;
-        if demand && self.demand(&t) {
+        if stems & DEMAND != 0 && self.demand(&t) {
             flags |= DEMAND;
         }
         if sarcasm(&t) {
             flags |= SARCASM;
         }
-        if question && self.question(&t) {
+        if stems & QUESTION != 0 && self.question(&t) {
             flags |= QUESTION;
         }
-        if call && self.call(&t) {
+        if stems & CALL != 0 && self.call(&t) {
             flags |= CALL;
         }
         flags
+    }
+
+    /// The markers whose pre-check `low` passes (`any(stem in low for stem in ...)`), in
+    /// one pass (a substring of valid UTF-8 is one of its bytes).
+    fn stems_in(&self, low: &[u8]) -> i64 {
+        let mut found = self.always;
+        for (j, b) in low.iter().enumerate() {
+            for (stem, bits) in &self.stems[*b as usize] {
+                if found & bits != *bits && starts(&low[j..], stem) {
+                    found |= bits;
+                }
+            }
+        }
+        found
     }
 
     /// `_DEMAND` has a match whose `stem` group is not an ordinary word.
@@ -310,7 +373,7 @@ impl Markers {
             }
             // \bheads?\s+(?:must|should|will)\s+roll\b
             if let Some(mut j) = t.lit(i, "head") {
-                if t.is(j, 's') {
+                if t.is(j, b's') {
                     j += 1;
                 }
                 if t.then_word(j, &["must", "should", "will"])
@@ -355,7 +418,7 @@ impl Markers {
                     return true;
                 }
             }
-            if t.any_word(i, &QUESTION_PHRASES) {
+            if self.question_phrases.word_at(t, i) {
                 return true;
             }
         }
@@ -379,8 +442,7 @@ impl Markers {
                 }
             }
             // \b(?:<CALL_PHRASES>)\b
-            if t.b(i) && self.call_phrases.iter()
-                .any(|p| t.lit_chars(i, p).is_some_and(|e| t.b(e))) {
+            if t.b(i) && self.call_phrases.word_at(t, i) {
                 return true;
             }
         }
@@ -396,7 +458,7 @@ fn sarcasm(t: &Text) -> bool {
             return true;
         }
         // (?:^|\s)/s\b
-        if c == '/' && (i == 0 || t.sp(i - 1)) && t.is(i + 1, 's') && t.b(i + 2) {
+        if c == '/' && (i == 0 || t.sp(i - 1)) && t.is(i + 1, b's') && t.b(i + 2) {
             return true;
         }
         if !t.b(i) {
@@ -404,14 +466,14 @@ fn sarcasm(t: &Text) -> bool {
         }
         // \byeah,? right\b
         if let Some(mut j) = t.lit(i, "yeah") {
-            if t.is(j, ',') {
+            if t.is(j, b',') {
                 j += 1;
             }
             if t.word(j, " right").is_some() {
                 return true;
             }
         }
-        if t.any_word(i, &IRONY_PHRASES) {
+        if t.m.irony_phrases.word_at(t, i) {
             return true;
         }
     }
