@@ -3,9 +3,9 @@
 //! models.calls_to_action).
 //!
 //! The Python regular expressions stay the specification. They use lookahead and
-//! lazy repeats, which the `regex` crate has not, and Python's own `\w`, `\s`, `\b`
-//! and IGNORECASE, which no crate has, so each alternative is written out here as the
-//! scan that decides whether it matches somewhere. Python's order of matches does not
+//! lazy repeats, which the `regex` crate lacks, and Python's own `\w`, `\s`, `\b` and
+//! IGNORECASE, which no crate has, so each alternative is written out here as the scan
+//! that decides whether it matches somewhere. Python's order of matches does not
 //! matter for the flags (see `demand`). The word lists (stems, phrases, the "#...out"
 //! words that are no demand) come from the Python modules; models/compiled.py refuses
 //! to start if the patterns themselves are not the ones ported here.
@@ -210,7 +210,8 @@ impl Markers {
         space.sort_unstable();
         let mut stems: Vec<Vec<(Box<[u8]>, i64)>> = vec![Vec::new(); 256];
         let mut always = 0;
-        for (list, bit) in [(demand_stems, DEMAND), (question_stems, QUESTION), (call_stems, CALL)] {
+        let lists = [(demand_stems, DEMAND), (question_stems, QUESTION), (call_stems, CALL)];
+        for (list, bit) in lists {
             for stem in list {
                 let Some(&first) = stem.as_bytes().first() else {
                     always |= bit;
