@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --case: write its mentions, watchlist, labels and the"
                          " harness's report, to replay and evaluate with the CLI")
     ap.add_argument("--case", metavar="NAME", help="the case to --export")
+    ap.add_argument("--keep", metavar="DIR", type=Path,
+                    help="write each case's alert events and labels to DIR/<case>-s<seed>/,"
+                         " to read why each alarm was raised (its reasons)")
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be 1 or more")
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return export(specs, args.case, Path(args.export), args.negativity, replay_args)
 
     started, cpu0 = time.monotonic(), _cpu()
-    results = run_all(specs, args.jobs, args.negativity, replay_args)
+    results = run_all(specs, args.jobs, args.negativity, replay_args, args.keep)
     elapsed, cpu = time.monotonic() - started, _cpu() - cpu0
     compare = load_compare(args.compare, args.quick, args.negativity)
     speed_base = _speed_of(compare)
@@ -174,18 +177,19 @@ def show(path: Path, compare_path: str | None) -> int:
 
 
 def run_all(specs: list[CaseSpec], jobs: int, negativity: str,
-            replay_args: list[str] | None = None) -> list[CaseResult]:
+            replay_args: list[str] | None = None, keep: Path | None = None
+            ) -> list[CaseResult]:
     """Every case, biggest first so the pool ends together, with a progress line."""
     order = sorted(specs, key=lambda s: -s.cost)
     progress = Progress("evaluating cases", total=len(order))
     results = []
     if jobs == 1:
         for spec in order:
-            results.append(run_case(spec, negativity, replay_args or []))
+            results.append(run_case(spec, negativity, replay_args or [], keep))
             progress.advance()
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_case, spec, negativity, replay_args or [])
+            futures = [pool.submit(run_case, spec, negativity, replay_args or [], keep)
                        for spec in order]
             for future in as_completed(futures):
                 results.append(future.result())

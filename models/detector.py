@@ -280,7 +280,9 @@ class Detector:
             mature = base.n >= p.quiet_start + max(p.scales)
             if mature:
                 dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
-                if surprise is not _NONE:
+                # A calm bucket must still end a run under way: else the next spike,
+                # hours later, continues it, and the tail learns one episode for many.
+                if surprise is not _NONE or _in_run(horizon.tails):
                     horizon = horizon._replace(
                         tails=_learn_tails(horizon.tails, surprise, base.n))
             if closing:
@@ -353,7 +355,8 @@ class Detector:
     def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
                     n: int) -> Thresholds:
         q = p.budget / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)  # episodes per bucket
-        vol, hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails)
+        vol = tails[0].threshold(q, p.tail_prior, n, p.volume_tail_shape)
+        hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails[1:])
         return Thresholds(max(vol, p.z_volume), max(hostile, p.z_escalate),
                           max(share, p.z_negative))
 
@@ -689,6 +692,11 @@ def _to_learn(surprise: tuple[float, float, float],
     return (min(volume, thresholds.volume + _TAIL_CAP),
             hostile if hostile <= thresholds.hostile else ALARM,
             share if share <= thresholds.share else ALARM)
+
+
+def _in_run(tails: tuple[Tail, Tail, Tail]) -> bool:
+    """A run of surprises is under way in some tail (its end is still to be learned)."""
+    return tails[0].peak > 0.0 or tails[1].peak > 0.0 or tails[2].peak > 0.0
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],

@@ -107,8 +107,9 @@ class DetectorParams:
     tone_floor: float = 0.15  # ... never fewer than this (= min_shift: v2's rule; 0.05 earlier)
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
     # Rarity: thresholds from each entity's own tail of surprises.
-    budget: float = 0.5  # unusual episodes an entity-week may raise, per surprise score
+    budget: float = 0.1  # unusual episodes an entity-week may raise, per surprise score
     tail_prior: float = 8.0  # pseudo-excesses of the global tail a new entity starts with
+    volume_tail_shape: float = 0.3  # the volume prior tail's shape: attention is heavy-tailed
     # Accumulating change (CUSUM) on hostile mentions, over coarse buckets.
     cusum_ratio: float = 2.0  # hostile-mention rate it is tuned to detect (x expected)
     cusum_alarm: float = 10.0  # log-likelihood ratio that calls a build
@@ -331,7 +332,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),
     "tone_floor": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
-    "tail_prior": (0.0, 1e6), "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
+    "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
+    "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),
     "author_cap": (1, 10**6), "author_window_cap": (1, 10**6),

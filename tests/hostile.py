@@ -164,8 +164,8 @@ class FullPath:
 def storm(mentions: Iterable[dict[str, Any]], minutes: int = 8, per_minute: int = 40
           ) -> list[bytes]:
     """``mentions`` (cycled) as a storm on Acme Stores after the warm-up: each keeps its
-    odd fields, but gets a storm-time ``ts``, a distinct author suffix and words that
-    name the entity, so it is tagged, scored and kept as evidence."""
+    odd fields, but gets a storm-time ``ts``, a distinct author suffix, a word of its own
+    and words that name the entity, so it is tagged, scored and kept as evidence."""
     base = list(mentions)
     start = START + 60 * WARM_MINUTES
     out = []
@@ -175,7 +175,9 @@ def storm(mentions: Iterable[dict[str, Any]], minutes: int = 8, per_minute: int 
         if isinstance(data.get("author"), str):
             data["author"] = f"{data['author']}{n}"
         if isinstance(data.get("text"), str):
-            data["text"] = f"boycott acme stores, a disgrace {data['text']}"
+            # A word of its own: many people, not one text pasted (copy-paste is a burst).
+            word = "".join(chr(97 + n // 26 ** k % 26) for k in range(3))
+            data["text"] = f"boycott acme stores, a disgrace {word} {data['text']}"
         out.append(json.dumps(data).encode())
     return out
 

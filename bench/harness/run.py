@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -70,8 +71,8 @@ def labels_as_read(labels: list[Label]) -> list[Label]:
     return parse_labels([lab.to_json() for lab in labels], source="case labels")
 
 
-def score_case(case: Case, negativity: str = "model",
-               replay_args: Sequence[str] = ()) -> tuple[Report, list[Alarm], dict]:
+def score_case(case: Case, negativity: str = "model", replay_args: Sequence[str] = (),
+               keep: Path | None = None) -> tuple[Report, list[Alarm], dict]:
     """Replay ``case`` with ``firestorm replay`` (plus ``replay_args``) and score its alert
     events; ``negativity`` "oracle" swaps the model for the generator's own intent
     (hostile 0.9, else 0.1), to see what the scorer costs."""
@@ -90,6 +91,11 @@ def score_case(case: Case, negativity: str = "model",
             args.func(args)
             cpu = time.process_time() - started
             alarms = read_alarms(str(alerts))
+            if keep is not None:  # to see why each alarm was raised: its event has reasons
+                dest = keep / f"{case.spec.name}-s{case.spec.seed}"
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy(alerts, dest / "alerts.jsonl")
+                shutil.copy(paths["labels"], dest / "labels.jsonl")
             stats = {"lines": len(case.mentions), "rejected": _rejected(sink.getvalue()),
                      "events": len(alarms)}
     report = evaluate(labels_as_read(case.labels), alarms)
@@ -120,12 +126,12 @@ def _replay_oracle(case: Case) -> tuple[list[Alarm], dict, float]:
 
 
 def run_case(spec: CaseSpec, negativity: str = "model",
-             replay_args: Sequence[str] = ()) -> CaseResult:
+             replay_args: Sequence[str] = (), keep: Path | None = None) -> CaseResult:
     """Generate and score one case (a pool worker's whole job)."""
     started = time.process_time()
     case = generate(spec)
     generated = time.process_time() - started
-    report, alarms, stats = score_case(case, negativity, replay_args)
+    report, alarms, stats = score_case(case, negativity, replay_args, keep)
     labels = labels_as_read(case.labels)
     by_kind = {}
     for kind in dict.fromkeys(e.kind for e in spec.entities):

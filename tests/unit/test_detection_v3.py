@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from models.horizon import Build
 from models.window import Totals
 
@@ -64,6 +66,43 @@ def test_a_hostile_run_above_the_entitys_threshold_is_not_learned_as_ordinary():
                    for i in range(n)])
     after = state.horizon.tails[1]
     assert after.k <= before.k + 1e-9 and after.s1 <= before.s1 + 1e-9
+
+
+def test_calm_minutes_end_a_run_so_two_spikes_hours_apart_are_two_episodes():
+    # Two calm news spikes (four times the volume for three minutes), three hours apart.
+    # Each is one episode of the volume tail. A run used to end only at a minute with a
+    # surprise of some other kind, so the calm between them did not end the first, and
+    # the tail learned one episode for many: its thresholds stayed near the prior.
+    from models.detector import Detector, DetectorParams
+
+    d = Detector(DetectorParams())
+    state = d.initial()
+    counts = []
+    for m in range(600):
+        n = 12 if m in (240, 241, 242, 420, 421, 422) else 3
+        for i in range(n):
+            state, _ = d.observe(state, _post(m, i, f"u{m}-{i}", 0.1))
+        if m in (239, 300, 480):
+            counts.append(state.horizon.tails[0].k)
+    before, after_first, after_second = counts
+    # (k is discounted over four weeks: 180 minutes take 0.4 % off)
+    assert after_first - before == pytest.approx(1.0, abs=0.01)
+    assert after_second - after_first == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_new_entitys_volume_is_judged_against_a_heavy_tailed_prior():
+    # Attention comes in news spikes of every size: before an entity has a tail of its
+    # own, an ordinary spike must not look like a once-a-week event. The other two
+    # scores keep the exponential prior (a storm's hostility is not a news spike).
+    from models.detector import Detector, DetectorParams
+    from models.rarity import Tail
+
+    tails = (Tail(), Tail(), Tail())
+    heavy = Detector(DetectorParams())._thresholds(tails, DetectorParams(), n=120)
+    light = Detector(DetectorParams())._thresholds(
+        tails, DetectorParams(volume_tail_shape=0.0), n=120)
+    assert heavy.volume > light.volume + 2.0
+    assert (heavy.hostile, heavy.share) == (light.hostile, light.share)
 
 
 # ------------------------------------------------------------------ the tone of an escalation

@@ -13,7 +13,7 @@ from bench.harness.render import render_headline, render_maps
 from bench.harness.run import CaseResult
 from bench.scenarios.plan import QUICK, plan
 from models.evaluation import BackgroundResult, BenignResult, Report, StormResult
-from models.labels import Label
+from models.labels import Label, parse_labels
 
 T0, HOUR, MIN = 1_772_409_600.0, 3600.0, 60.0
 NOTHING = BackgroundResult()
@@ -133,10 +133,15 @@ def test_the_headline_prints_targets_both_variants_and_the_gap():
     assert ">= 0.95" in row and "1.00 ok" in row and "0.00 X" in row and "-1.00" in row
 
 
-def test_a_small_run_goes_through_the_pool_and_scores_every_case():
+def test_a_small_run_goes_through_the_pool_and_scores_every_case(tmp_path):
     specs = [s for s in plan("tuned", QUICK["tuned"]) if s.family in ("cold", "bots")][:3]
     specs = [s for s in specs if s.cost < 5000] or specs[:1]
-    results = harness.run_all(specs, jobs=2, negativity="model")
+    results = harness.run_all(specs, jobs=2, negativity="model", keep=tmp_path)
     assert sorted(r.name for r in results) == sorted(s.name for s in specs)
+    # --keep: each case's alert events (with their reasons) and labels, to read them
+    for r, spec in ((r, next(s for s in specs if s.name == r.name)) for r in results):
+        kept = tmp_path / f"{spec.name}-s{spec.seed}"
+        assert parse_labels((kept / "labels.jsonl").read_text().splitlines(), source="kept")
+        assert len((kept / "alerts.jsonl").read_text().splitlines()) == r.events
     assert all(r.mentions > 0 and r.replay_cpu > 0 for r in results)
     assert {f.key for f in figures(results)} >= {"cold_within_30", "bots_warned"}

@@ -57,7 +57,16 @@ def run(series, params=None, state=None, start=0):
     # resolve after 30 quiet minutes (calming through watch first)
     ([R] + [N] * 29, [(0, "opened", R), (10, "deescalated", W)]),
     ([R] + [N] * 30, [(0, "opened", R), (10, "deescalated", W), (30, "resolved", W)]),
-    ([W, W] + [N] * 30, [(1, "opened", W), (31, "resolved", W)]),
+    # an incident that never rose above watch waits two quiet hours: an entity in the
+    # news has spikes all day, and each must not open an incident of its own
+    ([W, W] + [N] * 30, [(1, "opened", W)]),
+    ([W, W] + [N] * 119, [(1, "opened", W)]),
+    ([W, W] + [N] * 120, [(1, "opened", W), (121, "resolved", W)]),
+    ([W, W] + [N] * 90 + [W] + [N] * 120, [(1, "opened", W), (92, "updated", W),
+                                           (212, "resolved", W)]),
+    # ... one that warned resolves after 30 quiet minutes, whatever its level now
+    ([W, W, R] + [N] * 30, [(1, "opened", W), (2, "escalated", R), (12, "deescalated", W),
+                            (32, "resolved", W)]),
     # a new episode after resolving is a new incident
     ([C] + [N] * 30 + [C], [(0, "opened", C), (10, "deescalated", W),
                             (30, "resolved", W), (31, "opened", C)]),
@@ -76,6 +85,8 @@ def test_events_for_severity_series(series, expected):
     (LifecycleParams(open_warning=2), [R, R], [(1, "opened", R)]),
     (LifecycleParams(resolve_quiet=300), [R, N, N, N, N, N],
      [(0, "opened", R), (5, "resolved", R)]),
+    (LifecycleParams(watch_quiet=300), [W, W, N, N, N, N, N],
+     [(1, "opened", W), (6, "resolved", W)]),
     (LifecycleParams(deescalate_hold=120), [C, R, R], [(0, "opened", C), (2, "deescalated", R)]),
     (LifecycleParams(renotify_cooldown=120), [R] * 5,
      [(0, "opened", R), (2, "updated", R), (4, "updated", R)]),
@@ -136,6 +147,15 @@ def test_restart_from_a_saved_state_gives_the_same_ids():
     assert head + tail == whole
 
 
+def test_a_state_saved_before_peaks_were_kept_loads_with_its_severity_as_peak():
+    state, _ = run([R, C, N])
+    data = json.loads(json.dumps(state.to_dict()))
+    assert data["incident"]["peak"] == C
+    del data["incident"]["peak"]
+    old = IncidentState.from_dict(data)
+    assert old.incident.peak == old.incident.severity == C
+
+
 def test_acknowledge_once_then_later_events_name_who():
     life = Lifecycle()
     state, ([opened], _) = life.advance(IncidentState(), verdict(0, R), ACME)
@@ -175,7 +195,8 @@ def test_verdict_for_another_entity_is_a_bug():
         Lifecycle().advance(IncidentState(), other, ACME)
 
 
-@pytest.mark.parametrize("bad", [{"open_watch": 0}, {"resolve_quiet": -1}, {"lookback": 0}])
+@pytest.mark.parametrize("bad", [{"open_watch": 0}, {"resolve_quiet": -1}, {"watch_quiet": -1},
+                                 {"lookback": 0}])
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(LifecycleError, match=next(iter(bad))):
         LifecycleParams(**bad)
