@@ -3,22 +3,25 @@
 ``models._core`` is a Rust extension (``rust/``, PyO3) built by ``make install``.
 One call per batch does, for every message, what :meth:`Intake.accept_many` does in
 Python: decode and validate, tokenise and match the watchlist, the negativity
-model's features, margin and calibration (the same ``.npz`` weights), and the
-pseudonyms. The Python modules stay the specification and the test oracle
-(``tests/unit/test_compiled.py`` runs generated mentions through both).
+model's features, margin and calibration (the same ``.npz`` weights), the pseudonyms,
+and the hostility markers (:func:`models.hostility.markers`). The Python
+modules stay the specification and the test oracle (``tests/unit/test_compiled.py``
+runs generated mentions and marker-rich texts through both).
 
 Everything that must agree with Python byte for byte either is ported exactly or is
 asked of Python:
 
-- the Unicode tables (``\\w``, ``str.casefold``, ``str.lower``, the features' classes)
-  are read from the running interpreter here, once per process;
+- the Unicode tables (``\\w``, ``\\s``, ``str.casefold``, ``str.lower``, the letters
+  that re.IGNORECASE equates, the features' classes) are read from the running
+  interpreter here, once per process;
+- the markers' patterns are ported by hand, their word lists passed from Python: this
+  module refuses to start if the patterns are not the ones ported;
 - a message off the common shape (an ISO time, an unknown field, an escape needing
   repair, anything invalid) is decoded by :func:`models.mention.decode`, so every
   rejection carries Python's own reason;
-- hostility markers (:func:`models.hostility.markers`) are asked only for the posts
-  that :func:`~models.hostility.might_mark`, language identification
-  (:func:`models.language.identify`) only for posts that neither declare a language
-  nor read as English, and ``str.lower`` only for a post with a capital sigma.
+- language identification (:func:`models.language.identify`) is asked only for posts
+  that neither declare a language nor read as English, and ``str.lower`` only for a
+  post with a capital sigma.
 
 Probabilities agree with Python's to about 1e-15 (the order of a few float sums
 differs, as it already does between Python batches: see the intake tests).
@@ -26,15 +29,17 @@ differs, as it already does between Python batches: see the intake tests).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import string
 import sys
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
 import numpy as np
 
+from models import calls_to_action, hostility
 from models.faults import PoisonScorer
-from models.hostility import _IRONY_EMOJI, _TRIGGERS, markers
 from models.intake import Intake, IntakeResult
 from models.language import identify
 from models.matcher import tokens
@@ -61,6 +66,8 @@ _COMPILED_FEATURES = FeatureConfig(word_ngrams=2, char_ngrams=(2, 5), contrast_e
 _CHUNK = 256
 _WORD = re.compile(r"\w")
 _ALL_WORD = re.compile(r"\w*")
+# The patterns rust/src/hostility.rs implements (sha256 of _marker_patterns()).
+_PORTED_MARKERS = "0c0feefcba72a22a"
 
 
 @cache
@@ -110,6 +117,34 @@ def _unicode() -> tuple[bytes, dict[str, str], dict[str, str]]:
     return word, _changed("casefold"), lower
 
 
+def _marker_patterns() -> str:
+    """The hostility and call patterns with their flags, the call phrases left out (they
+    are passed to the core as a list)."""
+    phrases = "|".join(re.escape(p) for p in calls_to_action.CALL_PHRASES)
+    return "\n".join(f"{p.flags}:{p.pattern}" for p in (
+        hostility._DEMAND, hostility._IRONY, hostility._QUESTION,
+        re.compile(calls_to_action._CALLS.pattern.replace(phrases, "CALL_PHRASES"),
+                   calls_to_action._CALLS.flags)))
+
+
+@cache
+def _compiled_markers() -> _core.Markers:
+    digest = hashlib.sha256(_marker_patterns().encode()).hexdigest()[:16]
+    if digest != _PORTED_MARKERS:
+        raise RuntimeError(f"the hostility or call-to-action patterns changed (digest {digest},"
+                           f" the compiled core implements {_PORTED_MARKERS}): update"
+                           " rust/src/hostility.rs and models.compiled._PORTED_MARKERS")
+    every = _code_points()
+    # Non-ASCII characters an ASCII letter matches under re.IGNORECASE (U+0131 for "i").
+    ignorecase = {c: a for c in re.findall("[a-z]", every, re.IGNORECASE) if not c.isascii()
+                  for a in string.ascii_lowercase if re.fullmatch(a, c, re.IGNORECASE)}
+    return _core.Markers(
+        sorted(hostility._TRIGGERS), list(hostility._IRONY_EMOJI),
+        list(hostility._DEMAND_STEMS), sorted(hostility._NOT_DEMANDS),
+        list(hostility._QUESTION_STEMS), list(calls_to_action._STEMS),
+        list(calls_to_action.CALL_PHRASES), re.findall(r"\s", every), ignorecase)
+
+
 @lru_cache(maxsize=4)  # a scorer is hashed by identity; a process loads one or two
 def _compiled_scorer(scorer: NegativityScorer) -> _core.Scorer:
     if FEATURES != _COMPILED_FEATURES:
@@ -140,11 +175,10 @@ def compiled_core(watchlist: Watchlist, scorer: NegativityScorer, pseudonymiser:
     if hasattr(Observation, "__post_init__") or len(Observation.__dataclass_fields__) != 13:
         raise RuntimeError("models.Observation changed: update rust/src/lib.rs (Core.accept)")
     return _core.Core(
-        _compiled_scorer(scorer), [e.id for e in watchlist.entities],
+        _compiled_scorer(scorer), _compiled_markers(), [e.id for e in watchlist.entities],
         [(list(k), sorted(v)) for k, v in phrases.items()], watched, pseudonymiser.key,
-        pseudonymiser.reach_threshold, sorted(_TRIGGERS), list(_IRONY_EMOJI), decode,
-        Rejection, Observation, list(Observation.__dataclass_fields__), identify, markers,
-        normalise_language, check)
+        pseudonymiser.reach_threshold, decode, Rejection, Observation,
+        list(Observation.__dataclass_fields__), identify, normalise_language, check)
 
 
 class CompiledIntake(Intake):

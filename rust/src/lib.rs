@@ -7,8 +7,8 @@
 //! modules stay the specification and the test oracle (tests/unit/test_compiled.py);
 //! everything that must agree with them byte for byte is either ported exactly or
 //! asked of Python: the Unicode tables come from the running interpreter, a message
-//! off the common shape is decoded by models.mention.decode, hostility markers by
-//! models.hostility.markers, language identification by models.language.identify.
+//! off the common shape is decoded by models.mention.decode, language identification
+//! by models.language.identify. The hostility markers are ported (hostility.rs).
 
 use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use sha2::Sha256;
 mod decode;
 mod fxhash;
 mod features;
+mod hostility;
 mod matcher;
 mod text;
 
@@ -101,6 +102,36 @@ impl Scorer {
     }
 }
 
+/// The hostility markers' word lists and Python `re`'s `\s` and IGNORECASE, shared by
+/// every Core.
+#[pyclass(module = "models._core", frozen)]
+struct Markers {
+    inner: Arc<hostility::Markers>,
+}
+
+#[pymethods]
+impl Markers {
+    /// triggers, irony: might_mark's tokens and emoji; the pre-check stems of demand,
+    /// question and call; not_demands: "#<stem>out" stems that are no demand;
+    /// call_phrases (ASCII); space: the code points of `\s`; ignorecase: non-ASCII code
+    /// point -> the ASCII letter that matches it under re.IGNORECASE.
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(triggers: Vec<String>, irony: Vec<char>, demand_stems: Vec<String>,
+           not_demands: Vec<String>, question_stems: Vec<String>, call_stems: Vec<String>,
+           call_phrases: Vec<String>, space: Vec<char>, ignorecase: HashMap<char, char>)
+           -> PyResult<Self> {
+        if call_phrases.iter().any(|p| !p.is_ascii()) {
+            return Err(PyValueError::new_err(concat!(
+                "models.calls_to_action.CALL_PHRASES must be ASCII for the compiled core:",
+                " rust/src/hostility.rs folds only ASCII letters")));
+        }
+        Ok(Markers { inner: Arc::new(hostility::Markers::new(
+            triggers, irony, demand_stems, not_demands, question_stems, call_stems,
+            call_phrases, space, ignorecase)) })
+    }
+}
+
 /// One watchlist's intake: matcher, pseudonymiser and the Python callbacks.
 #[pyclass(module = "models._core")]
 struct Core {
@@ -111,8 +142,7 @@ struct Core {
     key: Vec<u8>,
     reach: i64,
     memo: HashMap<String, String>,
-    triggers: HashSet<String>,
-    irony: Vec<char>,
+    markers: Arc<hostility::Markers>,
     decode: PyObject,
     rejection: PyObject,
     observation: PyObject,
@@ -120,7 +150,6 @@ struct Core {
     new_object: PyObject,
     fields: Vec<Py<PyString>>,
     identify: PyObject,
-    markers: PyObject,
     normalise: PyObject,
     check: Option<PyObject>,
     lang_memo: HashMap<String, Option<String>>,
@@ -217,16 +246,6 @@ impl Core {
         out
     }
 
-    fn might_mark(&self, toks: &[&str], text: &str) -> bool {
-        if toks.iter().any(|t| self.triggers.contains(*t)) {
-            return true;
-        }
-        if text.contains('#') && toks.iter().any(|t| t.starts_with('#')) {
-            return true;
-        }
-        self.irony.iter().any(|e| text.contains(*e))
-    }
-
     fn normalise(&mut self, py: Python<'_>, code: &Option<String>) -> PyResult<Option<String>> {
         let Some(code) = code else { return Ok(None) };
         if let Some(hit) = self.lang_memo.get(code) {
@@ -301,16 +320,15 @@ impl Core {
 #[pymethods]
 impl Core {
     #[new]
-    #[pyo3(signature = (scorer, entity_ids, phrases, watched_handles, key, reach_threshold,
-                        triggers, irony, decode, rejection, observation, fields, identify,
-                        markers, normalise, check=None))]
+    #[pyo3(signature = (scorer, markers, entity_ids, phrases, watched_handles, key,
+                        reach_threshold, decode, rejection, observation, fields, identify,
+                        normalise, check=None))]
     #[allow(clippy::too_many_arguments)]
-    fn new(py: Python<'_>, scorer: &Scorer, entity_ids: Vec<String>,
+    fn new(py: Python<'_>, scorer: &Scorer, markers: &Markers, entity_ids: Vec<String>,
            phrases: Vec<(Vec<String>, Vec<usize>)>, watched_handles: Vec<String>,
-           key: Vec<u8>, reach_threshold: i64, triggers: Vec<String>, irony: Vec<char>,
-           decode: PyObject, rejection: PyObject, observation: PyObject, fields: Vec<String>,
-           identify: PyObject,
-           markers: PyObject, normalise: PyObject, check: Option<PyObject>) -> PyResult<Self> {
+           key: Vec<u8>, reach_threshold: i64, decode: PyObject, rejection: PyObject,
+           observation: PyObject, fields: Vec<String>, identify: PyObject,
+           normalise: PyObject, check: Option<PyObject>) -> PyResult<Self> {
         if fields.len() != 13 {
             return Err(PyValueError::new_err("an Observation has 13 fields"));
         }
@@ -325,9 +343,8 @@ impl Core {
             key,
             reach: reach_threshold,
             memo: HashMap::default(),
-            triggers: triggers.into_iter().collect(),
-            irony,
-            decode, rejection, observation, identify, markers, normalise, check,
+            markers: markers.inner.clone(),
+            decode, rejection, observation, identify, normalise, check,
             new_object: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
             fields: fields.iter().map(|f| PyString::intern(py, f).unbind()).collect(),
             lang_memo: HashMap::default(),
@@ -388,8 +405,8 @@ impl Core {
             if entities.is_empty() {
                 continue;
             }
-            let flags: i64 = if self.might_mark(&toks, &m.text) {
-                self.markers.bind(py).call1((m.text.as_str(),))?.extract()?
+            let flags = if self.markers.might_mark(&toks, &m.text) {
+                self.markers.flags(&scorer.tables, &m.text)
             } else {
                 0
             };
@@ -487,7 +504,12 @@ impl Core {
     fn might_mark_text(&self, text: &str) -> bool {
         let folded = self.scorer.tables.fold_for_tokens(text);
         let toks = self.scorer.tables.tokens(&folded);
-        self.might_mark(&toks, text)
+        self.markers.might_mark(&toks, text)
+    }
+
+    /// models.hostility.markers: the bit flags of the post's hostility markers.
+    fn markers(&self, text: &str) -> i64 {
+        self.markers.flags(&self.scorer.tables, text)
     }
 
     #[pyo3(signature = (handle, followers=None))]
@@ -530,6 +552,7 @@ impl Core {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scorer>()?;
+    m.add_class::<Markers>()?;
     m.add_class::<Core>()?;
     Ok(())
 }

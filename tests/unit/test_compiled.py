@@ -1,7 +1,8 @@
 """The compiled core (models._core, behind models.compiled.CompiledIntake) agrees with
 the Python intake, its specification: generated batches, hostile and malformed ones
-included, go through both, and every rejection, repair, observation and pseudonym must
-be the same, and every probability within 1e-9 with the same decision."""
+included, go through both, and every rejection, repair, observation, pseudonym and
+hostility marker must be the same, and every probability within 1e-9 with the same
+decision."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import os
 import re
 from functools import cache
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from models import calls_to_action, compiled, hostility
 from models.compiled import CompiledIntake
+from models.hostility import CALL, DEMAND, QUESTION, SARCASM, markers, might_mark
 from models.intake import Intake, IntakeResult
 from models.matcher import Matcher, tokens
 from models.negativity import NegativityScorer
@@ -58,6 +62,11 @@ def watchlist() -> Watchlist:
 @cache
 def scorer() -> NegativityScorer:
     return NegativityScorer.default()
+
+
+@cache
+def compiled_core() -> object:
+    return both()[1]._core
 
 
 def both(key: bytes = b"k") -> tuple[Intake, CompiledIntake]:
@@ -180,3 +189,109 @@ def test_a_replay_batch_of_the_sample_agrees():
     for start in range(0, len(lines), 4096):
         batch = lines[start : start + 4096]
         same(python.accept_many(batch, now=2e9), compiled.accept_many(batch, now=2e9))
+
+
+# ------------------------------------------------------------------ hostility markers
+# Ported by hand from models.hostility's and models.calls_to_action's patterns: texts
+# made of their words and phrases, in every case and spacing that Python's re reads
+# differently from a naive port (its \s, \w and \b, IGNORECASE's dotless i for "i").
+SPELLINGS = [str] * 6 + [str.upper, str.title, lambda w: w.replace("i", "\u0131"),  # dotless
+                         lambda w: w.replace("i", "\u0130"), lambda w: w.replace("s", "\u017f"),
+                         lambda w: w.replace("k", "\u212a"), lambda w: "#" + w.replace(" ", ""),
+                         lambda w: "#" + w.replace(" ", "") + "out"]
+# Between two words: mostly a space, else what Python's \s (or \b, or [^?]) reads its way.
+GAPS = st.sampled_from([" "] * 8 + ["", "  ", "\t", "\n", "\x1c", "\x1f", "\xa0", "\u2028",
+                                    "\u3000", ", ", "!", ". ", " ? ", "?", "'", "\u2019", "/", "_",
+                                    "1", "\u0307"])
+
+
+def phrase(*parts: list[str]) -> st.SearchStrategy[str]:
+    """One word of each part in turn, each spelt some way, a gap after each."""
+    return st.tuples(*(st.tuples(st.sampled_from(SPELLINGS), st.sampled_from(p), GAPS)
+                       for p in parts)).map(lambda ws: "".join(f(w) + g for f, w, g in ws))
+
+
+# The patterns' words, in the orders the patterns read them, and near misses.
+PRONOUNS = ["him", "her", "them", "the", "minister", ""]
+marker_phrases = st.one_of(
+    phrase(["must", "should", "need to", "needs to", "has to", "have to", "ought to", "must be"],
+           ["be", ""], ["go", "resign", "quit", "step down", "stand down", "be sacked", "be fired",
+                        "sacked", "fired", "gone"],
+           ["to", "and", "on", "for", "out", "back", "home", "through", "ahead", "with", "in",
+            "there", "by", "up", "over", "now", "tomorrow", "today", ""]),
+    phrase(["sack", "oust", "fire", "get"], PRONOUNS, ["out", *PRONOUNS]),
+    phrase(["resign", "step down", "stand down", "resignation", "no"],
+           ["now", "today", "immediately", "!", ".", "", "nowhere", "confidence"]),
+    phrase(["head", "heads"], ["must", "should", "will", "may"], ["roll", "rolls"]),
+    phrase(["#"], ["sack", "oust", "resign", "boycott", "stop", "ban", "acme", "work", "lock"],
+           ["out", "mustgo", "shouldgo", "mustresign", "mustquit", "resign", "resignnow", ""]),
+    # "who is ... why", "why is ... trending", "what has ... done": up to 60 or 40
+    # characters between, and no "?".
+    phrase(["who", "why", "what"], ["is", "tf is", "the hell is", "even is", "has", "did"],
+           ["you", "i", "we", "u", "acme", "she", "?", ""],
+           ["why", "trending", "do", "done", "say", "said", "?"]),
+    phrase(["what", "what's", "why is", "can", "is this", "how is this", "are"],
+           ["is going on with", "going on with", "everyone", "everybody", "someone", "anyone",
+            "on earth", "the hell", "real", "a joke", "allowed", "ok", "okay", "you", "they"],
+           ["talking about", "explain", "serious", ""]),
+    phrase(["yeah", "yeah,", "so in", "thanks for", "lovely to", "great to know", "slow",
+            "couldn't", "couldnt", "said no one", "how", "how very", "/s", "/"],
+           ["right", "touch", "nothing", "see", "what", "clap", "make it up", "ever", "lovely",
+            "nice", "thoughtful", "reassuring", "s", ""]),
+    phrase(sorted(calls_to_action.CALL_PHRASES), ["now", "acme", ""]),
+)
+marker_words = st.sampled_from(sorted({
+    *hostility._TRIGGERS, *hostility._NOT_DEMANDS, *hostility._DEMAND_STEMS,
+    *hostility._QUESTION_STEMS, *calls_to_action._STEMS, *hostility._IRONY_EMOJI, "acme",
+    "\U0001f44d", "ß", "#"})) | hostile_text(3)
+marker_texts = st.lists(marker_phrases | st.tuples(marker_words, GAPS).map("".join),
+                        max_size=8).map("".join)
+
+
+@settings(max_examples=500 * SCALE, deadline=None)
+@given(marker_texts.map(lambda t: re.sub("[\ud800-\udfff]", "\ufffd", t)))
+@example("f\u0131re him and fire")  # re.IGNORECASE: the dotless i matches "i"
+@example("she must go to the shops and should go")
+@example("sack\x1chim")  # Python's \s, not Rust's whitespace
+@example("who is she? why")
+def test_the_compiled_markers_are_pythons_on_any_text(text):
+    core = compiled_core()
+    assert core.markers(text) == markers(text)
+    assert core.might_mark_text(text) == might_mark(tokens(text), text)
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(st.sampled_from(["who is", "who tf is", "why is", "what has", "what did"]),
+       st.integers(30, 64), GAPS, GAPS, st.sampled_from(["why", "trending", "done", "say"]))
+def test_a_question_reaches_as_far_as_pythons(opening, width, before, after, closing):
+    text = f"{opening}{before}{'x' * width}{after}{closing}"  # windows of 60 and 40
+    assert compiled_core().markers(text) == markers(text)
+
+
+@pytest.mark.parametrize(("text", "flags"), [
+    ("#SackSmith", DEMAND | CALL), ("#SmithMustGo", DEMAND | CALL), ("#SmithOut", DEMAND),
+    ("#workout", 0), ("oust   them", DEMAND), ("fire her", DEMAND),
+    ("fire the minister", 0), ("he needs to be sacked", DEMAND),
+    ("she must go", DEMAND), ("must go to the shops", 0), ("must go tomorrow", DEMAND),
+    ("Resign.", DEMAND | CALL), ("step down today", DEMAND), ("heads must roll", DEMAND),
+    ("no confidence", DEMAND), ("get them out", DEMAND), ("get\tthem out", 0),
+    ("f\u0131re him and fire", DEMAND), ("F\u0130RE HIM", 0),
+    ("🙄", SARCASM), ("great /s", SARCASM), ("yeah, right", SARCASM),
+    ("couldn't make it up", SARCASM), ("couldn\u2019t make it up", 0),
+    ("how very thoughtful", SARCASM), ("well done", 0),
+    ("who is Jane Smith and why is she trending?", QUESTION), ("who is she? why", 0),
+    ("who is " + "x" * 58 + " why", QUESTION), ("who is " + "x" * 59 + " why", 0),
+    ("why is acme trending", QUESTION), ("what has acme done", QUESTION),
+    ("what has \u0131 done", 0), ("what did you say", 0), ("how is this okay", QUESTION),
+    ("boycott acme", CALL), ("don't shop at acme", CALL), ("#AcmeShouldGo", CALL),
+    ("write to your MP", CALL), ("walkout", CALL), ("walking out", 0),
+])
+def test_each_marker_kind_is_found_as_python_finds_it(text, flags):
+    assert markers(text) == flags
+    assert compiled_core().markers(text) == flags
+
+
+def test_the_core_refuses_to_start_when_a_marker_pattern_changed(monkeypatch):
+    monkeypatch.setattr(hostility, "_IRONY", re.compile(hostility._IRONY.pattern + "|meh"))
+    with pytest.raises(RuntimeError, match=r"update rust/src/hostility\.rs"):
+        compiled._compiled_markers.__wrapped__()
