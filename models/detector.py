@@ -29,7 +29,7 @@ from models.escalation import Judgement, Thresholds, judge
 from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
-from models.params import DetectorParams
+from models.params import MAX_SUSTAIN_WITHIN, DetectorParams
 from models.rarity import ALARM, START, Tail
 from models.signals import (
     THREADS,
@@ -110,6 +110,7 @@ class EntityState:
     totals: tuple[Totals, ...] = ()  # per short scale, sums over its window (slid per bucket)
     partial: Totals = ZERO  # the coarse bucket being filled
     horizon: Horizon = Horizon()  # noqa: RUF009 (an immutable NamedTuple)
+    recent: int = 0  # bit i: the bucket i+1 closes ago escalated (k of n sustain)
 
     def to_dict(self) -> dict[str, Any]:
         return {"v": STATE_VERSION,
@@ -117,7 +118,7 @@ class EntityState:
                 "baseline": self.baseline.to_dict(), "ring": [b.to_dict() for b in self.ring],
                 "dispersion": list(self.dispersion), "streak": self.streak,
                 "totals": [list(t) for t in self.totals], "partial": list(self.partial),
-                "horizon": self.horizon.to_dict()}
+                "horizon": self.horizon.to_dict(), "recent": self.recent}
 
     def learned(self) -> EntityState:
         """Only what this state has learned (baseline, dispersion, tails), without the
@@ -148,7 +149,8 @@ class EntityState:
                    streak=int(data["streak"]),
                    totals=tuple(Totals.from_list(t) for t in data["totals"]),
                    partial=Totals.from_list(data["partial"]),
-                   horizon=Horizon.from_dict(data["horizon"]))
+                   horizon=Horizon.from_dict(data["horizon"]),
+                   recent=int(data.get("recent", 0)))  # absent before k-of-n sustain
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +238,8 @@ class Detector:
         bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
                             obs.markers, post)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
-                           state.streak, state.totals, state.partial, state.horizon), verdicts
+                           state.streak, state.totals, state.partial, state.horizon,
+                           state.recent), verdicts
 
     def tick(self, state: EntityState, now: float,
              entity_id: str = "") -> tuple[EntityState, list[Verdict]]:
@@ -294,7 +297,7 @@ class Detector:
                               round(t.share, 4), round(share0, 4), **_minute(bucket),
                               window_seconds=float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
-                               horizon), verdict
+                               horizon, (state.recent << 1) & _RECENT_MASK), verdict
 
         thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
@@ -310,7 +313,8 @@ class Detector:
         build = horizon.build
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
         judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
-                          max(state.streak, 0), thresholds, p, build, amplified, hours, base.n)
+                          max(state.streak, 0), thresholds, p, build, amplified, hours, base.n,
+                          (state.recent & ((1 << (p.sustain_within - 1)) - 1)).bit_count())
         best = judgement.best
         evidence = Evidence()
         if judgement.severity is not None:
@@ -349,8 +353,9 @@ class Detector:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
                                          judgement.escalating, base.n)
             partial = ZERO
+        recent = ((state.recent << 1) | judgement.escalating) & _RECENT_MASK
         return EntityState(next_open, baseline, ring, dispersion, streak, sums, partial,
-                           horizon), verdict
+                           horizon, recent), verdict
 
     def _thresholds(self, tails: tuple[Tail, Tail, Tail], p: DetectorParams,
                     n: int) -> Thresholds:
@@ -643,6 +648,7 @@ def _in_build(build: Build, p: DetectorParams) -> bool:
 
 
 _NONE = (0.0, 0.0, 0.0)
+_RECENT_MASK = (1 << MAX_SUSTAIN_WITHIN) - 1
 
 
 def _surprises(sums: tuple[Totals, ...], share0: float, dispersion: tuple[float, ...],

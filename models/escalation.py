@@ -81,7 +81,8 @@ class Judgement:
 
 def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: list[Signal],
           streak: int, thresholds: Thresholds, p: DetectorParams, build_state: Build | None = None,
-          amplified: bool = False, hours: float = 0.0, learned: int | None = None) -> Judgement:
+          amplified: bool = False, hours: float = 0.0, learned: int | None = None,
+          recent: int = 0) -> Judgement:
     """Apply the ladder to one bucket.
 
     ``short`` are the minute-scale windows and ``busiest`` the largest single
@@ -93,7 +94,10 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     ``learned`` is how many buckets the baseline has learned (None: plenty): before
     ``judge_after`` nothing is judged; in its first ``quiet_start`` buckets an entity
     is still learning what its usual volume and tone are, so neither alone raises a
-    watch (escalation still warns).
+    watch (escalation still warns). ``recent`` is how many of the ``sustain_within - 1``
+    buckets before this one escalated: warning needs ``sustain`` escalating buckets
+    among the last ``sustain_within`` (this one included), so a storm whose signals
+    flicker around their thresholds is not held back until they hold minutes on end.
 
     >>> from models.params import DetectorParams
     >>> s = Scale(15, volume=120, expected=15.0, organic=120.0, scored=120, mass=90.0,
@@ -157,7 +161,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     if learned is not None and learned < p.judge_after:
         # An entity watched for minutes: its own history is too short to judge against.
         return Judgement(None, score, (), escalating, streak, best, since)
-    if escalating and streak >= p.sustain:
+    if escalating and max(streak, recent + 1) >= p.sustain:
         strong = (score >= p.critical_score
                   and max(s.ratio for s in esc) >= p.critical_ratio
                   and max(s.authors for s in esc) >= p.critical_authors)
@@ -183,7 +187,8 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             if not raw_vol:
                 reasons.append("volume as usual: hostility alone")
         if escalating:
-            reasons.append(f"escalating for {streak} of {p.sustain} buckets needed")
+            reasons.append(f"escalating for {max(streak, recent + 1)} of {p.sustain}"
+                           " buckets needed")
         reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since)

@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_KINDS", "DetectorParams", "KindParams", "parse_params", "sen
 
 # Named sensitivities a watchlist may use instead of a number.
 SENSITIVITIES = {"low": 0.5, "normal": 1.0, "high": 2.0}
+MAX_SUSTAIN_WITHIN = 16  # the detector keeps this many buckets' escalation flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,8 @@ class DetectorParams:
     cusum_alarm: float = 10.0  # log-likelihood ratio that calls a build
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
-    sustain: int = 3  # consecutive escalating buckets before warning
+    sustain: int = 3  # escalating buckets before warning ...
+    sustain_within: int = 3  # ... among this many recent ones (= sustain: consecutive)
     blip_share: float = 0.5  # one bucket holding more than this of a window is a blip
     critical_score: float = 8.0
     critical_ratio: float = 4.0
@@ -334,7 +336,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
     "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
-    "min_authors": (1, 10**9), "sustain": (1, 10**6), "blip_share": (0.0, 1.0),
+    "min_authors": (1, 10**9), "sustain": (1, 10**6),
+    "sustain_within": (1, MAX_SUSTAIN_WITHIN), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),
     "author_cap": (1, 10**6), "author_window_cap": (1, 10**6),
     "author_rate": (0.0, 1e6), "duplicate_min": (2, 10**6),
@@ -384,6 +387,10 @@ def _check(obj: Any, where: str = "") -> None:
         if obj.learn_lag >= max(obj.scales):
             raise ParamsError(f"{prefix}learn_lag: must be below the longest short scale"
                               f" ({max(obj.scales)}), got {obj.learn_lag}")
+        if obj.sustain_within < obj.sustain:
+            raise ParamsError(f"{prefix}sustain_within: must be at least sustain"
+                              f" ({obj.sustain}): the escalating buckets are counted among"
+                              f" the last sustain_within, got {obj.sustain_within}")
         if obj.evidence_minutes > max(obj.scales):
             raise ParamsError(f"{prefix}evidence_minutes: must be at most the longest short"
                               f" scale ({max(obj.scales)}), got {obj.evidence_minutes}")
