@@ -51,6 +51,10 @@ class BaselineParams:
 
     level_memory: int = 2880
     profile_memory: int = 600  # updates of one hourly slot (60 a day)
+    # The flat shape (1.0) a slot starts from counts as this many updates: else a slot's
+    # first minute (nothing posted, for a quiet entity) sets its shape to the floor, the
+    # level learns 20x the counts, and the next hour's slot expects 20x too.
+    profile_prior: float = 30.0
     share_memory: int = 4320
     prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts
@@ -141,7 +145,8 @@ class Baseline:
         level = self.level + a_level * (x / shape - self.level)
         profile, seen = self.profile, self.seen
         if self.level > params.floor:
-            a_slot = max(1.0 / (seen[slot] + 1), 1.0 / params.profile_memory)
+            a_slot = max(1.0 / (seen[slot] + 1 + params.profile_prior),
+                         1.0 / params.profile_memory)
             value = profile[slot] + a_slot * (x / self.level - profile[slot])
             profile = (*profile[:slot], value, *profile[slot + 1:])
             seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])

@@ -314,7 +314,7 @@ class Detector:
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
         judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
                           max(state.streak, 0), thresholds, p, build, amplified, hours, base.n,
-                          (state.recent & ((1 << (p.sustain_within - 1)) - 1)).bit_count())
+                          _recent_escalations(state.recent, p))
         best = judgement.best
         evidence = Evidence()
         if judgement.severity is not None:
@@ -615,6 +615,16 @@ def _author_cap(minutes: int, p: DetectorParams) -> int:
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
+
+
+def _recent_escalations(recent: int, p: DetectorParams) -> int:
+    """How many of the ``sustain_within - 1`` buckets before this one escalated.
+
+    >>> p = DetectorParams(sustain_within=5)
+    >>> _recent_escalations(0b1010, p), _recent_escalations(0b1010, DetectorParams())
+    (2, 1)
+    """
+    return (recent & ((1 << (p.sustain_within - 1)) - 1)).bit_count()
 
 
 def _calmer(streak: int) -> int:

@@ -1,6 +1,9 @@
 """Baseline: seasonality, robustness, warm-up, state round-trips."""
 
 import pickle
+import random
+
+import pytest
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +80,33 @@ def test_round_trips_through_dict_and_pickle(counts):
         b = b.learn(MONDAY + 60 * i, n, P, scored=n, mass=float(min(k, n)))
     assert Baseline.from_dict(b.to_dict()) == b
     assert pickle.loads(pickle.dumps(b)) == b
+
+
+@pytest.mark.parametrize("per_hour", [0.5, 5.0, 50.0])
+def test_a_new_entitys_first_day_expects_about_its_own_rate(per_hour):
+    # A steady entity, watched from 10:00. Each hour is a new slot of the daily shape:
+    # its first minute (often nothing posted) must not set that hour's shape, or the
+    # level learns many times the counts and the next hour expects as much (seen: a
+    # 5/h policy expected 25-57 an hour through its first ten hours, and a storm of 14x
+    # its rate in its first hour was never warned).
+    rng = random.Random(7)
+    p = BaselineParams(prior_level=0.1, prior_weight=5.0)
+    start = MONDAY + 10 * 3600
+    ratios = []
+    for _ in range(5):
+        b = Baseline()
+        for minute in range(1440):
+            ts = start + 60 * minute
+            if minute >= 60 and minute % 30 == 0:
+                ratios.append(b.expected(ts, p) * 60 / per_hour)
+            b = b.learn(ts, _poisson(rng, per_hour / 60), p)
+    ratios.sort()
+    assert 0.5 < ratios[len(ratios) // 2] < 1.6  # the median hour
+    assert ratios[int(len(ratios) * 0.9)] < 4.0  # and nine hours in ten
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    k, t = 0, rng.expovariate(1.0)
+    while t < mean:
+        k, t = k + 1, t + rng.expovariate(1.0)
+    return k

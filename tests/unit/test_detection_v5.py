@@ -1,0 +1,86 @@
+"""Detection v5 (issue 8): escalation counted k of n, and amplification that is hostile."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.detector import Detector, DetectorParams, EntityState
+from models.errors import ParamsError
+from models.escalation import Thresholds, judge
+from models.signals import Scale
+from models.window import OpenBucket
+
+# ------------------------------------------------------------------ k of n
+
+# One 15-minute window in which hostile mentions are far above expectation, the share
+# up, from many authors: every warning condition holds in this bucket.
+HOT = Scale(15, volume=120, expected=15.0, organic=120.0, scored=120, mass=90.0,
+            hostile=90, share0=0.25, authors=100.0, dispersion=1.5)
+T = Thresholds(4.0, 3.0, 3.0)
+
+
+def test_by_default_warning_needs_consecutive_escalating_buckets():
+    # Escalated two and four buckets ago, calm in between: by default (3 of the last 3)
+    # only the previous two buckets count, one of them escalated, so this bucket is the
+    # second of three: a watch. Counted within 5, it is the third: a warning.
+    from models.detector import _recent_escalations
+
+    flags = 0b1010  # bit i: the bucket i+1 closes ago
+    n = _recent_escalations(flags, DetectorParams())
+    assert n == 1
+    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=DetectorParams(),
+                 recent=n).severity == "watch"
+    p = DetectorParams(sustain_within=5)
+    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p,
+                 recent=_recent_escalations(flags, p)).severity == "critical"
+
+
+def test_with_sustain_within_a_flickering_storm_warns_on_its_third_escalating_bucket():
+    # sustain 3 within 5: two of the previous four buckets escalated, so this third one
+    # warns although the run was broken by a bucket that fell just short.
+    p = DetectorParams(sustain_within=5)
+    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p, recent=2).severity \
+        == "critical"
+    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p, recent=1).severity \
+        == "watch"
+
+
+def test_sustain_within_below_sustain_names_the_field_and_the_fix():
+    with pytest.raises(ParamsError, match="sustain_within: must be at least sustain"):
+        DetectorParams(sustain=3, sustain_within=2)
+    with pytest.raises(ParamsError, match="sustain_within: must be at most 16"):
+        DetectorParams(sustain_within=17)
+
+
+def test_the_detector_remembers_which_recent_buckets_escalated_and_old_states_load():
+    s = EntityState(recent=0b1011)
+    assert EntityState.from_dict(s.to_dict()) == s
+    old = s.to_dict()
+    del old["recent"]  # a state written before k-of-n sustain
+    assert EntityState.from_dict(old).recent == 0
+
+
+def test_calm_buckets_shift_the_escalation_flags_out():
+    d = Detector(DetectorParams())
+    state = EntityState(open=OpenBucket(0.0), recent=0b111)
+    for minute in range(1, 20):  # quiet minutes: nothing posted
+        state, _ = d.tick(state, 60.0 * minute)
+    assert state.recent == 0
+
+
+# ------------------------------------------------------------------ hostile amplification
+
+def _bucket(followers: int, hostility: float):
+    b = OpenBucket(0.0)
+    b = b.add("@big", followers, (), None, hostility, 0, None)
+    for i in range(5):
+        b = b.add(f"@u{i}", 10, (), None, 0.1, 0, None)
+    return b.close(3.0, DetectorParams())
+
+
+def test_only_a_hostile_post_from_a_high_reach_account_counts_as_amplification():
+    # The minister's own announcement (not hostile) brings attention, not a storm: it must
+    # not lower the absolute floor or boost the score as "amplification".
+    assert _bucket(2_000_000, 0.05).counts.high_reach == 0
+    assert _bucket(2_000_000, 0.95).counts.high_reach == 1
+    assert _bucket(2_000, 0.95).counts.high_reach == 0
