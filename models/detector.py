@@ -85,8 +85,9 @@ class Horizon(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Horizon:
-        v, n, w = (Tail(float(k), float(a), float(b), int(at), float(peak))
-                   for k, a, b, at, peak in data["tails"])
+        # Five numbers per tail before the alarm's echo was held (v5), six since.
+        v, n, w = (Tail(float(t[0]), float(t[1]), float(t[2]), int(t[3]), float(t[4]),
+                        int(t[5]) if len(t) > 5 else 0) for t in data["tails"])
         return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
                    tuple(Totals.from_list(t) for t in data["long"]),
                    float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
@@ -287,7 +288,7 @@ class Detector:
                 # hours later, continues it, and the tail learns one episode for many.
                 if surprise is not _NONE or _in_run(horizon.tails):
                     horizon = horizon._replace(
-                        tails=_learn_tails(horizon.tails, surprise, base.n))
+                        tails=_learn_tails(horizon.tails, surprise, base.n, p))
             if closing:
                 horizon = self._close_coarse(horizon, ring, partial, at, share0, p, False,
                                              base.n)
@@ -335,7 +336,8 @@ class Detector:
                 # learned capped a little above it, so that an entity whose news spikes
                 # recur raises its thresholds step by step, and one burst cannot.
                 capped = _to_learn(surprise, thresholds)
-                horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n))
+                horizon = horizon._replace(tails=_learn_tails(horizon.tails, capped, base.n,
+                                                              p))
                 if judgement.severity is None:
                     dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n,
                                                         p)
@@ -620,9 +622,10 @@ def _round(x: float | None) -> float | None:
 def _recent_escalations(recent: int, p: DetectorParams) -> int:
     """How many of the ``sustain_within - 1`` buckets before this one escalated.
 
-    >>> p = DetectorParams(sustain_within=5)
-    >>> _recent_escalations(0b1010, p), _recent_escalations(0b1010, DetectorParams())
-    (2, 1)
+    >>> _recent_escalations(0b1010, DetectorParams(sustain_within=3))  # the last 2
+    1
+    >>> _recent_escalations(0b1010, DetectorParams())  # sustain_within 5: the last 4
+    2
     """
     return (recent & ((1 << (p.sustain_within - 1)) - 1)).bit_count()
 
@@ -716,9 +719,10 @@ def _in_run(tails: tuple[Tail, Tail, Tail]) -> bool:
 
 
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],
-                 n: int) -> tuple[Tail, Tail, Tail]:
-    return (tails[0].learn(surprise[0], n), tails[1].learn(surprise[1], n),
-            tails[2].learn(surprise[2], n))
+                 n: int, p: DetectorParams) -> tuple[Tail, Tail, Tail]:
+    echo = max(p.scales)  # an alarm stays in the longest window this long
+    return (tails[0].learn(surprise[0], n, echo), tails[1].learn(surprise[1], n, echo),
+            tails[2].learn(surprise[2], n, echo))
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:

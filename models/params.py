@@ -117,7 +117,7 @@ class DetectorParams:
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
     sustain: int = 3  # escalating buckets before warning ...
-    sustain_within: int = 3  # ... among this many recent ones (= sustain: consecutive)
+    sustain_within: int = 5  # ... among this many recent ones (= sustain: consecutive)
     blip_share: float = 0.5  # one bucket holding more than this of a window is a blip
     critical_score: float = 8.0
     critical_ratio: float = 4.0

@@ -67,28 +67,40 @@ class Tail(NamedTuple):
     s2: float = 0.0  # the sum of their squares
     at: int = 0  # the bucket count when last updated
     peak: float = 0.0  # the peak of the run under way (0: none)
+    hold: int = 0  # no run starts before this bucket count: an alarm's echo (see learn)
 
-    def learn(self, score: float, n: int) -> Tail:
+    def learn(self, score: float, n: int, echo: int = 0) -> Tail:
         """Bucket ``n``'s score folded in: a run grows, or ends and is learned. A run
         in which a score was :data:`ALARM` (it crossed the entity's threshold) is an
-        alarm, not an ordinary surprise, and is forgotten when it ends (SPOT).
+        alarm, not an ordinary surprise, and is forgotten when it ends (SPOT). For
+        ``echo`` buckets after it, no run starts: the longer windows still hold the
+        alarm's posts, and their scores flicker about START as it leaves them (learned,
+        one three-minute hostile burst taught an entity four runs and lifted its
+        threshold from 5.5 to 6.1).
 
-        >>> Tail().learn(3.0, 1).learn(ALARM, 2).learn(0.0, 3) == Tail()
+        >>> Tail().learn(3.0, 1).learn(ALARM, 2).learn(0.0, 3).k  # forgotten
+        0.0
+        >>> held = Tail().learn(ALARM, 2).learn(0.0, 3, echo=60)  # no run before bucket 63
+        >>> held.learn(2.5, 30).learn(0.0, 31) == held
         True
+        >>> held.learn(2.5, 70).learn(0.0, 71).k  # a run after the echo is learned
+        1.0
         """
         if score > START:
+            if n < self.hold:
+                return self
             if score <= self.peak:
                 return self
-            return Tail(self.k, self.s1, self.s2, self.at, score)
+            return Tail(self.k, self.s1, self.s2, self.at, score, self.hold)
         if self.peak == 0.0:
             return self
         if self.peak >= ALARM:
-            return Tail(self.k, self.s1, self.s2, self.at)
+            return Tail(self.k, self.s1, self.s2, self.at, 0.0, n + echo)
         y = self.peak - START
         if self.k == 0.0:
-            return Tail(1.0, y, y * y, n)
+            return Tail(1.0, y, y * y, n, 0.0, self.hold)
         d = _KEEP ** max(n - self.at, 0)
-        return Tail(self.k * d + 1.0, self.s1 * d + y, self.s2 * d + y * y, n)
+        return Tail(self.k * d + 1.0, self.s1 * d + y, self.s2 * d + y * y, n, 0.0, self.hold)
 
     def threshold(self, q: float, prior: float, n: int, prior_shape: float = 0.0) -> float:
         """The score a run peaks above with probability ``q`` per bucket, from this

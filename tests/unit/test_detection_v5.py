@@ -19,26 +19,27 @@ HOT = Scale(15, volume=120, expected=15.0, organic=120.0, scored=120, mass=90.0,
 T = Thresholds(4.0, 3.0, 3.0)
 
 
-def test_by_default_warning_needs_consecutive_escalating_buckets():
-    # Escalated two and four buckets ago, calm in between: by default (3 of the last 3)
-    # only the previous two buckets count, one of them escalated, so this bucket is the
-    # second of three: a watch. Counted within 5, it is the third: a warning.
+def test_warning_needs_sustain_escalating_buckets_among_the_last_sustain_within():
+    # Escalated two and four buckets ago, calm in between. Counted within 3 (consecutive,
+    # v4's rule) only the previous two buckets count, one of them escalated, so this
+    # bucket is the second of three: a watch. Within 5 (the default) it is the third.
     from models.detector import _recent_escalations
 
     flags = 0b1010  # bit i: the bucket i+1 closes ago
-    n = _recent_escalations(flags, DetectorParams())
+    consecutive = DetectorParams(sustain_within=3)
+    n = _recent_escalations(flags, consecutive)
     assert n == 1
-    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=DetectorParams(),
+    assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=consecutive,
                  recent=n).severity == "watch"
-    p = DetectorParams(sustain_within=5)
+    p = DetectorParams()
     assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p,
                  recent=_recent_escalations(flags, p)).severity == "critical"
 
 
-def test_with_sustain_within_a_flickering_storm_warns_on_its_third_escalating_bucket():
+def test_a_flickering_storm_warns_on_its_third_escalating_bucket():
     # sustain 3 within 5: two of the previous four buckets escalated, so this third one
     # warns although the run was broken by a bucket that fell just short.
-    p = DetectorParams(sustain_within=5)
+    p = DetectorParams()
     assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p, recent=2).severity \
         == "critical"
     assert judge([HOT], [12], [], [], streak=0, thresholds=T, p=p, recent=1).severity \
