@@ -54,7 +54,7 @@ class BaselineParams:
     # The flat shape (1.0) a slot starts from counts as this many updates: else a slot's
     # first minute (nothing posted, for a quiet entity) sets its shape to the floor, the
     # level learns 20x the counts, and the next hour's slot expects 20x too.
-    profile_prior: float = 30.0
+    profile_prior: float = 5.0
     share_memory: int = 4320
     prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts
