@@ -41,20 +41,21 @@ def storm(path, count: int, first: int = 0) -> None:
 
 
 def latest_state_size(bootstrap: str, topic: str, key: bytes) -> int:
-    """The size of the newest changelog record of ``key``, as Kafka holds it."""
+    """The size of an entity's state as Kafka holds it: the newest record of its head
+    (``key``) and of each of its parts (``key + b"\\x00" + suffix``) not deleted since."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              max_partition_fetch_bytes=64 * 1024 * 1024)
     try:
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
-        ends, size = consumer.end_offsets(tps), 0
+        ends, sizes = consumer.end_offsets(tps), {}
         while any(consumer.position(tp) < ends[tp] for tp in tps):
             for records in consumer.poll(timeout_ms=2000).values():
                 for record in records:
-                    if record.key == key and record.value is not None:
-                        size = len(record.value)
-        return size
+                    if record.key == key or record.key.startswith(key + b"\x00"):
+                        sizes[record.key] = len(record.value or b"")
+        return sum(sizes.values())
     finally:
         consumer.close()
 
