@@ -171,9 +171,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs (default 1)")
     parser.add_argument("--compression", choices=("none", "gzip", "lz4", "zstd"),
                         help="FIRESTORM_KAFKA_COMPRESSION for the worker (default: its own)")
+    kafka_port = int(os.environ.get("FIRESTORM_KAFKA_PORT", "9092"))
     parser.add_argument("--web-port", type=int,
-                        default=int(os.environ.get("FIRESTORM_WEB_PORT", "0") or 0) or 28080,
-                        help="the worker's web port (default FIRESTORM_WEB_PORT, else 28080)")
+                        default=int(os.environ.get("FIRESTORM_WEB_PORT", "0") or 0)
+                        or kafka_port - 92 + 80,
+                        help="the worker's web port (default FIRESTORM_WEB_PORT, else the"
+                             " Kafka port's base + 80: 29080 under make bench)")
     parser.add_argument("--repo", type=Path, default=REPO,
                         help="run the worker from this checkout (e.g. an export of main, for"
                              " the figure before a change; default: this one)")
