@@ -153,6 +153,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     states = app.tables.add(DurableTable(
         app, name="engine-state", default=None, beacon=app.tables.beacon,
         partitions=settings.partitions, key_type=bytes, use_partitioner=True,
+        value_type=bytes,  # raw: streams/statestore.py encodes (and compresses) values
         extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1",
                              "max.message.bytes": str(STATE_MAX_BYTES)}))
     counters = Counters(beat=time.monotonic())

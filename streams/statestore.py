@@ -2,14 +2,17 @@
 
 The table (a Faust table backed by the ``engine-state`` changelog) holds each entity's
 state as the records of :mod:`alerting.stored`: the head under the entity id, its parts
-under ``entity id + "\\x00" + suffix``, every key as UTF-8 bytes. Reading also takes
-the formats written before: the whole state under ``{"engine": ...}`` (keyed by the id,
-or by the id in JSON quotes before 0.2), which the next write replaces.
+under ``entity id + "\\x00" + suffix``, every key as UTF-8 bytes. Values are bytes:
+the head is JSON; a part is JSON compressed with zlib against a fixed dictionary of the
+field names it repeats (:data:`ZDICT`), one version byte first. Reading also takes the
+formats written before: the whole state as JSON under ``{"engine": ...}`` (keyed by the
+id, or by the id in JSON quotes before 0.2), which the next write replaces.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -17,7 +20,41 @@ from typing import Any, NamedTuple
 from alerting.engine import EntityEngineState
 from alerting.stored import NOTHING, SEP, Written, incident_status, is_head, load, plan
 
-__all__ = ["Loaded", "key_of", "read", "write"]
+__all__ = ["Loaded", "decode", "encode", "key_of", "read", "write"]
+
+# Version 1 of the compressed part format: zlib (RFC 1950) with this preset dictionary.
+# Never edit it: parts already written decompress only with it. A new dictionary is a
+# new version byte, with this one kept for reading.
+ZDICT_V1 = (
+    b'{"start":,"totals":[],"counts":[],"authors":[],"distinct":,"top_authors":[["u:",1]],'
+    b'"others":[],"roots":[],"posts":[]}{"at":,"volume":,"expected_volume":,"negativity":,'
+    b'"expected_negativity":,"score":0.0,"severity":null}')
+ZDICT = ZDICT_V1
+_V1 = b"\x01"
+_LEVEL = 6
+
+
+def encode(suffix: str, value: Any) -> bytes:
+    """A record's value as stored: the head as JSON, a part compressed (version 1).
+
+    >>> decode(encode("m60.0", {"start": 60.0})), decode(encode("", {"stored": 3}))
+    ({'start': 60.0}, {'stored': 3})
+    """
+    raw = json.dumps(value, separators=(",", ":")).encode("utf-8")
+    if not suffix:
+        return raw
+    z = zlib.compressobj(_LEVEL, zdict=ZDICT_V1)
+    return _V1 + z.compress(raw) + z.flush()
+
+
+def decode(value: Any) -> Any:
+    """A stored value back as JSON data (bytes of either kind; or already data)."""
+    if not isinstance(value, bytes | bytearray):
+        return value  # written by a faust JSON serializer and read back as data
+    if value[:1] == _V1:
+        z = zlib.decompressobj(zdict=ZDICT_V1)
+        value = z.decompress(value[1:]) + z.flush()
+    return json.loads(value)
 
 
 class Loaded(NamedTuple):
@@ -34,11 +71,12 @@ def key_of(entity_id: str, suffix: str = "") -> bytes:
 
 def read(table: MutableMapping[bytes, Any], entity_id: str) -> Loaded:
     """The entity's state from the table, in whichever format it was written."""
-    value = table.get(key_of(entity_id)) or table.get(json.dumps(entity_id).encode("utf-8"))
+    raw = table.get(key_of(entity_id)) or table.get(json.dumps(entity_id).encode("utf-8"))
+    value = decode(raw) if raw else None
     if not value:
         return Loaded(None, NOTHING)
     if is_head(value):
-        state, written = load(value, lambda suffix: table.get(key_of(entity_id, suffix)))
+        state, written = load(value, lambda suffix: _part(table, entity_id, suffix))
         return Loaded(state, written)
     return Loaded(_whole(value), NOTHING)  # the next write stores it in parts
 
@@ -48,7 +86,7 @@ def write(table: MutableMapping[bytes, Any], entity_id: str, written: Written,
     """Write what changed since ``written``: new parts, core, head, then tombstones."""
     steps = plan(written, state)
     for suffix, value in steps.writes:
-        table[key_of(entity_id, suffix)] = value
+        table[key_of(entity_id, suffix)] = encode(suffix, value)
     for suffix in steps.deletes:
         key = key_of(entity_id, suffix)
         if key in table:
@@ -56,15 +94,21 @@ def write(table: MutableMapping[bytes, Any], entity_id: str, written: Written,
     return steps.written
 
 
-def is_open(table: MutableMapping[bytes, Any], key: bytes, value: Any) -> bool:
+def is_open(table: MutableMapping[bytes, Any], key: bytes, raw: Any) -> bool:
     """Is this table entry an entity head whose latest incident is open (cheap)?"""
-    if not isinstance(key, bytes) or SEP.encode() in key or not value:
+    if not isinstance(key, bytes) or SEP.encode() in key or not raw:
         return False
+    value = decode(raw)
     if is_head(value):
         entity_id = key.decode("utf-8")
-        return incident_status(value, lambda s: table.get(key_of(entity_id, s))) == "open"
+        return incident_status(value, lambda s: _part(table, entity_id, s)) == "open"
     incident = ((value.get("engine") or {}).get("incident") or {}).get("incident") or {}
     return incident.get("status") == "open"
+
+
+def _part(table: MutableMapping[bytes, Any], entity_id: str, suffix: str) -> Any:
+    raw = table.get(key_of(entity_id, suffix))
+    return None if raw is None else decode(raw)
 
 
 def _whole(value: dict[str, Any]) -> EntityEngineState | None:

@@ -21,6 +21,7 @@ import urllib.request
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from streams import statestore
 from tests.integration.support import firestorm, wait_for
 
 MENTIONS = 6000  # stored compactly (streams/statestore.py), 4,000 no longer reach 1 MB
@@ -41,8 +42,9 @@ def storm(path, count: int, first: int = 0) -> None:
 
 
 def latest_state_size(bootstrap: str, topic: str, key: bytes) -> int:
-    """The size of an entity's state as Kafka holds it: the newest record of its head
-    (``key``) and of each of its parts (``key + b"\\x00" + suffix``) not deleted since."""
+    """The size of an entity's state as Kafka holds it, as JSON once decompressed: the
+    newest record of its head (``key``) and of each of its parts (``key + b"\\x00" +
+    suffix``, streams/statestore.py) not deleted since."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              max_partition_fetch_bytes=64 * 1024 * 1024)
     try:
@@ -54,7 +56,8 @@ def latest_state_size(bootstrap: str, topic: str, key: bytes) -> int:
             for records in consumer.poll(timeout_ms=2000).values():
                 for record in records:
                     if record.key == key or record.key.startswith(key + b"\x00"):
-                        sizes[record.key] = len(record.value or b"")
+                        sizes[record.key] = 0 if record.value is None else len(
+                            json.dumps(statestore.decode(record.value)))
         return sum(sizes.values())
     finally:
         consumer.close()
