@@ -9,7 +9,8 @@ state is cut into records under the entity's key and ``key + "\\x00" + suffix``:
   slot is current, the list of pending chunks. Small; written each batch that touches
   the entity.
 - the **core** (``k0`` or ``k1``): the detector state without its ring and coarse
-  buckets (baseline, open bucket, short sums, horizon sums and tails), the incident
+  buckets and its seasonal profile (baseline level and counts, open bucket, short sums,
+  horizon sums and tails), the incident
   state without its timeline points, and which buckets, texts, coarse buckets and points
   make up the state. Written when it changes (a minute closes, a late mention, an
   ack), into the slot the head does not name; the head is written after it, so a crash
@@ -17,7 +18,9 @@ state is cut into records under the entity's key and ``key + "\\x00" + suffix``:
 - **immutable parts**, each written once and deleted (a tombstone) once the state no
   longer holds it: a closed minute bucket without its texts (``m<start>``), its
   sample texts (``t<start>``, deleted when the bucket passes the evidence horizon),
-  a coarse bucket (``c<start>``) and a timeline point (``r<at>``).
+  a coarse bucket (``c<start>``), a timeline point (``r<at>``), and one slot of the
+  baseline's seasonal profile (``s<slot>.<count>``: a slot learns once a minute, and its
+  count goes up when it does).
 - **pending chunks** (``p<n>``): the observations that arrived since the last write,
   in arrival order. A chunk whose observations are all released is deleted; one
   partly released is written again as a new chunk in its place.
@@ -31,7 +34,7 @@ every prefix of that sequence on Kafka loads as either the old state or the new 
 >>> from alerting.lifecycle import IncidentState
 >>> state = EntityEngineState(EntityState(), IncidentState(), seen=((0, 41),))
 >>> first = plan(NOTHING, state)
->>> [suffix for suffix, _ in first.writes]
+>>> [suffix for suffix, _ in first.writes if not suffix.startswith("s")]  # s: the profile
 ['k0', '']
 >>> records = dict(first.writes)
 >>> load(records[""], records.get)[0] == state
@@ -136,10 +139,17 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
         for point in incident.recent:
             keep(f"r{point.at!r}", point, _eq, TimelinePoint.to_dict)
 
+    base = det.baseline
+    for i, (value, seen) in enumerate(zip(base.profile, base.seen, strict=True)):
+        # One slot learns per minute, and its count goes up when it does: the count names
+        # the version. (Past 10**6, or after a seed, a key may be written again in place.)
+        keep(f"s{i}.{seen}", (value, seen), _eq, list)
+
     chunks, next_chunk, pending_writes = _chunks(written, state.pending)
     writes += pending_writes
 
-    core_detector = replace(det, ring=() if ring is not None else det.ring,
+    core_detector = replace(det, baseline=replace(base, profile=()),
+                            ring=() if ring is not None else det.ring,
                             horizon=det.horizon._replace(coarse=()) if coarse is not None
                             else det.horizon)
     core = {"detector": core_detector.to_dict(),
@@ -147,7 +157,7 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
                                 else incident.recent).to_dict(),
             "ring": None if ring is None else ring, "texts": _spans(texts),
             "coarse": None if coarse is None else coarse,
-            "recent": None if recent is None else recent}
+            "recent": None if recent is None else recent, "slots": True}
     slot = written.head["core"] if written.head is not None else 1
     if core != written.core:
         slot = 1 - slot
@@ -177,6 +187,11 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
     core = need(f"k{head['core']}")
     detector = EntityState.from_dict(core["detector"])
     parts: dict[str, Any] = {}
+    if core.get("slots"):
+        base = detector.baseline
+        slots = [(float(need(f"s{i}.{n}")[0]), n) for i, n in enumerate(base.seen)]
+        parts.update((f"s{i}.{slot[1]}", slot) for i, slot in enumerate(slots))
+        detector = replace(detector, baseline=replace(base, profile=tuple(v for v, _ in slots)))
     if core["ring"] is not None:
         with_texts = set(_unspan(core["texts"]))
         ring = []
