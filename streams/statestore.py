@@ -31,6 +31,7 @@ ZDICT_V1 = (
     b'"expected_negativity":,"score":0.0,"severity":null}')
 ZDICT = ZDICT_V1
 _V1 = b"\x01"
+_SEP = SEP.encode()
 _LEVEL = 6
 
 
@@ -96,7 +97,7 @@ def write(table: MutableMapping[bytes, Any], entity_id: str, written: Written,
 
 def is_open(table: MutableMapping[bytes, Any], key: bytes, raw: Any) -> bool:
     """Is this table entry an entity head whose latest incident is open (cheap)?"""
-    if not isinstance(key, bytes) or SEP.encode() in key or not raw:
+    if not isinstance(key, bytes) or _SEP in key or not raw:
         return False
     value = decode(raw)
     if is_head(value):
