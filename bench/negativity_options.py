@@ -34,8 +34,15 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.negativity_features import FEATURES, FeatureConfig, featurize, margins  # noqa: E402
-from models.negativity_train import Recipe, evaluate, train_model  # noqa: E402
+from models.negativity_features import (  # noqa: E402
+    FEATURES,
+    Coefs,
+    FeatureConfig,
+    featurize,
+    margins,
+    n_dense,
+)
+from models.negativity_train import Recipe, evaluate, fit_linear  # noqa: E402
 
 TEST_SET = "2016test"
 NEWEST = ("2016train", "2016dev", "2016devtest")  # the newest sets before the test period
@@ -61,15 +68,25 @@ OPTIONS = [
     ("cross-fitted calibration, refit (milestone recipe)", Recipe(c_grid=(2.0,), nb=False),
      "slice"),
     ("cross-fitted by year, refit", Recipe(c_grid=(2.0,), nb=False), "years"),
+    # fastText-style (models/negativity_embed.py): dim, epochs and rate picked on the
+    # validation slice only (bench/negativity_embed_tune.py), never on the test set.
+    ("fastText-style embeddings alone", replace(CHEAP, embedding=1.0, c_grid=(1.0,)), "slice"),
+    ("ensemble LR + fastText-style, margins averaged", replace(CHEAP, embedding=0.5), "slice"),
+    ("AFINN-165 lexicon", replace(CHEAP, features=FEATURES._replace(lexicons=("afinn",))),
+     "slice"),
+    ("pattern (TextBlob) lexicon",
+     replace(CHEAP, features=FEATURES._replace(lexicons=("pattern",))), "slice"),
+    ("AFINN + pattern lexicons, emoticons read as emoji",
+     replace(CHEAP, features=FEATURES._replace(lexicons=("afinn", "pattern"), emoticons=True)),
+     "slice"),
 ]
 
 
 def speed(texts: list[str], recipe: Recipe) -> float:
-    from models.negativity_features import Coefs
     rng = np.random.default_rng(0)
     coefs = Coefs(rng.normal(size=2**recipe.word_bits).astype(np.float32),
                   rng.normal(size=2**recipe.char_bits).astype(np.float32),
-                  rng.normal(size=9), 0.0)
+                  rng.normal(size=n_dense(recipe.features)), 0.0)
     sample = texts[:5000]
     margins(sample[:500], [coefs], recipe.features)
     runs = []
@@ -105,14 +122,16 @@ def main() -> None:
         if key not in cache:
             cache[key] = featurize(texts, recipe.word_bits, recipe.char_bits, recipe.features)
         started = time.process_time()
-        model = train_model(texts, labels, recipe=recipe, x=cache[key],
-                            validation=newest if validation == "newest" else 0.15,
-                            groups=years if validation == "years" else None)
+        model = fit_linear(texts, labels, recipe=recipe, x=cache[key],
+                           validation=newest if validation == "newest" else 0.15,
+                           groups=years if validation == "years" else None)
         fit_seconds = time.process_time() - started
         test_texts = [r["text"] for r in test]
         y = np.array([r["label"] == "negative" for r in test])
-        p = model.calibration.apply(
-            margins(test_texts, [model.coefs()], recipe.features).values[0])
+        w = model.weights
+        coefs = Coefs(*(np.asarray(w[k], np.float32) for k in ("word_coef", "char_coef")),
+                      np.asarray(w["dense_coef"], np.float32), float(np.float32(w["intercept"])))
+        p = model.calibration.apply(margins(test_texts, [coefs], recipe.features).values[0])
         metrics = evaluate(_Fixed(p, model.threshold), test_texts, [r["label"] for r in test])
         best = _best_f1(y, p)
         pace = speed(test_texts, recipe)
