@@ -23,6 +23,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+np.seterr(over="ignore", invalid="ignore")  # a diverging setting is reported, not warned
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
@@ -60,11 +62,15 @@ def main() -> None:
             print(f"LR C={c:g}: validation AUC {auc:.4f}", flush=True)
     for dim, epochs, rate in itertools.product(args.dim, args.epochs, args.rate):
         started = time.process_time()
-        coef, bias = negativity_embed.fit(fit, y[~val], dim=dim, epochs=epochs, rate=rate)
+        setting = f"fastText dim={dim} epochs={epochs} rate={rate:g}"
+        try:
+            coef, bias = negativity_embed.fit(fit, y[~val], dim=dim, epochs=epochs, rate=rate)
+        except ValueError as exc:
+            print(f"{setting}: {exc}", flush=True)
+            continue
         seconds = time.process_time() - started
         auc = roc_auc_score(y[val], held @ coef + bias)
-        print(f"fastText dim={dim} epochs={epochs} rate={rate:g}: validation AUC {auc:.4f}"
-              f" ({seconds:.0f} CPU-s)", flush=True)
+        print(f"{setting}: validation AUC {auc:.4f} ({seconds:.0f} CPU-s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -52,22 +52,24 @@ def fit(x: sparse.csr_matrix, y: np.ndarray, *, dim: int = 32, epochs: int = 5,
     bias = 0.0
     target = np.asarray(y, dtype=np.float32)
     steps, step = epochs * -(-n // batch), 0
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch):
-            part = x[order[start : start + batch]]
-            hidden = part @ embedding
-            margin = hidden @ output + bias
-            error = expit(margin) - target[order[start : start + batch]]
-            lr = np.float32(rate * (1.0 - step / steps))
-            step += 1
-            columns, where = np.unique(part.indices, return_inverse=True)
-            rows = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
-            touched = sparse.csr_matrix((part.data, (where, rows)),
-                                        shape=(len(columns), part.shape[0]))
-            embedding[columns] -= lr * (touched @ np.outer(error, output))
-            output -= lr * (hidden.T @ error)
-            bias -= float(lr * error.sum())
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, batch):
+                rows = order[start : start + batch]
+                part = x[rows]
+                hidden = part @ embedding
+                error = expit(hidden @ output + bias) - target[rows]
+                lr = np.float32(rate * (1.0 - step / steps))
+                step += 1
+                # Gradient of the embedding rows this batch touches only.
+                columns, where = np.unique(part.indices, return_inverse=True)
+                posts = np.repeat(np.arange(len(rows)), np.diff(part.indptr))
+                touched = sparse.csr_matrix((part.data, (where, posts)),
+                                            shape=(len(columns), len(rows)))
+                embedding[columns] -= lr * (touched @ np.outer(error, output))
+                output -= lr * (hidden.T @ error)
+                bias -= float(lr * error.sum())
     coef = embedding.astype(np.float64) @ output.astype(np.float64)
     if not (np.isfinite(coef).all() and np.isfinite(bias)):
         raise ValueError(f"training diverged at rate {rate}: use a lower rate")

@@ -111,9 +111,9 @@ class Recipe:
     # Weight of a fastText-style model (models.negativity_embed) averaged with the
     # logistic regression; 1: that model alone (C then plays no part).
     embedding: float = 0.0
-    embed_dim: int = 32
-    embed_epochs: int = 5
-    embed_rate: float = 0.1
+    embed_dim: int = 32  # these three: the best on the validation slice
+    embed_epochs: int = 3  # (bench/negativity_embed_tune.py)
+    embed_rate: float = 0.05
     calibration: str = "isotonic"
     folds: int = 5  # cross-fitted calibration; 0: fit it on the validation posts
     refit: bool = True  # refit on all posts after choosing C (else keep the fitted part's)

@@ -101,7 +101,7 @@ def test_the_fasttext_style_model_rejects_meaningless_settings(bad):
 
 def test_a_diverging_fasttext_style_model_says_to_lower_the_rate():
     x = sparse.csr_matrix(np.eye(4) * 1e30)  # margins overflow float32 within a few steps
-    with pytest.raises(ValueError, match="diverged at rate 1.0: use a lower rate"):
+    with pytest.raises(ValueError, match=r"diverged at rate 1\.0: use a lower rate"):
         negativity_embed.fit(x, np.array([1, 0, 1, 0], bool), dim=4, epochs=3, rate=1.0)
 
 
