@@ -107,6 +107,7 @@ class Recipe:
     c_grid: tuple[float, ...] = C_GRID
     class_weight: str | None = None  # "balanced": the negatives weigh as much as the rest
     nb: bool = False  # scale hashed columns by their naive-Bayes log-count ratio (NB-LR)
+    nb_shared: bool = False  # cross-fitting folds use the all-posts NB ratio (as the refit)
     svm: float = 0.0  # weight of a linear SVM averaged with the logistic regression
     # Weight of a fastText-style model (models.negativity_embed) averaged with the
     # logistic regression; 1: that model alone (C then plays no part).
@@ -136,9 +137,12 @@ def _nb_ratio(x, y: np.ndarray, hashed: int, alpha: float = 0.25) -> np.ndarray:
     return ratio
 
 
-def _fit(x, y: np.ndarray, c: float, recipe: Recipe, seed: int) -> _Linear:
+def _fit(x, y: np.ndarray, c: float, recipe: Recipe, seed: int,
+         ratio: np.ndarray | None = None) -> _Linear:
+    """Fit on (x, y); with NB-LR, ``ratio`` (else computed from x, y) scales the columns."""
     hashed = 2**recipe.word_bits + 2**recipe.char_bits
-    ratio = _nb_ratio(x, y, hashed) if recipe.nb else None
+    if recipe.nb and ratio is None:
+        ratio = _nb_ratio(x, y, hashed)
     xs = x @ sparse.diags(ratio) if ratio is not None else x
     if recipe.embedding:
         embed = _Linear(*negativity_embed.fit(xs, y, dim=recipe.embed_dim,
@@ -254,9 +258,13 @@ def fit_linear(
         else:
             fold = (np.arange(len(texts)) * 7919 + seed) % folds
         margin = np.empty(len(texts))
+        # nb_shared: every fold scales by the refit model's NB ratio (all posts' labels).
+        shared = (_nb_ratio(x, y, 2**recipe.word_bits + 2**recipe.char_bits)
+                  if recipe.nb and recipe.nb_shared else None)
         for k in range(folds):
             part = fold == k
-            margin[part] = _fit(x[~part], y[~part], c, recipe, seed).decision(x[part])
+            margin[part] = _fit(x[~part], y[~part], c, recipe, seed,
+                                shared).decision(x[part])
         held_y = y
         if calibrate is not None:
             chosen = np.asarray(calibrate, dtype=bool)
