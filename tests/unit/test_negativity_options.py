@@ -4,6 +4,8 @@ They are not shipped (docs/negativity.md, "Options compared"); these tests pin t
 they compute what the comparison says they compute.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -123,3 +125,13 @@ def test_a_model_with_extra_lexicons_fits_but_is_not_a_shippable_language_model(
     assert fitted.weights["dense_coef"].shape == (N_DENSE + 4,)
     with pytest.raises(Exception, match="dense_coef must have 9 weights"):
         train_model(texts, labels, recipe=recipe)
+
+
+def test_a_shared_nb_ratio_changes_the_calibration_not_the_weights():
+    texts, labels = synthetic()
+    texts = [f"{t} {'sad' if i % 7 == 0 else 'ok'}" for i, t in enumerate(texts)]
+    base = Recipe(word_bits=10, char_bits=10, nb=True, c_grid=(1.0,), calibration="platt")
+    own, shared = (fit_linear(texts, labels, recipe=replace(base, nb_shared=s))
+                   for s in (False, True))
+    np.testing.assert_array_equal(own.weights["word_coef"], shared.weights["word_coef"])
+    assert not np.array_equal(own.calibration.y, shared.calibration.y)
