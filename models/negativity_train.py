@@ -180,7 +180,15 @@ def _weights(model: _Linear, word_bits: int, char_bits: int) -> dict:
 
 class Fitted(NamedTuple):
     """A fitted linear model before it becomes a :class:`LanguageModel` (whose dense
-    block has the shipped width: comparisons with other feature sets stop here)."""
+    block has the shipped width: comparisons with other feature sets stop here).
+
+    >>> texts = [f"{w} post {i}" for i in range(60) for w in ("awful", "lovely", "plain")]
+    >>> labels = ["negative", "positive", "neutral"] * 60
+    >>> fitted = fit_linear(texts, labels, recipe=Recipe(word_bits=8, char_bits=8,
+    ...                                                  c_grid=(1.0,), calibration="platt"))
+    >>> sorted(fitted.weights), fitted.metadata["C"]
+    (['char_coef', 'dense_coef', 'intercept', 'word_coef'], 1.0)
+    """
 
     weights: dict  # word_coef, char_coef, dense_coef, intercept
     calibration: Calibration
