@@ -35,12 +35,14 @@ __all__ = [
     "CHUNK",
     "FEATURES",
     "FEATURES_VERSION",
+    "LEXICONS",
     "N_DENSE",
     "Coefs",
     "FeatureConfig",
     "Margins",
     "featurize",
     "margins",
+    "n_dense",
 ]
 
 
@@ -55,6 +57,9 @@ class FeatureConfig(NamedTuple):
     char_ngrams: tuple[int, int] = (2, 5)  # char n-grams, lo..hi
     contrast_ends_scope: bool = False  # "but", "however"... end a negation's scope
     emoticons: bool = False  # ASCII emoticons read as the emoji they stand for
+    # Extra valence lexicons (names in LEXICONS), each two more dense columns after
+    # the N_DENSE: positive and negative valence sums, negated words flipped as VADER's.
+    lexicons: tuple[str, ...] = ()
 
 
 # Bump when featurisation changes: an artefact only fits the features it was trained on.
@@ -111,6 +116,13 @@ _EMOTICON_RE = re.compile(
     r"(?<!\S)(" + "|".join(re.escape(e) for e in sorted(_EMOTICONS, key=len, reverse=True))
     + r")(?!\S)")
 N_DENSE = 9
+# Lexicons a comparison may add (FeatureConfig.lexicons): the package holding each and its
+# file inside the package. Read only when a config names them; neither is a run-time
+# dependency (see pyproject.toml's dev extra and docs/negativity.md for licences).
+LEXICONS = {
+    "afinn": ("afinn", "data/AFINN-en-165.txt"),  # Nielsen's AFINN-165, -5..5, ODbL
+    "pattern": ("textblob", "en/en-sentiment.xml"),  # De Smedt's pattern, -1..1, PDDL
+}
 # VADER's own scalar for a negated lexicon word.
 _NEGATED_VALENCE = -0.74
 _U64 = 2**64
@@ -268,23 +280,50 @@ def _hash_words(words: Sequence[str]) -> np.ndarray:
 _VALENCE, _NEGATOR, _CALL, _NEG_EMO, _POS_EMO, _CONTRAST, _ENGLISH = range(7)
 
 
+def _lexicon(name: str) -> tuple[list[str], list[float]]:
+    """Words and valences of an extra lexicon, on VADER's scale (-4..4)."""
+    if name not in LEXICONS:
+        raise ValueError(f"lexicon {name!r} is not one of {', '.join(LEXICONS)}")
+    package, path = LEXICONS[name]
+    text = resources.files(package).joinpath(path).read_text("utf-8")
+    if name == "afinn":
+        rows = [line.rsplit("\t", 1) for line in text.splitlines() if "\t" in line]
+        return [r[0] for r in rows], [float(r[1]) * 0.8 for r in rows]
+    import xml.etree.ElementTree as ET  # pattern's XML: one entry per word sense
+
+    senses: dict[str, list[float]] = {}
+    for word in ET.fromstring(text).iter("word"):
+        senses.setdefault(word.get("form", "").lower(), []).append(
+            float(word.get("polarity", "0")))
+    words = [w for w, values in senses.items() if w and any(values)]
+    return words, [4.0 * sum(senses[w]) / len(senses[w]) for w in words]
+
+
 @cache
-def _specials() -> tuple[np.ndarray, np.ndarray]:
-    """Sorted token hashes and their attributes (the columns above)."""
+def _specials(lexicons: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted token hashes and their attributes (the columns above, then one valence
+    column per extra lexicon)."""
     text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text("utf-8")
     rows = [line.split("\t") for line in text.splitlines() if "\t" in line]
+    width = 7 + len(lexicons)
     table: dict[int, np.ndarray] = {}
     groups = [([r[0] for r in rows], [float(r[1]) for r in rows], _VALENCE)]
     groups += [(words, [1.0] * len(words), column) for column, words in [
         (_NEGATOR, _NEGATORS), (_CALL, _CALLS_TO_ACTION), (_NEG_EMO, _NEG_EMOJI),
         (_POS_EMO, _POS_EMOJI), (_CONTRAST, _CONTRASTS), (_ENGLISH, ENGLISH_WORDS)]]
     groups.append((ENGLISH_SHARED, [0.5] * len(ENGLISH_SHARED), _ENGLISH))
+    groups += [(*_lexicon(name), 7 + i) for i, name in enumerate(lexicons)]
     for words, values, column in groups:
         for key, value in zip(_hash_words(words).tolist(), values, strict=True):
             if key:  # 0: the entry is not one token (an emoticon such as ":-(")
-                table.setdefault(key, np.zeros(7))[column] = value
+                table.setdefault(key, np.zeros(width))[column] = value
     keys = np.array(sorted(table), dtype=np.uint64)
-    return keys, np.array([table[k] for k in keys.tolist()]).reshape(-1, 7)
+    return keys, np.array([table[k] for k in keys.tolist()]).reshape(-1, width)
+
+
+def n_dense(config: FeatureConfig = FEATURES) -> int:
+    """Width of the dense block under ``config``: N_DENSE, plus two per extra lexicon."""
+    return N_DENSE + 2 * len(config.lexicons)
 
 
 class Words(NamedTuple):
@@ -305,7 +344,7 @@ def _words(codes: np.ndarray, kind: np.ndarray, doc_of: np.ndarray, bits: int,
     """
     n_docs = int(doc_of[-1]) + 1
     doc, hashes, first, is_word = _tokens(codes, kind, doc_of)
-    keys, attributes = _specials()
+    keys, attributes = _specials(config.lexicons)
     found = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
     hit = np.flatnonzero(keys[found] == hashes)  # tokens in the table: a minority
     attrs = attributes[found[hit]]
@@ -334,7 +373,8 @@ def _words(codes: np.ndarray, kind: np.ndarray, doc_of: np.ndarray, bits: int,
         docs.append(doc[2:][same3])
     word_doc = np.concatenate(docs)
     word_bucket = _bucket(np.concatenate(grams), bits)
-    valence = attrs[:, _VALENCE] * np.where(negated[hit], _NEGATED_VALENCE, 1.0)
+    flip = np.where(negated[hit], _NEGATED_VALENCE, 1.0)
+    valence = attrs[:, _VALENCE] * flip
 
     def per_doc(weights: np.ndarray) -> np.ndarray:
         return np.bincount(hit_doc, weights=weights, minlength=n_docs)
@@ -353,6 +393,8 @@ def _words(codes: np.ndarray, kind: np.ndarray, doc_of: np.ndarray, bits: int,
         np.tanh(per_doc(attrs[:, _POS_EMO])),
         np.tanh(bang / 3),
         np.tanh(question / 3),
+        *(np.tanh(per_doc(np.maximum(sign * attrs[:, 7 + i] * flip, 0)) / 4)
+          for i in range(len(config.lexicons)) for sign in (1.0, -1.0)),
     ])
     english_hits = per_doc(attrs[:, _ENGLISH])
     # English: two or more of its words (ENGLISH_SHARED count half), at least one in five.

@@ -29,6 +29,7 @@ from sklearn.metrics import (
 )
 from sklearn.svm import LinearSVC
 
+from models import negativity_embed
 from models.calibration import KINDS, Calibration, reliability
 from models.negativity import (
     FORMAT_VERSION,
@@ -42,9 +43,11 @@ __all__ = [
     "LABELS",
     "MIN_CALIBRATION_POSTS",
     "VERSION",
+    "Fitted",
     "Recipe",
     "best_threshold",
     "evaluate",
+    "fit_linear",
     "holdout_mask",
     "train",
     "train_model",
@@ -104,7 +107,14 @@ class Recipe:
     c_grid: tuple[float, ...] = C_GRID
     class_weight: str | None = None  # "balanced": the negatives weigh as much as the rest
     nb: bool = False  # scale hashed columns by their naive-Bayes log-count ratio (NB-LR)
+    nb_shared: bool = False  # cross-fitting folds use the all-posts NB ratio (as the refit)
     svm: float = 0.0  # weight of a linear SVM averaged with the logistic regression
+    # Weight of a fastText-style model (models.negativity_embed) averaged with the
+    # logistic regression; 1: that model alone (C then plays no part).
+    embedding: float = 0.0
+    embed_dim: int = 32  # these three: the best on the validation slice
+    embed_epochs: int = 3  # (bench/negativity_embed_tune.py)
+    embed_rate: float = 0.05
     calibration: str = "isotonic"
     folds: int = 5  # cross-fitted calibration; 0: fit it on the validation posts
     refit: bool = True  # refit on all posts after choosing C (else keep the fitted part's)
@@ -127,21 +137,35 @@ def _nb_ratio(x, y: np.ndarray, hashed: int, alpha: float = 0.25) -> np.ndarray:
     return ratio
 
 
-def _fit(x, y: np.ndarray, c: float, recipe: Recipe, seed: int) -> _Linear:
+def _fit(x, y: np.ndarray, c: float, recipe: Recipe, seed: int,
+         ratio: np.ndarray | None = None) -> _Linear:
+    """Fit on (x, y); with NB-LR, ``ratio`` (else computed from x, y) scales the columns."""
     hashed = 2**recipe.word_bits + 2**recipe.char_bits
-    ratio = _nb_ratio(x, y, hashed) if recipe.nb else None
+    if recipe.nb and ratio is None:
+        ratio = _nb_ratio(x, y, hashed)
     xs = x @ sparse.diags(ratio) if ratio is not None else x
+    if recipe.embedding:
+        embed = _Linear(*negativity_embed.fit(xs, y, dim=recipe.embed_dim,
+                                              epochs=recipe.embed_epochs,
+                                              rate=recipe.embed_rate, seed=seed))
+        if recipe.embedding >= 1.0:
+            return _Linear(embed.coef * ratio, embed.intercept) if ratio is not None else embed
     lr = LogisticRegression(C=c, solver="liblinear", max_iter=1000, random_state=seed,
                             class_weight=recipe.class_weight).fit(xs, y)
     coef, intercept = lr.coef_[0], float(lr.intercept_[0])
-    if recipe.svm:
-        svm = LinearSVC(C=c / 4, class_weight=recipe.class_weight, random_state=seed,
-                        max_iter=5000).fit(xs, y)
-        lr_m, svm_m = lr.decision_function(xs), svm.decision_function(xs)
-        scale = lr_m.std() / max(svm_m.std(), 1e-12)  # SVM margins on the LR's scale
-        w = recipe.svm
-        coef = (1 - w) * coef + w * scale * svm.coef_[0]
-        intercept = (1 - w) * intercept + w * scale * float(svm.intercept_[0])
+    for w, other in [(recipe.svm, "svm"), (recipe.embedding, "embedding")]:
+        if not w:
+            continue
+        if other == "svm":
+            svm = LinearSVC(C=c / 4, class_weight=recipe.class_weight, random_state=seed,
+                            max_iter=5000).fit(xs, y)
+            model = _Linear(svm.coef_[0], float(svm.intercept_[0]))
+        else:
+            model = embed
+        lr_m, other_m = lr.decision_function(xs), model.decision(xs)
+        scale = lr_m.std() / max(other_m.std(), 1e-12)  # its margins on the LR's scale
+        coef = (1 - w) * coef + w * scale * model.coef
+        intercept = (1 - w) * intercept + w * scale * model.intercept
     if ratio is not None:
         coef = coef * ratio
     return _Linear(coef, intercept)
@@ -154,7 +178,33 @@ def _weights(model: _Linear, word_bits: int, char_bits: int) -> dict:
             "dense_coef": coef[words + chars :], "intercept": model.intercept}
 
 
-def train_model(
+class Fitted(NamedTuple):
+    """A fitted linear model before it becomes a :class:`LanguageModel` (whose dense
+    block has the shipped width: comparisons with other feature sets stop here).
+
+    >>> texts = [f"{w} post {i}" for i in range(60) for w in ("awful", "lovely", "plain")]
+    >>> labels = ["negative", "positive", "neutral"] * 60
+    >>> fitted = fit_linear(texts, labels, recipe=Recipe(word_bits=8, char_bits=8,
+    ...                                                  c_grid=(1.0,), calibration="platt"))
+    >>> sorted(fitted.weights), fitted.metadata["C"]
+    (['char_coef', 'dense_coef', 'intercept', 'word_coef'], 1.0)
+    """
+
+    weights: dict  # word_coef, char_coef, dense_coef, intercept
+    calibration: Calibration
+    threshold: float
+    metadata: dict
+
+
+def train_model(texts: Sequence[str], labels: Sequence[str], **options) -> LanguageModel:
+    """Fit one language's model on ``texts`` (all training data: hold out your test set
+    first): :func:`fit_linear`'s model as a :class:`LanguageModel`."""
+    fitted = fit_linear(texts, labels, **options)
+    return LanguageModel(**fitted.weights, calibration=fitted.calibration,
+                         threshold=fitted.threshold, metadata=fitted.metadata)
+
+
+def fit_linear(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
@@ -164,7 +214,7 @@ def train_model(
     x=None,
     groups: Sequence[str] | None = None,
     calibrate: np.ndarray | None = None,
-) -> LanguageModel:
+) -> Fitted:
     """Fit one language's model on ``texts`` (all training data: hold out your test set first).
 
     ``validation`` is a fraction held out by a hash of the text, or a boolean mask
@@ -216,9 +266,13 @@ def train_model(
         else:
             fold = (np.arange(len(texts)) * 7919 + seed) % folds
         margin = np.empty(len(texts))
+        # nb_shared: every fold scales by the refit model's NB ratio (all posts' labels).
+        shared = (_nb_ratio(x, y, 2**recipe.word_bits + 2**recipe.char_bits)
+                  if recipe.nb and recipe.nb_shared else None)
         for k in range(folds):
             part = fold == k
-            margin[part] = _fit(x[~part], y[~part], c, recipe, seed).decision(x[part])
+            margin[part] = _fit(x[~part], y[~part], c, recipe, seed,
+                                shared).decision(x[part])
         held_y = y
         if calibrate is not None:
             chosen = np.asarray(calibrate, dtype=bool)
@@ -248,8 +302,7 @@ def train_model(
     }
     if recipe.refit or folds:
         model = _fit(x, y, c, recipe, seed)
-    weights = _weights(model, recipe.word_bits, recipe.char_bits)
-    return LanguageModel(**weights, calibration=cal, threshold=threshold, metadata=metadata)
+    return Fitted(_weights(model, recipe.word_bits, recipe.char_bits), cal, threshold, metadata)
 
 
 def train(texts: Sequence[str], labels: Sequence[str], *, lang: str = "en", seed: int = 0,
