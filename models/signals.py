@@ -297,14 +297,13 @@ def coordination(s: Scale, threshold: float = 0.2) -> Signal | None:
 
 def reach(high_reach_posts: int, top: tuple[tuple[str, int], ...],
           threshold: int) -> Signal | None:
-    """High-follower accounts (MPs, journalists) joining in with hostile posts: a
-    minister's own announcement or a journalist's neutral report is not amplification."""
+    """High-follower accounts (MPs, journalists) joining in."""
     if high_reach_posts == 0 or not top:
         return None
     name, followers = top[0]
     return Signal("reach", float(high_reach_posts),
-                  f"{high_reach_posts} hostile posts from accounts with ≥{threshold:,} followers"
-                  f" (largest account in the window {name}, {followers:,})")
+                  f"{high_reach_posts} posts from accounts with ≥{threshold:,} followers"
+                  f" (largest {name}, {followers:,})")
 
 
 def calls_to_action(share: float, hashtags: tuple[tuple[str, int], ...],

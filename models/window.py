@@ -107,7 +107,7 @@ class Totals(NamedTuple):
 class Counts(NamedTuple):
     """Counts a bucket keeps for the signals of an unusual window (summed only then)."""
 
-    high_reach: int = 0  # hostile posts by accounts at or above the high-reach threshold
+    high_reach: int = 0  # posts by accounts at or above the high-reach threshold
     demands: int = 0  # scored original posts carrying each hostility marker
     sarcasm: int = 0
     questions: int = 0
@@ -171,8 +171,8 @@ class OpenBucket:
         for author, followers, _, root, h, flags in records:
             if flags & CALL:
                 calls += 1
-            if followers >= high_reach and h is not None and h >= threshold:
-                high += 1  # amplifying the storm: a hostile post, not any post
+            if followers >= high_reach:
+                high += 1
             if followers > reach.get(author, -1):
                 reach[author] = followers
             if root is not None:
