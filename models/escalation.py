@@ -161,7 +161,8 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     if learned is not None and learned < p.judge_after:
         # An entity watched for minutes: its own history is too short to judge against.
         return Judgement(None, score, (), escalating, streak, best, since)
-    if escalating and max(streak, recent + 1) >= p.sustain:
+    sustained = max(streak, recent + 1)  # escalating buckets among the last sustain_within
+    if escalating and sustained >= p.sustain:
         strong = (score >= p.critical_score
                   and max(s.ratio for s in esc) >= p.critical_ratio
                   and max(s.authors for s in esc) >= p.critical_authors)
@@ -187,8 +188,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             if not raw_vol:
                 reasons.append("volume as usual: hostility alone")
         if escalating:
-            reasons.append(f"escalating for {max(streak, recent + 1)} of {p.sustain}"
-                           " buckets needed")
+            reasons.append(f"escalating for {sustained} of {p.sustain} buckets needed")
         reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since)
