@@ -18,6 +18,8 @@ BENCHES = [
     ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
     ("replay pipeline throughput", ["bench_replay.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
+    ("worker state changelog against input, on the real broker",
+     ["bench_worker_changelog.py", "--lines", "60000"]),
 ]
 
 
