@@ -351,6 +351,12 @@ class Detector:
             # hostile than it has had time to learn. It learns, guarded (bounded volume
             # steps, no tone from a bucket far above expectation).
             baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
+        elif (base.n < p.learning and _in_build(build, p)
+              and hours * 3600.0 >= p.long_scales[0] * p.bucket_seconds):
+            # A build for hours while still young: more likely a tone its first sparse
+            # hours did not see than a storm. It learns, guarded, as above; else the
+            # build blocks the learning that would end it, and warns all day.
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
         if closing:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
                                          judgement.escalating, base.n)
