@@ -139,11 +139,11 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     since = None
     if build_state is not None and _building(build_state, long, p):
         run = build_state.run
-        share0 = _build_share0(build_state, long)
-        hostile = run.organic_hostile(share0)
-        ratio = hostile / max(run.expected * share0, 0.5)
+        hostile = run.organic_hostile(build_state.share0)
+        ratio = hostile / max(run.expected * build_state.share0, 0.5)
         since = build_state.started
-        signal = build(build_state.started or 0.0, hours, ratio, _organic_share(run), share0)
+        signal = build(build_state.started or 0.0, hours, ratio, _organic_share(run),
+                       build_state.share0)
         if not esc and long:  # the build decided
             decided = signal
             esc.append(long[0])
@@ -227,14 +227,6 @@ def _organic_share(t: Totals) -> float:
     return t.organic_hostile() / organic if organic and t.scored else t.share
 
 
-def _build_share0(b: Build, long: list[Scale]) -> float:
-    """The usual share a build's tone is judged against: the baseline's when the run
-    started, or its share now if it has learned a higher one since. A young entity's
-    first sparse hours can teach it a share well below its true one; a build that
-    started then must not go on warning once the baseline has caught up."""
-    return max(b.share0, long[0].share0) if long else b.share0
-
-
 def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     """The CUSUM has crossed its alarm, the share over its run is significantly up, and
     the shortest long window still runs hot (a finished build does not linger)."""
@@ -248,9 +240,8 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     # accounts) lend it none of their hostility.
     share = _organic_share(run)
     n = run.scored * organic / run.volume
-    share0 = _build_share0(b, long)
-    shift = share - share0
-    z = binomial_z(share * n, n, share0, 1.5)
+    shift = share - b.share0
+    z = binomial_z(share * n, n, b.share0, 1.5)
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)
