@@ -351,6 +351,16 @@ class Detector:
             # hostile than it has had time to learn. It learns, guarded (bounded volume
             # steps, no tone from a bucket far above expectation).
             baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
+        elif (base.n < p.learning and _in_build(build, p)
+              and hours * 3600.0 >= p.long_scales[0] * p.bucket_seconds):
+            # A build for hours while still young: more likely a tone its first sparse
+            # hours did not see than a storm. It learns, guarded, as above, and the
+            # build's tone is judged against what it learns; else the build blocks the
+            # learning that would end it, and warns all day (seen: a department whose
+            # first night taught it 0.11 paged six times in a day, "27% vs 11% usual").
+            baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
+            horizon = horizon._replace(build=build._replace(
+                share0=max(build.share0, baseline.negative_share(bp))))
         if closing:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
                                          judgement.escalating, base.n)

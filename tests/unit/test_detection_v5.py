@@ -67,3 +67,38 @@ def test_calm_buckets_shift_the_escalation_flags_out():
     for minute in range(1, 20):  # quiet minutes: nothing posted
         state, _ = d.tick(state, 60.0 * minute)
     assert state.recent == 0
+
+
+# ------------------------------------------------------------------ a young entity's build
+
+def test_a_young_entity_more_hostile_than_its_first_hours_learns_it_through_a_build():
+    # Watched from 10:00: six hours at a hostile share of 0.06, then 0.25 at the same
+    # volume. The shift is real and warns; but a build above its alarm blocks learning
+    # (a storm must not become the new normal), so a young entity never learned its
+    # tone, the build stayed at its cap for more than a day and warned for 17 hours
+    # (seen on a holdout department: six pages in a day, "27% vs 11% usual"). Now a
+    # build that has lasted the shortest long window teaches a young entity, guarded,
+    # as an hour of escalation does, and its tone is judged against what it learns.
+    import dataclasses
+    import random
+
+    from models.observation import Observation
+
+    p = DetectorParams()
+    p = dataclasses.replace(p, baseline=dataclasses.replace(p.baseline, profile_prior=5.0))
+    d, rng = Detector(p), random.Random(3)
+    state = d.initial()
+    start = 1772409600.0 + 10 * 3600  # a Monday, 10:00 UTC
+    building, warned = [], []
+    for m in range(30 * 60):
+        share = 0.06 if m < 6 * 60 else 0.25
+        for i in range(sum(rng.random() < 0.5 for _ in range(6))):
+            word = "".join(chr(97 + (m * 40 + i) // 26**k % 26) for k in range(4))
+            state, verdicts = d.observe(state, Observation(
+                "acme", f"{m}-{i}", start + 60.0 * m + i, "x", f"u{m}-{i}", f"acme {word}",
+                10, 0.9 if rng.random() < share else 0.05))
+            warned += [round((v.at - start) / 60) for v in verdicts if v.severity == "warning"]
+        building.append(state.horizon.build.score >= p.cusum_alarm)
+    assert any(building[6 * 60:12 * 60]) and warned  # the shift was seen and warned
+    assert max(warned) < 12 * 60  # the build's tone judged against what it learned
+    assert not any(building[26 * 60:])  # and the build ended
