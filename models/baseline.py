@@ -53,9 +53,9 @@ class BaselineParams:
     profile_memory: int = 600  # updates of one hourly slot (60 a day)
     # The flat shape (1.0) a slot starts from counts as this many updates: at 0 a slot's
     # first minute (nothing posted, for a quiet entity) sets its shape to the floor, the
-    # level learns 20x the counts, and the next hour's slot expects 20x too. 0 by
-    # default: fixed alone it exposes a young entity's CUSUM deadlock (detection.md, v5).
-    profile_prior: float = 0.0
+    # level learns 20x the counts, and the next hour's slot expects 20x too (0 was the
+    # default until v6: detection.md, "Detection v6").
+    profile_prior: float = 5.0
     share_memory: int = 4320
     prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts

@@ -233,7 +233,9 @@ class Detector:
         if h is not None and obs.markers:
             h = 1.0 - (1.0 - h) * self._keep[obs.markers & 7]
         post = None
-        if len(bucket.texts) < p.keep_texts:
+        if len(bucket.texts) < p.keep_texts or followers >= p.high_reach:
+            # High-reach posts are always kept (they are rare): amplification is read
+            # from them (``_amplifying``).
             post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
                         obs.markers, obs.ts, obs.url)
         bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
@@ -310,7 +312,8 @@ class Detector:
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
         extras = self._extras(windows, scales, entity_id, p)
-        amplified = any(x.name == "reach" for x in extras)
+        amplified = (any(x.name == "reach" for x in extras)
+                     and _amplifying(windows[min(1, len(windows) - 1)], windows[-1], p))
         build = horizon.build
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
         judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
@@ -658,6 +661,30 @@ def _learn_lagged(base: Baseline, ring: tuple[Bucket, ...], streak: int, p: Dete
     b = ring[-lag - 1]
     t = b.totals
     return base.learn(b.start, t.volume, p.baseline, t.scored, t.mass, dispersion, guarded)
+
+
+def _amplifying(recent: Window, hour: Window, p: DetectorParams) -> bool:
+    """A high-reach account amplifies the storm: in the ``recent`` window, one posts
+    something hostile, reshares a post, or posts what others have reshared at least
+    ``amplify_reshares`` times over the ``hour``. A minister's own announcement or a
+    newsdesk's headline that nobody passes on is reach, not amplification: it must not
+    lower the floors of the news spike it starts."""
+    roots: dict[str, int] | None = None
+    for b in recent.buckets:
+        for post in b.texts:
+            if post.followers < p.high_reach:
+                continue
+            if post.reshare_of is not None or (
+                    post.hostility is not None and post.hostility >= p.negative_threshold):
+                return True
+            if roots is None:
+                roots = {}
+                for other in hour.buckets:
+                    for root, n in other.roots:
+                        roots[root] = roots.get(root, 0) + n
+            if roots.get(post.id, 0) >= p.amplify_reshares:
+                return True
+    return False
 
 
 def build_might(build: Build, p: DetectorParams) -> bool:

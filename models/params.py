@@ -133,7 +133,8 @@ class DetectorParams:
     coordination_reason: float = 0.2  # report coordination above this share
     # Reach, calls to action, linkage, reshares, markers.
     high_reach: int = 50_000  # followers
-    reach_floor_factor: float = 0.5  # a high-reach post in the storm scales the floors by this
+    reach_floor_factor: float = 0.5  # a high-reach account amplifying scales the floors by this
+    amplify_reshares: int = 3  # reshares of a high-reach post that make it amplification
     call_share: float = 0.15
     linked_share: float = 0.1
     centre_reshares: int = 20  # reshares of one post in a window that make it the centre
@@ -343,7 +344,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "author_rate": (0.0, 1e6), "duplicate_min": (2, 10**6),
     "coordination_reason": (0.0, 1.0), "high_reach": (1, 10**12),
     "reach_floor_factor": (0.0, 1.0), "call_share": (0.0, 1.0), "linked_share": (0.0, 1.0),
-    "centre_reshares": (1, 10**9), "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),
+    "centre_reshares": (1, 10**9), "amplify_reshares": (1, 10**9),
+    "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),
     "marker_share": (0.0, 1.0),
     "keep_texts": (0, 10_000), "evidence_minutes": (1, 1440), "evidence_posts": (0, 100_000),
     "samples": (0, 100), "top_authors": (0, 100), "top_terms": (0, 100),

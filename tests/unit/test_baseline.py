@@ -87,9 +87,9 @@ def test_with_profile_prior_a_new_entitys_first_day_expects_about_its_own_rate(p
     # its first minute (often nothing posted) must not set that hour's shape, or the
     # level learns many times the counts and the next hour expects as much (seen: a
     # 5/h policy expected 25-57 an hour through its first ten hours, and a storm of 14x
-    # its rate in its first hour was never warned). With profile_prior 0 (the default,
-    # see docs/detection.md, v5): median 2.4x, one hour in ten 11.6x at 5/h. With 5:
-    # 1.6x and 2.2x (at 0.5/h still 2.3x and 8x).
+    # its rate in its first hour was never warned). With profile_prior 0 (the default
+    # until v6, see docs/detection.md, v5): median 2.4x, one hour in ten 11.6x at 5/h.
+    # With 5 (the default since): 1.6x and 2.2x (at 0.5/h still 2.3x and 8x).
     rng = random.Random(7)
     p = BaselineParams(prior_level=0.1, prior_weight=5.0, profile_prior=5.0)
     start = MONDAY + 10 * 3600

@@ -8,7 +8,7 @@ from models.detector import Detector, DetectorParams, EntityState
 from models.errors import ParamsError
 from models.escalation import Thresholds, judge
 from models.signals import Scale
-from models.window import OpenBucket
+from models.window import ZERO, Bucket, OpenBucket, Post, Window
 
 # ------------------------------------------------------------------ k of n
 
@@ -102,3 +102,51 @@ def test_a_young_entity_more_hostile_than_its_first_hours_learns_it_through_a_bu
     assert any(building[6 * 60:12 * 60]) and warned  # the shift was seen and warned
     assert max(warned) < 12 * 60  # the build's tone judged against what it learned
     assert not any(building[26 * 60:])  # and the build ended
+
+
+# ------------------------------------------------------------------ amplification
+
+def _window(*buckets: Bucket) -> Window:
+    return Window(len(buckets), ZERO, buckets)
+
+
+def _loud(text: str, hostility: float, reshare_of: str | None = None) -> Post:
+    return Post("loud-1", "@newsdesk", text, 400_000, hostility, reshare_of)
+
+
+def test_a_high_reach_post_nobody_passes_on_is_reach_not_amplification():
+    # A minister's own announcement, or a headline: it starts a news spike whose floors
+    # must not be halved. Reshared by others, it is the storm's trigger spreading.
+    from models.detector import _amplifying
+
+    p = DetectorParams()
+    headline = Bucket(0.0, texts=(_loud("Oakley to cut support for families", 0.1),))
+    assert not _amplifying(_window(headline), _window(headline), p)
+    reshared = Bucket(60.0, roots=(("loud-1", p.amplify_reshares),))
+    assert _amplifying(_window(headline), _window(headline, reshared), p)
+    fewer = Bucket(60.0, roots=(("loud-1", p.amplify_reshares - 1), ("other", 50)))
+    assert not _amplifying(_window(headline), _window(headline, fewer), p)
+
+
+def test_a_hostile_high_reach_post_or_a_high_reach_reshare_amplifies():
+    from models.detector import _amplifying
+
+    p = DetectorParams()
+    hostile = Bucket(0.0, texts=(_loud("Oakley must go", 0.95),))
+    reshare = Bucket(0.0, texts=(_loud("RT: Oakley must go", 0.1, reshare_of="m-7"),))
+    small = Bucket(0.0, texts=(Post("m-8", "@someone", "Oakley must go", 300, 0.95),))
+    for b in (hostile, reshare):
+        assert _amplifying(_window(b), _window(b), p)
+    assert not _amplifying(_window(small), _window(small), p)
+
+
+def test_high_reach_posts_are_kept_beyond_the_bucket_sample():
+    from models.observation import Observation
+
+    p = DetectorParams(keep_texts=2)
+    d = Detector(p)
+    state = d.initial()
+    for i, followers in enumerate((10, 20, 30, 400_000)):
+        state, _ = d.observe(state, Observation("acme", f"m{i}", 60.0 + i, "x", f"u{i}",
+                                                "acme news", followers, 0.1))
+    assert [x.id for x in state.open.texts] == ["m0", "m1", "m3"]
