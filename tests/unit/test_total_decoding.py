@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from alerting.event import AlertEvent
@@ -123,6 +123,11 @@ def test_a_storm_of_hostile_mentions_goes_the_whole_way_to_the_alert_store(
         valid, odd, junk, tmp_path_factory):
     # Tagging, scoring, pseudonyms, sketches, bucket close, evidence, the alert JSON and
     # the outbox: nothing raises, the storm is detected, and every event survives them.
+    # A storm whose every post is a reshare or in a language without a model has no tone
+    # to read: it is a burst of volume, whose detection depends on the entity's volume
+    # tail (an 8-minute 8x burst on an entity watched for 2.5 hours is not rarer than its
+    # budget allows). At least one kind of post must be one whose tone is read.
+    assume(any(not m.get("reshare_of") and m.get("lang") in (None, "en") for m in valid))
     raws = [*storm(valid + odd), *junk]
     store = MemoryAlertStore()
     out = full_path(raws, store, tmp_path_factory.mktemp("outbox") / "outbox.jsonl")
