@@ -260,12 +260,14 @@ def measure(args: argparse.Namespace, bootstrap: str, redis_url: str) -> int:
     wl = Path(f"/tmp/firestorm-rss-{run}.json")  # JSON is YAML: the watchlist as written
     wl.write_text(json.dumps({"entities": generated.entities}))
     env = worker_env(bootstrap, redis_url, "rss", run, port, wl)
+    env["FIRESTORM_BATCH_SIZE"] = str(args.batch_size)
     span = (data[-1]["ts"] - data[0]["ts"]) / 3600
     kinds = Counter(e["kind"] for e in generated.entities)
     print(f"{len(generated.entities):,} entities"
           f" ({', '.join(f'{kinds[k]} {k}' for k, _, _ in KINDS)}),"
           f" {len(data):,} mentions over {span:.1f} h of event time"
-          f" ({args.rate:g} an hour per entity on average)", flush=True)
+          f" ({args.rate:g} an hour per entity on average; worker batches of"
+          f" {args.batch_size:,})", flush=True)
     log_path = f"/tmp/firestorm-rss-{run}.log"
     log = open(log_path, "wb")  # noqa: SIM115
     worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
@@ -300,8 +302,9 @@ def measure(args: argparse.Namespace, bootstrap: str, redis_url: str) -> int:
             h = health(port) or {}
             if time.monotonic() - last > 2:
                 last = time.monotonic()
-                progress(f"worker taking it in (RSS {sampler.samples[-1][1] / 1024:,.0f} MB)"
-                         " mentions", h.get("received", 0), len(data), started)
+                progress(f"worker: RSS {sampler.samples[-1][1] / 1024:,.0f} MB, items judged"
+                         f" {h.get('judged', 0):,} of {h.get('forwarded', 0):,}; mentions"
+                         " received", h.get("received", 0), len(data), started)
             if (h.get("received", 0) >= len(data)
                     and h["judged"] + h["redelivered"] >= h["forwarded"]):
                 break
@@ -368,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=6.0,
                         help="mean mentions an hour per entity; departments get more,"
                              " persons fewer (default 6)")
+    parser.add_argument("--batch-size", type=int, default=5000,
+                        help="FIRESTORM_BATCH_SIZE of the worker (default 5000: at the"
+                             " default 500, every batch rewrites the state of every entity"
+                             " it touches to the changelog, and a day of history for 1,000"
+                             " entities takes hours to take in)")
     parser.add_argument("--seed", type=int, default=1, help="stream seed (default 1)")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds of RSS samples after the last mention is judged that"
@@ -384,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--hours must be 1..720, got {args.hours:g}")
     if not 0 < args.rate <= 3600:
         parser.error(f"--rate must be above 0 and at most 3600, got {args.rate:g}")
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.settle < 1 or args.every <= 0 or args.timeout <= 0:
         parser.error("--settle must be >= 1, --every and --timeout above 0")
     bootstrap = os.environ.get("FIRESTORM_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
