@@ -22,6 +22,8 @@ BENCHES = [
     # reached are printed, marked PARTIAL (docs/benchmarks.md, "Worker memory").
     ("worker RSS watching 1,000 entities with a day of history (target < 500 MB)",
      ["bench_rss.py", "--timeout", "2400"]),
+    ("worker state changelog against input, on the real broker",
+     ["bench_worker_changelog.py", "--lines", "60000"]),
 ]
 
 

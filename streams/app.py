@@ -36,9 +36,10 @@ from alerting.audit import AuditEntry
 from alerting.engine import EntityEngineState, Source
 from alerting.errors import FirestormAlertError
 from alerting.event import AlertEvent
+from alerting.stored import NOTHING
 from alerting.timeline import IncidentPoints
 from models.observation import Observation
-from streams import flowfix
+from streams import flowfix, statestore
 from streams.changelog import DurableTable
 from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
@@ -48,6 +49,7 @@ from streams.messages import MessageError, decode, encode
 from streams.metrics import CONTENT_TYPE, Metrics, reason_class
 from streams.pipeline import Pipeline, WatchlistSource
 from streams.settings import Settings
+from streams.statestore import Loaded
 
 __all__ = ["Counters", "build_app"]
 
@@ -151,6 +153,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     states = app.tables.add(DurableTable(
         app, name="engine-state", default=None, beacon=app.tables.beacon,
         partitions=settings.partitions, key_type=bytes, use_partitioner=True,
+        value_type=bytes,  # raw: streams/statestore.py encodes (and compresses) values
         extra_topic_configs={"segment.ms": "300000", "min.cleanable.dirty.ratio": "0.1",
                              "max.message.bytes": str(STATE_MAX_BYTES)}))
     counters = Counters(beat=time.monotonic())
@@ -160,9 +163,10 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     failstop = failstop or FailStop(ledger)
     failstop.on_stop = lambda agent, why: health.agent_stopped(agent, why)
     detected: dict[int, int] = {}  # observations partition -> next offset to judge
-    # The state last written per entity, parsed, and the table value it was written as:
-    # while the table still holds that value, the parsed state is reused (no re-parse).
-    parsed: dict[str, tuple[object, EntityEngineState]] = {}
+    # The state last written per entity, what the changelog holds of it, and the head
+    # value it was written with: while the table still holds that head, the state is
+    # reused (no re-parse) and the next write sends only what changed (streams/statestore.py).
+    parsed: dict[str, tuple[object, Loaded]] = {}
     heard: dict[int, float] = {}  # mentions partition -> monotonic time of its last message
     declared: dict[int, float] = {}  # mentions partition -> when it was last said to be idle
 
@@ -368,9 +372,11 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             await loop.run_in_executor(None, _answer_all, answer, answers)
         for entity_id, after in touched.items():
             if after is not None:
-                value = {"engine": after.to_dict()}
-                states[entity_id.encode("utf-8")] = value
-                parsed[entity_id] = (value, after)
+                cached = parsed.get(entity_id)
+                written = statestore.write(states, entity_id,
+                                           cached[1].written if cached else NOTHING, after)
+                parsed[entity_id] = (states.get(statestore.key_of(entity_id)),
+                                     Loaded(after, written))
         # The state must be on Kafka before the batch is acked (streams/changelog.py).
         await asyncio.gather(states.written(), *sent)
         done(positions)
@@ -416,8 +422,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             recovery = app.tables.recovery
             recovering = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
             held = None if recovering else open_states(
-                states.items(), active_filter(app, settings.topic_observations,
-                                              settings.partitions))
+                states, active_filter(app, settings.topic_observations, settings.partitions))
             lag = consumer_lag(app, (settings.topic_mentions, settings.topic_observations))
             await asyncio.get_running_loop().run_in_executor(
                 None, pulse.beat, held, lag, current.pipeline.engine)
@@ -560,19 +565,6 @@ def _labels(gauge: Any) -> set[tuple[str, ...]]:
     return {tuple(s.labels.values()) for m in gauge.collect() for s in m.samples}
 
 
-def _stored(value: dict[str, Any] | None) -> EntityEngineState | None:
-    """The table's value as engine state (and the format before 0.2: "seen" beside it)."""
-    if not value:
-        return None
-    state = EntityEngineState.from_dict(value["engine"])
-    old = value.get("seen")
-    if old and not state.seen:
-        from dataclasses import replace
-
-        state = replace(state, seen=tuple(sorted((int(p), int(o)) for p, o in old.items())))
-    return state
-
-
 def _deliver_all(deliver: Deliver,
                  deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]) -> None:
     for events, points in deliveries:
@@ -580,15 +572,15 @@ def _deliver_all(deliver: Deliver,
 
 
 def _load(touched: dict[str, EntityEngineState | None], states: Any,
-          parsed: dict[str, tuple[object, EntityEngineState]],
-          entity_id: str) -> EntityEngineState | None:
+          parsed: dict[str, tuple[object, Loaded]], entity_id: str) -> EntityEngineState | None:
     """The entity's state as this batch has it: read from the table once per batch."""
     if entity_id not in touched:
-        # 0.1 keyed the table in JSON ('"acme"'): read such state once more.
-        value = (states.get(entity_id.encode("utf-8"))
-                 or states.get(json.dumps(entity_id).encode("utf-8")))
+        head = states.get(statestore.key_of(entity_id))
         cached = parsed.get(entity_id)
-        touched[entity_id] = cached[1] if cached and cached[0] is value else _stored(value)
+        if not (cached and head is not None and cached[0] is head):
+            cached = (head, statestore.read(states, entity_id))
+            parsed[entity_id] = cached
+        touched[entity_id] = cached[1].state
     return touched[entity_id]
 
 

@@ -14,6 +14,12 @@ no alert because the baseline had never been warmed up.
 
 :class:`DurableTable` keeps the future of every write; :meth:`DurableTable.written`
 waits for them, so the detect agent acks a batch only once Kafka holds its state.
+Deletes (tombstones) are kept the same way.
+
+An entity's state is several records (streams/statestore.py): the head under the entity
+id, its parts under ``id + b"\\x00" + suffix``. Every record of an entity goes to the
+partition of its id, the partition of the entity's observations, so that a worker
+recovering that partition recovers all of them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from aiokafka.partitioner import murmur2
 from faust import Table
 from faust.types import FutureMessage
 
@@ -34,6 +41,14 @@ class DurableTable(Table):
         super().__init__(*args, **kwargs)
         self._unconfirmed: list[FutureMessage] = []
 
+    def partition_for_key(self, key: Any) -> int | None:
+        """The partition of the entity the key belongs to (its part before a NUL)."""
+        if isinstance(key, bytes) and self.use_partitioner:
+            entity = key.split(b"\x00", 1)[0]
+            partitions = self.partitions or self.app.conf.topic_partitions
+            return (murmur2(entity) & 0x7FFFFFFF) % partitions
+        return super().partition_for_key(key)
+
     def on_key_set(self, key: Any, value: Any) -> None:
         # faust's own on_key_set (faust/tables/table.py), keeping the future.
         fut = self.send_changelog(self.partition_for_key(key), key, value)
@@ -41,6 +56,16 @@ class DurableTable(Table):
         assert partition is not None  # eager partitioning sets it
         self._maybe_set_key_ttl(key, partition)
         self._sensor_on_set(self, key, value)
+        self._unconfirmed.append(fut)
+
+    def on_key_del(self, key: Any) -> None:
+        # faust's own on_key_del, keeping the future of the tombstone.
+        fut = self.send_changelog(self.partition_for_key(key), key, value=None,
+                                  value_serializer="raw")
+        partition = fut.message.partition
+        assert partition is not None
+        self._maybe_del_key_ttl(key, partition)
+        self._sensor_on_del(self, key)
         self._unconfirmed.append(fut)
 
     async def written(self) -> None:

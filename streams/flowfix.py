@@ -1,13 +1,15 @@
 """Fixes for message loss in faust-streaming's start-up and rebalances.
 
-Three patches, all installed by :func:`apply`:
+Four patches, all installed by :func:`apply`:
 
 - resume must not clear live queues (below);
 - seek to the committed offsets *before* the stream partitions resume, and a
   source partition the group never committed to its first offset (see
   ``_on_recovery_completed``);
 - never commit an offset that was not acked: no "gap" is taken as processed,
-  and no single missing offset at the head is stepped over (see ``_new_offset``).
+  and no single missing offset at the head is stepped over (see ``_new_offset``);
+- a fetch waiting while every partition is paused takes no records (see
+  ``_fetch_records``).
 
 The first one:
 
@@ -44,11 +46,13 @@ import asyncio
 import logging
 from typing import Any, cast
 
+from aiokafka.errors import ConsumerStoppedError
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, consecutive_numbers
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from mode.utils.queues import FlowControlEvent
 
-__all__ = ["apply", "holes"]
+__all__ = ["Only", "apply", "holes"]
 
 log = logging.getLogger("firestorm.worker")
 
@@ -165,6 +169,59 @@ def _new_offset(self: Consumer, tp: Any) -> int | None:
     return batch[-1] + 1
 
 
+class Only:
+    """The partitions a fetch may take records from: faust's live set of active
+    partitions, where an empty set means none (for aiokafka it means all).
+
+    >>> live = {"obs/0"}
+    >>> only = Only(live)
+    >>> live.clear()  # faust pauses the last active partition while the fetch waits
+    >>> bool(only), "obs/0" in only
+    (True, False)
+    """
+
+    __slots__ = ("live",)
+
+    def __init__(self, live: Any) -> None:
+        self.live = live
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self.live
+
+    def __bool__(self) -> bool:
+        return True  # aiokafka's fetched_records takes a falsy set as "every partition"
+
+
+async def _fetch_records(self: AIOKafkaConsumerThread, consumer: Any,
+                         active_partitions: Any, timeout: float | None = None,
+                         max_records: int | None = None) -> Any:
+    """faust's ``AIOKafkaConsumerThread._fetch_records``, never taking records from
+    every partition because the active set emptied while it waited.
+
+    faust hands aiokafka's ``Fetcher.fetched_records`` its live set of active partitions,
+    and that call waits up to a second for records, checking ``if partitions and tp not
+    in partitions`` on each wake. At the end of recovery faust pauses the changelog
+    partitions while the stream partitions are still paused: the set is empty, and
+    aiokafka then drains *every* partition, moving their positions on. faust's
+    ``Consumer.getmany`` drops those records (their partition is not active), and the
+    seek to the committed offsets has already run, so they are never fetched again.
+    Seen on the real broker: after a restart, 55 mentions produced during recovery
+    (offsets 6635 to 6689) were taken and dropped right after the seek; the intake never
+    saw them, and the commit stood still behind them (the 3-partition restart test's
+    stall). With :class:`Only`, a paused partition is never drained; the rest is
+    faust-streaming 0.15.3's code, unchanged.
+    """
+    if not self.consumer.flow_active:
+        return {}
+    fetcher = consumer._fetcher
+    if consumer._closed or fetcher._closed:
+        raise ConsumerStoppedError()
+    with fetcher._subscriptions.fetch_context():
+        return await fetcher.fetched_records(
+            None if active_partitions is None else Only(active_partitions),
+            timeout=timeout, max_records=max_records)
+
+
 def holes(consumer: Consumer) -> set[tuple[str, int, int]]:
     """(topic, partition, offset) where the next offset to commit was never acked though
     later ones were: with :func:`_new_offset` the commit cannot move until a restart
@@ -194,7 +251,8 @@ def apply(source_topics: tuple[str, ...] = ()) -> None:
         FlowControlEvent.resume = _resume  # type: ignore[method-assign]
     for cls, name, fix in ((Recovery, "on_recovery_completed", _on_recovery_completed),
                            (Consumer, "_add_gap", _add_gap),
-                           (Consumer, "_new_offset", _new_offset)):
+                           (Consumer, "_new_offset", _new_offset),
+                           (AIOKafkaConsumerThread, "_fetch_records", _fetch_records)):
         if not hasattr(cls, name):
             raise RuntimeError(f"faust's {cls.__name__}.{name} is gone: re-check"
                                " streams/flowfix.py against this faust-streaming version")

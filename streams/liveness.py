@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from aiokafka.partitioner import murmur2
@@ -34,6 +34,7 @@ from alerting.lifecycle import Emit
 from alerting.liveness import Heartbeat
 from alerting.store import AlertStore
 from models.progress import Progress
+from streams import statestore
 
 __all__ = ["Pulse", "consumer_lag", "event_time_of", "open_states", "worker_name"]
 
@@ -116,20 +117,22 @@ def event_time_of(item: Any) -> float | None:
     return getattr(item, "ts", None)
 
 
-def open_states(items: Iterable[tuple[str | bytes, Any]],
+def open_states(table: MutableMapping[bytes, Any],
                 active: Callable[[str], bool]) -> dict[str, EntityEngineState]:
     """The engine states with an open incident, of the entities ``active`` says are ours.
 
-    ``items`` are the table's (entity id, stored value) pairs (ids as bytes, as the
-    table keys them). Only the status is read for the rest, so a beat costs little
-    even with thousands of entities.
+    ``table`` is the engine table (streams/statestore.py: heads and their parts, keys
+    as bytes). Only the status in each head's core is read for the rest, so a beat
+    costs little even with thousands of entities.
     """
     out = {}
-    for key, stored in items:
-        entity_id = key.decode("utf-8") if isinstance(key, bytes) else key
-        incident = ((stored or {}).get("engine") or {}).get("incident") or {}
-        if (incident.get("incident") or {}).get("status") == "open" and active(entity_id):
-            out[entity_id] = EntityEngineState.from_dict(stored["engine"])
+    for key, stored in list(table.items()):
+        if statestore.is_open(table, key, stored):
+            entity_id = key.decode("utf-8")
+            if active(entity_id):
+                state = statestore.read(table, entity_id).state
+                if state is not None:
+                    out[entity_id] = state
     return out
 
 

@@ -1,0 +1,165 @@
+"""An entity's state stored as records (alerting/stored.py, streams/statestore.py).
+
+The changelog is modelled by a dict that counts what is written to it; the states
+come from the real engine over the demo sample, so they have full rings, stripped
+texts, coarse buckets, timeline points, incidents and waiting observations.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerting.engine import EntityEngineState, Source
+from alerting.stored import NOTHING, SEP, load, plan
+from models.observation import Observation
+from streams import statestore
+from streams.components import build_engine, build_intake, load_params, load_scorer, load_watchlist
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "deploy" / "examples" / "sample-mentions.jsonl"
+WATCHLIST = REPO / "deploy" / "examples" / "watchlist.yaml"
+
+
+class Changelog(dict):
+    """A table that counts the bytes written to it (tombstones count their key)."""
+
+    written = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.written += len(key) + len(value)
+        super().__setitem__(key, bytes(value))  # as read back from Kafka
+
+    def __delitem__(self, key: bytes) -> None:
+        self.written += len(key)
+        super().__delitem__(key)
+
+
+@cache
+def pipeline():
+    settings = Settings()
+    watchlist = load_watchlist(str(WATCHLIST))
+    scorer = load_scorer(settings, "")
+    return (build_intake(settings, watchlist, scorer=scorer),
+            build_engine(watchlist, load_params(settings, "", scorer), settings.test_poison))
+
+
+def run(sizes: list[int], limit: int, check) -> None:
+    """Feed the sample in batches of ``sizes`` (cycled); after each batch call
+    ``check(entity, before_written, state)`` for each touched entity."""
+    intake, engine = pipeline()
+    intake = intake.with_watchlist(engine.watchlist)
+    lines = SAMPLE.read_bytes().splitlines()[:limit]
+    states: dict[str, EntityEngineState] = {}
+    at, turn = 0, 0
+    while at < len(lines):
+        batch = lines[at:at + sizes[turn % len(sizes)]]
+        result = intake.accept_many(batch, now=2e9, partitions=[0] * len(batch), of=1)
+        touched = []
+        for item, origin in zip(result.items, result.origins, strict=True):
+            source = Source(0, at + origin) if isinstance(item, Observation) else None
+            after, stepped = engine.step(states.get(item.entity_id), item, source)
+            if not stepped.redelivered:
+                states[item.entity_id] = after
+                touched.append(item.entity_id)
+        for entity in dict.fromkeys(touched):
+            check(entity, states[entity])
+        at, turn = at + len(batch), turn + 1
+
+
+def test_after_every_batch_the_changelog_loads_as_the_state_and_holds_nothing_else():
+    table, written = Changelog(), {}
+    whole = [0]
+
+    def check(entity: str, state: EntityEngineState) -> None:
+        written[entity] = statestore.write(table, entity, written.get(entity, NOTHING), state)
+        assert statestore.read(table, entity).state == state
+        whole[0] += len(json.dumps({"engine": state.to_dict()}).encode())
+
+    run([300], 8_294, check)
+    # Every key is the head or a part the head names: nothing left behind to grow.
+    for entity, w in written.items():
+        mine = {k for k in table if k.split(SEP.encode())[0] == entity.encode()}
+        named = {statestore.key_of(entity, s) for s in (*w.parts, *(f"p{i}" for i, _ in w.chunks),
+                                                        f"k{w.head['core']}", "")}
+        assert named <= mine and mine - named <= {statestore.key_of(entity, "k0"),
+                                                  statestore.key_of(entity, "k1")}
+    # A fraction of the whole state written every batch (docs/benchmarks.md).
+    assert table.written < whole[0] / 3, (table.written, whole[0])
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=6), st.integers(0, 10**6))
+def test_a_crash_part_way_through_a_write_loads_the_old_state_or_the_new(sizes, seed):
+    table: dict[bytes, object] = {}
+    written: dict = {}
+    rounds = [0]
+
+    def check(entity: str, state: EntityEngineState) -> None:
+        rounds[0] += 1
+        before = statestore.read(table, entity).state
+        steps = plan(written.get(entity, NOTHING), state)
+        records = [(s, v) for s, v in steps.writes] + [(s, None) for s in steps.deletes]
+        cut = (seed + rounds[0]) % (len(records) + 1)  # the records Kafka has at the crash
+        crashed = dict(table)
+        for suffix, value in records[:cut]:
+            key = statestore.key_of(entity, suffix)
+            if value is None:
+                crashed.pop(key, None)
+            else:
+                crashed[key] = statestore.encode(suffix, value)
+        assert statestore.read(crashed, entity).state in (before, state)
+        for suffix, value in records:
+            key = statestore.key_of(entity, suffix)
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = statestore.encode(suffix, value)
+        written[entity] = steps.written
+
+    run(sizes, 1_500, check)
+
+
+@cache
+def sample_states() -> tuple[EntityEngineState, ...]:
+    states: list[EntityEngineState] = []
+    run([250], 3_000, lambda entity, state: states.append(state))
+    return tuple(states)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_split_then_join_gives_the_same_state(data):
+    state = data.draw(st.sampled_from(sample_states()))
+    extra = data.draw(st.lists(st.builds(
+        Observation, entity_id=st.just("x"), mention_id=st.text(max_size=5),
+        ts=st.floats(0, 2e9), platform=st.sampled_from(["twitter", "bsky"]),
+        author=st.text(max_size=8), text=st.text(max_size=40),
+        followers=st.none() | st.integers(0, 10**7),
+        negativity=st.none() | st.floats(0, 1), others=st.lists(st.text(max_size=4)).map(tuple),
+        reshare_of=st.none() | st.text(max_size=5), lang=st.none() | st.just("en"),
+        markers=st.integers(0, 255), url=st.none() | st.text(max_size=10)), max_size=5))
+    state = replace(state, pending=(*state.pending, *extra))
+    records = {s: json.loads(json.dumps(v)) for s, v in plan(NOTHING, state).writes}
+    back, written = load(records[""], records.get)
+    assert back == state
+    assert plan(written, back).writes == []  # loaded: nothing to write again
+
+
+def test_a_whole_state_written_before_the_split_still_loads_and_is_then_replaced():
+    state = sample_states()[-1]
+    entity = state.incident.incident.entity_id if state.incident.incident else "acme"
+    # What 0.2 to 0.4 wrote (faust's JSON serializer): the whole state under "engine".
+    old = {statestore.key_of(entity): json.dumps({"engine": state.to_dict()}).encode()}
+    loaded = statestore.read(old, entity)
+    assert loaded.state == state
+    statestore.write(old, entity, loaded.written, state)
+    assert statestore.read(old, entity).state == state
+    # The head replaced the old record.
+    assert "engine" not in statestore.decode(old[statestore.key_of(entity)])
