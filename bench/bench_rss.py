@@ -215,6 +215,34 @@ def changelog_states(bootstrap: str, topic: str) -> dict[bytes, bytes]:
         consumer.close()
 
 
+class Stored(NamedTuple):
+    """One entity's state as the changelog holds it."""
+
+    records: int  # bytes of its latest records (keys and values, parts compressed)
+    state: dict[str, Any]  # the whole state, EntityEngineState.to_dict()
+
+    @property
+    def json_bytes(self) -> int:
+        return len(json.dumps(self.state, separators=(",", ":")))
+
+
+def stored_states(latest: dict[bytes, bytes]) -> dict[str, Stored]:
+    """Each entity's state from the latest changelog records (streams/statestore.py)."""
+    from alerting.stored import split_key
+    from streams import statestore
+
+    records: dict[str, int] = {}
+    for key, value in latest.items():
+        entity_id = split_key(key.decode("utf-8"))[0]
+        records[entity_id] = records.get(entity_id, 0) + len(key) + len(value)
+    out = {}
+    for entity_id, size in records.items():
+        loaded = statestore.read(latest, entity_id)
+        if loaded.state is not None:
+            out[entity_id] = Stored(size, loaded.state.to_dict())
+    return out
+
+
 def field_sizes(value: Any, prefix: str = "", depth: int = 2) -> dict[str, int]:
     """JSON bytes of each field of a state, nested ``depth`` levels.
 
@@ -327,19 +355,19 @@ def measure(args: argparse.Namespace, bootstrap: str, redis_url: str) -> int:
         worker.wait(timeout=60)
         log.close()
     sampler.join()
-    states = changelog_states(bootstrap, f"{env['FIRESTORM_APP_ID']}-engine-state-changelog")
-    sizes = sorted(len(v) for v in states.values())
+    states = stored_states(changelog_states(
+        bootstrap, f"{env['FIRESTORM_APP_ID']}-engine-state-changelog"))
     partial = took > args.timeout
     received = min(max(h.get("received", 0), 1), len(data))
     reached = (data[received - 1]["ts"] - data[0]["ts"]) / 3600 if partial else span
-    report(generated, data, reached, took, idle, steady, sampler, sizes, states, partial)
+    report(generated, data, reached, took, idle, steady, sampler, states, partial)
     wl.unlink()
     return 0 if took <= args.timeout else 3
 
 
 def report(generated: Generated, data: list[dict], span: float, took: float, idle: float,
-           steady: float, sampler: Sampler, sizes: list[int],
-           states: dict[bytes, bytes], partial: bool = False) -> None:
+           steady: float, sampler: Sampler, states: dict[str, Stored],
+           partial: bool = False) -> None:
     n = len(generated.entities)
     mb = 1024.0
     peak = max(sampler.peak, sampler.hwm)
@@ -353,15 +381,20 @@ def report(generated: Generated, data: list[dict], span: float, took: float, idl
     print(f"RSS peak: {peak / mb:,.0f} MB (VmHWM of the worker {sampler.hwm / mb:,.0f} MB;"
           f" target < {TARGET_MB:.0f} MB: {'met' if peak / mb < TARGET_MB else 'NOT met'})")
     print(f"RSS per entity, (steady - idle) / {n:,}: {(steady - idle) / n:,.1f} kB")
-    if sizes:
-        print(f"state per entity (JSON on the changelog, {len(sizes):,} entities):"
-              f" median {statistics.median(sizes) / 1024:,.1f} kB, max {sizes[-1] / 1024:,.1f} kB,"
-              f" total {sum(sizes) / mb / 1024:,.1f} MB")
-        median_key = sorted(states, key=lambda k: len(states[k]))[len(states) // 2]
-        fields = field_sizes(json.loads(states[median_key]), depth=4)
+    if states:
+        for what, sizes in (
+                ("as JSON (EntityEngineState.to_dict)",
+                 sorted(s.json_bytes for s in states.values())),
+                ("as the changelog stores it (records, parts compressed)",
+                 sorted(s.records for s in states.values()))):
+            print(f"state per entity {what}, {len(sizes):,} entities:"
+                  f" median {statistics.median(sizes) / 1024:,.1f} kB,"
+                  f" max {sizes[-1] / 1024:,.1f} kB, total {sum(sizes) / mb / 1024:,.1f} MB")
+        median_key = sorted(states, key=lambda k: states[k].json_bytes)[len(states) // 2]
+        fields = field_sizes({"engine": states[median_key].state}, depth=4)
         top = sorted(((k, v) for k, v in fields.items() if k.count(".") >= 2),
                      key=lambda kv: -kv[1])[:6]
-        print(f"largest fields of the median entity's state ({median_key.decode()}):"
+        print(f"largest fields of the median entity's state ({median_key}):"
               f" {', '.join(f'{k} {v / 1024:.1f} kB' for k, v in top)}")
 
 
@@ -408,7 +441,11 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap = os.environ.get("FIRESTORM_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     redis_url = os.environ.get("FIRESTORM_REDIS_URL", "redis://127.0.0.1:6379/0")
     _stack_up(bootstrap, redis_url)
-    return measure(args, bootstrap, redis_url)
+    try:
+        return measure(args, bootstrap, redis_url)
+    except KeyboardInterrupt:  # the worker was stopped on the way out (measure's finally)
+        print("\ninterrupted: no figures", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
