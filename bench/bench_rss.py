@@ -371,8 +371,12 @@ def report(generated: Generated, data: list[dict], span: float, took: float, idl
     n = len(generated.entities)
     mb = 1024.0
     peak = max(sampler.peak, sampler.hwm)
-    print(f"worker took in {len(data):,} mentions in {took:.0f} s wall"
+    coarse = statistics.median(len(s.state["detector"]["horizon"]["coarse"])
+                               for s in states.values()) if states else 0
+    print(f"worker {'received' if partial else 'took in'} mentions in {took:.0f} s wall"
           f" ({len(sampler.samples):,} RSS samples)")
+    print(f"history judged into each state: {coarse:g} coarse buckets of the long windows"
+          " (median; 96 of 15 minutes fill the 24 h window), the hour's ring beside them")
     print(f"RSS idle (watchlist loaded, no state): {idle / mb:,.0f} MB")
     print(f"RSS steady ({'PARTIAL, mentions received up to' if partial else 'all judged,'}"
           f" {n:,} entities with {span:.1f} h of history):"
