@@ -152,8 +152,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
         outbox = Outbox({c.name: _notifier(c, policy, links) for c in policy.channels}, journal,
                         policy.retry)
         planner = NotificationPlanner(policy)
-        state = await journal.load_state()
-        waiting, failed = await journal.pending(), await journal.requeue_failed()
+        state, waiting, failed = await recover(journal, redis_ok)
         spawn([*waiting, *failed])  # handed over before a stop or crash; failed last run
         log.info("notify started policy=%s channels=%d routes=%d renotify_min=%g pending=%d"
                  " replaying_failed=%d watching=%d", policy.source, len(policy.channels),
@@ -225,6 +224,26 @@ async def _serve(args: argparse.Namespace, settings: Settings, policy: Escalatio
             await probes.cleanup()
         await journal.close()
         silence_store.close()
+
+
+async def recover(journal: RedisJournal, redis_ok: list[bool] | None = None,
+                  max_backoff: float = 30.0) -> tuple[PlannerState, list[Notification],
+                                                      list[Notification]]:
+    """The planner's state, the deliveries handed over by the last run and the ones that
+    failed: read again until Redis answers. Redis can go away between creating the
+    consumer group and these reads; notify waits for it, as its main loop does, rather
+    than die at start-up with the alerts of the last run undelivered."""
+    backoff = 0.0
+    while True:
+        try:
+            state = await journal.load_state()
+            return state, await journal.pending(), await journal.requeue_failed()
+        except AlertStoreUnavailable as exc:
+            if redis_ok is not None:
+                redis_ok[0] = False
+            backoff = min(max(backoff * 2, 0.5), max_backoff)
+            log.warning("redis failing at start-up retry_in=%.1fs error=%s", backoff, exc)
+            await asyncio.sleep(backoff)
 
 
 async def _dead_man(journal: RedisJournal, planner: NotificationPlanner, state: PlannerState,

@@ -451,3 +451,33 @@ def test_notify_reads_the_new_log_after_redis_lost_the_old_one(hooks, tmp_path: 
     thread.join(timeout=30)
     assert result == [0]
     store.close()
+
+
+def test_notify_waits_for_redis_at_start_up_and_delivers_what_the_last_run_left(
+        redis_server_factory) -> None:
+    # Seen under load: Redis went away just after notify created its consumer group,
+    # while it read the last run's state and hand-over; notify died with a traceback and
+    # the notification the last run had not delivered waited for a restart. It now
+    # waits for Redis, as its main loop does, and finds the hand-over.
+    from alerting.notifiers.redis_journal import RedisJournal
+
+    server = redis_server_factory()  # persistent: the hand-over survives the crash
+    handed_over = Notification("duty", event(), 0.0)
+
+    async def scenario() -> tuple[object, list[Notification], list[Notification]]:
+        journal = RedisJournal(server.url)
+        try:
+            await journal.ensure_group()
+            await journal.commit([handed_over])
+            server.crash()
+            restart = threading.Timer(1.5, server.start)
+            restart.start()
+            try:
+                return await asyncio.wait_for(notify.recover(journal, max_backoff=0.5), 30)
+            finally:
+                restart.join()
+        finally:
+            await journal.close()
+
+    _state, waiting, failed = asyncio.run(scenario())
+    assert [n.id for n in waiting] == [handed_over.id] and failed == []
