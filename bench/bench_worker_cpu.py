@@ -44,17 +44,25 @@ def health(port: int) -> dict | None:
         return None
 
 
+def worker_env(bootstrap: str, redis_url: str, prefix: str, run: str, port: int,
+               watchlist: Path = REPO / "deploy" / "examples" / "watchlist.yaml",
+               ) -> dict[str, str]:
+    """A bench worker's environment: its own app id, topics and data dir (``run``), so
+    runs never share state; nothing inherited from the caller's FIRESTORM_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
+    env.update(FIRESTORM_KAFKA_BOOTSTRAP=bootstrap, FIRESTORM_REDIS_URL=redis_url,
+               FIRESTORM_APP_ID=f"{prefix}-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
+               FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
+               FIRESTORM_DATA_DIR=f"/tmp/firestorm-{prefix}-{run}", FIRESTORM_WEB_PORT=str(port),
+               FIRESTORM_PSEUDONYM_KEY="bench", FIRESTORM_LOG_LEVEL="warning",
+               FIRESTORM_IDLE_SECONDS="2", FIRESTORM_WATCHLIST=str(watchlist))
+    return env
+
+
 def run_once(bootstrap: str, redis_url: str) -> tuple[int, float, float]:
     run = uuid.uuid4().hex[:8]
     port = random.randrange(20_000, 30_000)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    env.update(FIRESTORM_KAFKA_BOOTSTRAP=bootstrap, FIRESTORM_REDIS_URL=redis_url,
-               FIRESTORM_APP_ID=f"cpu-{run}", FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
-               FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
-               FIRESTORM_DATA_DIR=f"/tmp/firestorm-cpu-{run}", FIRESTORM_WEB_PORT=str(port),
-               FIRESTORM_PSEUDONYM_KEY="bench", FIRESTORM_LOG_LEVEL="warning",
-               FIRESTORM_IDLE_SECONDS="2",
-               FIRESTORM_WATCHLIST=str(REPO / "deploy" / "examples" / "watchlist.yaml"))
+    env = worker_env(bootstrap, redis_url, "cpu", run, port)
     data = mentions(time.time() - 60 * random.randrange(1, 525_600))
     log = open(f"/tmp/firestorm-cpu-{run}.log", "wb")  # noqa: SIM115
     worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
