@@ -257,7 +257,7 @@ def velocity(short: Scale, long: Scale) -> Signal | None:
 def negativity(s: Scale) -> Signal:
     """Hostile-share shift against the baseline share."""
     return Signal("negativity", s.negative_z,
-                  f"hostile share {s.share:.0%} vs {s.share0:.0%} usual over {s.span}"
+                  f"hostile share {s.share:.0%} vs {usual(s.share0)} usual over {s.span}"
                   f" (z={s.negative_z:.1f})")
 
 
@@ -277,12 +277,24 @@ def floor(s: Scale, needed: float, authors: int, amplified: bool) -> Signal:
                   f" {s.authors:.0f} authors (floor {needed:.0f} from {authors}){why}")
 
 
+def usual(share: float) -> str:
+    """A usual (baseline) share as a percentage. One under 1 % keeps a decimal: "vs 0%
+    usual" beside "586x expected" reads as a fault, not as a very calm entity.
+
+    >>> usual(0.31), usual(0.004), usual(0.0004), usual(0.0)
+    ('31%', '0.4%', 'under 0.1%', '0%')
+    """
+    if 0.0 < share < 0.001:
+        return "under 0.1%"
+    return f"{share:.1%}" if 0.0 < share < 0.01 else f"{share:.0%}"
+
+
 def build(started: float, hours: float, ratio: float, share: float, share0: float) -> Signal:
     """A slow build found by the accumulating (CUSUM) detector, and when it started."""
     when = datetime.fromtimestamp(started, UTC).strftime("%a %H:%M UTC")
     return Signal("build", ratio,
                   f"building since {when} ({hours:.0f} h): hostile mentions {ratio:.1f}x"
-                  f" expected, hostile share {share:.0%} vs {share0:.0%} usual")
+                  f" expected, hostile share {share:.0%} vs {usual(share0)} usual")
 
 
 def coordination(s: Scale, threshold: float = 0.2) -> Signal | None:
