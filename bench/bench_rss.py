@@ -22,7 +22,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.bench_worker_cpu import health, worker_env  # noqa: E402
+from bench.bench_worker_cpu import health, spawn_worker, wait_ready, worker_env  # noqa: E402
 
 TARGET_MB = 500.0
 # Share of the watchlist per kind, and the kind's mentions an hour relative to the mean
@@ -298,17 +297,11 @@ def measure(args: argparse.Namespace, bootstrap: str, redis_url: str) -> int:
           f" {args.batch_size:,})", flush=True)
     log_path = f"/tmp/firestorm-rss-{run}.log"
     log = open(log_path, "wb")  # noqa: SIM115
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    worker = spawn_worker(env, log)
     sampler = Sampler(worker.pid, args.every)
     sampler.start()
     try:
-        deadline = time.monotonic() + 180
-        while health(port) is None:
-            if worker.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"worker did not start (log {log_path})")
-            time.sleep(0.2)
-        time.sleep(3)  # start-up work (recovery, first timers) done
+        wait_ready(worker, port, log_path)
         idle = statistics.median(sampler.since(time.monotonic() - 2) or [sampler.peak])
 
         from kafka import KafkaProducer

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +39,13 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.bench_replay import dense_stream  # noqa: E402
-from bench.bench_worker_cpu import cpu_seconds, health  # noqa: E402
+from bench.bench_worker_cpu import (  # noqa: E402
+    cpu_seconds,
+    health,
+    spawn_worker,
+    wait_ready,
+    worker_env,
+)
 
 
 class Tail(threading.Thread):
@@ -100,25 +105,13 @@ def disk_bytes(topic: str) -> int | None:
 def run_once(bootstrap: str, redis_url: str, lines: list[bytes], watchlist: Path,
              port: int, extra_env: dict[str, str], repo: Path = REPO) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRESTORM_")}
-    app_id = f"clog-{run}"
-    env.update(FIRESTORM_KAFKA_BOOTSTRAP=bootstrap, FIRESTORM_REDIS_URL=redis_url,
-               FIRESTORM_APP_ID=app_id, FIRESTORM_TOPIC_MENTIONS=f"mentions-{run}",
-               FIRESTORM_TOPIC_DEAD=f"dead-{run}", FIRESTORM_TOPIC_OBSERVATIONS=f"obs-{run}",
-               FIRESTORM_DATA_DIR=f"/tmp/firestorm-clog-{run}", FIRESTORM_WEB_PORT=str(port),
-               FIRESTORM_PSEUDONYM_KEY="bench", FIRESTORM_LOG_LEVEL="warning",
-               FIRESTORM_IDLE_SECONDS="2", FIRESTORM_WATCHLIST=str(watchlist),
-               **extra_env)
-    log = open(f"/tmp/firestorm-clog-{run}.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                              cwd=repo, stdout=log, stderr=subprocess.STDOUT)
+    env = {**worker_env(bootstrap, redis_url, "clog", run, port, watchlist), **extra_env}
+    app_id = env["FIRESTORM_APP_ID"]
+    log_path = f"/tmp/firestorm-clog-{run}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    worker = spawn_worker(env, log, repo)
     try:
-        deadline = time.monotonic() + 180
-        while health(port) is None:
-            if worker.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"worker did not start (log /tmp/firestorm-clog-{run}.log)")
-            time.sleep(0.2)
-        time.sleep(3)  # let start-up work (recovery, first timers) finish
+        wait_ready(worker, port, log_path)
         changelog = f"{app_id}-engine-state-changelog"
         tail = Tail(bootstrap, changelog)
         tail.start()
@@ -136,7 +129,7 @@ def run_once(bootstrap: str, redis_url: str, lines: list[bytes], watchlist: Path
                     >= h["forwarded"]):
                 break
             if worker.poll() is not None:
-                sys.exit(f"worker exited {worker.returncode} (log /tmp/firestorm-clog-{run}.log)")
+                sys.exit(f"worker exited {worker.returncode} (log {log_path})")
             if time.monotonic() - started > 3600:
                 sys.exit("worker did not finish in an hour")
             if h.get("judged", 0) // 100_000 != last:

@@ -23,6 +23,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import IO
 
 from kafka import KafkaProducer
 
@@ -59,21 +60,34 @@ def worker_env(bootstrap: str, redis_url: str, prefix: str, run: str, port: int,
     return env
 
 
+def spawn_worker(env: dict[str, str], log: IO[bytes], cwd: Path = REPO
+                 ) -> subprocess.Popen[bytes]:
+    """``firestorm worker`` of the checkout at ``cwd``, with ``env``, logging to ``log``."""
+    return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+                            cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(worker: subprocess.Popen[bytes], port: int, log_path: str) -> None:
+    """Until the worker answers on /health (exit if it dies or takes over 180 s), then
+    3 s more, so that start-up work (recovery, first timers) is not measured."""
+    deadline = time.monotonic() + 180
+    while health(port) is None:
+        if worker.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"worker did not start (log {log_path})")
+        time.sleep(0.2)
+    time.sleep(3)
+
+
 def run_once(bootstrap: str, redis_url: str) -> tuple[int, float, float]:
     run = uuid.uuid4().hex[:8]
     port = random.randrange(20_000, 30_000)
     env = worker_env(bootstrap, redis_url, "cpu", run, port)
     data = mentions(time.time() - 60 * random.randrange(1, 525_600))
-    log = open(f"/tmp/firestorm-cpu-{run}.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    log_path = f"/tmp/firestorm-cpu-{run}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    worker = spawn_worker(env, log)
     try:
-        deadline = time.monotonic() + 180
-        while health(port) is None:
-            if worker.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"worker did not start (log /tmp/firestorm-cpu-{run}.log)")
-            time.sleep(0.2)
-        time.sleep(3)  # let start-up work (recovery, first timers) finish
+        wait_ready(worker, port, log_path)
         before, started = cpu_seconds(worker.pid), time.monotonic()
         producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all")
         for m in data:

@@ -218,6 +218,19 @@ def create_topics(env: dict[str, str]) -> None:
     ensure_topics(Settings.from_env(env))
 
 
+def create_topic(bootstrap: str, name: str, partitions: int = 1,
+                 configs: dict[str, str] | None = None) -> None:
+    """One topic on the broker, made now (a test that needs it before any worker runs)."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1,
+                                      topic_configs=configs or {})])
+    finally:
+        admin.close()
+
+
 def group_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
     """The consumer group's committed offsets, as the broker has them.
 

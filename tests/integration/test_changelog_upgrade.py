@@ -15,11 +15,10 @@ import time
 
 import pytest
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from alerting.engine import Engine, Source
 from models.watchlist import parse_watchlist
-from tests.integration.support import REPO, firestorm, wait_for
+from tests.integration.support import REPO, create_topic, firestorm, wait_for
 
 
 @pytest.mark.timeout(300)
@@ -29,9 +28,7 @@ def test_a_whole_state_written_by_the_old_format_is_recovered(
     watchlist = parse_watchlist((REPO / "deploy" / "examples" / "watchlist.yaml").read_text())
     old = Engine.for_watchlist(watchlist).pass_over(None, Source(0, 1000))
     changelog = f"{env['FIRESTORM_APP_ID']}-engine-state-changelog"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    admin.create_topics([NewTopic(changelog, 1, 1, topic_configs={"cleanup.policy": "compact"})])
-    admin.close()
+    create_topic(kafka_bootstrap, changelog, configs={"cleanup.policy": "compact"})
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     # As faust's JSON serializer wrote it, keyed by the raw entity id.
     producer.send(changelog, key=b"acme-stores",

@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from streams import flowfix
+from tests.integration.support import create_topic
 
 WAITING = 20  # records on the paused stream partition
 
@@ -26,11 +26,7 @@ WAITING = 20  # records on the paused stream partition
 def test_a_fetch_waiting_while_every_partition_is_paused_takes_nothing(kafka_bootstrap):
     flowfix.apply()
     topic = f"paused-{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    try:
-        admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-    finally:
-        admin.close()
+    create_topic(kafka_bootstrap, topic, partitions=2)
     changelog, stream = TopicPartition(topic, 0), TopicPartition(topic, 1)
 
     async def scenario() -> tuple[set[TopicPartition], int]:

@@ -34,6 +34,7 @@ from alerting.redis_store import RedisAlertStore
 from tests.integration.support import (
     Pages,
     Worker,
+    create_topic,
     firestorm,
     retimed_sample,
     wait_for,
@@ -273,14 +274,8 @@ def test_a_topic_that_does_not_exist_is_refused_and_never_created(env, kafka_boo
 
 
 def test_an_ack_nobody_reads_says_no_answer(env, kafka_bootstrap, ack):
-    from kafka.admin import KafkaAdminClient, NewTopic
-
     unread = f"obs-unread-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    try:
-        admin.create_topics([NewTopic(unread, num_partitions=1, replication_factor=1)])
-    finally:
-        admin.close()
+    create_topic(kafka_bootstrap, unread)
     done = ack("acme-stores-20240101T000000Z", "--wait", "3",
                env={**env, "FIRESTORM_TOPIC_OBSERVATIONS": unread})
     assert done.returncode == 6, done.stderr
