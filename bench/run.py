@@ -18,6 +18,8 @@ BENCHES = [
     ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
     ("replay pipeline throughput", ["bench_replay.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
+    ("alert latency under load: p99 at 80% of the sustainable rate (target <= 1 s)",
+     ["bench_p99.py"]),
     # Exit 3 when the worker has not taken the whole day in by the timeout: the figures
     # reached are printed, marked PARTIAL (docs/benchmarks.md, "Worker memory").
     ("worker RSS watching 1,000 entities with a day of history (target < 500 MB)",
