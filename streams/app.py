@@ -39,7 +39,7 @@ from alerting.event import AlertEvent
 from alerting.stored import NOTHING
 from alerting.timeline import IncidentPoints
 from models.observation import Observation
-from streams import flowfix, statestore
+from streams import fetchwait, flowfix, statestore
 from streams.changelog import DurableTable
 from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
@@ -118,6 +118,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     source_topics = (settings.topic_mentions, settings.topic_observations)
     # Else events that arrive while the worker starts, or around a rebalance, can be lost.
     flowfix.apply(source_topics)
+    fetchwait.apply(settings.fetch_max_wait)
     metrics = metrics or Metrics("worker")
     app = faust.App(
         settings.app_id,

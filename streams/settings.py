@@ -65,6 +65,7 @@ class Settings:
     reach_threshold: int = 10_000  # followers at which an account is shown by name
     batch_size: int = 500
     batch_wait: float = 0.5  # seconds to wait for a batch to fill
+    fetch_max_wait: float = 0.1  # seconds a Kafka fetch may wait for data (faust: 1.5)
     lateness_seconds: float = 5.0  # how far a mention may trail its partition's newest
     idle_seconds: float = 30.0  # a caught-up partition quiet this long stops holding minutes
     data_dir: str = ""  # empty: $XDG_STATE_HOME/firestorm (~/.local/state/firestorm)
@@ -203,6 +204,9 @@ class Settings:
             raise ConfigError(f"{w('idle_seconds')} must be > 0 seconds (try 30)")
         if self.batch_wait <= 0:
             raise ConfigError(f"{w('batch_wait')} must be > 0 seconds (try 0.5)")
+        if not 0 < self.fetch_max_wait <= 30:
+            raise ConfigError(f"{w('fetch_max_wait')} must be > 0 and <= 30 seconds"
+                              " (try 0.1)")
         if self.redis_stream_maxlen < 1:
             raise ConfigError(f"{w('redis_stream_maxlen')} must be >= 1 (try 100000)")
         if self.retention_days <= 0:

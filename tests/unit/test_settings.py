@@ -25,6 +25,7 @@ def test_values_are_typed_from_the_environment():
     ({"FIRESTORM_PARTITIONS": "many"}, "FIRESTORM_PARTITIONS='many': must be an integer"),
     ({"FIRESTORM_PARTITIONS": "0"}, "FIRESTORM_PARTITIONS must be >= 1"),
     ({"FIRESTORM_BATCH_WAIT": "-1"}, "FIRESTORM_BATCH_WAIT must be > 0"),
+    ({"FIRESTORM_FETCH_MAX_WAIT": "0"}, "FIRESTORM_FETCH_MAX_WAIT must be > 0 and <= 30"),
     ({"FIRESTORM_REDIS_URL": "localhost:6379"}, "FIRESTORM_REDIS_URL must start with"),
     ({"FIRESTORM_KAFKA_BOOTSTRAP": "localhost"}, "FIRESTORM_KAFKA_BOOTSTRAP must be host:port"),
     ({"FIRESTORM_LOG_LEVEL": "loud"}, "FIRESTORM_LOG_LEVEL must be"),
