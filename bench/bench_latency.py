@@ -52,6 +52,28 @@ def mentions(end: float) -> list[dict]:
     return out
 
 
+class Follower(threading.Thread):
+    """Reads the alerts log as the console does; keeps (at, entity, arrival) per event."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        super().__init__(daemon=True)
+        self.client = client
+        self.last = (client.xinfo_stream(STREAM)["last-generated-id"]
+                     if client.exists(STREAM) else "0-0")
+        self.arrivals: list[tuple[float, str, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for _, entries in self.client.xread({STREAM: self.last}, block=100) or []:
+                seen = time.monotonic()
+                for entry_id, entry in entries:
+                    self.last = entry_id
+                    event = json.loads(entry[b"event"])
+                    at = calendar.timegm(time.strptime(event["at"], "%Y-%m-%dT%H:%M:%SZ"))
+                    self.arrivals.append((float(at), event["entity_id"], seen))
+
+
 def wait_health(port: int, check, timeout: float, proc: subprocess.Popen) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -107,23 +129,7 @@ def main() -> int:
         print(f"warm-up: {len(quiet):,} quiet mentions processed in"
               f" {time.monotonic() - started:.1f}s", file=sys.stderr)
 
-        arrivals: dict[float, float] = {}  # minute judged (event time) -> wall clock seen
-        client = redis.Redis.from_url(redis_url)
-        last_id = (client.xinfo_stream(STREAM)["last-generated-id"]
-                   if client.exists(STREAM) else "0-0")
-        stop = threading.Event()
-
-        def follow() -> None:
-            nonlocal last_id
-            while not stop.is_set():
-                for _, entries in client.xread({STREAM: last_id}, block=200) or []:
-                    for entry_id, fields in entries:
-                        last_id = entry_id
-                        event = json.loads(fields[b"event"])
-                        at = calendar.timegm(time.strptime(event["at"], "%Y-%m-%dT%H:%M:%SZ"))
-                        arrivals.setdefault(float(at), time.monotonic())
-
-        follower = threading.Thread(target=follow, daemon=True)
+        follower = Follower(redis.Redis.from_url(redis_url))
         follower.start()
         by_minute: dict[float, list[dict]] = defaultdict(list)
         for m in storm:
@@ -136,8 +142,11 @@ def main() -> int:
             producer.flush()
             time.sleep(1.5)  # let the minute's alert (if any) land before the next
         time.sleep(3)
-        stop.set()
+        follower.stop.set()
         follower.join()
+        arrivals: dict[float, float] = {}  # minute judged (event time) -> first alert seen
+        for at, _, seen in follower.arrivals:
+            arrivals.setdefault(at, seen)
         delays = sorted(arrivals[minute] - sent_at[minute]
                         for minute in arrivals if minute in sent_at)
         if not delays:

@@ -29,13 +29,11 @@ alert store would drop as duplicates.
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import math
 import os
 import random
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -47,11 +45,17 @@ from kafka import KafkaProducer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.bench_latency import STREAM, Follower  # noqa: E402
 from bench.bench_replay import dense_stream  # noqa: E402
-from bench.bench_worker_cpu import health, spawn_worker, wait_ready, worker_env  # noqa: E402
+from bench.bench_worker_cpu import (  # noqa: E402
+    caught_up,
+    health,
+    spawn_worker,
+    wait_ready,
+    worker_env,
+)
 from streams.settings import Settings  # noqa: E402
 
-STREAM = "firestorm:alerts:log"
 # A minute closes once a mention this much (event time) past its end is read.
 LATENESS = next(f.default for f in fields(Settings) if f.name == "lateness_seconds")
 TARGET_SECONDS = 1.0
@@ -84,8 +88,7 @@ def wait_judged(port: int, sent: int, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     while True:
         h = health(port) or {}
-        if (h.get("received", 0) >= sent
-                and h.get("judged", 0) + h.get("redelivered", 0) >= h.get("forwarded", 1)):
+        if caught_up(h, sent):
             return time.monotonic()
         if time.monotonic() > deadline:
             sys.exit(f"the worker had not judged {sent:,} mentions within {timeout:.0f} s"
@@ -107,28 +110,6 @@ def batch_totals(port: int) -> dict[str, tuple[float, float]]:
     return {agent: (n, secs) for agent, (n, secs) in out.items()}
 
 
-class Follower(threading.Thread):
-    """Reads the alerts log as the console does; keeps (at, entity, arrival) per event."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        super().__init__(daemon=True)
-        self.client = client
-        self.last = (client.xinfo_stream(STREAM)["last-generated-id"]
-                     if client.exists(STREAM) else "0-0")
-        self.arrivals: list[tuple[float, str, float]] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for _, entries in self.client.xread({STREAM: self.last}, block=100) or []:
-                seen = time.monotonic()
-                for entry_id, entry in entries:
-                    self.last = entry_id
-                    event = json.loads(entry[b"event"])
-                    at = calendar.timegm(time.strptime(event["at"], "%Y-%m-%dT%H:%M:%SZ"))
-                    self.arrivals.append((float(at), event["entity_id"], seen))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warm", type=int, default=20_000,
@@ -145,7 +126,8 @@ def main() -> int:
                         help="FIRESTORM_BATCH_WAIT for the worker, seconds (default: its own,"
                              " 0.5)")
     parser.add_argument("--rate", type=float,
-                        help="the sustainable rate, mentions/s (default: measured on --warm)")
+                        help="the sustainable rate, mentions/s (default: measured on"
+                             " --probe)")
     kafka_port = int(os.environ.get("FIRESTORM_KAFKA_PORT", "9092"))
     parser.add_argument("--web-port", type=int, default=kafka_port - 92 + 81,
                         help="the worker's web port (default the Kafka port's base + 81)")

@@ -32,7 +32,13 @@ from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.bench_worker_cpu import health, spawn_worker, wait_ready, worker_env  # noqa: E402
+from bench.bench_worker_cpu import (  # noqa: E402
+    caught_up,
+    health,
+    spawn_worker,
+    wait_ready,
+    worker_env,
+)
 
 TARGET_MB = 500.0
 # Share of the watchlist per kind, and the kind's mentions an hour relative to the mean
@@ -326,8 +332,7 @@ def measure(args: argparse.Namespace, bootstrap: str, redis_url: str) -> int:
                 progress(f"worker: RSS {sampler.samples[-1][1] / 1024:,.0f} MB, items judged"
                          f" {h.get('judged', 0):,} of {h.get('forwarded', 0):,}; mentions"
                          " received", h.get("received", 0), len(data), started)
-            if (h.get("received", 0) >= len(data)
-                    and h["judged"] + h["redelivered"] >= h["forwarded"]):
+            if caught_up(h, len(data)):
                 break
             if time.monotonic() - started > args.timeout:
                 # What was reached is still a measurement: reported, marked partial.

@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.bench_replay import dense_stream  # noqa: E402
 from bench.bench_worker_cpu import (  # noqa: E402
+    caught_up,
     cpu_seconds,
     health,
     spawn_worker,
@@ -125,8 +126,7 @@ def run_once(bootstrap: str, redis_url: str, lines: list[bytes], watchlist: Path
         last = -1
         while True:
             h = health(port) or {}
-            if (h.get("received", 0) >= len(lines) and h["judged"] + h["redelivered"]
-                    >= h["forwarded"]):
+            if caught_up(h, len(lines)):
                 break
             if worker.poll() is not None:
                 sys.exit(f"worker exited {worker.returncode} (log {log_path})")

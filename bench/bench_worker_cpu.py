@@ -45,6 +45,13 @@ def health(port: int) -> dict | None:
         return None
 
 
+def caught_up(h: dict, sent: int) -> bool:
+    """The worker's ``/health`` says it took in ``sent`` mentions and judged every item
+    it forwarded (redelivered ones are skipped, so they count as judged)."""
+    return (h.get("received", 0) >= sent
+            and h.get("judged", 0) + h.get("redelivered", 0) >= h.get("forwarded", 1))
+
+
 def worker_env(bootstrap: str, redis_url: str, prefix: str, run: str, port: int,
                watchlist: Path = REPO / "deploy" / "examples" / "watchlist.yaml",
                ) -> dict[str, str]:
@@ -95,9 +102,7 @@ def run_once(bootstrap: str, redis_url: str) -> tuple[int, float, float]:
         producer.flush()
         producer.close()
         while True:
-            h = health(port) or {}
-            if (h.get("received", 0) >= len(data) and h["judged"] + h["redelivered"]
-                    >= h["forwarded"]):
+            if caught_up(health(port) or {}, len(data)):
                 break
             if time.monotonic() - started > 600:
                 sys.exit("worker did not finish in 600 s")
