@@ -197,9 +197,14 @@ class Engine:
                 detector, verdicts = self.detector.observe(state.detector, item)
                 state, emit = self._judge(state, detector, verdicts, item.entity_id)
                 return state, Stepped(list(emit.events), late=1, points=emit.points)
-            return replace(state, pending=(*state.pending, item)), Stepped([])
+            # Built directly, not with dataclasses.replace: once per mention.
+            return EntityEngineState(state.detector, state.incident, state.clock,
+                                     state.released, (*state.pending, item),
+                                     state.seen), Stepped([])
         if isinstance(item, Progress):
-            state = replace(state, clock=state.clock.advance(item))
+            state = EntityEngineState(state.detector, state.incident,
+                                      state.clock.advance(item), state.released,
+                                      state.pending, state.seen)
             watermark = state.clock.watermark()
             if watermark is None:
                 return state, Stepped([])
@@ -244,8 +249,9 @@ class Engine:
             verdicts += closed
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
-        state = replace(state, released=until,
-                        pending=tuple(o for o in state.pending if o.ts >= until))
+        state = EntityEngineState(state.detector, state.incident, state.clock, until,
+                                  tuple(o for o in state.pending if o.ts >= until),
+                                  state.seen)
         state, emit = self._judge(state, detector, verdicts, entity_id)
         return state, Stepped(list(emit.events), points=emit.points)
 
@@ -256,7 +262,8 @@ class Engine:
         for verdict in verdicts:
             incident, new = self.lifecycle.advance(incident, verdict, entity)
             emit = emit.then(new)
-        return replace(state, detector=detector, incident=incident), emit
+        return EntityEngineState(detector, incident, state.clock, state.released,
+                                 state.pending, state.seen), emit
 
     def restore(self, entity_id: str, state: EntityEngineState | None) -> Emit:
         """The open incident of the entity as a 'restored' event (see Lifecycle.restore)."""

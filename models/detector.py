@@ -603,9 +603,8 @@ def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float
     dup, dup_hostile = w.duplicates(p.duplicate_min, p.negative_threshold)
     copies = dup * organic
     organic -= copies
-    authors = w.distinct_authors()
     cap = _author_cap(w.minutes, p)
-    posts, voices = w.repeaters(cap)
+    authors, posts, voices = w.voices(cap)
     if posts:
         authors *= 1.0 - voices
         organic = min(organic, volume * (1.0 - posts))

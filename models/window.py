@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from models.calls_to_action import call_hashtags
 from models.coordination import (
+    KMV_K,
     distinct_estimate,
     fingerprint,
     kmv_counts,
@@ -31,6 +32,12 @@ from models.coordination import (
 )
 from models.hostility import CALL, DEMAND, QUESTION, SARCASM
 from models.matcher import tokens
+
+try:  # the two reads compiled (rust/src/window.rs); the Python here is their specification
+    from models._core import window_duplicates as _compiled_duplicates
+    from models._core import window_voices as _compiled_voices
+except ImportError:  # pragma: no cover - `make install` builds the core
+    _compiled_duplicates = _compiled_voices = None
 
 __all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide",
            "totals", "window"]
@@ -244,7 +251,8 @@ class Bucket:
     # reads the same buckets every minute of a storm. Memos, not state: never compared
     # or stored.
     _tags: dict[bool, Counter[str]] | None = field(default=None, compare=False, repr=False)
-    _fingerprints: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+    _fingerprints: tuple[tuple[int, ...], tuple[float | None, ...]] | None = field(
+        default=None, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -275,11 +283,17 @@ class Bucket:
 
     def fingerprints(self) -> tuple[int, ...]:
         """Fingerprints of the kept original (non-reshare) posts (copy-paste detection)."""
-        fps = self._fingerprints
-        if fps is None:
-            fps = tuple(fingerprint(p.text) for p in self.texts if p.reshare_of is None)
-            object.__setattr__(self, "_fingerprints", fps)
-        return fps
+        return self.originals()[0]
+
+    def originals(self) -> tuple[tuple[int, ...], tuple[float | None, ...]]:
+        """Fingerprints and hostility of the kept original (non-reshare) posts."""
+        memo = self._fingerprints
+        if memo is None:
+            kept = [p for p in self.texts if p.reshare_of is None]
+            memo = (tuple(fingerprint(p.text) for p in kept),
+                    tuple(p.hostility for p in kept))
+            object.__setattr__(self, "_fingerprints", memo)
+        return memo
 
     def stripped(self) -> Bucket:
         """This bucket without its kept texts (past the evidence horizon)."""
@@ -328,8 +342,10 @@ class Window:
         """Distinct authors: the KMV estimate, kept within what the buckets make possible
         (at least the busiest bucket's exact count, at most the sum of them and the
         volume), so that an estimate never claims more authors than posts."""
+        return self._bounded(distinct_estimate(kmv_merge(b.authors for b in self.buckets)))
+
+    def _bounded(self, estimate: float) -> float:
         exact = [b.distinct for b in self.buckets]
-        estimate = distinct_estimate(kmv_merge(b.authors for b in self.buckets))
         return float(min(max(estimate, max(exact, default=0)), sum(exact), self.totals.volume))
 
     def repeaters(self, cap: int) -> tuple[float, float]:
@@ -345,6 +361,29 @@ class Window:
         (0.875, 0.5)
         """
         return repeat_sample(((b.authors, b.posts) for b in self.buckets if b.posts), cap)
+
+    def voices(self, cap: int) -> tuple[float, float, float]:
+        """:meth:`distinct_authors` and :meth:`repeaters` together, from one merge of the
+        sketches: read for each window that may be escalating, so compiled (the Python
+        below is the specification; ``tests/unit/test_compiled_window.py``).
+
+        >>> from models.coordination import kmv_counts
+        >>> s, n = kmv_counts({"@bot": 7, "@a": 1})
+        >>> b = Bucket(0.0, Totals(volume=8), authors=s, posts=n, distinct=2)
+        >>> window((b, b), 2).voices(3)
+        (2.0, 0.875, 0.5)
+        """
+        if _compiled_voices is not None:
+            read = _compiled_voices(self.buckets, self.totals.volume, cap, KMV_K)
+            if read is not None:
+                return read
+        sampled = [(b.authors, b.posts) for b in self.buckets if b.posts]
+        if len(sampled) != sum(1 for b in self.buckets if b.authors):
+            # A bucket stored before its authors' posts were counted: two samples.
+            return (self.distinct_authors(), *self.repeaters(cap))
+        merged = kmv_merge(s for s, _ in sampled)
+        return (self._bounded(distinct_estimate(merged)),
+                *repeat_sample(sampled, cap, merged=merged))
 
     def duplicate_share(self, at_least: int) -> float:
         """Share of kept original posts whose text at least ``at_least`` posts share (read
@@ -362,15 +401,21 @@ class Window:
         ...     text="Awful"))),), 1).duplicates(3, 0.5)
         (0.75, 0.0)
         """
+        if _compiled_duplicates is not None:
+            return _compiled_duplicates([b.originals() for b in self.buckets if b.texts],
+                                        at_least, threshold)
         fps: list[int] = []
         tones: list[float | None] = []
         for b in self.buckets:
             if b.texts:
-                fps += b.fingerprints()
-                tones += [x.hostility for x in b.texts if x.reshare_of is None]
+                f, t = b.originals()
+                fps += f
+                tones += t
         if not fps:
             return 0.0, 1.0
         counts = Counter(fps)
+        if max(counts.values()) < at_least:  # no copies (most windows)
+            return 0.0, 1.0
         copies = [h for fp, h in zip(fps, tones, strict=True) if counts[fp] >= at_least]
         scored = [h for h in copies if h is not None]
         rate = sum(h >= threshold for h in scored) / len(scored) if scored else 1.0

@@ -26,6 +26,7 @@ mod features;
 mod hostility;
 mod matcher;
 mod text;
+mod window;
 
 use features::{interp, Featurizer, Model, Parsed, N_DENSE};
 use matcher::Matcher;
@@ -554,5 +555,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scorer>()?;
     m.add_class::<Markers>()?;
     m.add_class::<Core>()?;
+    m.add_function(wrap_pyfunction!(window::window_voices, m)?)?;
+    m.add_function(wrap_pyfunction!(window::window_duplicates, m)?)?;
     Ok(())
 }
