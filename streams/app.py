@@ -25,7 +25,7 @@ import math
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import faust
@@ -45,7 +45,7 @@ from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
 from streams.kafka_client import faust_credentials
 from streams.liveness import Pulse, active_filter, consumer_lag, event_time_of, open_states
-from streams.messages import MessageError, decode, encode
+from streams.messages import Envelope, MessageError, batches, decode_all, encode
 from streams.metrics import CONTENT_TYPE, Metrics, reason_class
 from streams.pipeline import Pipeline, WatchlistSource
 from streams.settings import Settings
@@ -95,6 +95,20 @@ class Current:
     """The pipeline in force (replaced whole on a watchlist reload)."""
 
     pipeline: Pipeline
+
+
+@dataclass(slots=True)
+class DetectBatch:
+    """What one detect batch works with and gathers, item by item: the pipeline it
+    read at its start, the entity states it touched (written once at its end), and the
+    alerts, ack answers and sends it waits for before it acks its messages."""
+
+    pipeline: Pipeline
+    touched: dict[str, EntityEngineState | None] = field(default_factory=dict)
+    deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]] = field(
+        default_factory=list)
+    answers: list[tuple[AckAnswer, AuditEntry]] = field(default_factory=list)
+    sent: list[Awaitable[Any]] = field(default_factory=list)
 
 
 def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
@@ -254,12 +268,16 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         for index, fields in result.repaired:  # which fields, never their text
             log.warning("repaired source=%s fields=%s: lone surrogates or NUL replaced by"
                         " U+FFFD", positions[todo[index]], ",".join(fields))
+        per_entity: dict[str, list[tuple[Any, Source | None]]] = {}
         for item, origin in zip(result.items, result.origins, strict=True):
             # Where an observation's mention came from, to drop it if redelivered.
             message = batch[todo[origin]].message if origin >= 0 else None
             source = Source(message.partition, message.offset) if message else None
-            sent.append(await observations.send(
-                key=item.entity_id.encode("utf-8"), value=encode(item, source)))
+            per_entity.setdefault(item.entity_id, []).append((item, source))
+        for entity_id, pairs in per_entity.items():  # one message per entity (in order)
+            for value in batches(pairs):
+                sent.append(await observations.send(key=entity_id.encode("utf-8"),
+                                                    value=value))
         # Offsets are acked after this batch: wait until Kafka has every output.
         await asyncio.gather(*sent)
         done(positions)
@@ -278,91 +296,99 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                  len(batch), result.accepted, len(result.rejected) + len(spent),
                  len(result.observations), result.untagged)
 
+    async def judge_item(envelope: Envelope, message: faust.types.Message, where: Position,
+                         work: DetectBatch) -> None:
+        """One item of the observations message at ``where`` into ``work``."""
+        engine, watched = work.pipeline.engine, work.pipeline.watched
+        touched, deliveries, answers, sent = (work.touched, work.deliveries, work.answers,
+                                              work.sent)
+        item = envelope.item
+        # A crash is charged to the mention the observation was made from: until that
+        # mention is committed, a restart reads it again and makes a copy of the
+        # observation at a new offset, which must not start a count of its own.
+        blame = (where if envelope.source is None else
+                 Position(settings.topic_mentions, *envelope.source))
+        charge = ledger.exhausted(blame)
+        if charge is not None:  # crashed the worker too often: dead letter, state as is
+            if envelope.source is not None and item.entity_id in watched:
+                counted = engine.pass_over(_load(touched, states, parsed, item.entity_id),
+                                           envelope.source)
+                if counted is None:  # a copy of one already passed over or counted
+                    counters.redelivered += 1
+                    metrics.redelivered.inc()
+                    return
+                touched[item.entity_id] = counted  # its copies are redelivered now
+            reason = charge.reason(ledger.max_attempts)
+            log.error("dead-lettering source=%s mention=%s: %s", where, blame, reason)
+            value = json.dumps(encode(item, envelope.source)).encode()
+            sent.append(await send_dead(message, value, reason,
+                                        blame if blame != where else None))
+            counters.poisoned += 1
+            return
+        try:
+            if isinstance(item, Ack):
+                # Every ack gets an answer, refusals included: the sender is waiting.
+                before = (_load(touched, states, parsed, item.entity_id)
+                          if item.entity_id in watched else None)
+                after, events, reply = engine.acknowledge(before, item)
+                if events and after is not None:
+                    touched[item.entity_id] = after
+                    deliveries.append((events, ()))
+                answers.append((reply, _audit(item, reply)))
+                counters.acks += 1
+                log.info("ack request=%s incident=%s via=%s outcome=%s",
+                         item.request_id, item.incident_id, item.via, reply.outcome)
+                return
+            if item.entity_id not in watched:
+                if isinstance(item, Observation):
+                    log.warning("skipping entity=%s: not in the watchlist",
+                                item.entity_id)
+                return
+            before = _load(touched, states, parsed, item.entity_id)
+            after, stepped = engine.step(before, item, envelope.source)
+        except Exception as exc:  # a bug in the pure code: charge this item, stop
+            failstop.poisoned("detect", "detect", exc, [blame], where)
+        if stepped.redelivered:
+            counters.redelivered += 1
+            metrics.redelivered.inc()
+            return
+        touched[item.entity_id] = after
+        if stepped.late:
+            counters.late += stepped.late
+            metrics.late_mentions.inc(stepped.late)
+        if stepped.events or stepped.points:
+            deliveries.append((stepped.events, stepped.points))
+        if pulse is not None:
+            pulse.judged(event_time_of(item))
+        for alert in stepped.events:
+            counters.alerts += 1
+            metrics.alerts.labels("worker", alert.event, alert.severity).inc()
+            log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
+                     alert.entity_id, alert.incident_id, alert.event,
+                     alert.severity, message.offset)
+        counters.judged += 1
+
     async def detect_batch(batch: Sequence[faust.types.EventT]) -> None:
         started = time.perf_counter()
         positions = see(batch)
-        engine, watched = current.pipeline.engine, current.pipeline.watched
         # State is read once and written once per entity per batch: an entity's
         # state is large during a storm, and every write goes to the changelog.
-        touched: dict[str, EntityEngineState | None] = {}
-        deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]] = []
-        answers: list[tuple[AckAnswer, AuditEntry]] = []
-        sent: list[Awaitable[Any]] = []
+        work = DetectBatch(current.pipeline)
+        touched, deliveries, answers, sent = (work.touched, work.deliveries, work.answers,
+                                              work.sent)
 
         for event, where in zip(batch, positions, strict=True):
             detected[event.message.partition] = event.message.offset + 1
             try:
-                envelope = decode(event.value)
+                envelopes = decode_all(event.value)
             except MessageError as exc:  # not ours: dead-lettered with why, never dropped
                 log.error("observations message dead-lettered partition=%d offset=%d: %s",
                           event.message.partition, event.message.offset, exc)
                 sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
                                             f"not an observation message: {exc}"))
                 continue
-            item = envelope.item
-            # A crash is charged to the mention the observation was made from: until that
-            # mention is committed, a restart reads it again and makes a copy of the
-            # observation at a new offset, which must not start a count of its own.
-            blame = (where if envelope.source is None else
-                     Position(settings.topic_mentions, *envelope.source))
-            charge = ledger.exhausted(blame)
-            if charge is not None:  # crashed the worker too often: dead letter, state as is
-                if envelope.source is not None and item.entity_id in watched:
-                    counted = engine.pass_over(_load(touched, states, parsed, item.entity_id),
-                                               envelope.source)
-                    if counted is None:  # a copy of one already passed over or counted
-                        counters.redelivered += 1
-                        metrics.redelivered.inc()
-                        continue
-                    touched[item.entity_id] = counted  # its copies are redelivered now
-                reason = charge.reason(ledger.max_attempts)
-                log.error("dead-lettering source=%s mention=%s: %s", where, blame, reason)
-                sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
-                                            reason, blame if blame != where else None))
-                counters.poisoned += 1
-                continue
-            try:
-                if isinstance(item, Ack):
-                    # Every ack gets an answer, refusals included: the sender is waiting.
-                    before = (_load(touched, states, parsed, item.entity_id)
-                              if item.entity_id in watched else None)
-                    after, events, reply = engine.acknowledge(before, item)
-                    if events and after is not None:
-                        touched[item.entity_id] = after
-                        deliveries.append((events, ()))
-                    answers.append((reply, _audit(item, reply)))
-                    counters.acks += 1
-                    log.info("ack request=%s incident=%s via=%s outcome=%s",
-                             item.request_id, item.incident_id, item.via, reply.outcome)
-                    continue
-                if item.entity_id not in watched:
-                    if isinstance(item, Observation):
-                        log.warning("skipping entity=%s: not in the watchlist",
-                                    item.entity_id)
-                    continue
-                before = _load(touched, states, parsed, item.entity_id)
-                after, stepped = engine.step(before, item, envelope.source)
-            except Exception as exc:  # a bug in the pure code: charge this item, stop
-                failstop.poisoned("detect", "detect", exc, [blame], where)
-            if stepped.redelivered:
-                counters.redelivered += 1
-                metrics.redelivered.inc()
-                continue
-            touched[item.entity_id] = after
-            if stepped.late:
-                counters.late += stepped.late
-                metrics.late_mentions.inc(stepped.late)
-            if stepped.events or stepped.points:
-                deliveries.append((stepped.events, stepped.points))
-            if pulse is not None:
-                pulse.judged(event_time_of(item))
-            for alert in stepped.events:
-                counters.alerts += 1
-                metrics.alerts.labels("worker", alert.event, alert.severity).inc()
-                log.info("alert entity=%s incident=%s event=%s severity=%s offset=%d",
-                         alert.entity_id, alert.incident_id, alert.event,
-                         alert.severity, event.message.offset)
-            counters.judged += 1
+            for envelope in envelopes:  # a batch's items, in order, or the one item
+                await judge_item(envelope, event.message, where, work)
         loop = asyncio.get_running_loop()
         if deliveries:
             # Into the outbox before the batch is acked: a crash here redelivers the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -14,7 +15,15 @@ from alerting.ack import Ack
 from alerting.engine import Source
 from models.observation import Observation, Tick
 from models.progress import Progress
-from streams.messages import Envelope, MessageError, decode, encode, encode_bytes
+from streams.messages import (
+    Envelope,
+    MessageError,
+    batches,
+    decode,
+    decode_all,
+    encode,
+    encode_bytes,
+)
 
 text = st.text(max_size=30)
 observations = st.builds(
@@ -57,3 +66,48 @@ def test_an_observation_carries_where_its_mention_was_read():
 def test_a_malformed_message_is_a_message_error(bad):
     with pytest.raises(MessageError):
         decode(bad)
+
+
+entity_items = st.lists(items, max_size=40).map(
+    lambda pairs: [(_with_entity(item, "acme"), source) for item, source in pairs])
+
+
+def _with_entity(item, entity_id):
+    return replace(item, entity_id=entity_id)
+
+
+@given(entity_items, st.integers(256, 20_000))
+def test_batches_carry_every_item_in_order_within_the_limit(pairs, limit):
+    messages = list(batches(pairs, limit))
+    wire = [json.loads(json.dumps(m)) for m in messages]  # what Kafka carries
+    assert [e for m in wire for e in decode_all(m)] == [Envelope(i, s) for i, s in pairs]
+    for m in messages:
+        assert m["entity_id"] == "acme" and m["batch"]
+        # Within the limit as Faust writes it (ASCII JSON), unless one item alone is over.
+        if len(m["batch"]) > 1:
+            assert len(json.dumps(m["batch"])) <= limit
+
+
+def test_an_entity_s_batch_of_mentions_is_one_message():
+    obs = [(Observation("acme", f"m{i}", 60.0 + i, "x", "anon:1", "boycott acme", 10, 0.9),
+            Source(0, i)) for i in range(300)]
+    assert len(list(batches(obs))) == 1
+    # Texts at the contract's limit (10,000 characters) go 20 or so to a message.
+    long = [(replace(o, text="\U0001F621" * 10_000), s) for o, s in obs[:50]]
+    sizes = [len(m["batch"]) for m in batches(long)]
+    assert sum(sizes) == 50 and max(sizes) <= 3
+    assert all(len(json.dumps(m)) < 1_000_000 for m in batches(long))
+
+
+@pytest.mark.parametrize("bad", [{"batch": "no", "entity_id": "a"},
+                                 {"batch": [{"tick": "soon", "entity_id": "a"}]},
+                                 {"batch": [[1]], "entity_id": "a"}])
+def test_a_malformed_batch_is_a_message_error(bad):
+    with pytest.raises(MessageError):
+        decode_all(bad)
+
+
+@given(items)
+def test_a_single_message_still_reads_as_one_item(pair):
+    item, source = pair
+    assert decode_all(encode_bytes(item, source)) == [Envelope(item, source)]
