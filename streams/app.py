@@ -45,7 +45,14 @@ from streams.failstop import AttemptLedger, FailStop, Position, culprits
 from streams.health import Health
 from streams.kafka_client import faust_credentials
 from streams.liveness import Pulse, active_filter, consumer_lag, event_time_of, open_states
-from streams.messages import Envelope, MessageError, batches, decode_all, encode
+from streams.messages import (
+    Envelope,
+    MessageError,
+    batches,
+    decode_all,
+    detect_take,
+    encode,
+)
 from streams.metrics import CONTENT_TYPE, Metrics, reason_class
 from streams.pipeline import Pipeline, WatchlistSource
 from streams.settings import Settings
@@ -411,12 +418,11 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
 
     async def run_agent(name: str, stream: faust.StreamT,
-                        process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]]
-                        ) -> None:
+                        process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]],
+                        size: int) -> None:
         health.agent_started(name)
         try:
-            async for batch in stream.take_events(settings.batch_size,
-                                                  within=settings.batch_wait):
+            async for batch in stream.take_events(size, within=settings.batch_wait):
                 with failstop.guard(name, f"a batch of {len(batch)}"):
                     await process(batch)
         except asyncio.CancelledError:
@@ -428,11 +434,13 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     @app.agent(mentions, concurrency=1)  # >1 can commit past an in-flight message (faust #606)
     async def intake_agent(stream: faust.StreamT) -> None:
-        await run_agent("intake", stream, intake_batch)
+        await run_agent("intake", stream, intake_batch, settings.batch_size)
 
     @app.agent(observations, concurrency=1)
     async def detect_agent(stream: faust.StreamT) -> None:
-        await run_agent("detect", stream, detect_batch)
+        # Messages, not items: a batch message holds an entity's items of an intake batch.
+        await run_agent("detect", stream, detect_batch,
+                        detect_take(settings.batch_size, len(current.pipeline.watched)))
 
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:

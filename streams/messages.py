@@ -37,7 +37,7 @@ from models.observation import Observation, Tick
 from models.progress import Progress
 
 __all__ = ["BATCH_BYTES", "Envelope", "Item", "MessageError", "batches", "decode", "decode_all",
-           "encode", "encode_bytes"]
+           "detect_take", "encode", "encode_bytes"]
 
 Item = Observation | Progress | Tick | Ack | Seed
 
@@ -177,3 +177,17 @@ def _str_bound(v: str) -> int:
     if v.isascii() and v.isprintable():
         return len(v) + v.count('"') + v.count("\\") + 2
     return 12 * len(v) + 2
+
+
+def detect_take(batch_size: int, entities: int) -> int:
+    """How many messages the detect agent takes at a time: about one intake batch's
+    items, as when each message was one item. An intake batch of ``batch_size``
+    mentions makes at most one batch message per entity it touched. Taking
+    ``batch_size`` messages instead let a loaded worker's detect batches grow to
+    hundreds of intake batches, each batch's alerts waiting for all of it (measured:
+    1.8 s a batch, p99 alert latency 26 s against 7 s).
+
+    >>> detect_take(500, 8), detect_take(500, 1000), detect_take(500, 0)
+    (8, 500, 1)
+    """
+    return max(1, min(batch_size, entities))

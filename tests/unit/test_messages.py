@@ -21,6 +21,7 @@ from streams.messages import (
     batches,
     decode,
     decode_all,
+    detect_take,
     encode,
     encode_bytes,
 )
@@ -111,3 +112,18 @@ def test_a_malformed_batch_is_a_message_error(bad):
 def test_a_single_message_still_reads_as_one_item(pair):
     item, source = pair
     assert decode_all(encode_bytes(item, source)) == [Envelope(item, source)]
+
+
+
+@given(st.integers(1, 600), st.integers(1, 50), st.data())
+def test_an_intake_batch_s_messages_fit_one_detect_take(batch_size, entities, data):
+    # An intake batch of short posts about some of the watched entities: the messages
+    # it makes are one detect batch, as its items were when each was a message.
+    n = data.draw(st.integers(1, batch_size))
+    about = data.draw(st.lists(st.integers(0, entities - 1), min_size=n, max_size=n))
+    per_entity: dict[str, list] = {}
+    for i, e in enumerate(about):
+        o = Observation(f"e{e}", f"m{i}", 60.0 + i, "x", "anon:1", "boycott them", 10, 0.5)
+        per_entity.setdefault(o.entity_id, []).append((o, Source(0, i)))
+    messages = [m for pairs in per_entity.values() for m in batches(pairs)]
+    assert len(messages) <= detect_take(batch_size, entities)
