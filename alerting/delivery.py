@@ -106,6 +106,40 @@ class DurableDelivery:
                 self._queue.extend(items)
             return self._flush(force=False)
 
+    def deliver_steps(self, steps: Sequence[tuple[Sequence[AlertEvent],
+                                                  Sequence[IncidentPoints]]]) -> int:
+        """``deliver`` many steps' outputs at once, in order: one write-ahead (one fsync)
+        and one flush for a worker's whole batch, not one per step, and the points of
+        consecutive steps of one incident as one write (a batch closes several minutes
+        of an entity in a row). Returns items delivered.
+
+        >>> from alerting.memory_store import MemoryAlertStore
+        >>> from alerting.timeline import TimelinePoint
+        >>> def point(at):
+        ...     return IncidentPoints("acme-1", (TimelinePoint(at, 9, 3.0, 0.4, 0.2, 1.0, None),))
+        >>> DurableDelivery(MemoryAlertStore()).deliver_steps([([], [point(60.0)]),
+        ...                                                    ([], [point(120.0)])])
+        1
+        """
+        with self._lock:
+            items: list[_Item] = []
+            for events, points in steps:
+                items += [("event", self._stamp(e)) for e in events]
+                for p in points:
+                    if not p.points:
+                        continue
+                    last = items[-1] if items else None
+                    if last is not None and last[0] == "points" and \
+                            last[1].incident_id == p.incident_id:
+                        items[-1] = ("points", IncidentPoints(
+                            p.incident_id, last[1].points + p.points))
+                    else:
+                        items.append(("points", p))
+            if items:
+                self._write_ahead(items)
+                self._queue.extend(items)
+            return self._flush(force=False)
+
     def deliver_emit(self, emit: Emit) -> int:
         """``deliver`` a lifecycle step's output."""
         return self.deliver(emit.events, emit.points)

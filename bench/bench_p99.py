@@ -96,18 +96,29 @@ def wait_judged(port: int, sent: int, timeout: float) -> float:
         time.sleep(0.05)
 
 
-def batch_totals(port: int) -> dict[str, tuple[float, float]]:
-    """Per agent, (batches, seconds) so far, from the worker's ``/metrics``."""
+def batch_totals(port: int, metric: str = "firestorm_batch_seconds",
+                 label: str = "agent") -> dict[str, tuple[float, float]]:
+    """Per value of ``label`` (an agent, a detect phase), (count, seconds) so far of the
+    histogram ``metric``, from the worker's ``/metrics``."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
+    return totals(text, metric, label)
+
+
+def totals(text: str, metric: str, label: str) -> dict[str, tuple[float, float]]:
+    """(count, sum) per label value of a histogram in Prometheus text.
+
+    >>> totals('x_count{agent="detect"} 4.0\\nx_sum{agent="detect"} 1.5\\n', "x", "agent")
+    {'detect': (4.0, 1.5)}
+    """
     out: dict[str, list[float]] = {}
     for line in text.splitlines():
         for suffix, i in (("_count", 0), ("_sum", 1)):
-            head = f"firestorm_batch_seconds{suffix}{{agent=\""
+            head = f"{metric}{suffix}{{{label}=\""
             if line.startswith(head):
-                agent, value = line[len(head):].split("\"}", 1)
-                out.setdefault(agent, [0.0, 0.0])[i] = float(value)
-    return {agent: (n, secs) for agent, (n, secs) in out.items()}
+                value, number = line[len(head):].split("\"}", 1)
+                out.setdefault(value, [0.0, 0.0])[i] = float(number)
+    return {value: (n, secs) for value, (n, secs) in out.items()}
 
 
 def main() -> int:
@@ -185,6 +196,7 @@ def main() -> int:
 
         pace = args.load * rate
         before = batch_totals(args.web_port)
+        phases_before = batch_totals(args.web_port, "firestorm_detect_phase_seconds", "phase")
         closes: dict[float, float] = {}  # minute start -> when the mention closing the
         # minute before it was sent (the first at or past the start + LATENESS)
         t0 = time.monotonic()
@@ -203,6 +215,7 @@ def main() -> int:
         done = wait_judged(args.web_port, len(lines), 1800)
         time.sleep(2.0)  # alerts of the last batch on their way to Redis
         after = batch_totals(args.web_port)
+        phases = batch_totals(args.web_port, "firestorm_detect_phase_seconds", "phase")
         follower.stop.set()
         follower.join()
         first = min(closes)
@@ -217,6 +230,10 @@ def main() -> int:
             print(f"  {agent} agent: {n:,.0f} batches, {secs:.1f} s busy"
                   f" ({secs / sent_for:.0%} of the paced time),"
                   f" {1000 * secs / max(n, 1):,.0f} ms a batch on average")
+        spent = {phase: secs - phases_before.get(phase, (0.0, 0.0))[1]
+                 for phase, (_, secs) in phases.items()}
+        print("  detect batches by phase: " + ", ".join(
+            f"{phase} {secs:.1f} s" for phase, secs in spent.items()))
         print(f"alert events on {STREAM}: {len(follower.arrivals):,} in all,"
               f" {len(delays):,} judging a minute of the paced part")
         if len(delays) < 100:

@@ -62,7 +62,10 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-Deliver = Callable[[list[AlertEvent], tuple[IncidentPoints, ...]], object]
+# Where a detect batch's time goes, in order (firestorm_detect_phase_seconds).
+DETECT_PHASES = ("judge", "deliver", "write", "changelog")
+# A batch's alert events and timeline points, step by step in order, into the outbox.
+Deliver = Callable[[list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
 TIMER_SECONDS = 2.0  # lag, idle partitions, heartbeat
 # The largest entity state the changelog takes (its topic's max.message.bytes, and the
@@ -127,8 +130,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
               failstop: FailStop | None = None) -> tuple[faust.App, Counters]:
     """A Faust app wired to the pure pipeline.
 
-    ``deliver(events, points)`` hands alert events and new timeline points to
-    the durable outbox; ``flush()`` retries what is queued;
+    ``deliver(steps)`` hands a batch's alert events and new timeline points, as
+    ``(events, points)`` per step in order, to the durable outbox (at once: one
+    write-ahead and one flush per batch); ``flush()`` retries what is queued;
     ``watchlist`` is the file to reload on SIGHUP or a change.
     ``answer(ack_answer, audit_entry)`` tells whoever sent an ack what became of it;
     ``pulse`` writes the heartbeat to Redis and republishes open incidents
@@ -396,14 +400,16 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 continue
             for envelope in envelopes:  # a batch's items, in order, or the one item
                 await judge_item(envelope, event.message, where, work)
+        phases = [time.perf_counter()]
         loop = asyncio.get_running_loop()
         if deliveries:
             # Into the outbox before the batch is acked: a crash here redelivers the
             # batch, and the store's event-id dedupe drops the repeats.
-            await loop.run_in_executor(None, _deliver_all, deliver, deliveries)
+            await loop.run_in_executor(None, deliver, deliveries)
         if answers and answer is not None:
             # After delivery: "recorded" means the event is already on its way to Redis.
             await loop.run_in_executor(None, _answer_all, answer, answers)
+        phases.append(time.perf_counter())
         for entity_id, after in touched.items():
             if after is not None:
                 cached = parsed.get(entity_id)
@@ -411,11 +417,16 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                                            cached[1].written if cached else NOTHING, after)
                 parsed[entity_id] = (states.get(statestore.key_of(entity_id)),
                                      Loaded(after, written))
+        phases.append(time.perf_counter())
         # The state must be on Kafka before the batch is acked (streams/changelog.py).
         await asyncio.gather(states.written(), *sent)
         done(positions)
         counters.beat = time.monotonic()
-        metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
+        phases.append(time.perf_counter())
+        metrics.batch_seconds.labels("detect").observe(phases[-1] - started)
+        for phase, begun, ended in zip(DETECT_PHASES, (started, *phases[:-1]), phases,
+                                       strict=True):
+            metrics.detect_phase_seconds.labels(phase).observe(ended - begun)
 
     async def run_agent(name: str, stream: faust.StreamT,
                         process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]],
@@ -598,12 +609,6 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 def _labels(gauge: Any) -> set[tuple[str, ...]]:
     """The label values a gauge has series for."""
     return {tuple(s.labels.values()) for m in gauge.collect() for s in m.samples}
-
-
-def _deliver_all(deliver: Deliver,
-                 deliveries: list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]) -> None:
-    for events, points in deliveries:
-        deliver(events, points)
 
 
 def _load(touched: dict[str, EntityEngineState | None], states: Any,

@@ -95,6 +95,12 @@ class Metrics:
         self.batch_seconds = Histogram(
             "firestorm_batch_seconds", "Time to process one batch, by agent", ["agent"],
             buckets=_BATCH_BUCKETS, registry=r)
+        self.detect_phase_seconds = Histogram(
+            "firestorm_detect_phase_seconds",
+            "Time of one detect batch by phase: judge (decode and judge the items), deliver"
+            " (the outbox: write-ahead and Redis), write (the state records into the table),"
+            " changelog (until Kafka has the state and any dead letters)", ["phase"],
+            buckets=_BATCH_BUCKETS, registry=r)
         self.redelivered = Counter(
             "firestorm_redelivered", "Observations seen again after a restart and skipped",
             registry=r)

@@ -12,7 +12,7 @@ from alerting.event import AlertEvent
 from alerting.lifecycle import Emit, IncidentState, Lifecycle
 from alerting.memory_store import MemoryAlertStore
 from alerting.store import open_store
-from alerting.timeline import TimelinePoint
+from alerting.timeline import IncidentPoints, TimelinePoint
 from models.verdict import Verdict
 from models.watchlist import Entity
 
@@ -125,6 +125,45 @@ def test_outbox_records_each_new_timeline_point_once():
     timeline = store.timeline(INCIDENT.replace("1234", "1235"))
     assert [p.severity for p in timeline.points] == [None, "warning", "warning", None]
     assert [e.event for e in timeline.events] == ["opened"]
+
+
+def test_a_batch_of_steps_is_written_ahead_once_and_delivered_as_step_by_step(tmp_path):
+    # The worker hands the outbox a whole batch: one fsync, one flush, the same store.
+    steps, state, life = [], IncidentState(), Lifecycle()
+    for minute, severity in enumerate([None, "warning", "warning", "warning", None]):
+        v = Verdict("acme", T0 + 60 * minute, severity, 2.0, 20, 8.0, 0.5, 0.3)
+        state, emit = life.advance(state, v, ACME)
+        steps.append((emit.events, emit.points))
+    one_by_one = MemoryAlertStore(clock=ticking())
+    outbox = DurableDelivery(one_by_one, clock=lambda: T0)
+    for events, points in steps:
+        outbox.deliver(events, points)
+    batched, spill = MemoryAlertStore(clock=ticking()), tmp_path / "outbox.jsonl"
+    writes = []
+    outbox = DurableDelivery(batched, clock=lambda: T0, spill_path=spill)
+    outbox._write_ahead = writes.append  # count the write-aheads (each is one fsync)
+    # The points of the minutes after the opening are one write: one item, not three.
+    assert outbox.deliver_steps(steps) == 2 and outbox.pending == 0
+    assert len(writes) == 1 and [kind for kind, _ in writes[0]] == ["event", "points"]
+    incident = INCIDENT.replace("1234", "1235")
+    assert batched.timeline(incident) == one_by_one.timeline(incident)
+    assert [e.to_dict() for _, e in batched.catch_up()] == [
+        e.to_dict() for _, e in one_by_one.catch_up()]
+
+
+def test_a_batch_waits_whole_in_the_outbox_while_the_store_is_down(tmp_path):
+    store, spill = MemoryAlertStore(clock=ticking()), tmp_path / "outbox.jsonl"
+    store.available = False
+    outbox = DurableDelivery(store, spill_path=spill)
+    point = TimelinePoint(T0, 9, 3.0, 0.4, 0.2, 1.0, "watch")
+    assert outbox.deliver_steps([([ev(1, "opened")], ()), ([ev(2)], ())]) == 0
+    assert outbox.pending == 2
+    outbox.deliver_steps([([], (IncidentPoints(INCIDENT, (point,)),))])
+    store.available = True
+    restarted = DurableDelivery(store, spill_path=spill)  # written ahead: survives a crash
+    assert restarted.pending == 3 and restarted.flush(force=True) == 3
+    assert [e.seq for _, e in store.catch_up()] == [1, 2]
+    assert [p.at for p in store.timeline(INCIDENT).points] == [T0]
 
 
 def test_spilled_outbox_survives_a_worker_restart(tmp_path):
