@@ -18,6 +18,8 @@ BENCHES = [
     ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
     ("replay pipeline throughput", ["bench_replay.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
+    ("worker end to end beside a raw aiokafka consumer and replay, on one topic"
+     " (targets >= 20,000 mentions/s, >= half of replay's rate)", ["bench_worker_rate.py"]),
     ("alert latency under load: p99 at 80% of the sustainable rate (target <= 1 s)",
      ["bench_p99.py"]),
     # Exit 3 when the worker has not taken the whole day in by the timeout: the figures

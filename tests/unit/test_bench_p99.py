@@ -35,3 +35,30 @@ def test_the_stream_moves_back_whole_minutes_and_keeps_everything_else() -> None
     for (ts, line), before in zip(out, lines, strict=True):
         moved, was = json.loads(line), json.loads(before)
         assert moved["ts"] == ts and moved["id"] == was["id"] and moved["text"] == was["text"]
+
+
+def test_the_metrics_page_gives_each_agent_and_phase_its_count_and_seconds() -> None:
+    from bench.bench_p99 import totals
+
+    page = "\n".join([
+        '# HELP firestorm_batch_seconds Time to process one batch, by agent',
+        'firestorm_batch_seconds_bucket{agent="detect",le="0.5"} 3.0',
+        'firestorm_batch_seconds_count{agent="detect"} 4.0',
+        'firestorm_batch_seconds_sum{agent="detect"} 1.5',
+        'firestorm_batch_seconds_count{agent="intake"} 2.0',
+        'firestorm_batch_seconds_sum{agent="intake"} 0.25',
+        'firestorm_detect_phase_seconds_count{phase="judge"} 4.0',
+        'firestorm_detect_phase_seconds_sum{phase="judge"} 0.75'])
+    assert totals(page, "firestorm_batch_seconds", "agent") == {
+        "detect": (4.0, 1.5), "intake": (2.0, 0.25)}
+    assert totals(page, "firestorm_detect_phase_seconds", "phase") == {"judge": (4.0, 0.75)}
+
+
+def test_the_worker_rate_bench_compares_the_worker_with_its_targets() -> None:
+    from bench.bench_worker_rate import Rate, verdicts
+
+    replay = Rate("replay", 100_000, 10.0, 9.0)  # 10,000/s
+    slow, fast = Rate("worker", 100_000, 50.0, 40.0), Rate("worker", 100_000, 4.0, 4.0)
+    assert [met for *_, met in verdicts(slow, replay)] == [False, False]  # 2,000/s, 0.2
+    assert [met for *_, met in verdicts(fast, replay)] == [True, True]  # 25,000/s, 2.5
+    assert Rate("none", 0, 0.0, 0.0).per_second == 0.0
