@@ -98,13 +98,7 @@ class DurableDelivery:
                 points: Sequence[IncidentPoints] = ()) -> int:
         """Queue ``events`` (stamped with ``emitted_at``) and new timeline ``points``,
         then flush if the store is due a try. Returns items delivered."""
-        with self._lock:
-            items: list[_Item] = [("event", self._stamp(e)) for e in events]
-            items += [("points", p) for p in points if p.points]
-            if items:
-                self._write_ahead(items)
-                self._queue.extend(items)
-            return self._flush(force=False)
+        return self.deliver_steps([(events, points)])
 
     def deliver_steps(self, steps: Sequence[tuple[Sequence[AlertEvent],
                                                   Sequence[IncidentPoints]]]) -> int:

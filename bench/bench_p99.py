@@ -33,6 +33,7 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
 import time
 import urllib.request
@@ -82,14 +83,19 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
-def wait_judged(port: int, sent: int, timeout: float) -> float:
+def wait_judged(port: int, sent: int, timeout: float,
+                worker: subprocess.Popen[bytes] | None = None) -> float:
     """Until the worker has taken in ``sent`` mentions and judged all it forwarded;
-    returns when (monotonic). Exits if it takes longer than ``timeout``."""
+    returns when (monotonic). Exits if it takes longer than ``timeout``, or if
+    ``worker`` (when given) exits first."""
     deadline = time.monotonic() + timeout
     while True:
         h = health(port) or {}
         if caught_up(h, sent):
             return time.monotonic()
+        if worker is not None and worker.poll() is not None:
+            sys.exit(f"the worker exited ({worker.returncode}) before judging {sent:,}"
+                     " mentions")
         if time.monotonic() > deadline:
             sys.exit(f"the worker had not judged {sent:,} mentions within {timeout:.0f} s"
                      f" (health: {h})")

@@ -47,10 +47,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.bench_latency import STREAM  # noqa: E402
-from bench.bench_p99 import shifted  # noqa: E402
+from bench.bench_p99 import shifted, wait_judged  # noqa: E402
 from bench.bench_replay import dense_stream  # noqa: E402
 from bench.bench_worker_cpu import (  # noqa: E402
-    caught_up,
     cpu_seconds,
     health,
     spawn_worker,
@@ -118,16 +117,8 @@ def run_worker(bootstrap: str, redis_url: str, lines: list[bytes], watchlist: Pa
                 producer.send(topic, line)
             producer.flush()
             producer.close()
-            h: dict = {}
-            while not caught_up(h, len(lines)):
-                if worker.poll() is not None:
-                    sys.exit(f"the worker exited (log {log_path})")
-                if time.monotonic() - started > 3600:
-                    sys.exit(f"the worker had not judged {len(lines):,} lines in an hour"
-                             f" (health: {h})")
-                time.sleep(0.05)
-                h = health(port) or {}
-            alerts = int(h.get("alerts", 0))
+            wait_judged(port, len(lines), 3600, worker)
+            alerts = int((health(port) or {}).get("alerts", 0))
             # Every alert event it made is on the alerts log (the outbox may still hold
             # the last batch's): count the entries added since it started.
             judged = time.monotonic()
