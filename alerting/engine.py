@@ -37,7 +37,8 @@ def detector_for(watchlist: Watchlist, params: DetectorParams) -> Detector:
     """The detector for a watchlist: each entity's kind, sensitivity and linked entities."""
     profiles = {e.id: Profile(e.kind, e.sensitivity, watchlist.linked_to(e.id))
                 for e in watchlist.entities}
-    return Detector(params, profiles=profiles)
+    # Evidence is worked out only for the minutes the lifecycle notifies about.
+    return Detector(params, profiles=profiles, lazy_evidence=True)
 
 
 class Source(NamedTuple):

@@ -138,7 +138,7 @@ class Incident:
     acknowledged_at: float | None = None
     resolved_at: float | None = None
     reasons: tuple[str, ...] = ()  # of the last alerting minute, for events caused by calm
-    evidence: Evidence = field(default_factory=Evidence)
+    evidence: Evidence = field(default_factory=Evidence)  # of the last event at an alerting minute
     figures: Figures | None = None  # of the latest verdict: what an ack or a restore shows
 
     @property
@@ -254,6 +254,7 @@ class Lifecycle:
         if incident is None:
             if not confirmed:
                 return state, _NOTHING
+            verdict = verdict.explained()
             incident = Incident(
                 id=incident_id(entity.id, verdict.at), entity_id=entity.id,
                 opened_at=verdict.at, severity=SEVERITIES[confirmed - 1],
@@ -266,8 +267,9 @@ class Lifecycle:
 
         incident = replace(incident, figures=_figures(verdict))
         if rank:
-            incident = replace(incident, alerting_at=verdict.at, reasons=verdict.reasons,
-                               evidence=verdict.evidence)
+            # The evidence is worked out (and kept) only when an event is emitted: most
+            # alerting minutes notify nobody, and evidence is what costs.
+            incident = replace(incident, alerting_at=verdict.at, reasons=verdict.reasons)
         current = severity_rank(incident.severity)
         if rank >= current:
             incident = replace(incident, level_at=verdict.at, below_peak=0)
@@ -350,6 +352,11 @@ class Lifecycle:
               previous: str | None = None,
               reasons: tuple[str, ...] | None = None) -> tuple[IncidentState, Emit]:
         incident = replace(incident, seq=incident.seq + 1)
+        if verdict.severity:
+            # An alerting minute's evidence; events caused by calm (and acknowledgements,
+            # restores) show the last one emitted.
+            verdict = verdict.explained()
+            incident = replace(incident, evidence=verdict.evidence)
         event = AlertEvent(
             incident_id=incident.id, seq=incident.seq, event=kind, entity_id=entity.id,
             entity_name=entity.name, entity_kind=entity.kind, severity=incident.severity,
@@ -357,8 +364,7 @@ class Lifecycle:
             negativity=verdict.negativity, expected_negativity=verdict.expected_negativity,
             score=verdict.score, reasons=verdict.reasons if reasons is None else reasons,
             # Calm minutes carry no evidence: show what the incident was about.
-            evidence=_with_links(verdict.evidence if verdict.severity else incident.evidence,
-                                 entity),
+            evidence=_with_links(incident.evidence, entity),
             owner=entity.owner, previous_severity=previous,
             acknowledged_by=incident.acknowledged_by, window_seconds=verdict.window_seconds,
             opened_at=incident.opened_at)

@@ -15,6 +15,7 @@ baseline learns the bucket only if it was not escalating
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -192,6 +193,9 @@ class Detector:
     params: DetectorParams = field(default_factory=DetectorParams)
     linked: Mapping[str, tuple[str, ...]] | None = None
     profiles: Mapping[str, Profile] | None = None
+    # Leave each alerting verdict's evidence to ``Verdict.explain`` (the engine does: the
+    # lifecycle works it out only for the minutes it notifies about).
+    lazy_evidence: bool = False
     # Per-entity parameters (kind, sensitivity), worked out once.
     _params: dict[str, DetectorParams] = field(init=False, repr=False, compare=False)
     _keep: tuple[float, ...] = field(init=False, repr=False, compare=False)
@@ -321,12 +325,17 @@ class Detector:
                           _recent_escalations(state.recent, p))
         best = judgement.best
         evidence = Evidence()
+        explain = None
         if judgement.severity is not None:
-            evidence = self._evidence(ring, entity_id, best.coordinated_share, judgement, p)
+            explain = functools.partial(self._evidence, ring, entity_id, best.coordinated_share,
+                              judgement, p)
+            if not self.lazy_evidence:
+                evidence, explain = explain(), None
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
                           round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
-                          window_seconds=float(best.minutes * p.bucket_seconds))
+                          window_seconds=float(best.minutes * p.bucket_seconds),
+                          explain=explain)
         baseline = base
         streak = judgement.streak if judgement.escalating else _calmer(state.streak)
         if not judgement.escalating and not _in_build(build, p):

@@ -7,7 +7,8 @@ tested apart and replay and stream agree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,17 @@ class Verdict:
     ...             reasons=("volume 5x baseline",))
     >>> Verdict.from_dict(v.to_dict()) == v
     True
+
+    Evidence costs more than the rest of a minute's judgement, and most alerting
+    minutes notify nobody (an open incident is renotified at most every
+    ``renotify_cooldown``), so a detector may leave it to ``explain``: ``explained()``
+    returns the verdict with its evidence worked out, and the lifecycle asks for it
+    only when it emits an event.
+
+    >>> lazy = Verdict("acme", 1.7e9, "warning", 5.2, 40, 8.0, 0.7, 0.3,
+    ...                explain=lambda: Evidence(top_terms=(("fees", 9),)))
+    >>> lazy.evidence.top_terms, lazy.explained().evidence.top_terms
+    ((), (('fees', 9),))
     """
 
     entity_id: str
@@ -99,10 +111,20 @@ class Verdict:
     # How long the window of `volume` and `negativity` is (seconds of event time), so
     # every channel can say "322 mentions in 5 min" rather than a bare count.
     window_seconds: float | None = None
+    # Works out ``evidence`` when it is needed (None: ``evidence`` is complete).
+    explain: Callable[[], Evidence] | None = field(default=None, compare=False, repr=False)
+
+    def explained(self) -> Verdict:
+        """This verdict with its evidence worked out (itself if it already is)."""
+        if self.explain is None:
+            return self
+        return replace(self, evidence=self.explain(), explain=None)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["evidence"] = self.evidence.to_dict()
+        verdict = self.explained()
+        out = asdict(replace(verdict, evidence=Evidence()))
+        del out["explain"]
+        out["evidence"] = verdict.evidence.to_dict()
         return out
 
     @classmethod

@@ -115,6 +115,27 @@ def test_storm_verdict_carries_evidence():
     assert any("followers" in r for r in v.reasons)  # reach
 
 
+def test_lazy_evidence_is_the_evidence_worked_out_later():
+    """The engine's detector leaves evidence to ``Verdict.explain``: worked out after the
+    detector has moved on (the ring it reads is immutable), it is what it would have been."""
+    plan = [WARM, Minutes(15, 40, 0.8, others=("work-programme",), followers=120_000),
+            Minutes(20, 4)]
+    linked = {"acme": ("work-programme",)}
+    _, eager = run(plan, linked=linked)
+    lazy_detector = Detector(FAST, linked=linked, lazy_evidence=True)
+    state, lazy = lazy_detector.initial(), []
+    for _, _, obs in posts(plan):
+        state, out = lazy_detector.observe(state, obs)
+        lazy += out
+    lazy += lazy_detector.tick(state, MONDAY + 60 * 235, "acme")[1]
+    alerting = [i for i, v in enumerate(eager) if v.severity]
+    assert len(alerting) >= 10 and all(eager[i].evidence.samples for i in alerting)
+    assert all(lazy[i].explain is not None and not lazy[i].evidence.samples for i in alerting)
+    assert [v.explained() for v in lazy] == eager
+    assert [v.explained().evidence for v in lazy] == [v.evidence for v in eager]
+    assert [v.to_dict() for v in lazy] == [v.to_dict() for v in eager]
+
+
 def test_partner_storm_names_the_linked_policy():
     plan = [WARM, Minutes(15, 40, 0.8, others=("work-programme",))]
     _, verdicts = run(plan, linked={"acme": ("work-programme",)})

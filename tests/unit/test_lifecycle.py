@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -123,6 +124,36 @@ def test_calm_events_show_the_last_alerting_evidence():
     assert resolved.event == "resolved" and resolved.evidence.samples[0].id == "m0"
     assert resolved.reasons == ("no alerting minute for 30 min",)
     assert [e.seq for e in out] == [1, 2, 3]
+
+
+def test_calm_events_show_the_evidence_of_the_last_alerting_event():
+    """Minutes 1-5 alert without notifying: their evidence is never worked out, so the
+    resolution shows the opening's (the last alerting minute that emitted an event)."""
+    life = Lifecycle()
+    state, out = IncidentState(), []
+    for minute, severity in enumerate([R] * 6 + [N] * 30):
+        state, emit = life.advance(state, verdict(minute, severity), ACME)
+        out += emit.events
+    assert [e.event for e in out] == ["opened", "deescalated", "resolved"]
+    assert out[-1].evidence.samples[0].id == "m0"
+
+
+def _lazy(minute: int, severity: str | None, calls: list[int]) -> Verdict:
+    def explain() -> Evidence:
+        calls.append(minute)
+        return verdict(minute, severity).evidence
+    return replace(verdict(minute, severity), evidence=Evidence(), explain=explain)
+
+
+def test_evidence_is_worked_out_only_for_the_minutes_that_emit_an_event():
+    life, state, calls, out = Lifecycle(), IncidentState(), [], []
+    for minute, severity in enumerate([R] * 20 + [N] * 30):
+        state, emit = life.advance(state, _lazy(minute, severity, calls), ACME)
+        out += emit.events
+    assert [(e.event, e.at) for e in out[:2]] == [("opened", T0), ("updated", T0 + 900)]
+    assert calls == [0, 15]  # not the 18 alerting minutes that notified nobody
+    assert [e.evidence.samples[0].id for e in out] == ["m0", "m15", "m15", "m15"]
+    assert state.incident.evidence.samples[0].id == "m15"
 
 
 @pytest.mark.parametrize("redelivered", [[0], [0, 1, 2], [2], [1, 2, 2, 2]])
