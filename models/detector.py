@@ -327,8 +327,8 @@ class Detector:
         evidence = Evidence()
         explain = None
         if judgement.severity is not None:
-            explain = functools.partial(self._evidence, ring, entity_id, best.coordinated_share,
-                              judgement, p)
+            explain = functools.partial(self._evidence, ring, entity_id,
+                                        best.coordinated_share, judgement, p)
             if not self.lazy_evidence:
                 evidence, explain = explain(), None
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),

@@ -2,7 +2,9 @@
 
 A :class:`Verdict` is the only thing the incident lifecycle (``alerting``)
 sees of detection: plain values, so that lifecycle and detection can be
-tested apart and replay and stream agree.
+tested apart and replay and stream agree. The one exception is ``explain``, a
+pure function of immutable detector state that works out the evidence when an
+event needs it (``Verdict.explained``).
 """
 
 from __future__ import annotations
