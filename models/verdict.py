@@ -124,7 +124,7 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         verdict = self.explained()
-        out = asdict(replace(verdict, evidence=Evidence()))
+        out = asdict(verdict)
         del out["explain"]
         out["evidence"] = verdict.evidence.to_dict()
         return out
