@@ -90,7 +90,7 @@ lint: $(CORE_STAMP) ## ruff
 	$(BIN)/ruff check streams models alerting tests bench
 
 .PHONY: bench
-bench: $(CORE_STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay, worker vs raw consumer, p99 under load, worker RSS, changelog
+bench: $(CORE_STAMP) ## benchmarks: scorer, replay throughput, mention-to-console delay, worker vs raw consumer, p99 under load, worker RSS, changelog, changelog model
 	$(BENCH_ENV) deploy/local/with-stack.sh $(BIN)/python bench/run.py
 
 .PHONY: soak

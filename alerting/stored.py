@@ -18,9 +18,11 @@ state is cut into records under the entity's key and ``key + "\\x00" + suffix``:
 - **immutable parts**, each written once and deleted (a tombstone) once the state no
   longer holds it: a closed minute bucket without its texts (``m<start>``), its
   sample texts (``t<start>``, deleted when the bucket passes the evidence horizon),
-  a coarse bucket (``c<start>``), a timeline point (``r<at>``), and one slot of the
+  a coarse bucket (``c<start>``), a timeline point (``r<at>``), one slot of the
   baseline's seasonal profile (``s<slot>.<count>``: a slot learns once a minute, and its
-  count goes up when it does).
+  count goes up when it does), and the latest incident's evidence
+  (``e<opened_at>.<seq>``: it changes only when the incident emits an event, and the
+  core, rewritten every minute, would otherwise carry its sample posts each time).
 - **pending chunks** (``p<n>``): the observations that arrived since the last write,
   in arrival order. A chunk whose observations are all released is deleted; one
   partly released is written again as a new chunk in its place.
@@ -52,12 +54,14 @@ from typing import Any, NamedTuple
 
 from alerting.engine import EntityEngineState
 from alerting.errors import FirestormAlertError
+from alerting.event import evidence_to_dict
 from alerting.lifecycle import IncidentState
 from alerting.timeline import TimelinePoint
 from models.detector import EntityState
 from models.horizon import Coarse
 from models.observation import Observation
 from models.progress import EventClock
+from models.verdict import Evidence
 from models.window import Bucket, Post
 
 __all__ = ["FORMAT", "NOTHING", "SEP", "Plan", "StoredStateError", "Written", "incident_status",
@@ -84,6 +88,7 @@ class Written(NamedTuple):
 
 
 NOTHING = Written()
+_NO_EVIDENCE = Evidence()
 
 
 class Plan(NamedTuple):
@@ -145,6 +150,14 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
         # the version. (Past 10**6, or after a seed, a key may be written again in place.)
         keep(f"s{i}.{seen}", (value, seen), _eq, list)
 
+    latest = incident.incident
+    evidence = None
+    if latest is not None:
+        # Keyed by the event that set it: a part is written once, never in place.
+        evidence = f"e{latest.opened_at!r}.{latest.seq}"
+        keep(evidence, latest.evidence, _eq, evidence_to_dict)
+        incident = replace(incident, incident=replace(latest, evidence=_NO_EVIDENCE))
+
     chunks, next_chunk, pending_writes = _chunks(written, state.pending)
     writes += pending_writes
 
@@ -158,6 +171,8 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
             "ring": None if ring is None else ring, "texts": _spans(texts),
             "coarse": None if coarse is None else coarse,
             "recent": None if recent is None else recent, "slots": True}
+    if evidence is not None:
+        core["evidence"] = evidence
     slot = written.head["core"] if written.head is not None else 1
     if core != written.core:
         slot = 1 - slot
@@ -209,6 +224,10 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
         parts.update((f"c{c.start!r}", c) for c in coarse)
         detector = replace(detector, horizon=detector.horizon._replace(coarse=coarse))
     incident = IncidentState.from_dict(core["incident"])
+    if core.get("evidence") is not None and incident.incident is not None:
+        evidence = Evidence.from_dict(need(core["evidence"]))
+        parts[core["evidence"]] = evidence
+        incident = replace(incident, incident=replace(incident.incident, evidence=evidence))
     if core["recent"] is not None:
         recent = tuple(TimelinePoint.from_dict(need(f"r{a!r}")) for a in _unspan(core["recent"]))
         parts.update((f"r{p.at!r}", p) for p in recent)

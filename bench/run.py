@@ -28,6 +28,8 @@ BENCHES = [
      ["bench_rss.py", "--timeout", "2400"]),
     ("worker state changelog against input, on the real broker",
      ["bench_worker_changelog.py", "--lines", "60000"]),
+    ("state changelog by record kind and batch size (offline model: live pace is batch 5)",
+     ["model_changelog.py"]),
 ]
 
 

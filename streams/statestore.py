@@ -3,10 +3,11 @@
 The table (a Faust table backed by the ``engine-state`` changelog) holds each entity's
 state as the records of :mod:`alerting.stored`: the head under the entity id, its parts
 under ``entity id + "\\x00" + suffix``, every key as UTF-8 bytes. Values are bytes:
-the head is JSON; a part is JSON compressed with zlib against a fixed dictionary of the
-field names it repeats (:data:`ZDICT`), one version byte first. Reading also takes the
-formats written before: the whole state as JSON under ``{"engine": ...}`` (keyed by the
-id, or by the id in JSON quotes before 0.2), which the next write replaces.
+JSON compressed with zlib against a fixed dictionary of what the records repeat
+(:data:`ZDICT`), one version byte first. Reading also takes the formats written
+before: parts of version 1 and heads in plain JSON, and the whole state as
+JSON under ``{"engine": ...}`` (keyed by the id, or by the id in JSON quotes before
+0.2), which the next write replaces.
 """
 
 from __future__ import annotations
@@ -29,33 +30,76 @@ ZDICT_V1 = (
     b'{"start":,"totals":[],"counts":[],"authors":[],"distinct":,"top_authors":[["u:",1]],'
     b'"others":[],"roots":[],"posts":[]}{"at":,"volume":,"expected_volume":,"negativity":,'
     b'"expected_negativity":,"score":0.0,"severity":null}')
-ZDICT = ZDICT_V1
+# Version 2: version 1 after the skeletons of every record this
+# module writes (head, core, evidence, kept posts, pending observations), the
+# pseudonym prefix and the detector's reason phrases. Only the format's own words:
+# nothing learned from any stream, so it compresses any department's records alike.
+# Most records are a few hundred bytes, where zlib alone finds little to repeat.
+ZDICT_V2 = (
+    b' look coordinated (repeat accounts or near-identical texts; distinct authors)'
+    b'calls to action in % of posts (#posts from accounts with \\u226550,000 followers'
+    b' (largest @drags in linked : co-mentioned in % of posts hostile share % vs '
+    b'% usual over  min (z=volume x expected over  h ( mentions vs , z=hostile '
+    b'mentions  vs  expected over 15 min60 min'
+    b'{"top_terms":[],"top_hashtags":[],"samples":[{"id":"","author":"anon:","text":"",'
+    b'"followers":,"negativity":0.,"ts":,"url":null,"reshares":null}],"top_authors":[],'
+    b'"linked":[],"coordinated_share":0.0,"centre":null,"high_reach":[]}'
+    b'{"detector":{"v":2,"open":{"start":,"n":0,"records":[],"texts":[]},"baseline":'
+    b'{"level":,"profile":[],"seen":[60,60,60,60,60,60,60,60,60,60,60,60,0,0,0,0,0,0,0,0,0,'
+    b'0,0,0],"negatives":,"posts":,"n":},"ring":[],"dispersion":[,"streak":-,"totals":[[,'
+    b'0],[,0],[,0]],"partial":[,0],"horizon":{"coarse":[],"long":[[,0],[,0],[,0]],'
+    b'"dispersion":,"build":[0.0,null,[0,0,0.0,0,0.0,0],0.0],"tails":[[,0],[0.0,0.0,0.0,0,'
+    b'0.0,0],[0.0,0.0,0.0,0,0.0,0]]},"recent":0},"incident":{"last_at":,"runs":[0,0,0],'
+    b'"recent":[],"incident":{"id":"","entity_id":"","opened_at":,"severity":"warning",'
+    b'"status":"open","seq":1,"notified_at":,"alerting_at":,"level_at":,"below_peak":0,'
+    b'"peak":"warning","acknowledged_by":null,"acknowledged_at":null,"resolved_at":null,'
+    b'"reasons":["'
+    b'"],"evidence":{"top_terms":[],"top_hashtags":[],"samples":[],"top_authors":[],'
+    b'"linked":[],"coordinated_share":0.0,"centre":null,"high_reach":[]},"figures":[,,0.,'
+    b'0.,0.0,3600.0]}},"ring":[[,60.0,61]],"texts":[[,60.0,15]],"coarse":[[,900.0,97]],'
+    b'"recent":[[,60.0,10]],"slots":true,"evidence":"e.1"}'
+    b'{"stored":3,"clock":{"partitions":1,"marks":[[0,,false]]},"released":,"seen":[[0,]],'
+    b'"core":0,"pending":[[,]],"next":}'
+    b'[["","",,"","anon:","",,0.,[],null,"en",0,null],["","",,"","anon:","",,0.,[],null,'
+    b'"en",0,null]]'
+    b'[["","anon:","",,0.,null,0,,null],["","anon:","",,0.,null,0,,null]]'
+    + ZDICT_V1)
+ZDICT = ZDICT_V2
 _V1 = b"\x01"
+_V2 = b"\x02"
 _SEP = SEP.encode()
 _LEVEL = 6
+# A 4 kB window (the dictionary and most records fit) and a small hash table: copying a
+# compressor primed with the dictionary then costs less than priming a new one, which
+# would hash the whole dictionary again for every record.
+_PRIMED = zlib.compressobj(_LEVEL, zlib.DEFLATED, 12, 4, zdict=ZDICT_V2)
 
 
 def encode(suffix: str, value: Any) -> bytes:
-    """A record's value as stored: the head as JSON, a part compressed (version 1).
+    """A record's value as stored: compressed (version 2), the head too (written every
+    batch that touches the entity, it is the largest record at a live stream's pace).
 
     >>> decode(encode("m60.0", {"start": 60.0})), decode(encode("", {"stored": 3}))
     ({'start': 60.0}, {'stored': 3})
     """
     raw = json.dumps(value, separators=(",", ":")).encode("utf-8")
-    if not suffix:
-        return raw
-    z = zlib.compressobj(_LEVEL, zdict=ZDICT_V1)
-    return _V1 + z.compress(raw) + z.flush()
+    z = _PRIMED.copy()
+    return _V2 + z.compress(raw) + z.flush()
 
 
 def decode(value: Any) -> Any:
-    """A stored value back as JSON data (bytes of either kind; or already data)."""
+    """A stored value back as JSON data: version 2 or 1, plain JSON (a head before 0.9),
+    or data already (written by a faust JSON serializer and read back as such)."""
     if not isinstance(value, bytes | bytearray):
-        return value  # written by a faust JSON serializer and read back as data
-    if value[:1] == _V1:
-        z = zlib.decompressobj(zdict=ZDICT_V1)
+        return value
+    zdict = _DICTS.get(value[:1])
+    if zdict is not None:
+        z = zlib.decompressobj(zdict=zdict)
         value = z.decompress(value[1:]) + z.flush()
     return json.loads(value)
+
+
+_DICTS = {_V1: ZDICT_V1, _V2: ZDICT_V2}
 
 
 class Loaded(NamedTuple):
