@@ -16,9 +16,11 @@ state is cut into records under the entity's key and ``key + "\\x00" + suffix``:
   ack), into the slot the head does not name; the head is written after it, so a crash
   between the two leaves the old core intact.
 - **immutable parts**, each written once and deleted (a tombstone) once the state no
-  longer holds it: a closed minute bucket without its texts (``m<start>``), its
-  sample texts (``t<start>``, deleted when the bucket passes the evidence horizon),
-  a coarse bucket (``c<start>``), a timeline point (``r<at>``), one slot of the
+  longer holds it: a closed minute bucket without its texts (``m<start>``), with the
+  timeline point its close made (which leaves the look-back long before the bucket
+  leaves the hour: read while the core names it, then ignored), its sample texts
+  (``t<start>``, deleted when the bucket passes the evidence horizon), a coarse
+  bucket (``c<start>``), a timeline point no bucket holds (``r<at>``), one slot of the
   baseline's seasonal profile (``s<slot>.<count>``: a slot learns once a minute, and its
   count goes up when it does), and the latest incident's evidence
   (``e<opened_at>.<seq>``: it changes only when the incident emits an event, and the
@@ -48,6 +50,7 @@ True
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -129,20 +132,28 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
         parts[suffix] = obj
 
     ring = _keyed([b.start for b in det.ring])
+    recent = _keyed([p.at for p in incident.recent])
     texts = [b.start for b in det.ring if b.texts] if ring is not None else []
+    # A minute's timeline point rides in its bucket's record: both are made when the
+    # minute closes, and the point leaves the look-back long before the bucket leaves
+    # the hour. (Two records and two tombstones a minute become one and one.)
+    points = _points_by_bucket(det.ring, incident.recent) if (
+        ring is not None and recent is not None) else {}
     if ring is not None:
         for bucket in det.ring:
-            keep(f"m{bucket.start!r}", bucket, _same_bucket, _bucket_value)
+            keep(f"m{bucket.start!r}", _Minute(bucket, points.get(bucket.start)),
+                 _same_minute, _minute_value)
             if bucket.texts:
                 keep(f"t{bucket.start!r}", bucket.texts, _eq, _texts_value)
     coarse = _keyed([c.start for c in det.horizon.coarse])
     if coarse is not None:
         for c in det.horizon.coarse:
             keep(f"c{c.start!r}", c, _eq, Coarse.to_list)
-    recent = _keyed([p.at for p in incident.recent])
     if recent is not None:
+        carried = {id(p) for p in points.values()}
         for point in incident.recent:
-            keep(f"r{point.at!r}", point, _eq, TimelinePoint.to_dict)
+            if id(point) not in carried:
+                keep(f"r{point.at!r}", point, _eq, TimelinePoint.to_dict)
 
     base = det.baseline
     for i, (value, seen) in enumerate(zip(base.profile, base.seen, strict=True)):
@@ -207,6 +218,7 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
         slots = [(float(need(f"s{i}.{n}")[0]), n) for i, n in enumerate(base.seen)]
         parts.update((f"s{i}.{slot[1]}", slot) for i, slot in enumerate(slots))
         detector = replace(detector, baseline=replace(base, profile=tuple(v for v, _ in slots)))
+    carried: dict[float, TimelinePoint] = {}
     if core["ring"] is not None:
         with_texts = set(_unspan(core["texts"]))
         ring = []
@@ -214,7 +226,11 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
             data = need(f"m{start!r}")
             texts = need(f"t{start!r}") if start in with_texts else []
             bucket = Bucket.from_dict({**data, "texts": texts})
-            parts[f"m{start!r}"] = bucket
+            point = data.get("point")
+            minute = _Minute(bucket, None if point is None else TimelinePoint.from_dict(point))
+            if minute.point is not None:
+                carried[minute.point.at] = minute.point
+            parts[f"m{start!r}"] = minute
             if bucket.texts:
                 parts[f"t{start!r}"] = bucket.texts
             ring.append(bucket)
@@ -229,8 +245,9 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
         parts[core["evidence"]] = evidence
         incident = replace(incident, incident=replace(incident.incident, evidence=evidence))
     if core["recent"] is not None:
-        recent = tuple(TimelinePoint.from_dict(need(f"r{a!r}")) for a in _unspan(core["recent"]))
-        parts.update((f"r{p.at!r}", p) for p in recent)
+        recent = tuple(carried[a] if a in carried else TimelinePoint.from_dict(need(f"r{a!r}"))
+                       for a in _unspan(core["recent"]))
+        parts.update((f"r{p.at!r}", p) for p in recent if carried.get(p.at) is not p)
         incident = replace(incident, recent=recent)
     chunks = []
     for i, n in head["pending"]:
@@ -314,13 +331,39 @@ def _eq(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _same_bucket(a: Bucket, b: Bucket) -> bool:
-    return a.stripped() == b.stripped()
+class _Minute(NamedTuple):
+    """What a minute bucket's record holds: the bucket without its texts, and the
+    timeline point of the minute it closed, while the incident's look-back holds it."""
+
+    bucket: Bucket
+    point: TimelinePoint | None
 
 
-def _bucket_value(bucket: Bucket) -> dict[str, Any]:
-    value = bucket.stripped().to_dict()
+def _points_by_bucket(ring: Sequence[Bucket], recent: Iterable[TimelinePoint]
+                      ) -> dict[float, TimelinePoint]:
+    """Each point under the start of the ring bucket whose close made it: the latest
+    bucket that starts before the point's time (a verdict is at its bucket's end)."""
+    starts = [b.start for b in ring]
+    out: dict[float, TimelinePoint] = {}
+    for point in recent:
+        i = bisect_left(starts, point.at) - 1
+        if i >= 0 and starts[i] not in out and (i + 1 == len(starts) or starts[i + 1] >= point.at):
+            out[starts[i]] = point
+    return out
+
+
+def _same_minute(written: _Minute, now: _Minute) -> bool:
+    """The record stands as written: the same bucket, and the same point or none now
+    (a point that has left the look-back stays in its record, unread)."""
+    return ((written.bucket is now.bucket or written.bucket.stripped() == now.bucket.stripped())
+            and (now.point is None or written.point is now.point or written.point == now.point))
+
+
+def _minute_value(minute: _Minute) -> dict[str, Any]:
+    value = minute.bucket.stripped().to_dict()
     del value["texts"]
+    if minute.point is not None:
+        value["point"] = minute.point.to_dict()
     return value
 
 

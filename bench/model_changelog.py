@@ -16,6 +16,7 @@ batches depend on how fast it runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -64,7 +65,9 @@ class Changelog(dict):
 
 
 def model(lines: list[bytes], batch: int, watchlist: Path) -> Changelog:
-    settings = Settings()
+    env = dict(os.environ)
+    env.setdefault("FIRESTORM_PSEUDONYM_KEY", "model-changelog")  # pseudonyms' length only
+    settings = Settings.from_env(env)
     scorer = load_scorer(settings, "")
     wl = load_watchlist(str(watchlist))
     intake = build_intake(settings, wl, scorer=scorer)

@@ -216,3 +216,48 @@ def test_records_written_by_the_previous_format_still_load():
                     max_leaves=20), st.sampled_from(["", "k0", "m60.0", "e1.0.2", "p3"]))
 def test_any_record_decodes_as_it_was_encoded(value, suffix):
     assert statestore.decode(statestore.encode(suffix, value)) == value
+
+
+def test_a_minutes_timeline_point_is_written_in_its_bucket_record():
+    table, written, suffixes = Changelog(), {}, []
+
+    def check(entity: str, state: EntityEngineState) -> None:
+        steps = plan(written.get(entity, NOTHING), state)
+        suffixes.extend(s for s, _ in steps.writes)
+        written[entity] = statestore.write(table, entity, written.get(entity, NOTHING), state)
+        assert statestore.read(table, entity).state == state
+
+    run([40], 8_294, check)
+    assert sum(s.startswith("m") for s in suffixes) > 1000
+    assert not [s for s in suffixes if s.startswith("r")]  # no record of its own
+
+
+def test_points_written_as_records_of_their_own_still_load_and_move_into_buckets():
+    """The format before: a point per ``r<at>`` record and buckets without points. It
+    loads as the same state; the next write puts the points in their buckets and
+    deletes the old records, and a crash part way through loads as the same state."""
+    state = next(s for s in reversed(sample_states()) if len(s.incident.recent) >= 5)
+    entity = "acme"
+    table: dict[bytes, bytes] = {}
+    moved = 0
+    for suffix, value in plan(NOTHING, state).writes:
+        if suffix.startswith("m") and "point" in value:
+            point = value.pop("point")
+            table[statestore.key_of(entity, f"r{point['at']!r}")] = statestore.encode("r", point)
+            moved += 1
+        table[statestore.key_of(entity, suffix)] = statestore.encode(suffix, value)
+    assert moved >= 5
+    loaded = statestore.read(table, entity)
+    assert loaded.state == state
+    steps = plan(loaded.written, state)
+    records = [(s, v) for s, v in steps.writes] + [(s, None) for s in steps.deletes]
+    assert sum(s.startswith("r") for s in steps.deletes) == moved
+    for cut in range(len(records) + 1):
+        crashed = dict(table)
+        for suffix, value in records[:cut]:
+            key = statestore.key_of(entity, suffix)
+            if value is None:
+                crashed.pop(key, None)
+            else:
+                crashed[key] = statestore.encode(suffix, value)
+        assert statestore.read(crashed, entity).state == state
