@@ -475,7 +475,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             recovery = app.tables.recovery
             recovering = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
             held = None if recovering else open_states(
-                states, active_filter(app, settings.topic_observations, settings.partitions))
+                states, active_filter(app, settings.topic_observations, settings.partitions),
+                parsed)
             lag = consumer_lag(app, (settings.topic_mentions, settings.topic_observations))
             await asyncio.get_running_loop().run_in_executor(
                 None, pulse.beat, held, lag, current.pipeline.engine)

@@ -33,8 +33,10 @@ from alerting.errors import AlertStoreError
 from alerting.lifecycle import Emit
 from alerting.liveness import Heartbeat
 from alerting.store import AlertStore
+from alerting.stored import SEP
 from models.progress import Progress
 from streams import statestore
+from streams.statestore import Loaded
 
 __all__ = ["Pulse", "consumer_lag", "event_time_of", "open_states", "worker_name"]
 
@@ -117,23 +119,38 @@ def event_time_of(item: Any) -> float | None:
     return getattr(item, "ts", None)
 
 
-def open_states(table: MutableMapping[bytes, Any],
-                active: Callable[[str], bool]) -> dict[str, EntityEngineState]:
+def open_states(table: MutableMapping[bytes, Any], active: Callable[[str], bool],
+                known: Mapping[str, tuple[object, Loaded]] | None = None
+                ) -> dict[str, EntityEngineState]:
     """The engine states with an open incident, of the entities ``active`` says are ours.
 
     ``table`` is the engine table (streams/statestore.py: heads and their parts, keys
-    as bytes). Only the status in each head's core is read for the rest, so a beat
-    costs little even with thousands of entities.
+    as bytes). ``known`` maps an entity to the head value it last wrote or read and the
+    state that head stands for (the detect agent's cache): where the table still holds
+    that very head, the state is taken from it, with nothing decoded. For the rest
+    only the status in each head's core is read, so a beat costs little even with
+    thousands of entities.
     """
     out = {}
+    known = known or {}
     for key, stored in list(table.items()):
-        if statestore.is_open(table, key, stored):
-            entity_id = key.decode("utf-8")
-            if active(entity_id):
-                state = statestore.read(table, entity_id).state
-                if state is not None:
-                    out[entity_id] = state
+        if not isinstance(key, bytes) or _SEP in key or not stored:
+            continue  # a part: its head says whether it matters
+        entity_id = key.decode("utf-8")
+        cached = known.get(entity_id)
+        if cached is not None and cached[0] is stored:
+            state = cached[1].state
+            if state is not None and state.incident.open_incident is not None and active(
+                    entity_id):
+                out[entity_id] = state
+        elif statestore.is_open(table, key, stored) and active(entity_id):
+            state = statestore.read(table, entity_id).state
+            if state is not None:
+                out[entity_id] = state
     return out
+
+
+_SEP = SEP.encode()
 
 
 def partition_of(key: str, partitions: int) -> int:
