@@ -22,7 +22,8 @@ state is cut into records under the entity's key and ``key + "\\x00" + suffix``:
   (``t<start>``, deleted when the bucket passes the evidence horizon), a coarse
   bucket (``c<start>``), a timeline point no bucket holds (``r<at>``), one slot of the
   baseline's seasonal profile (``s<slot>.<count>``: a slot learns once a minute, and its
-  count goes up when it does), and the latest incident's evidence
+  count goes up when it does; the slot learning now is kept in the core instead, and
+  gets its record when the next slot takes over), and the latest incident's evidence
   (``e<opened_at>.<seq>``: it changes only when the incident emits an event, and the
   core, rewritten every minute, would otherwise carry its sample posts each time).
 - **pending chunks** (``p<n>``): the observations that arrived since the last write,
@@ -156,10 +157,14 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
                 keep(f"r{point.at!r}", point, _eq, TimelinePoint.to_dict)
 
     base = det.baseline
+    hot = _hot_slot(written, old, base.profile, base.seen)
     for i, (value, seen) in enumerate(zip(base.profile, base.seen, strict=True)):
         # One slot learns per minute, and its count goes up when it does: the count names
         # the version. (Past 10**6, or after a seed, a key may be written again in place.)
-        keep(f"s{i}.{seen}", (value, seen), _eq, list)
+        # The slot learning now rides in the core, which a closed minute rewrites anyway:
+        # its record is written once the next slot starts to learn (once an hour).
+        if i != hot:
+            keep(f"s{i}.{seen}", (value, seen), _eq, list)
 
     latest = incident.incident
     evidence = None
@@ -184,6 +189,8 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
             "recent": None if recent is None else recent, "slots": True}
     if evidence is not None:
         core["evidence"] = evidence
+    if hot is not None:
+        core["slot"] = [hot, base.profile[hot], base.seen[hot]]
     slot = written.head["core"] if written.head is not None else 1
     if core != written.core:
         slot = 1 - slot
@@ -215,8 +222,14 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
     parts: dict[str, Any] = {}
     if core.get("slots"):
         base = detector.baseline
-        slots = [(float(need(f"s{i}.{n}")[0]), n) for i, n in enumerate(base.seen)]
-        parts.update((f"s{i}.{slot[1]}", slot) for i, slot in enumerate(slots))
+        hot = core.get("slot")
+        slots = []
+        for i, n in enumerate(base.seen):
+            if hot is not None and i == hot[0]:
+                slots.append((float(hot[1]), n))
+            else:
+                slots.append((float(need(f"s{i}.{n}")[0]), n))
+                parts[f"s{i}.{n}"] = slots[-1]
         detector = replace(detector, baseline=replace(base, profile=tuple(v for v, _ in slots)))
     carried: dict[float, TimelinePoint] = {}
     if core["ring"] is not None:
@@ -329,6 +342,27 @@ def _unspan(runs: Iterable[Sequence[float]]) -> list[float]:
 
 def _eq(a: Any, b: Any) -> bool:
     return bool(a == b)
+
+
+def _hot_slot(written: Written, old: dict[str, Any], profile: Sequence[float],
+              seen: Sequence[int]) -> int | None:
+    """The profile slot to keep in the core: the one slot learning since the last write
+    (or the one kept there, if none has learned since); None when several have (a batch
+    across the hour's boundary, or the first write), which then all get records."""
+    if written.core is None:
+        return None
+    kept = written.core.get("slot")
+    changed = []
+    for i, (value, count) in enumerate(zip(profile, seen, strict=True)):
+        if kept is not None and kept[0] == i and kept[1] == value and kept[2] == count:
+            continue
+        if old.get(f"s{i}.{count}") != (value, count):
+            changed.append(i)
+            if len(changed) > 1:
+                return None
+    if changed:
+        return changed[0]
+    return None if kept is None else int(kept[0])
 
 
 class _Minute(NamedTuple):

@@ -30,9 +30,10 @@ ZDICT_V1 = (
     b'{"start":,"totals":[],"counts":[],"authors":[],"distinct":,"top_authors":[["u:",1]],'
     b'"others":[],"roots":[],"posts":[]}{"at":,"volume":,"expected_volume":,"negativity":,'
     b'"expected_negativity":,"score":0.0,"severity":null}')
-# Version 2: version 1 after the skeletons of every record this
-# module writes (head, core, evidence, kept posts, pending observations), the
-# pseudonym prefix and the detector's reason phrases. Only the format's own words:
+# Version 2: the skeletons of every record this module writes (head, core, evidence,
+# kept posts, pending observations), the pseudonym prefix and the detector's reason
+# phrases, then version 1's dictionary (zlib reaches the end of a dictionary in the
+# fewest bits, so the most repeated words go last). Only the format's own words:
 # nothing learned from any stream, so it compresses any department's records alike.
 # Most records are a few hundred bytes, where zlib alone finds little to repeat.
 ZDICT_V2 = (
@@ -88,8 +89,9 @@ def encode(suffix: str, value: Any) -> bytes:
 
 
 def decode(value: Any) -> Any:
-    """A stored value back as JSON data: version 2 or 1, plain JSON (a head before 0.9),
-    or data already (written by a faust JSON serializer and read back as such)."""
+    """A stored value back as JSON data: version 2 or 1, plain JSON (a head written
+    before heads were compressed), or data already (written by a faust JSON serializer
+    and read back as such)."""
     if not isinstance(value, bytes | bytearray):
         return value
     zdict = _DICTS.get(value[:1])

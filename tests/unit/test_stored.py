@@ -261,3 +261,28 @@ def test_points_written_as_records_of_their_own_still_load_and_move_into_buckets
             else:
                 crashed[key] = statestore.encode(suffix, value)
         assert statestore.read(crashed, entity).state == state
+
+
+def test_the_profile_slot_learning_now_is_kept_in_the_core_not_rewritten_each_minute():
+    table, written = Changelog(), {}
+    slot_writes, minute_writes = [0], [0]
+
+    def check(entity: str, state: EntityEngineState) -> None:
+        before = written.get(entity, NOTHING)
+        steps = plan(before, state)
+        if before is not NOTHING:  # the first write stores every slot
+            slot_writes[0] += sum(s.startswith("s") for s, _ in steps.writes)
+        minute_writes[0] += sum(s.startswith("m") for s, _ in steps.writes)
+        core = next((v for s, v in steps.writes if s.startswith("k")), None)
+        if core is not None and "slot" in core:
+            i, value, count = core["slot"]
+            assert (value, count) == (state.detector.baseline.profile[i],
+                                      state.detector.baseline.seen[i])
+        written[entity] = statestore.write(table, entity, before, state)
+        assert statestore.read(table, entity).state == state
+
+    run([40], 8_294, check)
+    # A slot learns every minute; its record is written about once an hour, when the
+    # next slot takes over (and where a batch spans the change).
+    assert minute_writes[0] > 2000
+    assert slot_writes[0] < minute_writes[0] / 20, (slot_writes, minute_writes)
