@@ -73,6 +73,17 @@ def run(sizes: list[int], limit: int, check) -> None:
         at, turn = at + len(batch), turn + 1
 
 
+def applied(table: dict, entity: str, records: list[tuple[str, object]]) -> dict:
+    """``table`` with ``records`` written to it in order (a value of None: a tombstone)."""
+    for suffix, value in records:
+        key = statestore.key_of(entity, suffix)
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = statestore.encode(suffix, value)
+    return table
+
+
 def test_after_every_batch_the_changelog_loads_as_the_state_and_holds_nothing_else():
     table, written = Changelog(), {}
     whole = [0]
@@ -107,20 +118,9 @@ def test_a_crash_part_way_through_a_write_loads_the_old_state_or_the_new(sizes, 
         steps = plan(written.get(entity, NOTHING), state)
         records = [(s, v) for s, v in steps.writes] + [(s, None) for s in steps.deletes]
         cut = (seed + rounds[0]) % (len(records) + 1)  # the records Kafka has at the crash
-        crashed = dict(table)
-        for suffix, value in records[:cut]:
-            key = statestore.key_of(entity, suffix)
-            if value is None:
-                crashed.pop(key, None)
-            else:
-                crashed[key] = statestore.encode(suffix, value)
+        crashed = applied(dict(table), entity, records[:cut])
         assert statestore.read(crashed, entity).state in (before, state)
-        for suffix, value in records:
-            key = statestore.key_of(entity, suffix)
-            if value is None:
-                table.pop(key, None)
-            else:
-                table[key] = statestore.encode(suffix, value)
+        applied(table, entity, records)
         written[entity] = steps.written
 
     run(sizes, 1_500, check)
@@ -253,13 +253,7 @@ def test_points_written_as_records_of_their_own_still_load_and_move_into_buckets
     records = [(s, v) for s, v in steps.writes] + [(s, None) for s in steps.deletes]
     assert sum(s.startswith("r") for s in steps.deletes) == moved
     for cut in range(len(records) + 1):
-        crashed = dict(table)
-        for suffix, value in records[:cut]:
-            key = statestore.key_of(entity, suffix)
-            if value is None:
-                crashed.pop(key, None)
-            else:
-                crashed[key] = statestore.encode(suffix, value)
+        crashed = applied(dict(table), entity, records[:cut])
         assert statestore.read(crashed, entity).state == state
 
 
