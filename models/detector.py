@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain, islice
-from operator import add
+from operator import add, attrgetter
 from typing import Any, NamedTuple
 
 from models.baseline import Baseline
@@ -47,8 +47,18 @@ from models.signals import (
     unscored,
     velocity,
 )
-from models.verdict import Evidence, Sample, Verdict
-from models.window import ZERO, Bucket, OpenBucket, Post, Totals, Window, ranked, slide
+from models.verdict import NO_EVIDENCE, Evidence, Sample, Verdict
+from models.window import (
+    ZERO,
+    Bucket,
+    OpenBucket,
+    Post,
+    Totals,
+    Window,
+    ranked,
+    slide,
+    slide_all,
+)
 
 __all__ = ["Detector", "DetectorParams", "EntityState", "Horizon", "Profile"]
 
@@ -269,8 +279,7 @@ class Detector:
         old = len(ring) - p.evidence_minutes - 1
         if old >= 0 and ring[old].texts:
             ring = (*ring[:old], ring[old].stripped(), *ring[old + 1:])
-        sums = tuple(slide(t, ring, m) for t, m in zip(
-            state.totals or (ZERO,) * len(p.scales), p.scales, strict=True))
+        sums = slide_all(state.totals, ring, p.scales)
         dispersion = state.dispersion or (1.5,) * len(p.scales)
         share0 = base.negative_share(bp)
         at = open_.start + p.bucket_seconds
@@ -299,19 +308,20 @@ class Detector:
                 horizon = self._close_coarse(horizon, ring, partial, at, share0, p, False,
                                              base.n)
                 partial = ZERO
-            t = sums[0]
+            t, m = sums[0], bucket.totals
             verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
-                              round(t.share, 4), round(share0, 4), **_minute(bucket),
-                              window_seconds=float(p.scales[0] * p.bucket_seconds))
+                              round(t.share, 4), round(share0, 4), (), NO_EVIDENCE,
+                              *_minute(m), float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
                                horizon, (state.recent << 1) & _RECENT_MASK), verdict
 
         thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         scales: list[Scale] = []
+        copies: dict[int, tuple[float, float]] = {}
         for w, d, m in zip(windows, dispersion, p.scales, strict=True):
             scales.append(self._scale(w, share0, d, m * uncertainty, p,
-                                      scales[-1] if scales else None))
+                                      scales[-1] if scales else None, copies))
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
@@ -324,7 +334,7 @@ class Detector:
                           max(state.streak, 0), thresholds, p, build, amplified, hours, base.n,
                           _recent_escalations(state.recent, p))
         best = judgement.best
-        evidence = Evidence()
+        evidence = NO_EVIDENCE
         explain = None
         if judgement.severity is not None:
             explain = functools.partial(self._evidence, ring, entity_id,
@@ -333,7 +343,7 @@ class Detector:
                 evidence, explain = explain(), None
         verdict = Verdict(entity_id, at, judgement.severity, round(judgement.score, 3),
                           best.volume, round(best.expected, 3), round(best.share, 4),
-                          round(share0, 4), judgement.reasons, evidence, **_minute(bucket),
+                          round(share0, 4), judgement.reasons, evidence, *_minute(bucket.totals),
                           window_seconds=float(best.minutes * p.bucket_seconds),
                           explain=explain)
         baseline = base
@@ -405,9 +415,12 @@ class Detector:
         return False
 
     def _scale(self, w: Window, share0: float, dispersion: float, uncertainty: float,
-               p: DetectorParams, shorter: Scale | None = None) -> Scale:
+               p: DetectorParams, shorter: Scale | None = None,
+               copies: dict[int, tuple[float, float]] | None = None) -> Scale:
         """One short window against the baseline; ``shorter`` is the scale of the next
-        shorter window, whose coordinated posts are among this window's too."""
+        shorter window, whose coordinated posts are among this window's too;
+        ``copies`` the copy-paste reads of this minute's other windows (see
+        :func:`_organic`)."""
         t = w.totals
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
@@ -415,7 +428,7 @@ class Detector:
         if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
-            organic, authors, hostility = _organic(w, organic, p)
+            organic, authors, hostility = _organic(w, organic, p, copies)
         if shorter is not None and shorter.volume - shorter.organic > t.volume - organic:
             # Windows are nested: posts a shorter window found coordinated are in this one
             # too. A burst's first minutes fill every window alike, and only the shortest
@@ -440,7 +453,7 @@ class Detector:
             if len(horizon.coarse) < k or n < m + p.quiet_start:
                 break  # not a full window of a learned baseline yet
             t = Totals._make(map(add, t, partial))
-            authors = sum(c.authors for c in horizon.coarse[-k:])
+            authors = sum(map(_AUTHORS, horizon.coarse[-k:]))
             organic = float(max(t.volume - t.excess, 0))
             out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                              share0, authors, horizon.dispersion, m * uncertainty))
@@ -596,7 +609,9 @@ def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]
     return tuple(out)
 
 
-def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float, float]:
+def _organic(w: Window, organic: float, p: DetectorParams,
+             copies: dict[int, tuple[float, float]] | None = None
+             ) -> tuple[float, float, float]:
     """The organic volume, the distinct voices and the hostile share of the coordinated
     posts of a window that may be escalating.
 
@@ -607,9 +622,20 @@ def _organic(w: Window, organic: float, p: DetectorParams) -> tuple[float, float
     most ``author_window_cap`` posts per remaining author. Coordinated posts are
     taken as hostile (a bot burst must not lend the crowd its hostility), except
     copies found not hostile among the kept texts (a news headline shared
-    verbatim)."""
+    verbatim).
+
+    ``copies`` holds the copy-paste reads of the other windows of the same minute,
+    by how many of their buckets keep texts. The windows are suffixes of one ring,
+    so two that hold as many such buckets hold the same ones: the hour's window
+    reads the quarter's again, as only the last ``evidence_minutes`` keep texts."""
     volume = w.totals.volume
-    dup, dup_hostile = w.duplicates(p.duplicate_min, p.negative_threshold)
+    texted = sum(1 for b in w.buckets if b.texts)
+    read = None if copies is None else copies.get(texted)
+    if read is None:
+        read = w.duplicates(p.duplicate_min, p.negative_threshold)
+        if copies is not None:
+            copies[texted] = read
+    dup, dup_hostile = read
     copies = dup * organic
     organic -= copies
     cap = _author_cap(w.minutes, p)
@@ -706,6 +732,7 @@ def _in_build(build: Build, p: DetectorParams) -> bool:
 
 
 _NONE = (0.0, 0.0, 0.0)
+_AUTHORS = attrgetter("authors")  # of a Coarse
 _RECENT_MASK = (1 << MAX_SUSTAIN_WITHIN) - 1
 
 
@@ -803,9 +830,8 @@ def _terms(text: str) -> frozenset[str]:
                      and t not in _STOP and not t.isdigit() and "/" not in t)
 
 
-def _minute(bucket: Bucket) -> dict[str, float | int]:
-    """The closed minute's own figures, for the incident timeline."""
-    t = bucket.totals
-    return {"minute_volume": t.volume, "minute_expected": round(t.expected, 3),
-            "minute_negativity": round(t.share, 4)}
+def _minute(t: Totals) -> tuple[int, float, float]:
+    """The closed minute's own figures, for the incident timeline: a verdict's
+    ``minute_volume``, ``minute_expected`` and ``minute_negativity``."""
+    return t.volume, round(t.expected, 3), round(t.mass / t.scored if t.scored else 0.0, 4)
 

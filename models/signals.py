@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 __all__ = [
     "Scale",
@@ -82,22 +83,7 @@ def binomial_z(k: float, n: float, p0: float, dispersion: float = 1.0) -> float:
     return z if p >= p0 else -z
 
 
-@dataclass(frozen=True, slots=True)
-class Scale:
-    """One time scale's window against the baseline, in the terms signals need.
-
-    ``mass`` is the summed hostility of the ``scored`` posts (the expected number
-    of hostile posts among them); posts whose tone could not be scored count in
-    ``volume`` only.
-
-    >>> s = Scale(15, volume=60, expected=10.0, organic=54.0, scored=60, mass=40.0,
-    ...           hostile=38, share0=0.3, authors=50.0, dispersion=1.0)
-    >>> round(s.ratio, 1), round(s.share, 2), round(s.coordinated_share, 2)
-    (5.4, 0.63, 0.1)
-    >>> round(s.hostile_mentions, 1), round(s.expected_hostile, 1)
-    (34.0, 3.0)
-    """
-
+class _ScaleFields(NamedTuple):
     minutes: int
     volume: int
     expected: float
@@ -108,56 +94,91 @@ class Scale:
     share0: float  # baseline hostile share
     authors: float  # distinct authors (estimated beyond a few dozen)
     dispersion: float  # of volume counts at this scale
-    uncertainty: float = 0.0  # extra dispersion while the baseline is young (cold start)
-    coordinated_hostility: float = 1.0  # share of the coordinated posts taken as hostile
-    # Derived once (each is read several times by the ladder).
-    ratio: float = field(init=False)
-    share: float = field(init=False)  # hostile share of the organic posts
-    shift: float = field(init=False)
-    coordinated_share: float = field(init=False)
-    hostile_mentions: float = field(init=False)  # organic posts x hostile share
-    expected_hostile: float = field(init=False)
-    volume_z: float = field(init=False)
-    organic_z: float = field(init=False)
-    negative_z: float = field(init=False)
-    combined_z: float = field(init=False)  # volume and tone surprises' geometric mean
-    hostile_z: float = field(init=False)  # hostile mentions against expected
+    uncertainty: float  # extra dispersion while the baseline is young (cold start)
+    coordinated_hostility: float  # share of the coordinated posts taken as hostile
+    # Derived once by the constructor (each is read several times by the ladder).
+    ratio: float
+    share: float  # hostile share of the organic posts
+    shift: float
+    coordinated_share: float
+    hostile_mentions: float  # organic posts x hostile share
+    expected_hostile: float
+    volume_z: float
+    organic_z: float
+    negative_z: float
+    combined_z: float  # volume and tone surprises' geometric mean
+    hostile_z: float  # hostile mentions against expected
 
-    def __post_init__(self) -> None:
-        base = max(self.expected, 0.5)
-        share = self.mass / self.scored if self.scored else self.share0
-        organic_share = self.organic / self.volume if self.volume else 1.0
+
+_INPUTS = _ScaleFields._fields[:12]  # what Scale's constructor takes
+
+
+class Scale(_ScaleFields):
+    """One time scale's window against the baseline, in the terms signals need.
+
+    ``mass`` is the summed hostility of the ``scored`` posts (the expected number
+    of hostile posts among them); posts whose tone could not be scored count in
+    ``volume`` only. The constructor takes the first twelve fields and derives the
+    rest: a tuple, because a storm minute builds six of them (a frozen dataclass
+    cost three times as much to build).
+
+    >>> s = Scale(15, volume=60, expected=10.0, organic=54.0, scored=60, mass=40.0,
+    ...           hostile=38, share0=0.3, authors=50.0, dispersion=1.0)
+    >>> round(s.ratio, 1), round(s.share, 2), round(s.coordinated_share, 2)
+    (5.4, 0.63, 0.1)
+    >>> round(s.hostile_mentions, 1), round(s.expected_hostile, 1)
+    (34.0, 3.0)
+    >>> s._replace(organic=60.0).coordinated_share
+    0.0
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, minutes: int, volume: int, expected: float, organic: float, scored: int,
+                mass: float, hostile: int, share0: float, authors: float, dispersion: float,
+                uncertainty: float = 0.0, coordinated_hostility: float = 1.0) -> Scale:
+        base = max(expected, 0.5)
+        share = mass / scored if scored else share0
+        organic_share = organic / volume if volume else 1.0
         # Hostile mentions of the organic volume. Coordinated posts (bots, copy-paste) may
         # all be hostile, so the organic volume is credited with at most what remains of
         # the hostile posts once they are set aside (all of them, but copies found calm):
         # a bot burst cannot lend the crowd its hostility.
-        coordinated = self.volume - self.organic
-        hostile = min(share * self.organic, max(
-            0.0, share * self.volume - coordinated * self.coordinated_hostility))
-        tone = hostile / self.organic if self.organic > 0 else share
-        n = self.scored * organic_share
-        derived = {
-            "ratio": self.organic / base,
-            "share": tone,
-            "shift": tone - self.share0,
-            "coordinated_share": 1.0 - organic_share if self.volume else 0.0,
-            "hostile_mentions": hostile,
-            "expected_hostile": self.expected * self.share0,
-            "volume_z": poisson_z(self.volume, base, self.dispersion + self.uncertainty),
-            "organic_z": poisson_z(self.organic, base, self.dispersion + self.uncertainty),
-            # Posts come in threads, so the binomial variance is inflated by half.
-            "negative_z": binomial_z(tone * n, n, self.share0, 1.5),
-        }
-        derived["combined_z"] = math.sqrt(max(derived["organic_z"], 0.0)
-                                          * max(derived["negative_z"], 0.0))
-        # Hostile posts come in threads (replies, pile-ons): their count varies more than
-        # a Poisson count, by the thread factor. The volume's own dispersion is not used:
-        # news spikes inflate it, and they leave the share, and so this test, alone.
-        derived["hostile_z"] = poisson_z(hostile, max(derived["expected_hostile"],
-                                                      0.5 * self.share0),
-                                         THREADS + self.uncertainty)
-        for name, value in derived.items():
-            object.__setattr__(self, name, value)
+        coordinated = volume - organic
+        hostile_mentions = min(share * organic, max(
+            0.0, share * volume - coordinated * coordinated_hostility))
+        tone = hostile_mentions / organic if organic > 0 else share
+        n = scored * organic_share
+        spread = dispersion + uncertainty
+        organic_z = poisson_z(organic, base, spread)
+        # Posts come in threads, so the binomial variance is inflated by half.
+        negative_z = binomial_z(tone * n, n, share0, 1.5)
+        expected_hostile = expected * share0
+        return tuple.__new__(cls, (
+            minutes, volume, expected, organic, scored, mass, hostile, share0, authors,
+            dispersion, uncertainty, coordinated_hostility,
+            organic / base,  # ratio
+            tone,  # share
+            tone - share0,  # shift
+            1.0 - organic_share if volume else 0.0,  # coordinated_share
+            hostile_mentions, expected_hostile,
+            poisson_z(volume, base, spread),  # volume_z
+            organic_z, negative_z,
+            math.sqrt(max(organic_z, 0.0) * max(negative_z, 0.0)),  # combined_z
+            # Hostile posts come in threads (replies, pile-ons): their count varies more
+            # than a Poisson count, by the thread factor. The volume's own dispersion is
+            # not used: news spikes inflate it, and they leave the share, and so this
+            # test, alone.
+            poisson_z(hostile_mentions, max(expected_hostile, 0.5 * share0),
+                      THREADS + uncertainty),  # hostile_z
+        ))
+
+    def _replace(self, **changes: Any) -> Scale:
+        """A copy with some of the twelve given fields changed, the rest derived again."""
+        unknown = changes.keys() - set(_INPUTS)
+        if unknown:
+            raise TypeError(f"Scale derives {', '.join(sorted(unknown))}: change its inputs")
+        return Scale(*(changes.get(f, v) for f, v in zip(_INPUTS, self, strict=False)))
 
     @property
     def span(self) -> str:

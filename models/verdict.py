@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-__all__ = ["SEVERITIES", "Evidence", "Sample", "Verdict", "severity_rank"]
+__all__ = ["NO_EVIDENCE", "SEVERITIES", "Evidence", "Sample", "Verdict", "severity_rank"]
 
 # The ladder, lowest first. None (no severity) means "normal".
 SEVERITIES = ("watch", "warning", "critical")
@@ -73,6 +73,9 @@ class Evidence:
         return cls(**kwargs)
 
 
+NO_EVIDENCE = Evidence()  # a verdict without evidence (most minutes) shares this one
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """Detection's judgement of one entity for the window ending at ``at``.
@@ -104,7 +107,7 @@ class Verdict:
     negativity: float
     expected_negativity: float
     reasons: tuple[str, ...] = ()
-    evidence: Evidence = field(default_factory=Evidence)
+    evidence: Evidence = NO_EVIDENCE  # immutable: one shared empty value
     # The judged minute alone (volume and negativity above are for the window that
     # decided): what an incident's per-minute timeline plots.
     minute_volume: int | None = None

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import add, itemgetter, sub
+from operator import add, attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from models.calls_to_action import call_hashtags
@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - `make install` builds the core
     _compiled_duplicates = _compiled_voices = None
 
 __all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide",
-           "totals", "window"]
+           "slide_all", "totals", "window"]
 
 
 class Post(NamedTuple):
@@ -125,6 +125,12 @@ class Counts(NamedTuple):
 
 ZERO = Totals()
 NO_COUNTS = Counts()
+_VOLUME = attrgetter("totals.volume")
+
+
+def _totals(values: tuple[Any, ...]) -> Totals:
+    """A Totals from its six values, without the generated constructor's call."""
+    return tuple.__new__(Totals, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,14 +429,11 @@ class Window:
 
     def counts(self) -> Counts:
         """The signal counts of the window (summed on demand: unusual windows only)."""
-        out = NO_COUNTS
-        for b in self.buckets:
-            if b.counts is not NO_COUNTS:
-                out = Counts._make(map(add, out, b.counts))
-        return out
+        counted = [b.counts for b in self.buckets if b.counts is not NO_COUNTS]
+        return Counts._make(map(sum, zip(*counted, strict=True))) if counted else NO_COUNTS
 
     def busiest(self) -> int:
-        return max((b.n for b in self.buckets), default=0)
+        return max(map(_VOLUME, self.buckets), default=0)
 
     def centre(self) -> tuple[str, int] | None:
         """The most reshared post of the window and its reshares (None: no reshares)."""
@@ -469,12 +472,35 @@ def slide(old: Totals, ring: tuple[Any, ...], minutes: int) -> Totals:
     >>> slide(window(ring[1:4], 3).totals, ring, 3) == window(ring[2:], 3).totals
     True
     """
+    a = ring[-1].totals
     if len(ring) > minutes:
-        new = Totals._make(map(sub, map(add, old, ring[-1].totals), ring[-minutes - 1].totals))
-        if new.expected < 0.0 or new.mass < 0.0:  # float round-off of long sums
-            new = new._replace(expected=max(new.expected, 0.0), mass=max(new.mass, 0.0))
-        return new
-    return Totals._make(map(add, old, ring[-1].totals))
+        b = ring[-minutes - 1].totals
+        # Field by field, (old + new) - leaving, as ``map(sub, map(add, ...))`` would:
+        # written out, because this runs for every scale of every entity every minute.
+        mass, expected = old[2] + a[2] - b[2], old[4] + a[4] - b[4]
+        if expected < 0.0 or mass < 0.0:  # float round-off of long sums
+            expected, mass = max(expected, 0.0), max(mass, 0.0)
+        return _totals((old[0] + a[0] - b[0], old[1] + a[1] - b[1], mass,
+                        old[3] + a[3] - b[3], expected, old[5] + a[5] - b[5]))
+    return _totals((old[0] + a[0], old[1] + a[1], old[2] + a[2], old[3] + a[3],
+                    old[4] + a[4], old[5] + a[5]))
+
+
+def slide_all(olds: tuple[Totals, ...], ring: tuple[Any, ...],
+              scales: tuple[int, ...]) -> tuple[Totals, ...]:
+    """:func:`slide` for each window length of ``scales`` (``olds``: their sums one entry
+    earlier, or empty for none yet).
+
+    >>> ring = tuple(Bucket(60.0 * i, Totals(volume=i, expected=1.0)) for i in range(5))
+    >>> sums = ()
+    >>> for i in range(len(ring)):  # one bucket closes: the ring ends with it
+    ...     sums = slide_all(sums, ring[:i + 1], (2, 3))
+    >>> [(t.volume, t.expected) for t in sums]
+    [(7, 2.0), (9, 3.0)]
+    """
+    if not olds:
+        olds = (ZERO,) * len(scales)
+    return tuple([slide(t, ring, m) for t, m in zip(olds, scales, strict=True)])
 
 
 def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
