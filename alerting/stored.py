@@ -177,10 +177,10 @@ def plan(written: Written, state: EntityEngineState) -> Plan:
     chunks, next_chunk, pending_writes = _chunks(written, state.pending)
     writes += pending_writes
 
-    core_detector = replace(det, baseline=replace(base, profile=()),
-                            ring=() if ring is not None else det.ring,
-                            horizon=det.horizon._replace(coarse=()) if coarse is not None
-                            else det.horizon)
+    core_detector = det._replace(baseline=base._replace(profile=()),
+                                 ring=() if ring is not None else det.ring,
+                                 horizon=det.horizon._replace(coarse=()) if coarse is not None
+                                 else det.horizon)
     core = {"detector": core_detector.to_dict(),
             "incident": replace(incident, recent=() if recent is not None
                                 else incident.recent).to_dict(),
@@ -230,7 +230,7 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
             else:
                 slots.append((float(need(f"s{i}.{n}")[0]), n))
                 parts[f"s{i}.{n}"] = slots[-1]
-        detector = replace(detector, baseline=replace(base, profile=tuple(v for v, _ in slots)))
+        detector = detector._replace(baseline=base._replace(profile=tuple(v for v, _ in slots)))
     carried: dict[float, TimelinePoint] = {}
     if core["ring"] is not None:
         with_texts = set(_unspan(core["texts"]))
@@ -247,11 +247,11 @@ def load(head: dict[str, Any], get: Callable[[str], Any]) -> tuple[EntityEngineS
             if bucket.texts:
                 parts[f"t{start!r}"] = bucket.texts
             ring.append(bucket)
-        detector = replace(detector, ring=tuple(ring))
+        detector = detector._replace(ring=tuple(ring))
     if core["coarse"] is not None:
         coarse = tuple(Coarse.from_list(need(f"c{s!r}")) for s in _unspan(core["coarse"]))
         parts.update((f"c{c.start!r}", c) for c in coarse)
-        detector = replace(detector, horizon=detector.horizon._replace(coarse=coarse))
+        detector = detector._replace(horizon=detector.horizon._replace(coarse=coarse))
     incident = IncidentState.from_dict(core["incident"])
     if core.get("evidence") is not None and incident.incident is not None:
         evidence = Evidence.from_dict(need(core["evidence"]))

@@ -17,9 +17,9 @@ from models.verdict import Verdict
 __all__ = ["IncidentPoints", "IncidentRecord", "Timeline", "TimelinePoint", "record_fields"]
 
 
-@dataclass(frozen=True, slots=True)
-class TimelinePoint:
+class TimelinePoint(NamedTuple):
     """One closed minute of an incident: how big, how negative, against what baseline.
+    (A tuple: one is made for every entity every minute.)
 
     >>> v = Verdict("acme", at=1714566840.0, severity="watch", score=2.5, volume=20,
     ...             expected_volume=8.0, negativity=0.5, expected_negativity=0.3)

@@ -16,8 +16,8 @@ ongoing storm never becomes the new normal.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 __all__ = ["SLOTS", "Baseline", "BaselineParams", "slot_of"]
 
@@ -70,9 +70,9 @@ class BaselineParams:
     prior_weight: float = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """Expected count and negative share of one entity, learned bucket by bucket.
+class Baseline(NamedTuple):
+    """Expected count and negative share of one entity, learned bucket by bucket (a
+    tuple: one is made for every entity every minute).
 
     A new entity starts at its kind's prior level and pulls away as it learns:
 
@@ -88,8 +88,8 @@ class Baseline:
     """
 
     level: float = 0.0
-    profile: tuple[float, ...] = field(default=(1.0,) * SLOTS)
-    seen: tuple[int, ...] = field(default=(0,) * SLOTS)
+    profile: tuple[float, ...] = (1.0,) * SLOTS
+    seen: tuple[int, ...] = (0,) * SLOTS
     negatives: float = 0.0  # discounted hostility mass (expected hostile posts)
     posts: float = 0.0  # discounted count of scored posts
     n: int = 0  # buckets learned

@@ -104,10 +104,9 @@ class Horizon(NamedTuple):
                    float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
 
 
-@dataclass(frozen=True, slots=True)
-class EntityState:
+class EntityState(NamedTuple):
     """One entity's open bucket, recent buckets, long-horizon sums, tails and baseline:
-    a JSON-safe value.
+    a JSON-safe value (a tuple: one is made for every entity every minute).
 
     >>> s = EntityState()
     >>> EntityState.from_dict(s.to_dict()) == s
@@ -115,13 +114,13 @@ class EntityState:
     """
 
     open: OpenBucket | None = None
-    baseline: Baseline = field(default_factory=Baseline)
+    baseline: Baseline = Baseline()
     ring: tuple[Bucket, ...] = ()
     dispersion: tuple[float, ...] = ()  # per short scale, Pearson residual of normal windows
     streak: int = 0  # consecutive escalating buckets
     totals: tuple[Totals, ...] = ()  # per short scale, sums over its window (slid per bucket)
     partial: Totals = ZERO  # the coarse bucket being filled
-    horizon: Horizon = Horizon()  # noqa: RUF009 (an immutable NamedTuple)
+    horizon: Horizon = Horizon()
     recent: int = 0  # bit i: the bucket i+1 closes ago escalated (k of n sustain)
 
     def to_dict(self) -> dict[str, Any]:
