@@ -17,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
     ("replay pipeline throughput", ["bench_replay.py"]),
+    ("what a quiet entity-minute costs: 1,000 entities, 6 h replayed (target: a few µs)",
+     ["bench_quiet.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
     ("worker end to end beside a raw aiokafka consumer and replay, on one topic"
      " (targets >= 20,000 mentions/s, >= half of replay's rate)", ["bench_worker_rate.py"]),
