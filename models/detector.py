@@ -317,10 +317,10 @@ class Detector:
         thresholds = self._thresholds(horizon.tails, p, base.n)
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         scales: list[Scale] = []
-        copies: dict[int, tuple[float, float]] = {}
+        reads: dict[int, tuple[float, float]] = {}
         for w, d, m in zip(windows, dispersion, p.scales, strict=True):
             scales.append(self._scale(w, share0, d, m * uncertainty, p,
-                                      scales[-1] if scales else None, copies))
+                                      scales[-1] if scales else None, reads))
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
@@ -415,10 +415,10 @@ class Detector:
 
     def _scale(self, w: Window, share0: float, dispersion: float, uncertainty: float,
                p: DetectorParams, shorter: Scale | None = None,
-               copies: dict[int, tuple[float, float]] | None = None) -> Scale:
+               reads: dict[int, tuple[float, float]] | None = None) -> Scale:
         """One short window against the baseline; ``shorter`` is the scale of the next
         shorter window, whose coordinated posts are among this window's too;
-        ``copies`` the copy-paste reads of this minute's other windows (see
+        ``reads`` the copy-paste reads of this minute's other windows (see
         :func:`_organic`)."""
         t = w.totals
         organic = float(t.volume - t.excess)
@@ -427,7 +427,7 @@ class Detector:
         if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
                 t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
             # Only a window that could be escalating pays for the coordination estimate.
-            organic, authors, hostility = _organic(w, organic, p, copies)
+            organic, authors, hostility = _organic(w, organic, p, reads)
         if shorter is not None and shorter.volume - shorter.organic > t.volume - organic:
             # Windows are nested: posts a shorter window found coordinated are in this one
             # too. A burst's first minutes fill every window alike, and only the shortest
@@ -609,7 +609,7 @@ def _high_reach(posts: list[Post], followers: int, k: int) -> tuple[Sample, ...]
 
 
 def _organic(w: Window, organic: float, p: DetectorParams,
-             copies: dict[int, tuple[float, float]] | None = None
+             reads: dict[int, tuple[float, float]] | None = None
              ) -> tuple[float, float, float]:
     """The organic volume, the distinct voices and the hostile share of the coordinated
     posts of a window that may be escalating.
@@ -623,17 +623,17 @@ def _organic(w: Window, organic: float, p: DetectorParams,
     copies found not hostile among the kept texts (a news headline shared
     verbatim).
 
-    ``copies`` holds the copy-paste reads of the other windows of the same minute,
+    ``reads`` holds the copy-paste reads of the other windows of the same minute,
     by how many of their buckets keep texts. The windows are suffixes of one ring,
     so two that hold as many such buckets hold the same ones: the hour's window
     reads the quarter's again, as only the last ``evidence_minutes`` keep texts."""
     volume = w.totals.volume
     texted = sum(1 for b in w.buckets if b.texts)
-    read = None if copies is None else copies.get(texted)
+    read = None if reads is None else reads.get(texted)
     if read is None:
         read = w.duplicates(p.duplicate_min, p.negative_threshold)
-        if copies is not None:
-            copies[texted] = read
+        if reads is not None:
+            reads[texted] = read
     dup, dup_hostile = read
     copies = dup * organic
     organic -= copies
