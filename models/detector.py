@@ -56,7 +56,6 @@ from models.window import (
     Totals,
     Window,
     ranked,
-    slide,
     slide_all,
 )
 
@@ -479,8 +478,7 @@ class Detector:
             partial = partial._replace(excess=round(coordinated))
         keep = max(p.long_scales) // per
         coarse = (*horizon.coarse[-keep:], Coarse(start, partial, authors))
-        long = tuple(slide(t, coarse, m // per) for t, m in zip(
-            horizon.long or (ZERO,) * len(p.long_scales), p.long_scales, strict=True))
+        long = slide_all(horizon.long, coarse, tuple(m // per for m in p.long_scales))
         d = horizon.dispersion
         build = horizon.build
         if n >= p.quiet_start + p.long_scales[0]:
@@ -832,5 +830,5 @@ def _terms(text: str) -> frozenset[str]:
 def _minute(t: Totals) -> tuple[int, float, float]:
     """The closed minute's own figures, for the incident timeline: a verdict's
     ``minute_volume``, ``minute_expected`` and ``minute_negativity``."""
-    return t.volume, round(t.expected, 3), round(t.mass / t.scored if t.scored else 0.0, 4)
+    return t.volume, round(t.expected, 3), round(t.share, 4)
 
