@@ -49,7 +49,7 @@ from streams.progress import Progress  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"  # main's figures: evaluate-main.json, -quick.json
 VARIANTS = ("tuned", "holdout")
-FAMILIES = ("storm", "official", "cold", "bots", "background")
+FAMILIES = ("storm", "official", "cold", "bots", "background", "young")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -394,8 +394,12 @@ class Detector:
         q = p.budget / (_WEEK_BUCKETS * 60.0 / p.bucket_seconds)  # episodes per bucket
         vol = tails[0].threshold(q, p.tail_prior, n, p.volume_tail_shape)
         hostile, share = (t.threshold(q, p.tail_prior, n) for t in tails[1:])
-        return Thresholds(max(vol, p.z_volume), max(hostile, p.z_escalate),
-                          max(share, p.z_negative))
+        hostile = max(hostile, p.z_escalate)
+        if n < p.quiet_start:
+            # Its first hour: the prior's tail alone would ask z 4.6 or more of a storm
+            # nobody has seen coming, and the hour is a small share of a week's budget.
+            hostile = min(hostile, max(p.z_young, p.z_escalate))
+        return Thresholds(max(vol, p.z_volume), hostile, max(share, p.z_negative))
 
     def _unusual(self, surprise: tuple[float, float, float], sums: tuple[Totals, ...],
                  share0: float, horizon: Horizon, p: DetectorParams) -> bool:

@@ -98,6 +98,7 @@ class DetectorParams:
     # Escalation: hostile mentions (organic volume x hostile share) up, volume rising.
     z_escalate: float = 3.0  # hostile-mention surprise needed (floor of the entity's own)
     z_long: float = 4.0  # ... on the hour-long windows (no per-entity tail there)
+    z_young: float = 3.5  # ... at most, in an entity's first quiet_start buckets
     hostile_ratio: float = 2.0  # hostile mentions at least this multiple of expected
     rise_ratio: float = 1.0  # organic volume at least this multiple of expected ...
     z_rise: float = 0.0  # ... and this significant
@@ -171,7 +172,7 @@ class DetectorParams:
         return replace(
             self, budget=self.budget * sensitivity, baseline=baseline,
             z_volume=self.z_volume / root, z_negative=self.z_negative / root,
-            z_tone=self.z_tone / root,
+            z_tone=self.z_tone / root, z_young=self.z_young / root,
             cusum_alarm=self.cusum_alarm / root,
             floor=replace(kind_params, floor_hostile=kind_params.floor_hostile / sensitivity,
                           floor_authors=max(3, round(kind_params.floor_authors / sensitivity))))
@@ -329,7 +330,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "negative_threshold": (0.0, 1.0), "demand_weight": (0.0, 1.0),
     "sarcasm_weight": (0.0, 1.0), "question_weight": (0.0, 1.0),
     "z_volume": (0.0, 100.0), "min_excess": (0.0, 1e9), "min_ratio": (1.0, 1e6),
-    "z_escalate": (0.0, 100.0), "z_long": (0.0, 100.0), "hostile_ratio": (1.0, 1e6),
+    "z_escalate": (0.0, 100.0), "z_long": (0.0, 100.0), "z_young": (0.0, 100.0),
+    "hostile_ratio": (1.0, 1e6),
     "rise_ratio": (0.0, 1e6),
     "z_rise": (-100.0, 100.0),
     "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),

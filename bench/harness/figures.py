@@ -110,7 +110,7 @@ def _at_most(value: float | None, target: float) -> bool | None:
 def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) -> list[Figure]:
     """The headline figures of one variant, each beside the issue's target."""
     by_family = {f: Report.combine(r.report for r in results if r.family == f)
-                 for f in ("storm", "official", "cold", "bots", "background")}
+                 for f in ("storm", "official", "cold", "bots", "background", "young")}
     grid = by_family["storm"].storms
     target_set = [s for s in grid if _attr(s, "multiplier") >= 1.5 and _attr(s, "shift") >= 0.25]
     slow = [s for s in grid if _attr(s, "rise_minutes") >= SLOW]
@@ -122,6 +122,9 @@ def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) 
     bg: BackgroundResult = by_family["background"].background
     pages = bg.per_week(bg.warning_pages)
     incidents = bg.per_week(bg.incidents)
+    young: BackgroundResult = by_family["young"].background
+    young_pages = young.per_week(young.warning_pages)
+    young_incidents = young.per_week(young.incidents)
     cold_delays = [_delay(s) for s in cold]
     within = [d is not None and d <= 30 for d in cold_delays]
     sharp_delay = median_never([_delay(s) for s in sharp])
@@ -153,6 +156,12 @@ def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) 
                pages, round(bg.entity_weeks), "<= 0.2", _at_most(pages, 0.2)),
         Figure("false_incidents", "background: incidents opened (watch+) per entity-week",
                incidents, round(bg.entity_weeks), "<= 1", _at_most(incidents, 1.0)),
+        Figure("young_pages", "first day watched (storm-free): warning pages per entity-week",
+               young_pages, round(young.entity_weeks * 7), "<= 0.2",
+               _at_most(young_pages, 0.2)),
+        Figure("young_incidents", "first day watched: incidents (watch+) per entity-week",
+               young_incidents, round(young.entity_weeks * 7), "<= 1",
+               _at_most(young_incidents, 1.0)),
         Figure("bots_warned", "bot/copy-paste bursts of 3-10 accounts reaching warning",
                float(sum(b.reached_warning for b in bursts)), len(bursts), "0 (never)",
                None if not bursts else not any(b.reached_warning for b in bursts), "count"),
@@ -241,6 +250,7 @@ def maps(results: Sequence[CaseResult]) -> dict[str, Any]:
                                                     if r.family == f).storms)
                       for f in ("storm", "official", "cold")},
         "background_by_kind": _background_by_kind(background),
+        "young_by_kind": _background_by_kind([r for r in results if r.family == "young"]),
         "benign_max_severity": _benign_severities(results),
     }
 

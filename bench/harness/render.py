@@ -55,7 +55,8 @@ def render_headline(figs: dict[str, list[Figure]], compare: dict[str, Any] | Non
         row += "   " + "/".join(str(figs[v][i].n) for v in variants)
         lines.append(row)
     lines.append("ok/X: target met or not; 'never': the median storm was not warned at all;"
-                 " gap: holdout - tuned; n: storms, episodes or entity-weeks behind it")
+                 " gap: holdout - tuned; n: storms, episodes or entity-weeks behind it"
+                 " (entity-days for the first day watched)")
     return "\n".join(lines)
 
 
@@ -93,13 +94,17 @@ def render_maps(variant: str, m: dict[str, Any]) -> str:
     out.append(_rows(m["by_dominant_style"]))
     out.append("by family (storm: the grid; official: own post viral overnight; cold: first hour)")
     out.append(_rows(m["by_family"]))
-    out.append("background-only streams, by kind of entity")
-    out.append(f"{'kind':>12} {'ent-weeks':>10} {'pages':>6} {'pages/ew':>9} {'incid.':>7}"
-               f" {'incid./ew':>10}")
-    for kind, b in sorted(m["background_by_kind"].items()):
-        out.append(f"{kind:>12} {b['entity_weeks']:>10.1f} {b['warning_pages']:>6}"
-                   f" {_num(b['warning_pages_per_entity_week']):>9}"
-                   f" {b['incidents']:>7} {_num(b['incidents_per_entity_week']):>10}")
+    for key, title in (("background_by_kind", "background-only streams, by kind of entity"),
+                       ("young_by_kind", "first day watched (storm-free), by kind of entity")):
+        if not m.get(key):
+            continue  # a run without the family, or saved before it existed
+        out.append(title)
+        out.append(f"{'kind':>12} {'ent-weeks':>10} {'pages':>6} {'pages/ew':>9} {'incid.':>7}"
+                   f" {'incid./ew':>10}")
+        for kind, b in sorted(m[key].items()):
+            out.append(f"{kind:>12} {b['entity_weeks']:>10.1f} {b['warning_pages']:>6}"
+                       f" {_num(b['warning_pages_per_entity_week']):>9}"
+                       f" {b['incidents']:>7} {_num(b['incidents_per_entity_week']):>10}")
     out.append("benign episodes by the highest severity they reached")
     for label, counts in sorted(m["benign_max_severity"].items()):
         out.append(f"{label:>12} " + "  ".join(

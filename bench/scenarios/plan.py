@@ -18,6 +18,12 @@ Families of cases:
   hostile posts within half an hour (benign: must never warn);
 - ``background``: 3 entities (a policy, its partner, a department or
   official) and nothing but heavy-tailed background: the false-alarm test.
+- ``young``: the first day of every other case but the cold ones, storm-free,
+  from a start at any hour: the false alarms of an entity newly watched (the
+  other families' false-alarm time starts on their second day, so a change to
+  how a young entity is judged would otherwise be scored on its storms alone).
+  Derived from the other cases (their entities and seeds), so adding it draws
+  nothing from the plan's generator and leaves every other case as it was.
 
 Every labelled storm is material: over its course it brings at least
 :data:`MIN_EXCESS_HOSTILE` more hostile mentions than the entity's usual, and
@@ -96,7 +102,7 @@ class CaseSpec:
     """One independent stream to generate, replay and score."""
 
     variant: str
-    family: str  # storm, official, cold, bots, background
+    family: str  # storm, official, cold, bots, background, young
     index: int
     seed: int
     start: float
@@ -169,7 +175,8 @@ def plan(variant: str, size: Size, seed: int = 1) -> list[CaseSpec]:
         add("bots", lambda r, i, s: _bots_case(r, v, size, i, s))
     for _ in range(size.background_families):
         add("background", lambda r, i, s: _background_case(r, v, size, i, s))
-    return cases
+    parents = [c for c in cases if c.scored_from > c.start]  # all but the cold starts
+    return cases + [_young_case(c, i) for i, c in enumerate(parents)]
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -312,6 +319,15 @@ def _bots_case(rng: np.random.Generator, v: Variant, size: Size, index: int,
                       int(rng.integers(3, 11)))
     return CaseSpec(v.name, "bots", index, seed, start, onset + burst.duration + 3 * HOUR,
                     start + DAY, (entity,), bursts=(burst,))
+
+
+def _young_case(parent: CaseSpec, index: int) -> CaseSpec:
+    """``parent``'s entities watched from scratch for a day, nothing but background,
+    from an hour of the day set by the parent's seed (entities are added to a
+    watchlist at any hour; the parents all start at midnight)."""
+    start = parent.start + (parent.seed % 24) * HOUR
+    return CaseSpec(parent.variant, "young", index, parent.seed, start, start + DAY, start,
+                    parent.entities)
 
 
 def _background_case(rng: np.random.Generator, v: Variant, size: Size, index: int,

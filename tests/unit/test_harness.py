@@ -89,6 +89,19 @@ def test_false_alarms_come_from_background_cases_only():
     assert f["false_incidents"].value == pytest.approx(1.2) and f["false_incidents"].met is False
 
 
+def test_the_first_day_watched_is_scored_from_young_cases_only_per_entity_week():
+    # Two new entities' first days (2/7 of an entity-week), one page: 3.5 per entity-week.
+    first = BackgroundResult(entity_weeks=2 / 7, warning_pages=1, incidents=2)
+    grown = BackgroundResult(entity_weeks=10.0, warning_pages=0, incidents=0)
+    f = by_key([case("young", background=first), case("background", background=grown)])
+    assert f["young_pages"].value == pytest.approx(3.5) and f["young_pages"].met is False
+    assert f["young_pages"].n == 2  # entity-days
+    assert f["young_incidents"].value == pytest.approx(7.0)
+    assert f["false_pages"].value == 0.0  # the young days do not count as background
+    rendered = render_maps("tuned", maps([case("young", background=first)]))
+    assert "first day watched (storm-free), by kind of entity" in rendered
+
+
 def test_one_bot_burst_at_warning_misses_the_never_target():
     calm = BenignResult(Label("e", "benign", T0, T0 + 1800, label="bots"), "watch", None)
     loud = BenignResult(Label("e", "benign", T0, T0 + 1800, label="copypaste"), "warning", T0)

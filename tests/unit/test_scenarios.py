@@ -170,6 +170,22 @@ def test_background_cases_have_no_storms_but_news_spikes_and_linked_entities():
     assert parse_watchlist(case.watchlist).linked_to(spec.entities[1].id)
 
 
+def test_young_cases_are_the_first_day_of_every_other_case_but_the_cold_ones():
+    cases = plan("tuned", QUICK["tuned"])
+    parents = [c for c in cases if c.family not in ("cold", "young")]
+    young = [c for c in cases if c.family == "young"]
+    assert len(young) == len(parents) and cases[:len(cases) - len(young)] == [
+        c for c in cases if c.family != "young"]  # appended: every other case as it was
+    for parent, y in zip(parents, young, strict=True):
+        assert y.entities == parent.entities and y.seed == parent.seed
+        assert y.end - y.start == DAY and y.scored_from == y.start
+        assert not y.storms and not y.bursts
+        assert y.start == parent.start + (parent.seed % 24) * HOUR  # any hour of the day
+    case = generate(young[0])
+    assert {lab.kind for lab in case.labels} <= {"background", "benign"}
+    assert min(lab.onset for lab in case.labels if lab.kind == "background") == young[0].start
+
+
 def test_background_counts_are_over_dispersed():
     e = entity("department", 60.0)
     spec = CaseSpec("tuned", "background", 0, 4, START, START + 4 * DAY, START + DAY, (e,))
