@@ -53,10 +53,11 @@ def poisson_z(observed: float, expected: float, dispersion: float = 1.0) -> floa
     (5.09, 0.0, True)
     """
     expected = max(expected, 1e-9)
-    if observed <= 0:
-        dev = 2.0 * expected
+    ratio = observed / expected if observed > 0 else 0.0
+    if ratio <= 0.0:  # none, or so few that the ratio underflows (log would raise)
+        dev = 2.0 * (expected - max(observed, 0.0))
     else:
-        dev = 2.0 * (observed * math.log(observed / expected) - (observed - expected))
+        dev = 2.0 * (observed * math.log(ratio) - (observed - expected))
     z = math.sqrt(max(dev, 0.0) / max(dispersion, 1.0))
     return z if observed >= expected else -z
 

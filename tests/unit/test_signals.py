@@ -20,6 +20,19 @@ def test_poisson_z_sign(observed, expected, sign):
     assert (z > 0) - (z < 0) == sign
 
 
+@given(st.floats(0.0, 1e12), st.floats(0.0, 1e12), st.floats(0.0, 100.0))
+def test_poisson_z_is_finite_and_signed_for_any_count(observed, expected, dispersion):
+    # A sum of tiny calibrated probabilities can be subnormal: observed / expected then
+    # underflowed to 0 and log raised a domain error inside the per-minute close.
+    z = poisson_z(observed, expected, dispersion)
+    assert z == z and abs(z) != float("inf")
+    assert z >= 0.0 if observed >= max(expected, 1e-9) else z <= 0.0
+
+
+def test_a_subnormal_count_is_judged_as_none():
+    assert poisson_z(5e-324, 10.0) == pytest.approx(poisson_z(0.0, 10.0))
+
+
 def test_small_counts_are_not_overclaimed():
     assert poisson_z(3, 0.2) < (3 - 0.2) / 0.2 ** 0.5  # below the Gaussian z
 
