@@ -9,7 +9,9 @@ order (time, then mention id). So the alerts do not depend on how the partitions
 streams interleaved on their way here: several workers, or one worker, or a replay
 of the same mentions give the same events. An observation whose minute has already
 closed is late: it counts in the open minute, and is reported. An observation seen
-again (Kafka delivers at least once) is recognised by its source offset and skipped.
+again (Kafka delivers at least once) is recognised by its source offset and skipped;
+a progress read again, by where it was read on the observations topic
+(:meth:`~models.progress.EventClock.advance`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from alerting.timeline import IncidentPoints
 from models.detector import Detector, EntityState, Profile
 from models.observation import Observation, Tick
 from models.params import DetectorParams
-from models.progress import EventClock, Progress
+from models.progress import At, EventClock, Progress
 from models.verdict import Verdict
 from models.watchlist import Watchlist
 
@@ -166,9 +168,12 @@ class Engine:
 
     def step(self, state: EntityEngineState | None,
              item: Observation | Progress | Tick | Ack | Seed,
-             source: Source | None = None) -> tuple[EntityEngineState, Stepped]:
+             source: Source | None = None, at: At | None = None
+             ) -> tuple[EntityEngineState, Stepped]:
         """Fold one item. ``source`` is where an observation's mention was read: an
         item from an offset already counted is skipped (``Stepped.redelivered``).
+        ``at`` is where the item was read on the observations topic (partition, offset,
+        index in its message): a progress read again is skipped.
 
         An :class:`Ack` of an unknown incident raises LifecycleError. A
         :class:`Progress` may release waiting observations and close minutes; a
@@ -203,8 +208,10 @@ class Engine:
                                      state.released, (*state.pending, item),
                                      state.seen), Stepped([])
         if isinstance(item, Progress):
-            state = EntityEngineState(state.detector, state.incident,
-                                      state.clock.advance(item), state.released,
+            clock = state.clock.advance(item, at)
+            if clock is state.clock:  # a progress the state has taken already
+                return state, Stepped([], redelivered=True)
+            state = EntityEngineState(state.detector, state.incident, clock, state.released,
                                       state.pending, state.seen)
             watermark = state.clock.watermark()
             if watermark is None:

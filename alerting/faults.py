@@ -14,6 +14,7 @@ from typing import Any
 from alerting.engine import Engine, EntityEngineState, Source, Stepped
 from models.faults import InjectedFault, poisoned
 from models.observation import Observation
+from models.progress import At
 from models.watchlist import Watchlist
 
 __all__ = ["PoisonEngine"]
@@ -43,13 +44,14 @@ class PoisonEngine(Engine):
     marker: str = ""
 
     def step(self, state: EntityEngineState | None, item: Any,
-             source: Source | None = None) -> tuple[EntityEngineState, Stepped]:
+             source: Source | None = None, at: At | None = None
+             ) -> tuple[EntityEngineState, Stepped]:
         if (isinstance(item, Observation) and poisoned(self.marker, "detect", item.text)
                 and (source is None or self.pass_over(state, source) is not None)):
             # Where a bug in the engine would fire: not on a copy of an observation already
             # counted or passed over (Engine.step drops those as redelivered first).
             raise InjectedFault("test poison in detect (FIRESTORM_TEST_POISON)")
-        return Engine.step(self, state, item, source)
+        return Engine.step(self, state, item, source, at)
 
     def with_watchlist(self, watchlist: Watchlist) -> PoisonEngine:
         engine = Engine.with_watchlist(self, watchlist)

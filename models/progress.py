@@ -16,7 +16,15 @@ This is the minimum watermark of Flink and Kafka Streams:
 - when an idle partition speaks again, the other idle partitions count again
   until their readers say once more that they are idle: mentions are flowing
   again and theirs may be on the way (a burst written to every partition at
-  once would otherwise close minutes before the slower readers had read it).
+  once would otherwise close minutes before the slower readers had read it);
+- a progress is taken once. The clock keeps where (observations partition,
+  offset, item) the last one it took was read, and skips one read there or
+  before: a redelivery. A worker that dies after writing an entity's state but
+  before committing its observations offsets leaves the next reader a state
+  newer than the messages it reads again. Taken again, an idle declaration read
+  before the wake that revoked it made its partition idle once more, and the
+  entity closed minutes before that partition's mentions came: they were
+  counted late (tests/unit/test_progress_redelivery.py).
 
 The intake sends a :class:`Progress` for a partition when its mark crosses a
 minute; each entity keeps an :class:`EventClock` of them in its state.
@@ -28,7 +36,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EventClock", "Progress"]
+__all__ = ["At", "EventClock", "Progress"]
+
+# Where an item was read on the observations topic: (partition, offset, index of the
+# item in its message).
+At = tuple[int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +91,36 @@ class EventClock:
 
     partitions: int = 0
     marks: tuple[tuple[int, float, bool], ...] = ()  # (partition, mark, idle), by partition
+    last: At | None = None  # where the last progress taken was read
 
-    def advance(self, progress: Progress) -> EventClock:
-        """Take one partition's progress; marks only grow (a redelivery never moves back).
+    def advance(self, progress: Progress, at: At | None = None) -> EventClock:
+        """Take one partition's progress, read at ``at`` on the observations topic (None:
+        not read from Kafka, e.g. replay); marks only grow (a redelivery never moves back).
 
         >>> c = EventClock(2, ((0, 60.0, True), (1, 60.0, True)))
         >>> c.advance(Progress("acme", 0, 2, 600.0)).watermark()  # 1 must speak again
         60.0
+
+        A progress read again (at or before the last one taken) is skipped, so an idle
+        declaration read again cannot undo the wake that followed it:
+
+        >>> quiet = Progress("acme", 1, 2, 60.0, idle=True)
+        >>> c = EventClock().advance(Progress("acme", 0, 2, 600.0)).advance(quiet, (3, 7, 0))
+        >>> woke = c.advance(Progress("acme", 1, 2, 120.0), (3, 8, 0))
+        >>> woke.advance(quiet, (3, 7, 0)) is woke
+        True
         """
+        if at is not None and self.last is not None and (
+                at[0] == self.last[0] and at[1:] <= self.last[1:]):
+            return self  # taken before: the state already holds what followed it
         marks = dict((p, (m, i)) for p, m, i in self.marks)
         old, was_idle = marks.get(progress.partition, (-math.inf, False))
         if was_idle and not progress.idle:  # a partition woke: the others must re-declare
             marks = {p: (m, False) for p, (m, _) in marks.items()}
         marks[progress.partition] = (max(old, progress.mark), progress.idle)
         return EventClock(max(self.partitions, progress.partitions),
-                          tuple(sorted((p, m, i) for p, (m, i) in marks.items())))
+                          tuple(sorted((p, m, i) for p, (m, i) in marks.items())),
+                          self.last if at is None else at)
 
     def watermark(self) -> float | None:
         """The lowest mark of the partitions not idle (the highest if all are idle);
@@ -105,10 +132,18 @@ class EventClock:
         return None if mark == -math.inf else mark
 
     def to_dict(self) -> dict[str, Any]:
-        return {"partitions": self.partitions,
-                "marks": [[p, None if m == -math.inf else m, i] for p, m, i in self.marks]}
+        data: dict[str, Any] = {
+            "partitions": self.partitions,
+            "marks": [[p, None if m == -math.inf else m, i] for p, m, i in self.marks]}
+        if self.last is not None:
+            data["last"] = list(self.last)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventClock:
+        """The clock back from :meth:`to_dict` (a state written before ``last`` was kept
+        has none: it takes the next progress whatever it is)."""
+        last = data.get("last")
         return cls(int(data["partitions"]), tuple(
-            (int(p), -math.inf if m is None else float(m), bool(i)) for p, m, i in data["marks"]))
+            (int(p), -math.inf if m is None else float(m), bool(i)) for p, m, i in data["marks"]),
+            None if last is None else (int(last[0]), int(last[1]), int(last[2])))

@@ -315,8 +315,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                  len(result.observations), result.untagged)
 
     async def judge_item(envelope: Envelope, message: faust.types.Message, where: Position,
-                         work: DetectBatch) -> None:
-        """One item of the observations message at ``where`` into ``work``."""
+                         work: DetectBatch, index: int) -> None:
+        """Item ``index`` of the observations message at ``where`` into ``work``."""
         engine, watched = work.pipeline.engine, work.pipeline.watched
         touched, deliveries, answers, sent = (work.touched, work.deliveries, work.answers,
                                               work.sent)
@@ -363,7 +363,10 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                                 item.entity_id)
                 return
             before = _load(touched, states, parsed, item.entity_id)
-            after, stepped = engine.step(before, item, envelope.source)
+            # Where it was read: after a restart, a state written before the crash may
+            # already hold this message (its offset was not committed yet).
+            after, stepped = engine.step(before, item, envelope.source,
+                                         (message.partition, message.offset, index))
         except Exception as exc:  # a bug in the pure code: charge this item, stop
             failstop.poisoned("detect", "detect", exc, [blame], where)
         if stepped.redelivered:
@@ -405,8 +408,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 sent.append(await send_dead(event.message, json.dumps(event.value).encode(),
                                             f"not an observation message: {exc}"))
                 continue
-            for envelope in envelopes:  # a batch's items, in order, or the one item
-                await judge_item(envelope, event.message, where, work)
+            for index, envelope in enumerate(envelopes):  # a batch's items, in order
+                await judge_item(envelope, event.message, where, work, index)
         phases = [time.perf_counter()]
         loop = asyncio.get_running_loop()
         if deliveries:

@@ -102,8 +102,8 @@ class Metrics:
             " changelog (until Kafka has the state and any dead letters)", ["phase"],
             buckets=_BATCH_BUCKETS, registry=r)
         self.redelivered = Counter(
-            "firestorm_redelivered", "Observations seen again after a restart and skipped",
-            registry=r)
+            "firestorm_redelivered",
+            "Observations and progress seen again after a restart and skipped", registry=r)
         # Worker: alerts and the outbox.
         self.alerts = Counter(
             "firestorm_alerts", "Alert events made (worker) or read (notify), by lifecycle"
