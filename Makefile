@@ -98,7 +98,7 @@ soak: $(CORE_STAMP) ## 1M mentions + 100k fuzzed, kill -9s, Redis down, a broker
 	$(SOAK_ENV) deploy/local/with-stack.sh $(BIN)/python -m tests.integration.soak $(SOAK_ARGS)
 
 .PHONY: evaluate
-evaluate: $(CORE_STAMP) ## detection quality on generated storms and backgrounds (~10 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
+evaluate: $(CORE_STAMP) ## detection quality on generated storms and backgrounds (~15 min on 2 free cores; EVALUATE_ARGS=--quick: ~1 min)
 	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
 
 .PHONY: stack-start

@@ -1,6 +1,6 @@
 """Detection quality on generated, labelled streams, scored on the alerts an officer receives.
 
-    python bench/evaluate.py                 # full run, both variants (~15 min on 2 cores)
+    python bench/evaluate.py                 # full run, both variants: 684 cases, ~15 min
     python bench/evaluate.py --quick         # a small run of both variants (~1 min)
     python bench/evaluate.py --json out.json --records storms.jsonl
     python bench/evaluate.py --compare bench/results/evaluate-main.json
