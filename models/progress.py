@@ -34,13 +34,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["At", "EventClock", "Progress"]
 
-# Where an item was read on the observations topic: (partition, offset, index of the
-# item in its message).
-At = tuple[int, int, int]
+
+class At(NamedTuple):
+    """Where an item was read on the observations topic; ordered as read."""
+
+    partition: int
+    offset: int
+    index: int  # of the item in its message (a batch of items per entity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +109,14 @@ class EventClock:
         declaration read again cannot undo the wake that followed it:
 
         >>> quiet = Progress("acme", 1, 2, 60.0, idle=True)
-        >>> c = EventClock().advance(Progress("acme", 0, 2, 600.0)).advance(quiet, (3, 7, 0))
-        >>> woke = c.advance(Progress("acme", 1, 2, 120.0), (3, 8, 0))
-        >>> woke.advance(quiet, (3, 7, 0)) is woke
+        >>> c = EventClock().advance(Progress("acme", 0, 2, 600.0)).advance(quiet, At(3, 7, 0))
+        >>> woke = c.advance(Progress("acme", 1, 2, 120.0), At(3, 8, 0))
+        >>> woke.advance(quiet, At(3, 7, 0)) is woke
         True
         """
-        if at is not None and self.last is not None and (
-                at[0] == self.last[0] and at[1:] <= self.last[1:]):
+        last = self.last
+        if at is not None and last is not None and at.partition == last.partition and (
+                at.offset, at.index) <= (last.offset, last.index):
             return self  # taken before: the state already holds what followed it
         marks = dict((p, (m, i)) for p, m, i in self.marks)
         old, was_idle = marks.get(progress.partition, (-math.inf, False))
@@ -146,4 +151,4 @@ class EventClock:
         last = data.get("last")
         return cls(int(data["partitions"]), tuple(
             (int(p), -math.inf if m is None else float(m), bool(i)) for p, m, i in data["marks"]),
-            None if last is None else (int(last[0]), int(last[1]), int(last[2])))
+            None if last is None else At(*map(int, last)))

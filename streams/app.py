@@ -39,6 +39,7 @@ from alerting.event import AlertEvent
 from alerting.stored import NOTHING
 from alerting.timeline import IncidentPoints
 from models.observation import Observation
+from models.progress import At
 from streams import fetchwait, flowfix, statestore
 from streams.changelog import DurableTable
 from streams.failstop import AttemptLedger, FailStop, Position, culprits
@@ -366,7 +367,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             # Where it was read: after a restart, a state written before the crash may
             # already hold this message (its offset was not committed yet).
             after, stepped = engine.step(before, item, envelope.source,
-                                         (message.partition, message.offset, index))
+                                         At(message.partition, message.offset, index))
         except Exception as exc:  # a bug in the pure code: charge this item, stop
             failstop.poisoned("detect", "detect", exc, [blame], where)
         if stepped.redelivered:

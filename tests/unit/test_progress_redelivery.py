@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from alerting.engine import Engine, EntityEngineState, Source
 from models.observation import Observation
-from models.progress import Progress
+from models.progress import At, Progress
 from models.watchlist import parse_watchlist
 
 WATCHLIST = parse_watchlist("entities: [{id: acme, name: Acme, kind: partner, terms: [acme]}]")
@@ -45,7 +45,7 @@ def read(state: EntityEngineState | None, messages: list[Message], first: int, u
     late = 0
     for offset in range(first, upto):
         for index, (item, source) in enumerate(messages[offset]):
-            state, stepped = ENGINE.step(state, item, source, (OBS_PARTITION, offset, index))
+            state, stepped = ENGINE.step(state, item, source, At(OBS_PARTITION, offset, index))
             late += stepped.late
     return state, late
 
@@ -79,7 +79,7 @@ def test_a_state_written_before_a_crash_takes_no_idle_declaration_twice():
 def test_a_progress_read_again_is_reported_as_redelivered():
     saved, _ = read(None, BURST, 0, 3)
     item, _ = BURST[1][0]
-    again, stepped = ENGINE.step(saved, item, None, (OBS_PARTITION, 1, 0))
+    again, stepped = ENGINE.step(saved, item, None, At(OBS_PARTITION, 1, 0))
     assert stepped.redelivered and again is saved
 
 
@@ -96,7 +96,7 @@ def test_another_observations_partition_starts_its_own_count():
     # another partition, whose offsets say nothing about the old one's.
     saved, _ = read(None, BURST, 0, 3)
     item, _ = BURST[1][0]
-    _, stepped = ENGINE.step(saved, item, None, (OBS_PARTITION + 1, 0, 0))
+    _, stepped = ENGINE.step(saved, item, None, At(OBS_PARTITION + 1, 0, 0))
     assert not stepped.redelivered
 
 
