@@ -80,7 +80,7 @@ class LifecycleParams:
     open_critical: int = 1  # ... at critical
     resolve_quiet: float = 1800.0  # seconds with no alerting minute before 'resolved'
     watch_quiet: float = 7200.0  # ... for an incident that never rose above watch
-    deescalate_hold: float = 600.0  # seconds below the incident's level before 'deescalated'
+    deescalate_hold: float = 1800.0  # seconds below the incident's level before 'deescalated'
     renotify_cooldown: float = 900.0  # min seconds between notifications before 'updated'
     lookback: int = 10  # minutes before the opening kept as the incident's build-up
 
@@ -217,7 +217,7 @@ class Lifecycle:
     ...     out += [e.event for e in emit.events]
     ...     points += sum(len(p.points) for p in emit.points)
     >>> out, points            # the 3 minutes up to the opening, then one per minute
-    (['opened', 'escalated', 'deescalated', 'resolved'], 34)
+    (['opened', 'escalated', 'resolved'], 34)
     >>> state, again = life.advance(state, v(5, "critical"), acme)   # redelivered: ignored
     >>> again
     Emit(events=(), points=())
