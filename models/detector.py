@@ -55,6 +55,7 @@ from models.window import (
     Post,
     Totals,
     Window,
+    copies_in,
     ranked,
     slide_all,
 )
@@ -275,8 +276,9 @@ class Detector:
         bucket = open_.close(base.expected(open_.start, bp), p)
         ring = (*state.ring[-max(p.scales):], bucket)  # one extra: the bucket leaving the window
         old = len(ring) - p.evidence_minutes - 1
-        if old >= 0 and ring[old].texts:
-            ring = (*ring[:old], ring[old].stripped(), *ring[old + 1:])
+        leaving = ring[old] if old >= 0 and ring[old].texts else None
+        if leaving is not None:
+            ring = (*ring[:old], leaving.stripped(), *ring[old + 1:])
         sums = slide_all(state.totals, ring, p.scales)
         dispersion = state.dispersion or (1.5,) * len(p.scales)
         share0 = base.negative_share(bp)
@@ -320,6 +322,8 @@ class Detector:
         for w, d, m in zip(windows, dispersion, p.scales, strict=True):
             scales.append(self._scale(w, share0, d, m * uncertainty, p,
                                       scales[-1] if scales else None, reads))
+        if leaving is not None and any(dup for dup, _ in reads.values()):
+            ring = _keep_copies(ring, old, leaving, p)
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
@@ -638,7 +642,17 @@ def _organic(w: Window, organic: float, p: DetectorParams,
             reads[texted] = read
     dup, dup_hostile = read
     copies = dup * organic
-    organic -= copies
+    calm = copies * (1.0 - dup_hostile)
+    kept = [b for b in w.buckets if b.copies]
+    if kept:
+        # Copies read from buckets whose texts are gone: the texts' share stands for the
+        # buckets that still keep them only.
+        texted = sum(b.totals.volume for b in w.buckets if b.texts) / volume if volume else 0.0
+        seen = sum(b.copies for b in kept) + copies * texted
+        if seen > copies:
+            calm = sum(b.calm_copies for b in kept) + calm * texted
+            copies = seen
+    organic = max(0.0, organic - copies)
     cap = _author_cap(w.minutes, p)
     authors, posts, voices = w.voices(cap)
     if posts:
@@ -649,7 +663,7 @@ def _organic(w: Window, organic: float, p: DetectorParams,
     coordinated = volume - organic
     if coordinated <= 0.0:
         return organic, authors, 1.0
-    calm_copies = min(copies * (1.0 - dup_hostile), coordinated)
+    calm_copies = min(calm, coordinated)
     return organic, authors, 1.0 - calm_copies / coordinated
 
 
@@ -676,6 +690,27 @@ def _recent_escalations(recent: int, p: DetectorParams) -> int:
     2
     """
     return (recent & ((1 << (p.sustain_within - 1)) - 1)).bit_count()
+
+
+def _keep_copies(ring: tuple[Bucket, ...], old: int, leaving: Bucket,
+                 p: DetectorParams) -> tuple[Bucket, ...]:
+    """``ring`` with ``ring[old]``, whose texts were just dropped, keeping how many of
+    its posts were copies (read from ``leaving``, the same bucket with its texts).
+
+    Read only in a minute whose windows found copy-paste among the texts they keep
+    (so its texts are fingerprinted already: a burst keeps the minutes after it
+    unusual, and its copies in the texts, until its last minute leaves them), and only
+    for a bucket that held ``duplicate_min`` posts and twice its expected volume:
+    copy-paste that does not raise a minute's volume cannot move a window's, and every
+    other minute must stay cheap."""
+    t = leaving.totals
+    if t.volume < max(p.duplicate_min, 2.0 * t.expected):
+        return ring
+    copies, calm = copies_in((leaving, *ring[old + 1:]), p.duplicate_min,
+                             p.negative_threshold)
+    if not copies:
+        return ring
+    return (*ring[:old], leaving.stripped(copies, calm), *ring[old + 1:])
 
 
 def _calmer(streak: int) -> int:

@@ -39,8 +39,8 @@ try:  # the two reads compiled (rust/src/window.rs); the Python here is their sp
 except ImportError:  # pragma: no cover - `make install` builds the core
     _compiled_duplicates = _compiled_voices = None
 
-__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "ranked", "slide",
-           "slide_all", "totals", "window"]
+__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "copies_in", "ranked",
+           "slide", "slide_all", "totals", "window"]
 
 
 class Post(NamedTuple):
@@ -253,6 +253,11 @@ class Bucket:
     roots: tuple[tuple[str, int], ...] = ()  # most reshared posts (id, reshares), top 3
     texts: tuple[Post, ...] = ()  # dropped once the bucket is older than the evidence horizon
     posts: tuple[int, ...] = ()  # the posts of each author sampled in ``authors``
+    # Copy-paste among its posts, read when its texts were dropped (``stripped``), so a
+    # window still subtracts a burst's copies after their texts are gone: the posts, and
+    # those of them not hostile (a headline shared verbatim is not a campaign).
+    copies: float = 0.0
+    calm_copies: float = 0.0
     # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
     # reads the same buckets every minute of a storm. Memos, not state: never compared
     # or stored.
@@ -301,23 +306,30 @@ class Bucket:
             object.__setattr__(self, "_fingerprints", memo)
         return memo
 
-    def stripped(self) -> Bucket:
-        """This bucket without its kept texts (past the evidence horizon)."""
+    def stripped(self, copies: float = 0.0, calm_copies: float = 0.0) -> Bucket:
+        """This bucket without its kept texts (past the evidence horizon), keeping how
+        many of its posts were copies as read from them (see :func:`copies_in`)."""
         if not self.texts:
             return self
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
         return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
-                      self.top_authors, self.others, self.roots, (), self.posts)
+                      self.top_authors, self.others, self.roots, (), self.posts,
+                      copies, calm_copies)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
-                "authors": list(self.authors), "distinct": self.distinct,
-                "top_authors": [list(p) for p in self.top_authors],
-                "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
-                "texts": [list(p) for p in self.texts], "posts": list(self.posts)}
+        out = {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
+               "authors": list(self.authors), "distinct": self.distinct,
+               "top_authors": [list(p) for p in self.top_authors],
+               "others": [list(p) for p in self.others], "roots": [list(p) for p in self.roots],
+               "texts": [list(p) for p in self.texts], "posts": list(self.posts)}
+        if self.copies:
+            out["copies"] = [self.copies, self.calm_copies]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Bucket:
+        # Buckets stored before copies were kept read as having none.
+        copies, calm_copies = data.get("copies", (0.0, 0.0))
         return cls(
             start=float(data["start"]), totals=Totals.from_list(data["totals"]),
             counts=Counts(*map(int, data["counts"])),
@@ -327,6 +339,7 @@ class Bucket:
             roots=tuple((r, int(c)) for r, c in data["roots"]),
             texts=tuple(Post.from_list(p) for p in data["texts"]),
             posts=tuple(int(n) for n in data.get("posts", ())),
+            copies=float(copies), calm_copies=float(calm_copies),
         )
 
 
@@ -442,6 +455,36 @@ class Window:
             for root, n in b.roots:
                 counts[root] += n
         return ranked(counts)[0] if counts else None
+
+
+def copies_in(buckets: tuple[Bucket, ...], at_least: int, threshold: float
+              ) -> tuple[float, float]:
+    """How many posts of ``buckets[0]`` are copy-paste (a text that at least
+    ``at_least`` kept original posts of ``buckets`` share, read as
+    :meth:`Window.duplicates` reads a window) and how many of those are not hostile
+    (below ``threshold``), scaled from its kept posts to its organic volume.
+
+    Read as the bucket's texts are dropped, so that a window holding it later
+    still sets its copies aside: a copy-paste burst's texts leave the evidence
+    horizon a quarter of an hour after it, while the hour holds its posts.
+
+    >>> p = Post("m", "a", "Betrayed us all. Share if you agree", 1, 0.9)
+    >>> b = Bucket(0.0, Totals(volume=10), texts=(p, p, p._replace(text="Fine", hostility=0.1)))
+    >>> copies_in((b, Bucket(60.0, texts=(p,))), 3, 0.5)
+    (6.666666666666667, 0.0)
+    """
+    first = buckets[0]
+    mine, tones = first.originals()
+    if not mine:
+        return 0.0, 0.0
+    counts = Counter(chain.from_iterable(b.originals()[0] for b in buckets if b.texts))
+    copied = [h for fp, h in zip(mine, tones, strict=True) if counts[fp] >= at_least]
+    if not copied:
+        return 0.0, 0.0
+    t = first.totals
+    scale = max(t.volume - t.excess, 0) / len(mine)
+    calm = sum(1 for h in copied if h is not None and h < threshold)
+    return len(copied) * scale, calm * scale
 
 
 def window(ring: tuple[Bucket, ...], minutes: int) -> Window:
