@@ -312,10 +312,17 @@ def usual(share: float) -> str:
 
 
 def build(started: float, hours: float, ratio: float, share: float, share0: float) -> Signal:
-    """A slow build found by the accumulating (CUSUM) detector, and when it started."""
+    """A slow build found by the accumulating (CUSUM) detector, and when it started.
+
+    >>> build(0.0, 14, 2.43, 0.41, 0.18).reason.split(": ")[1]
+    'hostile mentions 2.4x expected, hostile share 41% vs 18% usual'
+    >>> build(0.0, 1, 1574.04, 0.79, 0.001).reason.split(": ")[1]   # no false precision
+    'hostile mentions 1,574x expected, hostile share 79% vs 0.1% usual'
+    """
     when = datetime.fromtimestamp(started, UTC).strftime("%a %H:%M UTC")
+    times = f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.1f}x"
     return Signal("build", ratio,
-                  f"building since {when} ({hours:.0f} h): hostile mentions {ratio:.1f}x"
+                  f"building since {when} ({hours:.0f} h): hostile mentions {times}"
                   f" expected, hostile share {share:.0%} vs {usual(share0)} usual")
 
 
