@@ -414,17 +414,24 @@ def markers(counts: Mapping[str, int], scored: int, usual: Mapping[str, float],
     return out
 
 
-def unscored(volume: int, missing_posts: int, at_least: float = 0.1) -> Signal | None:
-    """Posts whose tone could not be scored (a language without a model).
+def unscored(volume: int, missing_posts: int, span: str, at_least: float = 0.1,
+             min_posts: int = 10) -> Signal | None:
+    """Posts whose tone could not be scored (a language without a model), over the
+    window ``span`` names: the note says which window it counts, because the
+    hostile shares beside it may be of a longer one, and it needs ``min_posts``,
+    so one Welsh post in a quiet quarter of an hour is not "100% of posts".
 
-    >>> print(unscored(100, 31).reason)  # doctest: +NORMALIZE_WHITESPACE
-    31% of posts could not be scored for tone (no model for their language): the
-    hostile share is of the other 69%
+    >>> print(unscored(100, 31, "15 min").reason)  # doctest: +NORMALIZE_WHITESPACE
+    31% of the posts of the last 15 min could not be scored for tone (no model for
+    their language): hostile shares there are of the other 69%
+    >>> unscored(1, 1, "15 min") is None
+    True
     """
-    if volume == 0 or missing_posts / volume < at_least:
+    if volume < min_posts or missing_posts / volume < at_least:
         return None
     missing = missing_posts / volume
     return Signal("unscored", missing,
-                  f"{missing:.0%} of posts could not be scored for tone (no model for their"
-                  f" language): the hostile share is of the other {1 - missing:.0%}")
+                  f"{missing:.0%} of the posts of the last {span} could not be scored for"
+                  f" tone (no model for their language): hostile shares there are of the"
+                  f" other {1 - missing:.0%}")
 

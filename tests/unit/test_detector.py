@@ -262,3 +262,41 @@ def test_evidence_shows_the_post_at_the_centre_and_the_high_reach_posts_with_tim
     big = alerts[-1].high_reach  # one post per account, the biggest accounts first
     assert sorted(s.author for s in big) == ["@bignews0", "@bignews1"]
     assert all(s.followers == 250_000 and s.url and s.ts for s in big)
+
+
+def _unscored_notes(verdicts) -> list[str]:
+    return [r for v in verdicts for r in v.reasons if "could not be scored" in r]
+
+
+def test_a_lone_unscored_post_after_a_storm_is_not_all_of_the_posts():
+    # On main before the fix, the hour after a storm (judged on its 60-min window) read
+    # "100% of posts could not be scored for tone ... the hostile share is of the other
+    # 0%" because one Welsh post was the whole of the quiet last quarter of an hour.
+    detector = Detector(FAST)
+    state, verdicts = detector.initial(), []
+    for _, _, obs in posts([WARM, Minutes(20, 40, 0.8)]):
+        state, out = detector.observe(state, obs)
+        verdicts += out
+    end = MONDAY + 60 * 220
+    for k in range(30):
+        if k % 5 == 0:
+            welsh = Observation("acme", f"cy{k}", end + 60 * k + 5, "x", f"cy{k}",
+                                "acme gwarthus", 100, None)
+            state, out = detector.observe(state, welsh)
+            verdicts += out
+        state, out = detector.tick(state, end + 60 * (k + 1), "acme")
+        verdicts += out
+    assert any(v.severity for v in verdicts[-30:])  # still alerting on the longer windows
+    assert _unscored_notes(verdicts) == []
+
+
+def test_a_storm_partly_in_a_language_without_a_model_says_so_over_its_window():
+    detector = Detector(FAST)
+    state, verdicts = detector.initial(), []
+    for _, _, obs in posts([WARM, Minutes(15, 40, 0.8)]):
+        if obs.ts >= MONDAY + 60 * 200 and obs.mention_id.endswith(("0", "1", "2", "3")):
+            obs = replace(obs, negativity=None)  # 40% of the storm's posts: no model
+        state, out = detector.observe(state, obs)
+        verdicts += out
+    notes = _unscored_notes(verdicts)
+    assert notes and all("of the posts of the last 15 min" in n for n in notes)
