@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from models.signals import usual
+
 __all__ = ["Figures", "window_text"]
 
 
@@ -44,6 +46,8 @@ class Figures(NamedTuple):
     '322 mentions in 5 min, usually 5.5 (58.5x)'
     >>> f.negativity_text()
     '80% of them negative, usually 30%'
+    >>> f._replace(expected_negativity=0.001).negativity_text()  # not "usually 0%"
+    '80% of them negative, usually 0.1%'
     >>> f.text()
     '322 mentions in 5 min, usually 5.5 (58.5x) | 80% of them negative, usually 30% | score 9.1'
     """
@@ -63,9 +67,9 @@ class Figures(NamedTuple):
                 f" {window_text(self.window_seconds)}, usually {self.expected_volume:.1f}{ratio}")
 
     def negativity_text(self) -> str:
-        """The negative share of the same mentions, against its usual share."""
-        return (f"{self.negativity:.0%} of them negative, usually"
-                f" {self.expected_negativity:.0%}")
+        """The negative share of the same mentions, against its usual share (written as
+        the reasons write it: a calm entity's usual share keeps a decimal under 1 %)."""
+        return f"{self.negativity:.0%} of them negative, usually {usual(self.expected_negativity)}"
 
     def score_text(self) -> str:
         return f"score {self.score:.1f}"

@@ -30,6 +30,7 @@ volume with usual or lower hostility, so it stops at ``watch``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -186,13 +187,30 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         if neg:
             reasons.append(negativity(max(neg, key=lambda s: s.negative_z)).reason)
             if not raw_vol:
-                reasons.append("volume as usual: hostility alone")
+                reasons.append(_volume_within(short, thresholds.volume, p))
         if escalating:
             reasons.append(f"escalating for {sustained} of {p.sustain} buckets needed")
         reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since)
     return Judgement(None, score, (), escalating, streak, best, since)
+
+
+def _volume_within(short: Sequence[Scale], needed: float, p: DetectorParams) -> str:
+    """Why volume is not part of a hostility-only alert, in its own figures: "volume as
+    usual" beside "30 mentions in 5 min, usually 5.8 (5.2x)" read as a fault.
+
+    >>> s = Scale(5, volume=30, expected=5.8, organic=15.6, scored=30, mass=18.0,
+    ...           hostile=18, share0=0.002, authors=46.0, dispersion=4.0)
+    >>> print(_volume_within([s], 4.5, DetectorParams()))  # doctest: +NORMALIZE_WHITESPACE
+    volume not unusual (5.2x expected over 5 min, z=3.5; unusual is z >= 4.5 with 8 more
+    mentions and 2.0x): hostility alone
+    """
+    top = max(short, key=lambda s: s.volume_z)
+    ratio = top.volume / max(top.expected, 0.5)
+    return (f"volume not unusual ({ratio:.1f}x expected over {top.span},"
+            f" z={top.volume_z:.1f}; unusual is z >= {needed:.1f} with {p.min_excess:g} more"
+            f" mentions and {p.min_ratio:.1f}x): hostility alone")
 
 
 def _rising(s: Scale, p: DetectorParams) -> bool:

@@ -258,11 +258,30 @@ class Signal:
 
 
 def volume(s: Scale, organic: bool = True) -> Signal:
-    """Volume surprise on the organic (uncoordinated) volume, or on all of it."""
-    ratio = s.ratio if organic else s.volume / max(s.expected, 0.5)
-    z = s.organic_z if organic else s.volume_z
-    return Signal("volume", z, f"volume {ratio:.1f}x expected over {s.span}"
-                               f" ({s.volume} mentions vs {s.expected:.1f}, z={z:.1f})")
+    """Volume surprise on the organic (uncoordinated) volume, or on all of it.
+
+    The count beside the ratio is the one the ratio is of: an alert's header says
+    "1626 mentions ... (17.1x)" of all of them, so a ratio of the organic ones says
+    how many it counted and how many it set aside.
+
+    >>> s = Scale(60, volume=1626, expected=95.1, organic=1570.0, scored=1500, mass=1185.0,
+    ...           hostile=1185, share0=0.001, authors=900.0, dispersion=1.0)
+    >>> print(volume(s).reason)  # doctest: +NORMALIZE_WHITESPACE
+    volume 16.5x expected over 60 min (1570 mentions vs 95.1, z=76.5; 56 more that look
+    coordinated not counted)
+    >>> volume(s, organic=False).reason
+    'volume 17.1x expected over 60 min (1626 mentions vs 95.1, z=78.6)'
+    """
+    if organic:
+        aside = s.volume - s.organic
+        more = f"; {aside:.0f} more that look coordinated not counted" if aside >= 0.5 else ""
+        return Signal("volume", s.organic_z,
+                      f"volume {s.ratio:.1f}x expected over {s.span} ({s.organic:.0f} mentions"
+                      f" vs {s.expected:.1f}, z={s.organic_z:.1f}{more})")
+    ratio = s.volume / max(s.expected, 0.5)
+    return Signal("volume", s.volume_z, f"volume {ratio:.1f}x expected over {s.span}"
+                                        f" ({s.volume} mentions vs {s.expected:.1f},"
+                                        f" z={s.volume_z:.1f})")
 
 
 def velocity(short: Scale, long: Scale) -> Signal | None:

@@ -16,6 +16,7 @@ from alerting.event import AlertEvent
 from alerting.figures import Figures, window_text
 from alerting.memory_store import MemoryAlertStore
 from alerting.notifiers.message import chat_text, plain_text
+from models.signals import usual as usual_share
 from streams.console import Console, screen_text
 from streams.pages import build_pages_app
 from streams.render import format_alert
@@ -85,4 +86,10 @@ def test_a_figure_always_names_its_unit_its_window_and_its_usual_value(
     f = Figures(volume, expected, share, usual, 1.0, window)
     assert f.volume_text().startswith(f"{volume} mention")
     assert f" in {window_text(window)}, usually {expected:.1f}" in f.volume_text()
-    assert f.negativity_text().endswith(f"negative, usually {usual:.0%}")
+    # The usual share as the reasons write it: a calm entity's keeps a decimal ("0.1%",
+    # not "0%" beside "79% of them negative").
+    assert f.negativity_text().endswith(f"negative, usually {usual_share(usual)}")
+    if usual >= 0.01:
+        assert f.negativity_text().endswith(f"negative, usually {usual:.0%}")
+    elif usual > 0:
+        assert not f.negativity_text().endswith("usually 0%")

@@ -1,12 +1,14 @@
 """Signals: the statistics and the reasons they give."""
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from models.calls_to_action import call_hashtags, is_call_to_action
 from models.coordination import duplicated, fingerprint
-from models.signals import Scale, binomial_z, linkage, poisson_z, velocity
+from models.signals import Scale, binomial_z, linkage, poisson_z, velocity, volume
 
 
 @pytest.mark.parametrize(("observed", "expected", "sign"), [
@@ -80,3 +82,18 @@ def test_linkage_names_the_linked_policy():
     signal = linkage({"work-programme": 30, "other": 50}, ("work-programme",), 100)
     assert signal is not None and "work-programme" in signal.reason
     assert linkage({"work-programme": 2}, ("work-programme",), 100) is None
+
+
+@given(st.integers(1, 5000), st.floats(0.5, 2000.0), st.floats(0.0, 1.0))
+def test_the_volume_reason_is_a_ratio_of_the_count_it_prints(volume_, expected, organic_part):
+    # The demo printed "1626 mentions in 60 min, usually 95.1 (17.1x)" above "volume 16.5x
+    # expected over 60 min (1626 mentions vs 95.1)": a ratio of one count beside another.
+    organic = volume_ * organic_part
+    s = Scale(60, volume_, expected, organic, volume_, 0.3 * volume_, 0, 0.2, 10.0, 1.0)
+    m = re.match(r"volume ([\d.]+)x expected over 60 min \((\d+) mentions vs ([\d.]+)",
+                 volume(s).reason)
+    ratio, count, base = float(m[1]), int(m[2]), float(m[3])
+    assert count == round(organic) and abs(base - expected) <= 0.05 + 1e-9
+    assert abs(ratio - organic / max(expected, 0.5)) <= 0.05 + 1e-9
+    assert ("look coordinated not counted" in volume(s).reason) == (volume_ - organic >= 0.5)
+    assert f"({volume_} mentions vs" in volume(s, organic=False).reason
