@@ -252,7 +252,7 @@ class Detector:
             post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
                         obs.markers, obs.ts, obs.url)
         bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
-                            obs.markers, post)
+                            obs.markers, post, obs.lang)
         return EntityState(bucket, state.baseline, state.ring, state.dispersion,
                            state.streak, state.totals, state.partial, state.horizon,
                            state.recent), verdicts
@@ -519,7 +519,7 @@ class Detector:
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason),
-            unscored(t.volume, c.unscored, mid.span),
+            unscored(t.volume, c.unscored, mid.span, w.unscored_langs()),
         ]
         return [x for x in found if x is not None]
 

@@ -22,10 +22,30 @@ from collections.abc import Sequence
 
 import pycld2
 
-__all__ = ["identify"]
+__all__ = ["identify", "language_name"]
 
 # CLD2 still uses some retired ISO 639 codes.
 _RENAMED = {"iw": "he", "in": "id", "jw": "jv", "ji": "yi", "mo": "ro"}
+
+
+# CLD2's names of its languages (WELSH, SCOTS_GAELIC, ChineseT), as people write them.
+_NAMES = {code.lower(): name.replace("_", " ").capitalize() for name, code in pycld2.LANGUAGES
+          if code not in ("un", "xxx")}
+_NAMES.update({"gd": "Scottish Gaelic", "zh-hant": "Chinese (traditional)"})
+
+
+def language_name(code: str | None) -> str:
+    """A language's name for a press officer, from its ISO 639 code (the mention's
+    ``lang`` or CLD2's); a code it does not know is shown as it is.
+
+    >>> language_name("cy"), language_name("gd"), language_name("en"), language_name("xx")
+    ('Welsh', 'Scottish Gaelic', 'English', 'xx')
+    >>> language_name(None), language_name("und")
+    ('an unidentified language', 'an unidentified language')
+    """
+    if not code or code == "und":
+        return "an unidentified language"
+    return _NAMES.get(code.lower(), code)
 
 
 def identify(texts: Sequence[str]) -> list[str | None]:

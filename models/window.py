@@ -149,13 +149,19 @@ class OpenBucket:
     n: int = 0
     chain: tuple | None = None  # (author, followers, others, root, hostility, markers, rest)
     texts: tuple[Post, ...] = ()
+    langs: tuple[tuple[str, int], ...] = ()  # posts not scored for tone, by language
 
     def add(self, author: str, followers: int, others: tuple[str, ...], root: str | None,
-            hostility: float | None, markers: int, post: Post | None) -> OpenBucket:
-        """Count one post; ``post`` is its kept record, or None once enough are kept."""
+            hostility: float | None, markers: int, post: Post | None,
+            lang: str | None = None) -> OpenBucket:
+        """Count one post; ``post`` is its kept record, or None once enough are kept;
+        ``lang`` names the language of a post not scored for tone (``hostility`` None)."""
+        langs = self.langs
+        if hostility is None:
+            langs = _bump(langs, lang or "und")
         return OpenBucket(self.start, self.n + 1,
                           (author, followers, others, root, hostility, markers, self.chain),
-                          self.texts if post is None else (*self.texts, post))
+                          self.texts if post is None else (*self.texts, post), langs)
 
     def records(self) -> list[tuple[Any, ...]]:
         """The ``(author, followers, others, root, hostility, markers)`` of every post,
@@ -212,13 +218,17 @@ class OpenBucket:
             authors=sketch, posts=posts, distinct=len(per_author),
             top_authors=ranked(reach)[:params.top_authors],
             others=tuple(sorted(others.items())), roots=ranked(roots)[:3], texts=self.texts,
+            langs=self.langs,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "n": self.n,
-                "records": [[a, f, list(o), r, h, m] for a, f, o, r, h, m
-                            in reversed(self.records())],
-                "texts": [list(p) for p in self.texts]}
+        out = {"start": self.start, "n": self.n,
+               "records": [[a, f, list(o), r, h, m] for a, f, o, r, h, m
+                           in reversed(self.records())],
+               "texts": [list(p) for p in self.texts]}
+        if self.langs:
+            out["langs"] = [list(x) for x in self.langs]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenBucket:
@@ -227,7 +237,7 @@ class OpenBucket:
             link = (author, int(followers), tuple(others), root,
                     None if h is None else float(h), int(flags), link)
         return cls(float(data["start"]), int(data["n"]), link,
-                   tuple(Post.from_list(p) for p in data["texts"]))
+                   tuple(Post.from_list(p) for p in data["texts"]), _langs(data))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The chain nests one tuple per post: pickle it flat, not recursively.
@@ -258,6 +268,7 @@ class Bucket:
     # those of them not hostile (a headline shared verbatim is not a campaign).
     copies: float = 0.0
     calm_copies: float = 0.0
+    langs: tuple[tuple[str, int], ...] = ()  # posts not scored for tone, by language
     # Hashtag counts and text fingerprints of ``texts``, worked out on first use: evidence
     # reads the same buckets every minute of a storm. Memos, not state: never compared
     # or stored.
@@ -314,7 +325,7 @@ class Bucket:
         # Built directly: dataclasses.replace costs more than the rest of a quiet close.
         return Bucket(self.start, self.totals, self.counts, self.authors, self.distinct,
                       self.top_authors, self.others, self.roots, (), self.posts,
-                      copies, calm_copies)
+                      copies, calm_copies, self.langs)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"start": self.start, "totals": list(self.totals), "counts": list(self.counts),
@@ -324,6 +335,8 @@ class Bucket:
                "texts": [list(p) for p in self.texts], "posts": list(self.posts)}
         if self.copies:
             out["copies"] = [self.copies, self.calm_copies]
+        if self.langs:
+            out["langs"] = [list(x) for x in self.langs]
         return out
 
     @classmethod
@@ -339,7 +352,7 @@ class Bucket:
             roots=tuple((r, int(c)) for r, c in data["roots"]),
             texts=tuple(Post.from_list(p) for p in data["texts"]),
             posts=tuple(int(n) for n in data.get("posts", ())),
-            copies=float(copies), calm_copies=float(calm_copies),
+            copies=float(copies), calm_copies=float(calm_copies), langs=_langs(data),
         )
 
 
@@ -445,6 +458,14 @@ class Window:
         counted = [b.counts for b in self.buckets if b.counts is not NO_COUNTS]
         return Counts._make(map(sum, zip(*counted, strict=True))) if counted else NO_COUNTS
 
+    def unscored_langs(self) -> tuple[tuple[str, int], ...]:
+        """Posts not scored for tone, by language, most first (summed on demand)."""
+        counts: Counter[str] = Counter()
+        for b in self.buckets:
+            for lang, n in b.langs:
+                counts[lang] += n
+        return ranked(counts)
+
     def busiest(self) -> int:
         return max(map(_VOLUME, self.buckets), default=0)
 
@@ -455,6 +476,19 @@ class Window:
             for root, n in b.roots:
                 counts[root] += n
         return ranked(counts)[0] if counts else None
+
+
+def _bump(langs: tuple[tuple[str, int], ...], lang: str) -> tuple[tuple[str, int], ...]:
+    """One more post in ``lang`` (a handful of languages at most: a tuple scan)."""
+    for i, (name, n) in enumerate(langs):
+        if name == lang:
+            return (*langs[:i], (name, n + 1), *langs[i + 1:])
+    return (*langs, (lang, 1))
+
+
+def _langs(data: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """A stored bucket's unscored posts by language (none in buckets stored before)."""
+    return tuple((str(lang), int(n)) for lang, n in data.get("langs", ()))
 
 
 def copies_in(buckets: tuple[Bucket, ...], at_least: int, threshold: float

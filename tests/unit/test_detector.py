@@ -295,8 +295,12 @@ def test_a_storm_partly_in_a_language_without_a_model_says_so_over_its_window():
     state, verdicts = detector.initial(), []
     for _, _, obs in posts([WARM, Minutes(15, 40, 0.8)]):
         if obs.ts >= MONDAY + 60 * 200 and obs.mention_id.endswith(("0", "1", "2", "3")):
-            obs = replace(obs, negativity=None)  # 40% of the storm's posts: no model
+            obs = replace(obs, negativity=None, lang="cy")  # 40% of the storm: no model
         state, out = detector.observe(state, obs)
         verdicts += out
     notes = _unscored_notes(verdicts)
     assert notes and all("of the posts of the last 15 min" in n for n in notes)
+    assert all("(no model for Welsh)" in n for n in notes)  # the language, by name
+    # ...and it survives the state's round trip (the worker's changelog)
+    again = EntityState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state and again.ring[-1].langs == state.ring[-1].langs != ()
