@@ -18,6 +18,7 @@ it off most posts of an English stream.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pycld2
@@ -32,20 +33,25 @@ _RENAMED = {"iw": "he", "in": "id", "jw": "jv", "ji": "yi", "mo": "ro"}
 _NAMES = {code.lower(): name.replace("_", " ").capitalize() for name, code in pycld2.LANGUAGES
           if code not in ("un", "xxx")}
 _NAMES.update({"gd": "Scottish Gaelic", "zh-hant": "Chinese (traditional)"})
+_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 
 
 def language_name(code: str | None) -> str:
     """A language's name for a press officer, from its ISO 639 code (the mention's
-    ``lang`` or CLD2's); a code it does not know is shown as it is.
+    ``lang`` or CLD2's). A code it does not know is shown as it is only if it looks
+    like one: ``lang`` is the producer's text, up to 2 kB of anything.
 
     >>> language_name("cy"), language_name("gd"), language_name("en"), language_name("xx")
     ('Welsh', 'Scottish Gaelic', 'English', 'xx')
-    >>> language_name(None), language_name("und")
-    ('an unidentified language', 'an unidentified language')
+    >>> language_name(None), language_name("und"), language_name("<b>welsh</b>")
+    ('an unidentified language', 'an unidentified language', 'an unrecognised language')
     """
     if not code or code == "und":
         return "an unidentified language"
-    return _NAMES.get(code.lower(), code)
+    name = _NAMES.get(code.lower())
+    if name is not None:
+        return name
+    return code if _CODE.fullmatch(code) else "an unrecognised language"
 
 
 def identify(texts: Sequence[str]) -> list[str | None]:

@@ -37,7 +37,14 @@ def comparable(event: dict) -> str:
 @pytest.mark.timeout(900)  # about 3 minutes on an idle 2-core machine; more when shared
 def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         stream_env, start_worker, redis_url, tmp_path):
-    env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS)}
+    # The product's idle bound (30 s), not the suite's 5 s: starting worker c between two
+    # parts of the stream can take longer than 5 s, and then b's caught-up partitions are
+    # idle when the next part comes. If a reads its partitions of that part first, its
+    # marks close minutes that b's mentions then reach late (counted in the open minute,
+    # so the alerts differ from replay's a little): a stream that pauses longer than the
+    # idle bound does that in production too (docs/operations.md). This test is about
+    # rebalances and a kill, so it pauses less than the bound.
+    env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS), "FIRESTORM_IDLE_SECONDS": "30"}
     lines = retimed_sample(tmp_path / "all.jsonl")
     cuts = [0, int(len(lines) * 0.45), int(len(lines) * 0.75), len(lines)]
     parts = []

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.language import identify
+from models.language import identify, language_name
 from models.negativity import NegativityScorer
 from models.negativity_features import margins
 
@@ -75,3 +75,12 @@ def test_assessing_any_batch_gives_one_score_or_null_per_post_in_order(posts):
             assert read == lang
         if p is not None:
             assert p == SCORER.score_one(text)
+
+
+@given(st.text(max_size=2048))
+def test_a_declared_language_is_named_never_echoed_when_it_is_not_a_code(lang):
+    # ``lang`` is the producer's text; the alert's unscored note names it.
+    name = language_name(lang)
+    assert len(name) <= 32 and "<" not in name and "\n" not in name
+    if name not in ("an unidentified language", "an unrecognised language"):
+        assert name.replace(" ", "").replace("(", "").replace(")", "").replace("-", "").isalnum()
