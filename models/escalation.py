@@ -189,11 +189,22 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             if not raw_vol:
                 reasons.append(_volume_within(short, thresholds.volume, p))
         if escalating:
-            reasons.append(f"escalating for {sustained} of {p.sustain} buckets needed")
+            reasons.append(_escalating(sustained, p))
         reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since)
     return Judgement(None, score, (), escalating, streak, best, since)
+
+
+def _escalating(sustained: int, p: DetectorParams) -> str:
+    """How far a watch is from a warning, in the officer's units (minutes, not buckets).
+
+    >>> _escalating(1, DetectorParams())
+    'escalating in 1 of the last 5 minutes; a warning needs 3'
+    """
+    unit = "minutes" if p.bucket_seconds == 60 else f"{p.bucket_seconds:g}-second buckets"
+    return (f"escalating in {sustained} of the last {p.sustain_within} {unit};"
+            f" a warning needs {p.sustain}")
 
 
 def _volume_within(short: Sequence[Scale], needed: float, p: DetectorParams) -> str:
