@@ -519,7 +519,7 @@ class Detector:
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason),
-            unscored(t.volume, c.unscored, mid.span, w.unscored_langs()),
+            unscored(t.volume, c.unscored, mid.span, w.unscored_langs),
         ]
         return [x for x in found if x is not None]
 

@@ -13,7 +13,7 @@ the alert's ``reasons``; ``None`` when it has nothing to say.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -436,28 +436,30 @@ def markers(counts: Mapping[str, int], scored: int, usual: Mapping[str, float],
 
 
 def unscored(volume: int, missing_posts: int, span: str,
-             langs: Sequence[tuple[str, int]] = (), at_least: float = 0.1,
+             langs: Callable[[], Sequence[tuple[str, int]]] = tuple, at_least: float = 0.1,
              min_posts: int = 10) -> Signal | None:
     """Posts whose tone could not be scored (a language without a model), over the
-    window ``span`` names, and in which languages (``langs``: posts by language code,
-    most first). The note says which window it counts, because the hostile shares
-    beside it may be of a longer one, and it needs ``min_posts``, so one Welsh post
-    in a quiet quarter of an hour is not "100% of posts".
+    window ``span`` names, and in which languages (``langs()``: posts by language code,
+    most first, summed only when the note is made). The note says which window it
+    counts, because the hostile shares beside it may be of a longer one, and it needs
+    ``min_posts``, so one Welsh post in a quiet quarter of an hour is not "100% of
+    posts".
 
-    >>> print(unscored(100, 31, "15 min", [("cy", 25), ("fr", 6)]).reason)
+    >>> print(unscored(100, 31, "15 min", lambda: [("cy", 25), ("fr", 6)]).reason)
     ... # doctest: +NORMALIZE_WHITESPACE
     31% of the posts of the last 15 min could not be scored for tone (no model for
     Welsh 25%, French 6%): hostile shares there are of the other 69%
-    >>> print(unscored(100, 31, "60 min", [("cy", 31)]).reason)
+    >>> print(unscored(100, 31, "60 min", lambda: [("cy", 31)]).reason)
     ... # doctest: +NORMALIZE_WHITESPACE
     31% of the posts of the last 60 min could not be scored for tone (no model for
     Welsh): hostile shares there are of the other 69%
-    >>> unscored(1, 1, "15 min", [("cy", 1)]) is None
+    >>> unscored(1, 1, "15 min", lambda: [("cy", 1)]) is None
     True
     """
     if volume < min_posts or missing_posts / volume < at_least:
         return None
     missing = missing_posts / volume
+    langs = langs()
     named = (language_name(langs[0][0]) if len(langs) == 1 else
              ", ".join(f"{language_name(code)} {n / volume:.0%}" for code, n in langs[:3]))
     return Signal("unscored", missing,
