@@ -39,6 +39,7 @@ from models.signals import (
     binomial_z,
     calls_to_action,
     centre,
+    coordinated_kind,
     coordination,
     linkage,
     markers,
@@ -507,7 +508,9 @@ class Detector:
         tops = _merge_top(w.buckets, p.top_authors)
         hashtags = _hashtags(w.buckets, call_only=True)
         others = _co_mentions(w.buckets)
-        coordinated = max(scales, key=lambda s: s.coordinated_share if s.volume >= 10 else 0.0)
+        i = max(range(len(scales)), key=lambda i: scales[i].coordinated_share
+                if scales[i].volume >= 10 else 0.0)
+        coordinated, cw = scales[i], windows[i]
         t = w.totals
         c = w.counts()
         found = [
@@ -518,7 +521,8 @@ class Detector:
             centre(w.centre(), t.volume, mid.span, p.centre_reshares, p.centre_share),
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
-            coordination(coordinated, p.coordination_reason),
+            coordination(coordinated, p.coordination_reason,
+                         functools.partial(_coordinated_kind, cw, p)),
             unscored(t.volume, c.unscored, mid.span, w.unscored_langs),
         ]
         return [x for x in found if x is not None]
@@ -665,6 +669,16 @@ def _organic(w: Window, organic: float, p: DetectorParams,
         return organic, authors, 1.0
     calm_copies = min(calm, coordinated)
     return organic, authors, 1.0 - calm_copies / coordinated
+
+
+def _coordinated_kind(w: Window, p: DetectorParams) -> str:
+    """Copies or repeat accounts: the window's two coordination reads, as ``_organic``
+    makes them (copies kept past their texts count too)."""
+    volume = w.totals.volume
+    dup, _ = w.duplicates(p.duplicate_min, p.negative_threshold)
+    kept = sum(b.copies for b in w.buckets) / volume if volume else 0.0
+    _, repeats, _ = w.voices(_author_cap(w.minutes, p))
+    return coordinated_kind(max(dup, kept), repeats)
 
 
 def _author_cap(minutes: int, p: DetectorParams) -> int:

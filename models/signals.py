@@ -28,6 +28,7 @@ __all__ = [
     "calls_to_action",
     "centre",
     "combined",
+    "coordinated_kind",
     "coordination",
     "floor",
     "linkage",
@@ -347,14 +348,46 @@ def build(started: float, hours: float, ratio: float, share: float, share0: floa
                   f" expected, hostile share {share:.0%} vs {usual(share0)} usual")
 
 
-def coordination(s: Scale, threshold: float = 0.2) -> Signal | None:
-    """How much of the volume looks coordinated (few accounts or copy-paste)."""
+COORDINATED = "repeat accounts or near-identical texts"
+
+
+def coordination(s: Scale, threshold: float = 0.2,
+                 kind: Callable[[], str] = lambda: COORDINATED) -> Signal | None:
+    """How much of the volume looks coordinated (few accounts or copy-paste), and which
+    of the two (``kind()``, read only when the note is made): a few bots and a slogan
+    shared by many people are different news for a press office.
+
+    >>> s = Scale(15, volume=40, expected=10.0, organic=20.0, scored=40, mass=30.0,
+    ...           hostile=30, share0=0.2, authors=36.0, dispersion=1.0)
+    >>> print(coordination(s, kind=lambda: coordinated_kind(0.5, 0.0)).reason)
+    50% of 40 mentions look coordinated (near-identical texts; 36 distinct authors)
+    """
     share = s.coordinated_share
     if share < threshold or s.volume == 0:
         return None
     return Signal("coordination", share,
-                  f"{share:.0%} of {s.volume} mentions look coordinated (repeat accounts"
-                  f" or near-identical texts; {s.authors:.0f} distinct authors)")
+                  f"{share:.0%} of {s.volume} mentions look coordinated ({kind()};"
+                  f" {s.authors:.0f} distinct authors)")
+
+
+def coordinated_kind(copies: float, repeats: float) -> str:
+    """Which coordination a window shows, from the share of its posts that are copies
+    and the share by accounts over the per-author cap: the larger, or both when
+    neither is twice the other (the reads may see neither: texts are kept for a
+    quarter hour only, so then it says either).
+
+    >>> coordinated_kind(0.4, 0.05), coordinated_kind(0.0, 0.7), coordinated_kind(0.3, 0.2)
+    ('near-identical texts', 'repeat accounts', 'repeat accounts and near-identical texts')
+    >>> coordinated_kind(0.01, 0.0)
+    'repeat accounts or near-identical texts'
+    """
+    if max(copies, repeats) < 0.05:
+        return COORDINATED
+    if copies >= 2.0 * repeats:
+        return "near-identical texts"
+    if repeats >= 2.0 * copies:
+        return "repeat accounts"
+    return "repeat accounts and near-identical texts"
 
 
 def reach(high_reach_posts: int, top: tuple[tuple[str, int], ...],

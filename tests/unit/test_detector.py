@@ -107,6 +107,19 @@ def test_coordinated_bursts_say_how_much_is_coordinated(plan):
     assert any("coordinated" in r for v in flagged for r in v.reasons)
 
 
+@pytest.mark.parametrize(("plan", "kind", "not_kind"), [
+    ([WARM, Minutes(15, 40, 0.8, authors=3)], "(repeat accounts;", "near-identical"),
+    ([WARM, Minutes(15, 40, 0.9, copy=True)], "(near-identical texts;", "repeat accounts"),
+], ids=["three-bots", "one-slogan-many-people"])
+def test_a_coordinated_burst_says_whether_it_is_a_few_accounts_or_one_text(
+        plan, kind, not_kind):
+    # Both read "(repeat accounts or near-identical texts; ...)" before: a few bots and a
+    # slogan shared by many people are different news for a press office.
+    _, verdicts = run(plan)
+    notes = [r for v in verdicts for r in v.reasons if "look coordinated" in r]
+    assert notes and all(kind in r and not_kind not in r for r in notes)
+
+
 def test_storm_verdict_carries_evidence():
     _, verdicts = run([WARM, Minutes(15, 40, negative=0.8, followers=120_000)])
     v = next(v for v in verdicts if severity_rank(v.severity) >= 2)
