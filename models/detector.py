@@ -59,6 +59,7 @@ from models.window import (
     copies_in,
     ranked,
     slide_all,
+    summed,
 )
 
 __all__ = ["Detector", "DetectorParams", "EntityState", "Horizon", "Profile"]
@@ -508,9 +509,8 @@ class Detector:
         tops = _merge_top(w.buckets, p.top_authors)
         hashtags = _hashtags(w.buckets, call_only=True)
         others = _co_mentions(w.buckets)
-        i = max(range(len(scales)), key=lambda i: scales[i].coordinated_share
-                if scales[i].volume >= 10 else 0.0)
-        coordinated, cw = scales[i], windows[i]
+        coordinated, cw = max(zip(scales, windows, strict=True), key=lambda sw: (
+            sw[0].coordinated_share if sw[0].volume >= 10 else 0.0))
         t = w.totals
         c = w.counts()
         found = [
@@ -857,11 +857,7 @@ def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ..
 
 
 def _co_mentions(buckets: tuple[Bucket, ...]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for b in buckets:
-        for entity_id, n in b.others:
-            counts[entity_id] += n
-    return counts
+    return summed(chain.from_iterable(b.others for b in buckets))
 
 
 def _hashtags(buckets: tuple[Bucket, ...], call_only: bool) -> tuple[tuple[str, int], ...]:

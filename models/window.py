@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - `make install` builds the core
     _compiled_duplicates = _compiled_voices = None
 
 __all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "copies_in", "ranked",
-           "slide", "slide_all", "totals", "window"]
+           "slide", "slide_all", "summed", "totals", "window"]
 
 
 class Post(NamedTuple):
@@ -460,22 +460,28 @@ class Window:
 
     def unscored_langs(self) -> tuple[tuple[str, int], ...]:
         """Posts not scored for tone, by language, most first (summed on demand)."""
-        counts: Counter[str] = Counter()
-        for b in self.buckets:
-            for lang, n in b.langs:
-                counts[lang] += n
-        return ranked(counts)
+        return ranked(summed(chain.from_iterable(b.langs for b in self.buckets)))
 
     def busiest(self) -> int:
         return max(map(_VOLUME, self.buckets), default=0)
 
     def centre(self) -> tuple[str, int] | None:
         """The most reshared post of the window and its reshares (None: no reshares)."""
-        counts: Counter[str] = Counter()
-        for b in self.buckets:
-            for root, n in b.roots:
-                counts[root] += n
+        counts = summed(chain.from_iterable(b.roots for b in self.buckets))
         return ranked(counts)[0] if counts else None
+
+
+def summed(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
+    """``(key, count)`` pairs summed by key: the buckets' reshared posts, co-mentioned
+    entities or unscored languages over a window.
+
+    >>> summed([("cy", 2), ("fr", 1), ("cy", 3)])
+    Counter({'cy': 5, 'fr': 1})
+    """
+    counts: Counter[str] = Counter()
+    for key, n in pairs:
+        counts[key] += n
+    return counts
 
 
 def _bump(langs: tuple[tuple[str, int], ...], lang: str) -> tuple[tuple[str, int], ...]:
