@@ -126,12 +126,15 @@ class Baseline(NamedTuple):
             self.posts + params.prior_posts)
 
     def learn(self, ts: float, count: int, params: BaselineParams, scored: int = 0,
-              mass: float = 0.0, dispersion: float = 1.0, guarded: bool = False) -> Baseline:
+              mass: float = 0.0, dispersion: float = 1.0, guarded: bool = False,
+              tone: bool = True) -> Baseline:
         """Fold one normal bucket in: ``count`` posts, of which ``scored`` had their tone
         scored, with summed hostility ``mass``. From ``clip_after`` buckets on (at once if
         ``guarded``), a count far above expectation is clipped first; a ``guarded``
         bucket that needed clipping teaches the volume a bounded step and the tone
-        nothing (how a new entity learns through a storm in its first hour)."""
+        nothing (how a new entity learns through a storm in its first hour). Without
+        ``tone`` the bucket teaches the volume only, and the share neither learns nor
+        forgets (a build under way: see ``DetectorParams.tone_hold``)."""
         slot = slot_of(ts, params.utc_offset_hours)
         shape = self.shape(slot)
         x, s, k = float(count), float(scored), float(mass)
@@ -151,6 +154,8 @@ class Baseline(NamedTuple):
             value = profile[slot] + a_slot * (x / self.level - profile[slot])
             profile = (*profile[:slot], value, *profile[slot + 1:])
             seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
+        if not tone:
+            return Baseline(level, profile, seen, self.negatives, self.posts, self.n + 1)
         keep = 0.5 ** (1.0 / params.share_memory)
         return Baseline(level, profile, seen, self.negatives * keep + k, self.posts * keep + s,
                         self.n + 1)

@@ -297,7 +297,7 @@ class Detector:
             # Nothing can be unusual: learn the bucket and move on cheaply, from the
             # window sums alone (most buckets of most entities end here).
             calm = _calmer(state.streak)
-            baseline = _learn_lagged(base, ring, calm, p, dispersion[0])
+            baseline = _learn_lagged(base, ring, calm, p, dispersion[0], build=horizon.build)
             mature = base.n >= p.quiet_start + max(p.scales)
             if mature:
                 dispersion = self._learn_dispersion(dispersion, sums, len(ring), base.n, p)
@@ -354,7 +354,7 @@ class Detector:
         streak = judgement.streak if judgement.escalating else _calmer(state.streak)
         if not judgement.escalating and not _in_build(build, p):
             # Escalating buckets are not learned: a storm must not become the new normal.
-            baseline = _learn_lagged(base, ring, streak, p, dispersion[0])
+            baseline = _learn_lagged(base, ring, streak, p, dispersion[0], build=build)
             if base.n >= p.quiet_start + max(p.scales):
                 # Surprises and spread measured against a baseline that has learned: a new
                 # entity's first hours against its kind's prior would teach it nothing true.
@@ -733,18 +733,24 @@ def _calmer(streak: int) -> int:
 
 
 def _learn_lagged(base: Baseline, ring: tuple[Bucket, ...], streak: int, p: DetectorParams,
-                  dispersion: float, guarded: bool = False) -> Baseline:
+                  dispersion: float, guarded: bool = False, build: Build | None = None
+                  ) -> Baseline:
     """Learn the bucket ``learn_lag`` buckets back, once every bucket since has been calm.
 
     Learning lags so that the start of a storm, which looks ordinary until it has
     grown, is judged before it is learned: if the entity escalates within
-    ``learn_lag`` buckets, its build-up is never learned."""
+    ``learn_lag`` buckets, its build-up is never learned. While a ``build`` stands at
+    ``tone_hold`` of its alarm, its tone is not learned either: a creep over a day
+    never escalates a minute, and learned, it raised the usual share it is judged
+    against until it never called."""
     lag = p.learn_lag
     if streak > -lag or len(ring) <= lag:
         return base
     b = ring[-lag - 1]
     t = b.totals
-    return base.learn(b.start, t.volume, p.baseline, t.scored, t.mass, dispersion, guarded)
+    tone = build is None or build.score < p.tone_hold * p.cusum_alarm
+    return base.learn(b.start, t.volume, p.baseline, t.scored, t.mass, dispersion, guarded,
+                      tone)
 
 
 def _amplifying(recent: Window, hour: Window, p: DetectorParams) -> bool:

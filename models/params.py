@@ -115,6 +115,10 @@ class DetectorParams:
     # Accumulating change (CUSUM) on hostile mentions, over coarse buckets.
     cusum_ratio: float = 2.0  # hostile-mention rate it is tuned to detect (x expected)
     cusum_alarm: float = 10.0  # log-likelihood ratio that calls a build
+    # While the CUSUM stands at this share of its alarm or more, buckets teach the baseline
+    # their volume but not their tone: a build half-way to calling is evidence, and learned
+    # it lowered its own bar (a day-long creep moved a partner's usual share 0.09 -> 0.15).
+    tone_hold: float = 0.5
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
     sustain: int = 3  # escalating buckets before warning ...
@@ -338,7 +342,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "tone_floor": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
-    "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6),
+    "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6), "tone_hold": (0.0, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6),
     "sustain_within": (1, MAX_SUSTAIN_WITHIN), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),

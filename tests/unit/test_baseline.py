@@ -111,3 +111,13 @@ def _poisson(rng: random.Random, mean: float) -> int:
     while t < mean:
         k, t = k + 1, t + rng.expovariate(1.0)
     return k
+
+
+def test_a_bucket_learned_without_its_tone_teaches_the_volume_and_keeps_the_share():
+    b = learn_days(2, noon=4, night=4)
+    ts = MONDAY + 2 * 86400
+    held = b.learn(ts, 12, P, scored=12, mass=12.0, tone=False)
+    assert (held.negatives, held.posts) == (b.negatives, b.posts)
+    assert held.negative_share(P) == b.negative_share(P)
+    assert held.level > b.level and held.n == b.n + 1
+    assert b.learn(ts, 12, P, scored=12, mass=12.0).negative_share(P) > b.negative_share(P)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -164,6 +165,34 @@ def test_a_slow_burn_reaches_warning_before_its_peak_and_says_when_it_started():
     assert first.at < MONDAY + 60 * (2880 + 24 * 60)  # before the peak (the end)
     started = [v.evidence.build_started for v in warned if v.evidence.build_started]
     assert not started or min(started) >= MONDAY + 60 * 2880 - 6 * 3600
+
+
+def _tone_learned_half_way(params: DetectorParams, plan) -> list[bool]:
+    """For each minute closed while the CUSUM stood between ``tone_hold`` of its alarm
+    and the alarm: did the baseline's tone (its negatives and posts) change?"""
+    d = Detector(params)
+    state, changed = d.initial(), []
+    for obs in stream(plan):
+        before = state
+        state, out = d.observe(state, obs)
+        score = before.horizon.build.score
+        if out and 0.5 * params.cusum_alarm <= score < params.cusum_alarm:
+            changed.append((state.baseline.negatives, state.baseline.posts)
+                           != (before.baseline.negatives, before.baseline.posts))
+    return changed
+
+
+def test_a_build_half_way_to_its_alarm_teaches_the_baseline_no_tone():
+    # A creep over hours escalates no minute, so its minutes are learned: learned with
+    # their tone, a day-long creep raised a partner's usual share from 0.09 to 0.15, and
+    # the build judged against it never called. While the CUSUM stands at tone_hold (0.5)
+    # of its alarm, a minute teaches the volume only.
+    plan = [(2880, 1, 0.1, None)] + [(60, 1 + h // 4, 0.1 + 0.35 * h / 16, None)
+                                     for h in range(16)]
+    held = _tone_learned_half_way(DetectorParams(), plan)
+    assert len(held) > 30 and not any(held)
+    learned = _tone_learned_half_way(replace(DetectorParams(), tone_hold=4.0), plan)
+    assert sum(learned) > 30  # above the CUSUM's cap (3x its alarm): v6's rule, learned
 
 
 # ------------------------------------------------------------------ backfill seeds
