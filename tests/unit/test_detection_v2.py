@@ -168,8 +168,8 @@ def test_a_slow_burn_reaches_warning_before_its_peak_and_says_when_it_started():
 
 
 def _tone_learned_half_way(params: DetectorParams, plan) -> list[bool]:
-    """For each minute closed while the CUSUM stood between ``tone_hold`` of its alarm
-    and the alarm: did the baseline's tone (its negatives and posts) change?"""
+    """For each minute closed while the CUSUM stood between half its alarm (the default
+    ``tone_hold``) and the alarm: did the baseline's tone (negatives, posts) change?"""
     d = Detector(params)
     state, changed = d.initial(), []
     for obs in stream(plan):
