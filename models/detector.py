@@ -329,7 +329,7 @@ class Detector:
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n)
-        extras = self._extras(windows, scales, entity_id, p)
+        extras = self._extras(windows, scales, entity_id, p, reads)
         amplified = (any(x.name == "reach" for x in extras)
                      and _amplifying(windows[min(1, len(windows) - 1)], windows[-1], p))
         build = horizon.build
@@ -502,8 +502,9 @@ class Detector:
             d = max(1.0, d + (residual - d) / 200.0)
         return Horizon(coarse, long, d, build, horizon.tails)
 
-    def _extras(self, windows: list[Window], scales: list[Scale],
-                entity_id: str, p: DetectorParams) -> list[Signal]:
+    def _extras(self, windows: list[Window], scales: list[Scale], entity_id: str,
+                p: DetectorParams, reads: dict[int, tuple[float, float]] | None = None
+                ) -> list[Signal]:
         short, mid, long = scales[0], scales[min(1, len(scales) - 1)], scales[-1]
         w = windows[min(1, len(windows) - 1)]
         tops = _merge_top(w.buckets, p.top_authors)
@@ -522,7 +523,7 @@ class Detector:
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason,
-                         functools.partial(_coordinated_kind, cw, p)),
+                         functools.partial(_coordinated_kind, cw, p, reads)),
             unscored(t.volume, c.unscored, mid.span, w.unscored_langs),
         ]
         return [x for x in found if x is not None]
@@ -638,13 +639,7 @@ def _organic(w: Window, organic: float, p: DetectorParams,
     so two that hold as many such buckets hold the same ones: the hour's window
     reads the quarter's again, as only the last ``evidence_minutes`` keep texts."""
     volume = w.totals.volume
-    texted = sum(1 for b in w.buckets if b.texts)
-    read = None if reads is None else reads.get(texted)
-    if read is None:
-        read = w.duplicates(p.duplicate_min, p.negative_threshold)
-        if reads is not None:
-            reads[texted] = read
-    dup, dup_hostile = read
+    dup, dup_hostile = _copies_read(w, p, reads)
     copies = dup * organic
     calm = copies * (1.0 - dup_hostile)
     kept = [b for b in w.buckets if b.copies]
@@ -671,11 +666,26 @@ def _organic(w: Window, organic: float, p: DetectorParams,
     return organic, authors, 1.0 - calm_copies / coordinated
 
 
-def _coordinated_kind(w: Window, p: DetectorParams) -> str:
+def _copies_read(w: Window, p: DetectorParams,
+                 reads: dict[int, tuple[float, float]] | None) -> tuple[float, float]:
+    """The window's copy-paste read (share of copies, share of them hostile), from
+    ``reads`` when a window of the same minute with as many text-keeping buckets made
+    it (see :func:`_organic`), else made and kept there."""
+    texted = sum(1 for b in w.buckets if b.texts)
+    read = None if reads is None else reads.get(texted)
+    if read is None:
+        read = w.duplicates(p.duplicate_min, p.negative_threshold)
+        if reads is not None:
+            reads[texted] = read
+    return read
+
+
+def _coordinated_kind(w: Window, p: DetectorParams,
+                      reads: dict[int, tuple[float, float]] | None = None) -> str:
     """Copies or repeat accounts: the window's two coordination reads, as ``_organic``
     makes them (copies kept past their texts count too)."""
     volume = w.totals.volume
-    dup, _ = w.duplicates(p.duplicate_min, p.negative_threshold)
+    dup, _ = _copies_read(w, p, reads)
     kept = sum(b.copies for b in w.buckets) / volume if volume else 0.0
     _, repeats, _ = w.voices(_author_cap(w.minutes, p))
     return coordinated_kind(max(dup, kept), repeats)
