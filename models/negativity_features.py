@@ -26,10 +26,12 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:  # training builds the matrix; scoring (margins) never imports scipy
+    from scipy import sparse
 
 __all__ = [
     "CHUNK",
@@ -415,6 +417,8 @@ def featurize(texts: Sequence[str], word_bits: int, char_bits: int,
     Row i depends on ``texts[i]`` alone. :func:`margins` computes ``X @ coef``
     without building X, for scoring.
     """
+    from scipy import sparse
+
     n = len(texts)
     codes, kind, doc_of = _codes(texts, config.emoticons)
     word_doc, word_bucket, dense, _ = _words(codes, kind, doc_of, word_bits, config)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from alerting.errors import FirestormAlertError
 from models.errors import FirestormModelError
 from streams.errors import FirestormError, UsageError
 from streams.settings import Settings
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "build_parser", "command_named", "main"]
 
 _EPILOG = """\
 Settings come from a TOML file (--config FILE or FIRESTORM_CONFIG), then from
@@ -38,23 +39,31 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from streams.commands import (
-        ack,
-        alerts,
-        backfill,
-        console,
-        evaluate,
-        negativity,
-        notify,
-        pages,
-        produce,
-        replay,
-        report,
-        silence,
-        worker,
-    )
+# Each subcommand's module and the function that adds its parser, in `--help` order.
+# Only the named command's module is imported when a command is given: the others
+# bring numpy, scipy, redis, Faust..., and an officer's `firestorm ack` at 2am or a
+# replay should not wait for them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "worker": ("worker", "add_parser"),
+    "produce": ("produce", "add_parser"),
+    "alerts": ("alerts", "add_parser"),
+    "ack": ("ack", "add_parser"),
+    "silence": ("silence", "add_parser"),
+    "console": ("console", "add_parser"),
+    "notify": ("notify", "add_parser"),
+    "pages": ("pages", "add_parser"),
+    "replay": ("replay", "add_parser"),
+    "backfill": ("backfill", "add_parser"),
+    "evaluate": ("evaluate", "add_parser"),
+    "report": ("report", "add_parser"),
+    "score": ("negativity", "add_score_parser"),
+    "train-negativity": ("negativity", "add_train_parser"),
+}
 
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``only``, a name in :data:`COMMANDS`) the top level
+    and that one command: what parses a command line that names it."""
     parser = argparse.ArgumentParser(
         prog="firestorm", description="Early warning of social-media firestorms.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,28 +71,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE",
                         help="settings file (TOML; default: FIRESTORM_CONFIG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    worker.add_parser(sub)
-    produce.add_parser(sub)
-    alerts.add_parser(sub)
-    ack.add_parser(sub)
-    silence.add_parser(sub)
-    console.add_parser(sub)
-    notify.add_parser(sub)
-    pages.add_parser(sub)
-    replay.add_parser(sub)
-    backfill.add_parser(sub)
-    evaluate.add_parser(sub)
-    report.add_parser(sub)
-    negativity.add_score_parser(sub)
-    negativity.add_train_parser(sub)
+    for name, (module, adder) in COMMANDS.items():
+        if only is None or name == only:
+            getattr(import_module(f"streams.commands.{module}"), adder)(sub)
     for command in sub.choices.values():  # --config also after the command's name
         command.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                              help="settings file (TOML; default: FIRESTORM_CONFIG)")
     return parser
 
 
+def command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand a command line names, if it names one of :data:`COMMANDS` before
+    anything the top level would have to parse (else None: parse with every command).
+
+    >>> command_named(["--config", "f.toml", "replay", "-i", "x"])
+    'replay'
+    >>> command_named(["--help"]) is None, command_named(["nonsense"]) is None
+    (True, True)
+    """
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif arg.startswith("--config="):
+            continue
+        else:
+            return arg if arg in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)  # usage errors exit 2 here, with argparse's message
     try:
         args.settings = Settings.load(config=args.config)

@@ -131,3 +131,53 @@ def test_utf16_names_the_file_and_the_conversion(firestorm, tmp_path):
     done = firestorm("replay", "-w", str(WATCHLIST), "-i", str(wide), "-o", "-")
     assert done.returncode == 1
     assert b"is UTF-16 text" in done.stderr and b"iconv" in done.stderr
+
+
+def test_every_command_parses_alone_as_in_the_whole_parser():
+    """A command line that names a command builds only that command's parser: it must
+    parse exactly as the whole one does, and the whole one lists every command."""
+    from streams.cli import COMMANDS, build_parser
+
+    whole = build_parser()
+    sub = next(a for a in whole._actions if a.dest == "command")
+    assert list(sub.choices) == list(COMMANDS)
+    for name in COMMANDS:
+        alone = next(a for a in build_parser(name)._actions if a.dest == "command")
+        assert list(alone.choices) == [name]
+        mine, theirs = alone.choices[name], sub.choices[name]
+        assert ([a.option_strings or a.dest for a in mine._actions]
+                == [a.option_strings or a.dest for a in theirs._actions])
+        assert mine.format_help() == theirs.format_help()
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["replay", "-i", "x"], "replay"),
+    (["--config", "f.toml", "ack", "i1"], "ack"),
+    (["--config=f.toml", "train-negativity"], "train-negativity"),
+    (["--help"], None),
+    (["--version"], None),
+    (["--config"], None),
+    (["no-such-command"], None),
+    ([], None),
+])
+def test_the_command_a_line_names(argv, named):
+    from streams.cli import command_named
+
+    assert command_named(argv) == named
+
+
+def test_replay_does_not_import_what_only_other_commands_need():
+    """`firestorm replay` (and the officer's `score`) should not pay at start-up for
+    scipy (training only), redis, Kafka or Faust (the live commands)."""
+    probe = ("import sys, tempfile, os\n"
+             "from streams.cli import main\n"
+             "out = os.path.join(tempfile.mkdtemp(), 'events.jsonl')\n"
+             f"code = main(['replay', '-w', {str(WATCHLIST)!r}, '-i', {str(SAMPLE)!r},"
+             " '-o', out])\n"
+             "heavy = {'scipy', 'sklearn', 'redis', 'faust', 'aiokafka', 'kafka'}\n"
+             "print(code, sorted({m.split('.')[0] for m in sys.modules} & heavy))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          timeout=300, check=False,
+                          env={**__import__("os").environ, "FIRESTORM_PSEUDONYM_KEY": "k"})
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split("\n")[-2] == "0 []"
