@@ -352,7 +352,7 @@ class Detector:
                           explain=explain)
         baseline = base
         streak = judgement.streak if judgement.escalating else _calmer(state.streak)
-        if not judgement.escalating and not _in_build(build, p):
+        if not judgement.escalating and not _in_build(build, p, hours):
             # Escalating buckets are not learned: a storm must not become the new normal.
             baseline = _learn_lagged(base, ring, streak, p, dispersion[0], build=build)
             if base.n >= p.quiet_start + max(p.scales):
@@ -377,7 +377,7 @@ class Detector:
             # hostile than it has had time to learn. It learns, guarded (bounded volume
             # steps, no tone from a bucket far above expectation).
             baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
-        elif (base.n < p.learning and _in_build(build, p)
+        elif (base.n < p.learning and _in_build(build, p, hours)
               and hours * 3600.0 >= p.long_scales[0] * p.bucket_seconds):
             # A build for hours while still young: more likely a tone its first sparse
             # hours did not see than a storm. It learns, guarded, as above, and the
@@ -792,9 +792,25 @@ def build_might(build: Build, p: DetectorParams) -> bool:
     return build.score > 0.0
 
 
-def _in_build(build: Build, p: DetectorParams) -> bool:
-    """A build past its alarm is kept out of the baseline, as a storm is."""
-    return build.score >= p.cusum_alarm
+def _in_build(build: Build, p: DetectorParams, hours: float) -> bool:
+    """A build past its alarm is kept out of the baseline, as a storm is, unless it has
+    run ``level_shift_hours`` (``hours`` so far) without its tone up: the CUSUM counts
+    hostile mentions, volume x share, so a lasting rise in volume at the usual tone (a
+    level shift: an organisation in the news for weeks) crosses its alarm too. Kept
+    out, the new level was never learned, the build never ended, and every pile-on for
+    days was judged against the old level (detection.md, "a level shift is learned")."""
+    if build.score < p.cusum_alarm:
+        return False
+    if hours < p.level_shift_hours:
+        return True
+    run = build.run
+    organic = max(run.volume - run.excess, 0)
+    if not run.scored or not organic:
+        return False  # no tone to tell it by: volume alone is not a storm
+    share = run.organic_hostile(build.share0) / organic
+    n = run.scored * organic / run.volume
+    return share > build.share0 and binomial_z(share * n, n, build.share0, 1.5) >= (
+        p.level_shift_z)
 
 
 _NONE = (0.0, 0.0, 0.0)

@@ -119,6 +119,12 @@ class DetectorParams:
     # their volume but not their tone: a build half-way to calling is evidence, and learned
     # it lowered its own bar (a day-long creep moved a partner's usual share 0.09 -> 0.15).
     tone_hold: float = 0.5
+    # A build past its alarm is kept out of the baseline, as a storm is, unless its run has
+    # kept the usual tone (its hostile share not up at this z) for this many hours: that
+    # is more attention, not more hostility (an organisation in the news for weeks), and
+    # kept out, the new level was never learned and the build never ended.
+    level_shift_z: float = 1.0
+    level_shift_hours: float = 12.0
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
     sustain: int = 3  # escalating buckets before warning ...
@@ -343,6 +349,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
     "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6), "tone_hold": (0.0, 1e6),
+    "level_shift_z": (-100.0, 100.0), "level_shift_hours": (0.0, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6),
     "sustain_within": (1, MAX_SUSTAIN_WITHIN), "blip_share": (0.0, 1.0),
     "critical_score": (0.0, 1e6), "critical_ratio": (1.0, 1e6), "critical_authors": (1, 10**9),

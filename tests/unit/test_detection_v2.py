@@ -229,3 +229,43 @@ def test_an_incidents_stored_evidence_keeps_when_a_build_started():
     stored = json.loads(json.dumps(evidence_to_dict(evidence)))
     assert stored["build_started"] == "2026-01-28T12:15:00Z"
     assert Evidence.from_dict(stored) == evidence
+
+
+def _build_and_learning(plan, params: DetectorParams | None = None):
+    """Per closed minute: (the CUSUM past its alarm?, did the baseline learn a bucket?),
+    and the final state."""
+    p = params or DetectorParams()
+    d = Detector(p)
+    state, minutes = d.initial(), []
+    for obs in stream(plan):
+        before = state
+        state, out = d.observe(state, obs)
+        for _ in out:
+            minutes.append((state.horizon.build.score >= p.cusum_alarm,
+                            state.baseline.n > before.baseline.n))
+    return state, minutes
+
+
+def test_a_level_shift_at_the_usual_tone_is_learned_and_its_build_ends():
+    # Two days at one post a minute, then three at three, the hostile share as usual
+    # (an organisation in the news for weeks). The CUSUM on hostile mentions (volume x
+    # share) climbs past its alarm; kept out of the baseline as a hostile build is, the
+    # new level was never learned, the build never ended and every pile-on for days was
+    # judged against the old level.
+    state, minutes = _build_and_learning([(2880, 1, 0.15, None), (3 * 1440, 3, 0.15, None)])
+    assert any(past for past, _ in minutes), "the shift should start a build"
+    last_day = minutes[-1440:]
+    assert sum(learned for _, learned in last_day) > 0.9 * len(last_day)
+    assert not any(past for past, _ in last_day)
+    expected = state.baseline.expected(MONDAY + 60 * (5 * 1440 - 1), DetectorParams().baseline)
+    assert expected > 2.5  # posts a minute: the new level
+
+
+def test_a_build_whose_tone_is_up_is_still_kept_out_of_the_baseline():
+    # The slow burn above: its minutes past the alarm teach the baseline nothing, but for
+    # the first ones, while the run's own tone is not yet significantly up.
+    calm = [(2880, 2, 0.15, None)]
+    creep = [(60, 2 + (h >= 8) + (h >= 16), 0.15 + 0.3 * h / 24, None) for h in range(24)]
+    _, minutes = _build_and_learning(calm + creep)
+    past = [learned for is_past, learned in minutes if is_past]
+    assert len(past) > 600 and sum(past) <= len(past) // 50
