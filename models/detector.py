@@ -793,15 +793,16 @@ def build_might(build: Build, p: DetectorParams) -> bool:
 
 
 def _in_build(build: Build, p: DetectorParams, hours: float) -> bool:
-    """A build past its alarm is kept out of the baseline, as a storm is, unless it has
-    run ``level_shift_hours`` (``hours`` so far) without its tone up: the CUSUM counts
-    hostile mentions, volume x share, so a lasting rise in volume at the usual tone (a
-    level shift: an organisation in the news for weeks) crosses its alarm too. Kept
-    out, the new level was never learned, the build never ended, and every pile-on for
-    days was judged against the old level (detection.md, "a level shift is learned")."""
+    """A build past its alarm is kept out of the baseline, as a storm is; with
+    ``level_shift_hours`` set (> 0), not once it has run that long (``hours`` so far)
+    without its tone up. The CUSUM counts hostile mentions, volume x share, so a lasting
+    rise in volume at the usual tone (a level shift: an organisation in the news for
+    weeks) crosses its alarm too; kept out, the new level is never learned, the build
+    never ends, and every pile-on for days is judged against the old level
+    (detection.md, "2026-12-01: a level shift")."""
     if build.score < p.cusum_alarm:
         return False
-    if hours < p.level_shift_hours:
+    if p.level_shift_hours <= 0.0 or hours < p.level_shift_hours:
         return True
     run = build.run
     organic = max(run.volume - run.excess, 0)

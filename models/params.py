@@ -119,12 +119,14 @@ class DetectorParams:
     # their volume but not their tone: a build half-way to calling is evidence, and learned
     # it lowered its own bar (a day-long creep moved a partner's usual share 0.09 -> 0.15).
     tone_hold: float = 0.5
-    # A build past its alarm is kept out of the baseline, as a storm is, unless its run has
-    # kept the usual tone (its hostile share not up at this z) for this many hours: that
-    # is more attention, not more hostility (an organisation in the news for weeks), and
-    # kept out, the new level was never learned and the build never ended.
+    # A build past its alarm is kept out of the baseline, as a storm is. With
+    # level_shift_hours > 0, a run that has kept the usual tone (its hostile share not up
+    # at level_shift_z) for that many hours is learned again: more attention, not more
+    # hostility (an organisation in the news for weeks); kept out, the new level is never
+    # learned and the build never ends. Off by default: it cost storms on a plan not
+    # tuned on (detection.md, "2026-12-01: a level shift").
     level_shift_z: float = 1.0
-    level_shift_hours: float = 12.0
+    level_shift_hours: float = 0.0  # 0: off; 12 learns a level shift after half a day
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
     sustain: int = 3  # escalating buckets before warning ...
