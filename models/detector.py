@@ -26,7 +26,7 @@ from operator import add, attrgetter
 from typing import Any, NamedTuple
 
 from models.baseline import Baseline
-from models.escalation import Judgement, Thresholds, judge
+from models.escalation import Judgement, Thresholds, build_tone, judge
 from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
@@ -804,14 +804,8 @@ def _in_build(build: Build, p: DetectorParams, hours: float) -> bool:
         return False
     if p.level_shift_hours <= 0.0 or hours < p.level_shift_hours:
         return True
-    run = build.run
-    organic = max(run.volume - run.excess, 0)
-    if not run.scored or not organic:
-        return False  # no tone to tell it by: volume alone is not a storm
-    share = run.organic_hostile(build.share0) / organic
-    n = run.scored * organic / run.volume
-    return share > build.share0 and binomial_z(share * n, n, build.share0, 1.5) >= (
-        p.level_shift_z)
+    tone = build_tone(build)  # None: no tone to tell it by, and volume alone is no storm
+    return tone is not None and tone[0] > 0.0 and tone[1] >= p.level_shift_z
 
 
 _NONE = (0.0, 0.0, 0.0)

@@ -52,7 +52,7 @@ from models.signals import (
 )
 from models.window import Totals
 
-__all__ = ["Judgement", "Thresholds", "judge"]
+__all__ = ["Judgement", "Thresholds", "build_tone", "judge"]
 
 
 class Thresholds(NamedTuple):
@@ -256,21 +256,30 @@ def _organic_share(t: Totals) -> float:
     return t.organic_hostile() / organic if organic and t.scored else t.share
 
 
+def build_tone(b: Build) -> tuple[float, float] | None:
+    """The shift and binomial z of a build's run: the hostile share of its organic posts
+    (its coordinated posts, copy-paste and repeat accounts, lend it none of their
+    hostility) against the share when it started; None without scored organic posts."""
+    run = b.run
+    organic = max(run.volume - run.excess, 0)
+    if run.scored == 0 or organic == 0:
+        return None
+    share = _organic_share(run)
+    n = run.scored * organic / run.volume
+    return share - b.share0, binomial_z(share * n, n, b.share0, 1.5)
+
+
 def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     """The CUSUM has crossed its alarm, the share over its run is significantly up, and
     the shortest long window still runs hot (a finished build does not linger)."""
     if b.score < p.cusum_alarm or b.started is None:
         return False
+    tone = build_tone(b)
+    if tone is None:
+        return False
+    shift, z = tone
     run = b.run
     organic = max(run.volume - run.excess, 0)
-    if run.scored == 0 or organic == 0:
-        return False
-    # The tone of the run's organic posts: its coordinated posts (copy-paste, repeat
-    # accounts) lend it none of their hostility.
-    share = _organic_share(run)
-    n = run.scored * organic / run.volume
-    shift = share - b.share0
-    z = binomial_z(share * n, n, b.share0, 1.5)
     recent = long[0] if long else None
     hot = recent is None or recent.hostile_mentions >= math.sqrt(p.cusum_ratio) * max(
         recent.expected_hostile, 0.5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -178,6 +179,6 @@ def test_replay_does_not_import_what_only_other_commands_need():
              "print(code, sorted({m.split('.')[0] for m in sys.modules} & heavy))\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                           timeout=300, check=False,
-                          env={**__import__("os").environ, "FIRESTORM_PSEUDONYM_KEY": "k"})
+                          env={**os.environ, "FIRESTORM_PSEUDONYM_KEY": "k"})
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split("\n")[-2] == "0 []"
