@@ -1,6 +1,6 @@
 """Detection quality on generated, labelled streams, scored on the alerts an officer receives.
 
-    python bench/evaluate.py                 # full run, both variants: 684 cases, ~15 min
+    python bench/evaluate.py                 # full run, both variants: 698 cases, ~10 min
     python bench/evaluate.py --quick         # a small run of both variants (~1 min)
     python bench/evaluate.py --json out.json --records storms.jsonl
     python bench/evaluate.py --compare bench/results/evaluate-main.json
@@ -49,7 +49,7 @@ from streams.progress import Progress  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"  # main's figures: evaluate-main.json, -quick.json
 VARIANTS = ("tuned", "holdout")
-FAMILIES = ("storm", "official", "cold", "bots", "background", "young")
+FAMILIES = ("storm", "official", "cold", "bots", "background", "young", "drift")
 
 
 def main(argv: list[str] | None = None) -> int:

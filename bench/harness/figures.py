@@ -110,7 +110,7 @@ def _at_most(value: float | None, target: float) -> bool | None:
 def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) -> list[Figure]:
     """The headline figures of one variant, each beside the issue's target."""
     by_family = {f: Report.combine(r.report for r in results if r.family == f)
-                 for f in ("storm", "official", "cold", "bots", "background", "young")}
+                 for f in ("storm", "official", "cold", "bots", "background", "young", "drift")}
     grid = by_family["storm"].storms
     target_set = [s for s in grid if _attr(s, "multiplier") >= 1.5 and _attr(s, "shift") >= 0.25]
     slow = [s for s in grid if _attr(s, "rise_minutes") >= SLOW]
@@ -125,6 +125,9 @@ def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) 
     young: BackgroundResult = by_family["young"].background
     young_pages = young.per_week(young.warning_pages)
     young_incidents = young.per_week(young.incidents)
+    drift: BackgroundResult = by_family["drift"].background
+    drift_pages = drift.per_week(drift.warning_pages)
+    drift_incidents = drift.per_week(drift.incidents)
     cold_delays = [_delay(s) for s in cold]
     within = [d is not None and d <= 30 for d in cold_delays]
     sharp_delay = median_never([_delay(s) for s in sharp])
@@ -162,6 +165,11 @@ def figures(results: Sequence[CaseResult], speed_baseline: float | None = None) 
         Figure("young_incidents", "first day watched: incidents (watch+) per entity-week",
                young_incidents, round(young.entity_weeks * 7), "<= 1",
                _at_most(young_incidents, 1.0)),
+        Figure("drift_pages", "level changes (storm-free): warning pages per entity-week",
+               drift_pages, round(drift.entity_weeks), "<= 0.2", _at_most(drift_pages, 0.2)),
+        Figure("drift_incidents", "level changes: incidents (watch+) per entity-week",
+               drift_incidents, round(drift.entity_weeks), "<= 1",
+               _at_most(drift_incidents, 1.0)),
         Figure("bots_warned", "bot/copy-paste bursts of 3-10 accounts reaching warning",
                float(sum(b.reached_warning for b in bursts)), len(bursts), "0 (never)",
                None if not bursts else not any(b.reached_warning for b in bursts), "count"),
@@ -251,6 +259,7 @@ def maps(results: Sequence[CaseResult]) -> dict[str, Any]:
                       for f in ("storm", "official", "cold")},
         "background_by_kind": _background_by_kind(background),
         "young_by_kind": _background_by_kind([r for r in results if r.family == "young"]),
+        "drift_by_kind": _background_by_kind([r for r in results if r.family == "drift"]),
         "benign_max_severity": _benign_severities(results),
     }
 

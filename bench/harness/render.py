@@ -95,7 +95,8 @@ def render_maps(variant: str, m: dict[str, Any]) -> str:
     out.append("by family (storm: the grid; official: own post viral overnight; cold: first hour)")
     out.append(_rows(m["by_family"]))
     for key, title in (("background_by_kind", "background-only streams, by kind of entity"),
-                       ("young_by_kind", "first day watched (storm-free), by kind of entity")):
+                       ("young_by_kind", "first day watched (storm-free), by kind of entity"),
+                       ("drift_by_kind", "level changes (storm-free), by kind of entity")):
         if not m.get(key):
             continue  # a run without the family, or saved before it existed
         out.append(title)

@@ -18,6 +18,11 @@ Families of cases:
   hostile posts within half an hour (benign: must never warn);
 - ``background``: 3 entities (a policy, its partner, a department or
   official) and nothing but heavy-tailed background: the false-alarm test.
+- ``drift``: the same three entities whose usual volume steps or ramps to a
+  new level (0.25x to 4x, at once or over hours to days) once or twice in two
+  weeks, at their usual tone: an organisation in the news for weeks, or
+  forgotten. Real mention volumes do this; a detector that takes every new
+  level for a storm pages for days. Storm-free, scored like ``background``.
 - ``young``: the first day of every other case but the cold ones, storm-free,
   from a start at any hour: the false alarms of an entity newly watched (the
   other families' false-alarm time starts on their second day, so a change to
@@ -47,8 +52,8 @@ from bench.scenarios.entities import KIND_RATES, KINDS, EntitySpec, make_entity
 from bench.scenarios.traffic import DAY, HOUR, MIN, decay, rise
 from bench.scenarios.variants import VARIANTS, Variant
 
-__all__ = ["FULL", "MULT_BINS", "QUICK", "RISE_BINS", "BurstSpec", "CaseSpec", "Size",
-           "StormSpec", "curve_hours", "excess_hostile", "plan"]
+__all__ = ["FULL", "MULT_BINS", "QUICK", "RISE_BINS", "BurstSpec", "CaseSpec", "DriftSpec",
+           "Size", "StormSpec", "curve_hours", "excess_hostile", "plan"]
 
 RISE_BINS = ((10, 30), (30, 120), (120, 360), (360, 720), (720, 1440), (1440, 2160))  # minutes
 MULT_BINS = ((1.2, 1.5), (1.5, 2.0), (2.0, 4.0), (4.0, 10.0), (10.0, 50.0))
@@ -98,6 +103,21 @@ class BurstSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftSpec:
+    """A lasting change of an entity's usual volume, at its usual tone (not a storm)."""
+
+    entity_id: str
+    onset: float
+    ramp: float  # seconds from the old level to the new (0: a step)
+    factor: float  # new level / old level
+
+    @property
+    def settled(self) -> float:
+        """When the new level is reached."""
+        return self.onset + self.ramp
+
+
+@dataclass(frozen=True, slots=True)
 class CaseSpec:
     """One independent stream to generate, replay and score."""
 
@@ -111,6 +131,7 @@ class CaseSpec:
     entities: tuple[EntitySpec, ...]
     storms: tuple[StormSpec, ...] = ()
     bursts: tuple[BurstSpec, ...] = ()
+    drifts: tuple[DriftSpec, ...] = ()
 
     @property
     def name(self) -> str:
@@ -120,7 +141,9 @@ class CaseSpec:
     def cost(self) -> float:
         """Expected mentions, to schedule the biggest cases first."""
         hours = (self.end - self.start) / HOUR
-        total = sum(e.rate * hours for e in self.entities)
+        total = sum(e.rate * hours * max((d.factor for d in self.drifts
+                                          if d.entity_id == e.id), default=1.0)
+                    for e in self.entities)
         for s in self.storms:
             rate = next(e.rate for e in self.entities if e.id == s.entity_id)
             total += (s.multiplier - 1) * rate * curve_hours(s)
@@ -140,12 +163,16 @@ class Size:
     history_days: tuple[float, float]
     mention_cap: float  # expected mentions of one storm case at most
     cells: int | None = None  # storm cells sampled (None: every cell)
+    drift_families: int = 0  # drift cases (three entities each, background_days long)
 
 
-FULL = {"tuned": Size(5, 16, 20, 24, 12, 14.0, (2.0, 6.0), 40_000.0),
-        "holdout": Size(3, 10, 12, 16, 8, 14.0, (2.0, 6.0), 40_000.0)}
-QUICK = {"tuned": Size(1, 2, 3, 3, 1, 5.0, (1.5, 2.5), 15_000.0, cells=8),
-         "holdout": Size(1, 1, 2, 2, 1, 5.0, (1.5, 2.5), 15_000.0, cells=5)}
+FULL = {"tuned": Size(5, 16, 20, 24, 12, 14.0, (2.0, 6.0), 40_000.0, drift_families=8),
+        "holdout": Size(3, 10, 12, 16, 8, 14.0, (2.0, 6.0), 40_000.0, drift_families=6)}
+QUICK = {"tuned": Size(1, 2, 3, 3, 1, 5.0, (1.5, 2.5), 15_000.0, cells=8, drift_families=1),
+         "holdout": Size(1, 1, 2, 2, 1, 5.0, (1.5, 2.5), 15_000.0, cells=5, drift_families=1)}
+DRIFT_FACTORS = (1.5, 4.0)  # a level change of at least 1.5x and at most 4x, up or down
+DRIFT_RAMP_HOURS = (2.0, 96.0)  # when not a step
+DRIFT_MAX_RATE = 600.0  # mentions an hour at the highest level (the case's size)
 
 
 def plan(variant: str, size: Size, seed: int = 1) -> list[CaseSpec]:
@@ -176,6 +203,10 @@ def plan(variant: str, size: Size, seed: int = 1) -> list[CaseSpec]:
     for _ in range(size.background_families):
         add("background", lambda r, i, s: _background_case(r, v, size, i, s))
     parents = [c for c in cases if c.scored_from > c.start]  # all but the cold starts
+    # Drawn after the parents' young cases are fixed, so adding the family left every
+    # other case as it was.
+    for _ in range(size.drift_families):
+        add("drift", lambda r, i, s: _drift_case(r, v, size, i, s))
     return cases + [_young_case(c, i) for i, c in enumerate(parents)]
 
 
@@ -332,12 +363,45 @@ def _young_case(parent: CaseSpec, index: int) -> CaseSpec:
 
 def _background_case(rng: np.random.Generator, v: Variant, size: Size, index: int,
                      seed: int) -> CaseSpec:
+    policy, partner, third = _three_entities(rng, v)
+    start = _start(rng)
+    return CaseSpec(v.name, "background", index, seed, start, start + size.background_days * DAY,
+                    start + DAY, (policy, partner, third))
+
+
+def _drift_case(rng: np.random.Generator, v: Variant, size: Size, index: int,
+                seed: int) -> CaseSpec:
+    """Three entities, each with one or two lasting level changes at least two days
+    apart, the first after two days of history (so each is a change from a level
+    learned, not from the prior)."""
+    entities = _three_entities(rng, v)
+    start = _start(rng)
+    end = start + size.background_days * DAY
+    drifts: list[DriftSpec] = []
+    for e in entities:
+        level = 1.0
+        onset = start + 2 * DAY
+        for _ in range(int(rng.integers(1, 3))):
+            onset += float(rng.uniform(0.0, 4.0)) * DAY
+            if onset > end - 2 * DAY:
+                break
+            factor = _log_uniform(rng, *DRIFT_FACTORS)
+            if rng.random() < 0.35 or e.rate * level * factor > DRIFT_MAX_RATE:
+                factor = 1.0 / factor  # attention fading, or no room to grow
+            ramp = 0.0 if rng.random() < 0.5 else _log_uniform(rng, *DRIFT_RAMP_HOURS) * HOUR
+            drifts.append(DriftSpec(e.id, float(round(onset)), float(round(ramp)), factor))
+            level *= factor
+            onset += ramp + 2 * DAY
+    return CaseSpec(v.name, "drift", index, seed, start, end, start + DAY, entities,
+                    drifts=tuple(drifts))
+
+
+def _three_entities(rng: np.random.Generator, v: Variant) -> tuple[EntitySpec, ...]:
+    """A policy, its delivery partner, and a department or an official."""
     names = v.vocabulary.names
     policy = make_entity(rng, names, "policy", _log_uniform(rng, *KIND_RATES["policy"]), 0)
     partner = make_entity(rng, names, "partner", _log_uniform(rng, *KIND_RATES["partner"]), 1,
                           linked=(policy.id,))
     third_kind = str(rng.choice(["department", "person"]))
     third = make_entity(rng, names, third_kind, _log_uniform(rng, *KIND_RATES[third_kind]), 2)
-    start = _start(rng)
-    return CaseSpec(v.name, "background", index, seed, start, start + size.background_days * DAY,
-                    start + DAY, (policy, partner, third))
+    return policy, partner, third

@@ -13,7 +13,9 @@ Per entity, posts come from
   ``usual share + shift x curve``; the storm's hostile posts follow its
   mixture of explicit, sarcastic, demanding, bewildered posts and reshares of
   the post at its centre, and a share may come from a few bot accounts;
-- benign bursts: 3 to 10 accounts, hundreds of near-identical hostile posts.
+- benign bursts: 3 to 10 accounts, hundreds of near-identical hostile posts;
+- level changes (``drift`` cases): the background's rate times a level that
+  steps or ramps to a new value and stays there (``traffic.level``).
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ from pathlib import Path
 import numpy as np
 
 from bench.scenarios.entities import EntitySpec, watchlist_yaml
-from bench.scenarios.plan import BurstSpec, CaseSpec, StormSpec, curve_hours, excess_hostile
+from bench.scenarios.plan import (
+    BurstSpec,
+    CaseSpec,
+    DriftSpec,
+    StormSpec,
+    curve_hours,
+    excess_hostile,
+)
 from bench.scenarios.texts import HOSTILE_STYLES, Writer
 from bench.scenarios.traffic import (
     DAY,
     MIN,
     cascade,
+    level,
     noise,
     seasonal,
     shock_rate,
@@ -43,6 +53,7 @@ from models.labels import Label
 __all__ = ["Case", "generate"]
 
 _BG, _NEWS, _KID, _STORM, _CENTRAL, _STORMBOT, _BURST = range(7)
+DRIFT_SETTLE = 12 * 3600.0  # a level change's benign label lasts this long past its ramp
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +113,8 @@ def generate(spec: CaseSpec) -> Case:
             labels.append(Label(entity.id, "benign", onset, end, label="news",
                                 id=f"{spec.name}/{entity.id}/news{k}",
                                 attrs={"size": round(size, 2), "variant": spec.variant}))
+        for k, d in enumerate(x for x in spec.drifts if x.entity_id == entity.id):
+            labels.append(_drift_label(spec, entity, d, k))
         for k, b in enumerate(bursts):
             labels.append(Label(entity.id, "benign", b.onset, b.onset + b.duration,
                                 label=b.kind, id=f"{spec.name}/{entity.id}/{b.kind}{k}",
@@ -126,6 +139,16 @@ def _storm_label(spec: CaseSpec, entity: EntitySpec, s: StormSpec) -> Label:
                  id=f"{spec.name}/{entity.id}/storm", attrs=attrs)
 
 
+def _drift_label(spec: CaseSpec, entity: EntitySpec, d: DriftSpec, k: int) -> Label:
+    """A level change is benign: pages in its first hours at the new level are false
+    alarms (counted as the background's too) and also counted under "level"."""
+    return Label(entity.id, "benign", d.onset, d.settled + DRIFT_SETTLE, label="level",
+                 id=f"{spec.name}/{entity.id}/level{k}",
+                 attrs={**entity.to_attrs(), "factor": round(d.factor, 3),
+                        "ramp_hours": round(d.ramp / 3600.0, 2), "variant": spec.variant,
+                        "case": spec.name})
+
+
 def _entity_posts(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: Writer,
                   grid: np.ndarray, index: int, entity: EntitySpec, linked: EntitySpec | None,
                   storms: list[StormSpec], bursts: list[BurstSpec]) -> tuple[list, list]:
@@ -135,6 +158,9 @@ def _entity_posts(rng: np.random.Generator, v: Variant, spec: CaseSpec, writer: 
     branching = float(rng.uniform(*v.branching))
     scale = (rng.uniform(5, 40) if v.kernel == "exponential" else rng.uniform(2, 20)) * MIN
     base = per_minute * (1 - branching) * seasonal(rng, v, grid) * noise(rng, v, n)
+    drifts = [d for d in spec.drifts if d.entity_id == entity.id]
+    if drifts:  # no draws: every case without a level change is generated as before
+        base = base * level(drifts, grid, v)
     spikes = shocks(rng, v, spec.start, spec.end)
     extra = per_minute * shock_rate(spikes, grid, v)
 

@@ -13,14 +13,16 @@ mention volume is heavy-tailed, so a background is the sum of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from bench.scenarios.variants import Variant
 
-__all__ = ["Shock", "cascade", "decay", "noise", "rise", "seasonal", "shock_rate", "shocks",
-           "storm_curve"]
+__all__ = ["Shock", "cascade", "decay", "level", "noise", "rise", "seasonal", "shock_rate",
+           "shocks", "storm_curve"]
 
 MIN = 60.0
 HOUR = 3600.0
@@ -50,6 +52,39 @@ def seasonal(rng: np.random.Generator, variant: Variant, grid: np.ndarray) -> np
     shape = shape * np.where(weekday >= 5, rng.uniform(*variant.weekend), 1.0)
     shape = shape / shape.mean()
     return shape[(grid // MIN).astype(np.int64) % len(week)]
+
+
+class LevelChange(Protocol):
+    """A lasting change of the usual volume (``plan.DriftSpec``)."""
+
+    onset: float
+    ramp: float
+    factor: float
+
+
+def level(changes: Sequence[LevelChange], grid: np.ndarray, variant: Variant) -> np.ndarray:
+    """The usual volume's level on the grid: 1, then each change's ``factor`` times
+    more, reached at once (``ramp`` 0) or over the ramp; ``variant.level_ramp``
+    "linear" or "smooth" (a cosine ease, slow at both ends).
+
+    >>> from bench.scenarios.variants import VARIANTS
+    >>> from types import SimpleNamespace as S
+    >>> g = np.arange(0.0, 5 * MIN, MIN)
+    >>> level([S(onset=MIN, ramp=0.0, factor=2.0)], g, VARIANTS["tuned"]).tolist()
+    [1.0, 2.0, 2.0, 2.0, 2.0]
+    >>> level([S(onset=MIN, ramp=2 * MIN, factor=3.0)], g, VARIANTS["tuned"]).tolist()
+    [1.0, 1.0, 2.0, 3.0, 3.0]
+    """
+    out = np.ones(len(grid))
+    for c in changes:
+        if c.ramp <= 0:
+            u = (grid >= c.onset).astype(float)
+        else:
+            u = np.clip((grid - c.onset) / c.ramp, 0.0, 1.0)
+            if variant.level_ramp == "smooth":
+                u = 0.5 - 0.5 * np.cos(np.pi * u)
+        out *= 1.0 + (c.factor - 1.0) * u
+    return out
 
 
 def noise(rng: np.random.Generator, variant: Variant, n: int) -> np.ndarray:

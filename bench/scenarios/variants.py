@@ -3,8 +3,9 @@
 They share the labelled ranges (rise time, volume multiplier, baseline,
 hostile-share shift), so their maps are comparable cell by cell, and differ in
 structure: vocabulary and names, daily shape, noise model, self-excitation
-kernel, news-spike sizes and storm shapes. The gap between their figures is
-how much a detector learned the tuned generator rather than firestorms.
+kernel, news-spike sizes, storm shapes and how a level change ramps. The gap
+between their figures is how much a detector learned the tuned generator rather
+than firestorms.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Variant:
     storm_shapes: tuple[str, ...]  # rise shapes (see traffic.rise)
     decay: str  # "exponential" or "power"
     background_styles: tuple[float, float, float, float]  # explicit, sarcasm, demand, question
+    level_ramp: str  # a level change's ramp: "linear" or "smooth" (cosine ease)
 
 
 VARIANTS = {
@@ -41,11 +43,11 @@ VARIANTS = {
         weekend=(0.4, 1.0), noise="gamma-blocks", kernel="exponential",
         branching=(0.1, 0.6), shocks_per_day=(0.2, 1.0), shock_size="pareto",
         storm_shapes=("linear", "convex", "logistic"), decay="exponential",
-        background_styles=(0.6, 0.2, 0.15, 0.05)),
+        background_styles=(0.6, 0.2, 0.15, 0.05), level_ramp="linear"),
     "holdout": Variant(
         name="holdout", salt=7, vocabulary=VOCABULARIES["holdout"], seasonality="commute",
         weekend=(0.7, 1.5), noise="lognormal-ar", kernel="power",
         branching=(0.2, 0.7), shocks_per_day=(0.3, 1.5), shock_size="lognormal",
         storm_shapes=("exponential", "two-wave", "step"), decay="power",
-        background_styles=(0.45, 0.3, 0.15, 0.1)),
+        background_styles=(0.45, 0.3, 0.15, 0.1), level_ramp="smooth"),
 }

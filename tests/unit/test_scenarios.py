@@ -1,12 +1,15 @@
 """The scenario generator: seeded, and its labels say what it generated."""
 
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
 
 from bench.scenarios.entities import make_entity
 from bench.scenarios.plan import (
+    DRIFT_FACTORS,
+    DRIFT_MAX_RATE,
     FULL,
     MIN_EXCESS_HOSTILE,
     MULT_BINS,
@@ -14,12 +17,14 @@ from bench.scenarios.plan import (
     RISE_BINS,
     BurstSpec,
     CaseSpec,
+    DriftSpec,
     StormSpec,
     curve_hours,
     excess_hostile,
     plan,
 )
-from bench.scenarios.streams import generate
+from bench.scenarios.streams import DRIFT_SETTLE, generate
+from bench.scenarios.traffic import level
 from bench.scenarios.variants import VARIANTS
 from models.intake import Intake
 from models.labels import parse_labels
@@ -172,7 +177,8 @@ def test_background_cases_have_no_storms_but_news_spikes_and_linked_entities():
 
 def test_young_cases_are_the_first_day_of_every_other_case_but_the_cold_ones():
     cases = plan("tuned", QUICK["tuned"])
-    parents = [c for c in cases if c.family not in ("cold", "young")]
+    # Drift cases are drawn after the young ones are fixed: they have none.
+    parents = [c for c in cases if c.family not in ("cold", "young", "drift")]
     young = [c for c in cases if c.family == "young"]
     assert len(young) == len(parents) and cases[:len(cases) - len(young)] == [
         c for c in cases if c.family != "young"]  # appended: every other case as it was
@@ -203,3 +209,56 @@ def test_a_case_writes_the_files_replay_and_evaluate_read(tmp_path):
     assert paths["mentions"].read_bytes().count(b"\n") == len(case.mentions)
     assert parse_watchlist(paths["watchlist"].read_text()).entities
     assert parse_labels(paths["labels"].read_text().splitlines()) == case.labels
+
+
+@pytest.mark.parametrize("variant", ["tuned", "holdout"])
+def test_a_level_is_one_until_a_change_then_its_factor_at_once_or_over_the_ramp(variant):
+    grid = np.arange(0.0, 10 * MIN, MIN)
+    step = DriftSpec("e", 2 * MIN, 0.0, 3.0)
+    assert level([step], grid, VARIANTS[variant]).tolist() == [1.0] * 2 + [3.0] * 8
+    ramp = DriftSpec("e", 2 * MIN, 4 * MIN, 0.5)
+    lv = level([ramp], grid, VARIANTS[variant])
+    assert lv[:3].tolist() == [1.0] * 3 and lv[6:].tolist() == [0.5] * 4
+    assert np.all(np.diff(lv[2:7]) < 0)  # on its way down, never past it
+    both = level([step, ramp], grid, VARIANTS[variant])
+    assert both[-1] == pytest.approx(1.5)  # changes compound
+
+
+def test_a_level_change_moves_the_usual_volume_by_its_factor_at_the_usual_tone():
+    e = entity("department", 60.0)
+    change = DriftSpec(e.id, START + 3 * DAY, 0.0, 3.0)
+    spec = CaseSpec("tuned", "drift", 0, 4, START, START + 6 * DAY, START + DAY, (e,),
+                    drifts=(change,))
+    case = generate(spec)
+    before, share_before = counts(case, START + DAY, change.onset)
+    after, share_after = counts(case, change.onset + DAY, change.onset + 3 * DAY)
+    assert after / before == pytest.approx(3.0, rel=0.3)  # two days each, same hours
+    assert share_after == pytest.approx(share_before, abs=0.04)
+    (lab,) = [x for x in case.labels if x.label == "level"]
+    assert lab.kind == "benign" and lab.entity_id == e.id
+    assert (lab.onset, lab.end) == (change.onset, change.settled + DRIFT_SETTLE)
+    assert lab.attrs["factor"] == 3.0 and lab.attrs["ramp_hours"] == 0.0
+
+
+@pytest.mark.parametrize("variant", ["tuned", "holdout"])
+def test_drift_cases_change_every_entity_lastingly_and_come_after_the_rest(variant):
+    size = FULL[variant]
+    cases = plan(variant, size)
+    drift = [c for c in cases if c.family == "drift"]
+    assert len(drift) == size.drift_families > 0
+    without = plan(variant, replace(size, drift_families=0))
+    assert [c for c in cases if c.family != "drift"] == without  # every other case as it was
+    lo, hi = DRIFT_FACTORS
+    for c in drift:
+        assert not c.storms and not c.bursts and c.scored_from == c.start + DAY
+        for e in c.entities:
+            changes = [d for d in c.drifts if d.entity_id == e.id]
+            assert changes, f"{c.name}: {e.id} has no level change"
+            assert changes[0].onset >= c.start + 2 * DAY and changes[-1].onset <= c.end - 2 * DAY
+            for a, b in pairwise(changes):
+                assert b.onset >= a.settled + 2 * DAY  # each is learned before the next
+            level_now = 1.0
+            for d in changes:
+                assert lo <= max(d.factor, 1 / d.factor) <= hi
+                level_now *= d.factor
+                assert e.rate * level_now <= DRIFT_MAX_RATE or d.factor < 1
