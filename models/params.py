@@ -123,10 +123,10 @@ class DetectorParams:
     # level_shift_hours > 0, a run that has kept the usual tone (its hostile share not up
     # at level_shift_z) for that many hours is learned again: more attention, not more
     # hostility (an organisation in the news for weeks); kept out, the new level is never
-    # learned and the build never ends. Off by default: it cost storms on a plan not
-    # tuned on (detection.md, "2026-12-01: a level shift").
+    # learned and the build never ends: the baseline froze for days (detection.md,
+    # "2026-12-01: a level shift" and "... level changes in the evaluation").
     level_shift_z: float = 1.0
-    level_shift_hours: float = 0.0  # 0: off; 12 learns a level shift after half a day
+    level_shift_hours: float = 24.0  # 0: off (never learned); 12 cost storms, 24 fewer
     # Escalation: sustained, spread, not a blip.
     min_authors: int = 8
     sustain: int = 3  # escalating buckets before warning ...

@@ -246,22 +246,26 @@ def _build_and_learning(plan, params: DetectorParams | None = None):
     return state, minutes
 
 
-def test_with_level_shift_hours_a_shift_at_the_usual_tone_is_learned_and_its_build_ends():
-    # Two days at one post a minute, then three at three, the hostile share as usual
+def test_a_shift_at_the_usual_tone_is_learned_after_level_shift_hours_and_its_build_ends():
+    # Two days at one post a minute, then four at three, the hostile share as usual
     # (an organisation in the news for weeks). The CUSUM on hostile mentions (volume x
     # share) climbs past its alarm; kept out of the baseline as a hostile build is, the
     # new level was never learned, the build never ended and every pile-on for days was
     # judged against the old level.
-    plan = [(2880, 1, 0.15, None), (3 * 1440, 3, 0.15, None)]
-    state, minutes = _build_and_learning(plan, replace(DetectorParams(), level_shift_hours=12.0))
-    assert any(past for past, _ in minutes), "the shift should start a build"
-    last_day = minutes[-1440:]
-    assert sum(learned for _, learned in last_day) > 0.9 * len(last_day)
-    assert not any(past for past, _ in last_day)
-    expected = state.baseline.expected(MONDAY + 60 * (5 * 1440 - 1), DetectorParams().baseline)
-    assert expected > 2.5  # posts a minute: the new level
-    # Off (the default), the shifted entity learns none of its last day.
-    _, minutes = _build_and_learning(plan)
+    plan = [(2880, 1, 0.15, None), (4 * 1440, 3, 0.15, None)]
+    assert DetectorParams().level_shift_hours == 24.0  # on by default since 2026-12-01
+    for hours in (12.0, 24.0):
+        state, minutes = _build_and_learning(
+            plan, replace(DetectorParams(), level_shift_hours=hours))
+        assert any(past for past, _ in minutes), "the shift should start a build"
+        last_day = minutes[-1440:]
+        assert sum(learned for _, learned in last_day) > 0.9 * len(last_day)
+        assert not any(past for past, _ in last_day)
+        expected = state.baseline.expected(MONDAY + 60 * (6 * 1440 - 1),
+                                           DetectorParams().baseline)
+        assert expected > 2.5  # posts a minute: the new level
+    # Off (0: the default before 2026-12-01), the shifted entity learns none of its last day.
+    _, minutes = _build_and_learning(plan, replace(DetectorParams(), level_shift_hours=0.0))
     assert not any(learned for _, learned in minutes[-1440:])
 
 
