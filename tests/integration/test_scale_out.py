@@ -71,10 +71,16 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         assert done.returncode == 0, done.stderr.decode()
 
     a, b = worker(0), worker(1)
+    # Both in the group with partitions before the stream starts: else, on a busy machine,
+    # a alone could take all of the first two parts before b joined, and b (killed below
+    # to make the others redo its work) would have had nothing to do (seen once in CI).
+    wait_for(lambda: all(assigned(w) for w in (a, b)), 180, "workers a and b to share",
+             show=lambda: f"worker a:\n{a.tail(15)}\nworker b:\n{b.tail(15)}")
     produce(parts[0])
     c = worker(2)  # joins mid-stream: the group rebalances over three workers
     produce(parts[1])
-    wait_for(lambda: (h := b.health()) and h["received"] > 0, 60, "worker b to take a share")
+    wait_for(lambda: (h := b.health()) and h["received"] > 0, 120, "worker b to take a share",
+             show=lambda: f"worker b:\n{b.tail(20)}")
     b.proc.send_signal(signal.SIGKILL)  # no goodbye: its partitions move, work is redone
     b.proc.wait(timeout=30)
     produce(parts[2])
@@ -122,3 +128,14 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}/metrics", timeout=5).read().decode()
         .splitlines() if line.startswith("firestorm_mentions_received_total "))
     assert received > 0
+
+
+def assigned(w) -> int:
+    """Partitions the worker holds once in the group and recovered (its /ready), else 0."""
+    w.health()  # fails the test at once if the worker exited
+    url = f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(json.loads(response.read())["assigned"])
+    except (OSError, ValueError, KeyError):  # 503 (joining, rebalancing) or not up yet
+        return 0
