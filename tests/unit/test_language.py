@@ -74,7 +74,9 @@ def test_assessing_any_batch_gives_one_score_or_null_per_post_in_order(posts):
         if lang in ("en", "cy"):
             assert read == lang
         if p is not None:
-            assert p == SCORER.score_one(text)
+            # Equal to rounding: a batch's dense features go through one matrix product,
+            # whose summation order depends on the batch's shape (seen: 1 ulp apart).
+            assert p == pytest.approx(SCORER.score_one(text), rel=1e-12, abs=1e-15)
 
 
 @given(st.text(max_size=2048))
