@@ -277,3 +277,19 @@ def test_a_build_whose_tone_is_up_is_still_kept_out_of_the_baseline():
     _, minutes = _build_and_learning(calm + creep)
     past = [learned for is_past, learned in minutes if is_past]
     assert len(past) > 600 and sum(past) <= len(past) // 50
+
+
+def test_a_surge_in_volume_teaches_the_baseline_its_volume_but_not_its_tone():
+    # An hour at eight times the usual volume and a calm tone (a news spike), at `watch`:
+    # its minutes are learned, but their tone is not, since the usual tone is learned from
+    # usual minutes. Before, the hour taught the usual share 0.205 -> 0.176, and a quiet
+    # official's own storm at `watch` taught it the storm's tone (detection.md, "2026-12-01,
+    # later: officials gone viral").
+    p = DetectorParams().baseline
+    calm = [(2880, 1, 0.2, None)]
+    before, _ = run(calm)
+    after, verdicts = run([*calm, (60, 8, 0.02, None), (60, 1, 0.2, None)])
+    assert {v.severity for v in verdicts[2880:]} <= {None, "watch"}
+    assert "watch" in {v.severity for v in verdicts[2880:]}
+    assert abs(after.baseline.negative_share(p) - before.baseline.negative_share(p)) < 0.005
+    assert after.baseline.n >= before.baseline.n + 100  # the minutes, their volume, learned
