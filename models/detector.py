@@ -46,7 +46,6 @@ from models.signals import (
     poisson_z,
     reach,
     unscored,
-    unusual_volume,
     velocity,
 )
 from models.verdict import NO_EVIDENCE, Evidence, Sample, Verdict
@@ -356,10 +355,8 @@ class Detector:
         if not judgement.escalating and not _in_build(build, p, hours):
             # Escalating buckets are not learned: a storm must not become the new normal.
             # Unusual volume at some short scale: learn the bucket's volume, not its tone.
-            surge = any(unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio)
-                        for s in scales)
             baseline = _learn_lagged(base, ring, streak, p, dispersion[0], build=build,
-                                     hold_tone=surge)
+                                     hold_tone=judgement.surge)
             if base.n >= p.quiet_start + max(p.scales):
                 # Surprises and spread measured against a baseline that has learned: a new
                 # entity's first hours against its kind's prior would teach it nothing true.

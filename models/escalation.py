@@ -69,6 +69,8 @@ class Judgement:
 
     ``escalating`` says the warning conditions hold now (sustained or not); the
     detector keeps such buckets out of the baseline and counts them in ``streak``.
+    ``surge`` says the organic volume is unusual at some short scale: the detector
+    learns such buckets' volume but not their tone.
     """
 
     severity: str | None
@@ -78,6 +80,7 @@ class Judgement:
     streak: int
     best: Scale
     since: float | None = None  # when a slow build started, if one decided
+    surge: bool = False
 
 
 def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: list[Signal],
@@ -161,7 +164,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     streak = streak + 1 if escalating else 0
     if learned is not None and learned < p.judge_after:
         # An entity watched for minutes: its own history is too short to judge against.
-        return Judgement(None, score, (), escalating, streak, best, since)
+        return Judgement(None, score, (), escalating, streak, best, since, bool(org_vol))
     sustained = max(streak, recent + 1)  # escalating buckets among the last sustain_within
     if escalating and sustained >= p.sustain:
         strong = (score >= p.critical_score
@@ -173,7 +176,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         reasons += [volume(best).reason, negativity(best).reason]
         reasons += [x.reason for x in boosts + notes]
         return Judgement("critical" if strong else "warning", score, tuple(reasons),
-                         escalating, streak, best, since)
+                         escalating, streak, best, since, bool(org_vol))
     if (raw_vol or neg) and (learned is None or learned >= p.quiet_start):
         reasons = []
         if raw_vol:
@@ -192,8 +195,8 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             reasons.append(_escalating(sustained, p))
         reasons += [x.reason for x in notes + boosts]
         return Judgement("watch", score, tuple(reasons), escalating, streak,
-                         max(raw_vol or neg, key=lambda s: s.volume_z), since)
-    return Judgement(None, score, (), escalating, streak, best, since)
+                         max(raw_vol or neg, key=lambda s: s.volume_z), since, bool(org_vol))
+    return Judgement(None, score, (), escalating, streak, best, since, bool(org_vol))
 
 
 def _escalating(sustained: int, p: DetectorParams) -> str:
