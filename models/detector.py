@@ -99,8 +99,11 @@ class Horizon(NamedTuple):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Horizon:
         # Five numbers per tail before the alarm's echo was held (v5), six since.
+        # Nine since a short alarm may be learned (its run's start, its pending excess).
         v, n, w = (Tail(float(t[0]), float(t[1]), float(t[2]), int(t[3]), float(t[4]),
-                        int(t[5]) if len(t) > 5 else 0) for t in data["tails"])
+                        int(t[5]) if len(t) > 5 else 0, int(t[6]) if len(t) > 6 else 0,
+                        float(t[7]) if len(t) > 7 else 0.0, int(t[8]) if len(t) > 8 else 0)
+                   for t in data["tails"])
         return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
                    tuple(Totals.from_list(t) for t in data["long"]),
                    float(data["dispersion"]), Build.from_list(data["build"]), (v, n, w))
@@ -389,6 +392,12 @@ class Detector:
             baseline = _learn_lagged(base, ring, -p.learn_lag, p, dispersion[0], guarded=True)
             horizon = horizon._replace(build=build._replace(
                 share0=max(build.share0, baseline.negative_share(bp))))
+        if (judgement.escalating and p.alarm_learn_within
+                and base.n >= p.quiet_start + max(p.scales)):
+            # Escalating: the tails learn nothing, but an alarm's run keeps its peak and
+            # start, so that a short one (a pile-on) is learned when it ends.
+            horizon = horizon._replace(tails=_mark_alarms(
+                horizon.tails, _to_learn(surprise, thresholds), base.n, p))
         if closing:
             horizon = self._close_coarse(horizon, ring, partial, at, share0, p,
                                          judgement.escalating, base.n)
@@ -861,11 +870,14 @@ def _to_learn(surprise: tuple[float, float, float],
     alarm (SPOT), and its run is not learned at all. A storm's build-up is judged
     minutes or hours before it escalates; learned, one such run lifted an entity's
     hostile threshold from 4.3 to 5.8 in the middle of a storm, which was then
-    warned 80 minutes later."""
+    warned 80 minutes later. Only a short, lone alarm run (a pile-on: see
+    ``DetectorParams.alarm_learn_within``) is learned, after it, and at the threshold it
+    crossed, not its peak: one peak learned at 6.2 lifted a department's bar from 5.3
+    to 9.3, at the threshold to 7.9."""
     volume, hostile, share = surprise
     return (min(volume, thresholds.volume + _TAIL_CAP),
-            hostile if hostile <= thresholds.hostile else ALARM,
-            share if share <= thresholds.share else ALARM)
+            hostile if hostile <= thresholds.hostile else ALARM + thresholds.hostile,
+            share if share <= thresholds.share else ALARM + thresholds.share)
 
 
 def _in_run(tails: tuple[Tail, Tail, Tail]) -> bool:
@@ -876,8 +888,20 @@ def _in_run(tails: tuple[Tail, Tail, Tail]) -> bool:
 def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, float],
                  n: int, p: DetectorParams) -> tuple[Tail, Tail, Tail]:
     echo = max(p.scales)  # an alarm stays in the longest window this long
-    return (tails[0].learn(surprise[0], n, echo), tails[1].learn(surprise[1], n, echo),
-            tails[2].learn(surprise[2], n, echo))
+    within = p.alarm_learn_within
+    return (tails[0].learn(surprise[0], n, echo), tails[1].learn(surprise[1], n, echo, within),
+            tails[2].learn(surprise[2], n, echo, within))
+
+
+def _mark_alarms(tails: tuple[Tail, Tail, Tail], capped: tuple[float, float, float],
+                 n: int, p: DetectorParams) -> tuple[Tail, Tail, Tail]:
+    """An escalating bucket's alarms (hostile mentions, hostile share) marked on their
+    tails' runs: nothing else of it is learned, and no run ends in it."""
+    echo = max(p.scales)
+    hostile, share = capped[1], capped[2]
+    return (tails[0],
+            tails[1].learn(hostile, n, echo) if hostile >= ALARM else tails[1],
+            tails[2].learn(share, n, echo) if share >= ALARM else tails[2])
 
 
 def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ...]:

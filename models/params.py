@@ -112,6 +112,12 @@ class DetectorParams:
     budget: float = 0.1  # unusual episodes an entity-week may raise, per surprise score
     tail_prior: float = 8.0  # pseudo-excesses of the global tail a new entity starts with
     volume_tail_shape: float = 0.3  # the volume prior tail's shape: attention is heavy-tailed
+    # A run of hostile (or share) surprises that crossed the entity's threshold is an alarm
+    # and is not learned (SPOT), unless it ended within this many buckets of its start and
+    # no other alarm starts within as many after it: a lone pile-on, learned then at the
+    # threshold it crossed, so that an entity whose pile-ons recur raises its bar step by
+    # step (0: never, SPOT's rule before 2026-12-01; detection.md, "a pile-on teaches").
+    alarm_learn_within: int = 120
     # Accumulating change (CUSUM) on hostile mentions, over coarse buckets.
     cusum_ratio: float = 2.0  # hostile-mention rate it is tuned to detect (x expected)
     cusum_alarm: float = 10.0  # log-likelihood ratio that calls a build
@@ -350,6 +356,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "tone_floor": (0.0, 1.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
+    "alarm_learn_within": (0, 10**7),
     "cusum_ratio": (1.01, 100.0), "cusum_alarm": (0.1, 1e6), "tone_hold": (0.0, 1e6),
     "level_shift_z": (-100.0, 100.0), "level_shift_hours": (0.0, 1e6),
     "min_authors": (1, 10**9), "sustain": (1, 10**6),

@@ -66,41 +66,80 @@ class Tail(NamedTuple):
     s1: float = 0.0  # the sum of their peaks' excesses
     s2: float = 0.0  # the sum of their squares
     at: int = 0  # the bucket count when last updated
-    peak: float = 0.0  # the peak of the run under way (0: none)
+    peak: float = 0.0  # the peak of the run under way (0: none; ALARM + score: an alarm)
     hold: int = 0  # no run starts before this bucket count: an alarm's echo (see learn)
+    start: int = 0  # the bucket count when the run under way started
+    pending: float = 0.0  # a short alarm's excess, learned at ``due`` if no alarm came since
+    due: int = 0
 
-    def learn(self, score: float, n: int, echo: int = 0) -> Tail:
+    def learn(self, score: float, n: int, echo: int = 0, within: int = 0) -> Tail:
         """Bucket ``n``'s score folded in: a run grows, or ends and is learned. A run
-        in which a score was :data:`ALARM` (it crossed the entity's threshold) is an
-        alarm, not an ordinary surprise, and is forgotten when it ends (SPOT). For
-        ``echo`` buckets after it, no run starts: the longer windows still hold the
-        alarm's posts, and their scores flicker about START as it leaves them (learned,
-        one three-minute hostile burst taught an entity four runs and lifted its
-        threshold from 5.5 to 6.1).
+        in which a score was :data:`ALARM` + s (s crossed the entity's threshold) is an
+        alarm, not an ordinary surprise, and is forgotten when it ends (SPOT), unless it
+        ended within ``within`` buckets of its start and no other alarm starts in the
+        ``within`` buckets after it: a short pile-on, not a storm's first wave, learned
+        then at s (the caller caps s a little above the threshold), so that an entity
+        whose pile-ons recur raises its threshold step by step. For ``echo`` buckets after an
+        alarm, no run starts: the longer windows still hold the alarm's posts, and
+        their scores flicker about START as it leaves them (learned, one three-minute
+        hostile burst taught an entity four runs and lifted its threshold from 5.5 to
+        6.1).
 
-        >>> Tail().learn(3.0, 1).learn(ALARM, 2).learn(0.0, 3).k  # forgotten
+        >>> Tail().learn(3.0, 1).learn(ALARM + 6.0, 2).learn(0.0, 3).k  # forgotten
         0.0
         >>> held = Tail().learn(ALARM, 2).learn(0.0, 3, echo=60)  # no run before bucket 63
         >>> held.learn(2.5, 30).learn(0.0, 31) == held
         True
         >>> held.learn(2.5, 70).learn(0.0, 71).k  # a run after the echo is learned
         1.0
+        >>> short = Tail().learn(3.0, 1).learn(ALARM + 6.0, 2).learn(0.0, 30, 10, 60)
+        >>> short.k, short.pending, short.due, short.hold  # a short alarm, pending ...
+        (0.0, 4.0, 90, 40)
+        >>> later = short.learn(0.0, 90)  # ... learned at its score if no alarm came since
+        >>> later.k, later.s1, later.at, later.pending
+        (1.0, 4.0, 90, 0.0)
+        >>> waves = short.learn(ALARM + 5.0, 70).learn(0.0, 71, 10, 60)  # one came: a storm,
+        >>> waves.learn(0.0, 500).k, waves.pending  # and neither wave is learned
+        (0.0, 0.0)
+        >>> Tail().learn(ALARM + 6.0, 2).learn(0.0, 90, within=60).k  # too long: forgotten
+        0.0
         """
+        self = self.settled(n)
         if score > START:
+            if score >= ALARM and self.pending:  # another alarm: no pile-on, a storm
+                self = self._replace(pending=0.0, due=0)
             if n < self.hold:
                 return self
             if score <= self.peak:
                 return self
-            return Tail(self.k, self.s1, self.s2, self.at, score, self.hold)
+            start = self.start if self.peak > 0.0 else n
+            return self._replace(peak=score, start=start)
         if self.peak == 0.0:
             return self
-        if self.peak >= ALARM:
-            return Tail(self.k, self.s1, self.s2, self.at, 0.0, n + echo)
-        y = self.peak - START
+        peak = self.peak
+        if peak >= ALARM:
+            # Long, or within ``within`` of the alarm before it (its end: hold - echo).
+            wave = self.hold > 0 and self.start <= self.hold - echo + within
+            if n - self.start > within or peak - ALARM <= START or wave:
+                return self._replace(peak=0.0, hold=n + echo)
+            return self._replace(peak=0.0, hold=n + echo, pending=peak - ALARM - START,
+                                 due=n + within)
+        return self._excess(peak - START, n)._replace(peak=0.0)
+
+    def _excess(self, y: float, n: int) -> Tail:
+        """One excess of ``y`` learned at bucket ``n``."""
         if self.k == 0.0:
-            return Tail(1.0, y, y * y, n, 0.0, self.hold)
+            return self._replace(k=1.0, s1=y, s2=y * y, at=n)
         d = _KEEP ** max(n - self.at, 0)
-        return Tail(self.k * d + 1.0, self.s1 * d + y, self.s2 * d + y * y, n, 0.0, self.hold)
+        return self._replace(k=self.k * d + 1.0, s1=self.s1 * d + y, s2=self.s2 * d + y * y,
+                             at=n)
+
+    def settled(self, n: int) -> Tail:
+        """This tail as of bucket ``n``: a pending short alarm is learned once due (a
+        quiet entity calls :meth:`learn` rarely, so :meth:`threshold` settles it too)."""
+        if not self.pending or n < self.due:
+            return self
+        return self._excess(self.pending, self.due)._replace(pending=0.0, due=0)
 
     def threshold(self, q: float, prior: float, n: int, prior_shape: float = 0.0) -> float:
         """The score a run peaks above with probability ``q`` per bucket, from this
@@ -114,6 +153,7 @@ class Tail(NamedTuple):
         >>> round(Tail().threshold(5e-5, 8.0, 0), 2), round(Tail().threshold(5e-5, 8.0, 0, 0.3), 2)
         (4.63, 5.81)
         """
+        self = self.settled(n)
         d = _KEEP ** max(n - self.at, 0)
         k = self.k * d + prior
         if k <= 0.0:

@@ -37,35 +37,78 @@ def _post(minute: int, i: int, author: str, negativity: float):
                        f"acme {word}", 10, negativity)
 
 
-def test_a_hostile_run_above_the_entitys_threshold_is_not_learned_as_ordinary():
-    # Four calm hours (3 posts a minute, one in six hostile), then three minutes in
-    # which five accounts post 24 hostile posts: far above the entity's hostile
-    # threshold, yet not a warning (too few authors). SPOT: such a run is an alarm, not
-    # a sample of the entity's ordinary surprises; learned, it would lift the bar a
-    # storm's build-up must clear (seen in the middle of a storm: 4.3 -> 5.8).
-    from models.detector import Detector, DetectorParams
+def _burst_and_tails(params, bursts=(240,), minutes=480):
+    """Calm minutes (3 posts a minute, one in six hostile) with three-minute bursts in
+    which five accounts post 24 hostile posts: far above the entity's hostile threshold,
+    yet not a warning (too few authors). The hostile tail before the first burst and at
+    the end, the end's hostile threshold and the one the first burst crossed."""
+    from models.detector import Detector
 
-    d = Detector(DetectorParams())
+    d = Detector(params)
     state = d.initial()
-
-    def minute(m: int, posts: list[tuple[str, float]]) -> None:
-        nonlocal state
+    before = None
+    for m in range(minutes):
+        if m == bursts[0]:
+            before = state.horizon.tails[1]
+            crossed = d._thresholds(state.horizon.tails, params, state.baseline.n).hostile
+        posts = [(f"u{m}-{i}", 0.9 if (m + i) % 6 == 0 else 0.1) for i in range(3)]
+        if any(b <= m < b + 3 for b in bursts):
+            posts = [(f"u{m}-{i}", 0.1) for i in range(3)] + [(f"loud{i % 5}", 0.9)
+                                                              for i in range(8)]
         for i, (author, neg) in enumerate(posts):
             state, _ = d.observe(state, _post(m, i, author, neg))
+    n = state.baseline.n
+    return (before, state.horizon.tails[1].settled(n),
+            d._thresholds(state.horizon.tails, params, n).hostile, crossed)
 
-    for m in range(240):
-        minute(m, [(f"u{m}-{i}", 0.9 if (m + i) % 6 == 0 else 0.1) for i in range(3)])
-    before = state.horizon.tails[1]
-    for m in range(240, 243):
-        minute(m, [(f"u{m}-{i}", 0.1) for i in range(3)]
-               + [(f"loud{i % 5}", 0.9) for i in range(8)])
-    for m in range(243, 480):
-        # calm again, with a calm news spike at 420 (its volume surprise ends the run)
-        n = 12 if 420 <= m < 423 else 3
-        minute(m, [(f"u{m}-{i}", 0.9 if (m + i) % 6 == 0 and n == 3 else 0.1)
-                   for i in range(n)])
-    after = state.horizon.tails[1]
+
+def test_a_hostile_run_above_the_entitys_threshold_is_not_learned_as_ordinary():
+    # SPOT: such a run is an alarm, not a sample of the entity's ordinary surprises;
+    # learned at its peak, it would lift the bar a storm's build-up must clear (seen in
+    # the middle of a storm: 4.3 -> 5.8). With alarm_learn_within 0 (the rule before
+    # 2026-12-01) it is never learned.
+    from models.detector import DetectorParams
+
+    before, after, _, _ = _burst_and_tails(DetectorParams(alarm_learn_within=0))
     assert after.k <= before.k + 1e-9 and after.s1 <= before.s1 + 1e-9
+
+
+def test_a_lone_pile_on_teaches_the_bar_it_crossed_and_a_storms_waves_teach_nothing():
+    # By default a lone alarm run that is over within alarm_learn_within buckets (a
+    # pile-on) is learned once as many buckets have passed with no other alarm: as one
+    # excess at the threshold it crossed, not at its peak, so an entity whose pile-ons
+    # recur raises its bar step by step. Two bursts 90 minutes apart (the second
+    # starting within alarm_learn_within of the first's end) are a storm's waves: neither
+    # is learned.
+    from models.detector import DetectorParams
+    from models.rarity import START
+
+    p = DetectorParams()
+    assert p.alarm_learn_within == 120
+    _, off, off_bar, _ = _burst_and_tails(DetectorParams(alarm_learn_within=0), minutes=720)
+    before, lone, lone_bar, crossed = _burst_and_tails(p, minutes=720)
+    assert lone.k == pytest.approx(off.k + 1.0, abs=0.01)
+    assert lone.s1 - before.s1 == pytest.approx(crossed - START, abs=0.01)  # not the peak
+    assert lone_bar > off_bar + 1.0
+    _, waves, waves_bar, _ = _burst_and_tails(p, bursts=(240, 330), minutes=960)
+    _, waves_off, waves_off_bar, _ = _burst_and_tails(DetectorParams(alarm_learn_within=0),
+                                                      bursts=(240, 330), minutes=960)
+    assert waves.k == pytest.approx(waves_off.k) and waves_bar == pytest.approx(waves_off_bar)
+
+
+def test_a_pending_pile_on_survives_a_restart_and_older_states_still_load():
+    import json
+
+    from models.detector import Horizon
+    from models.rarity import ALARM, Tail
+
+    pending = Tail().learn(3.0, 1).learn(ALARM + 5.5, 2).learn(0.0, 30, 60, 120)
+    assert pending.pending == 3.5
+    h = Horizon(tails=(Tail(), pending, Tail()))
+    assert Horizon.from_dict(json.loads(json.dumps(h.to_dict()))) == h
+    old = h.to_dict()
+    old["tails"] = [t[:6] for t in old["tails"]]  # stored before 2026-12-01
+    assert Horizon.from_dict(old).tails[1] == pending._replace(start=0, pending=0.0, due=0)
 
 
 def test_calm_minutes_end_a_run_so_two_spikes_hours_apart_are_two_episodes():
