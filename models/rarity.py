@@ -27,7 +27,9 @@ them) changes nothing: the discount is applied when the next excess arrives,
 from the number of buckets learned since (the caller's count, ``n``).
 
 The detector never learns a bucket it judged escalating, so a storm does not
-teach an entity that storms are normal.
+teach an entity that storms are normal. Of the runs that crossed the entity's
+threshold (alarms), only a lone short one, a pile-on, is learned, after it and
+at the threshold it crossed (:meth:`Tail.learn`'s ``within``).
 """
 
 from __future__ import annotations
@@ -78,8 +80,9 @@ class Tail(NamedTuple):
         alarm, not an ordinary surprise, and is forgotten when it ends (SPOT), unless it
         ended within ``within`` buckets of its start and no other alarm starts in the
         ``within`` buckets after it: a short pile-on, not a storm's first wave, learned
-        then at s (the caller caps s a little above the threshold), so that an entity
-        whose pile-ons recur raises its threshold step by step. For ``echo`` buckets after an
+        then at s (the detector passes the threshold the run crossed, not its peak), so
+        that an entity whose pile-ons recur raises its threshold step by step. For
+        ``echo`` buckets after an
         alarm, no run starts: the longer windows still hold the alarm's posts, and
         their scores flicker about START as it leaves them (learned, one three-minute
         hostile burst taught an entity four runs and lifted its threshold from 5.5 to
@@ -112,8 +115,9 @@ class Tail(NamedTuple):
                 return self
             if score <= self.peak:
                 return self
-            start = self.start if self.peak > 0.0 else n
-            return self._replace(peak=score, start=start)
+            # Built directly: this runs for every surprising bucket (``_replace`` is slower).
+            return Tail(self.k, self.s1, self.s2, self.at, score, self.hold,
+                        self.start if self.peak > 0.0 else n, self.pending, self.due)
         if self.peak == 0.0:
             return self
         peak = self.peak
