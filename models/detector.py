@@ -76,6 +76,7 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 _WEEK_BUCKETS = 7 * 1440  # at one-minute buckets
 _TAIL_CAP = 2.0  # how far above its threshold a score is learned
+_TAIL_TYPES = tuple(type(x) for x in Tail())  # how each stored number of a tail is read
 
 
 class Horizon(NamedTuple):
@@ -98,11 +99,10 @@ class Horizon(NamedTuple):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Horizon:
-        # Five numbers per tail before the alarm's echo was held (v5), six since.
-        # Nine since a short alarm may be learned (its run's start, its pending excess).
-        v, n, w = (Tail(float(t[0]), float(t[1]), float(t[2]), int(t[3]), float(t[4]),
-                        int(t[5]) if len(t) > 5 else 0, int(t[6]) if len(t) > 6 else 0,
-                        float(t[7]) if len(t) > 7 else 0.0, int(t[8]) if len(t) > 8 else 0)
+        # Five numbers per tail before the alarm's echo was held (v5), six since, nine
+        # since a short alarm may be learned: the fields a stored tail lacks keep their
+        # defaults.
+        v, n, w = (Tail(*(cast(x) for cast, x in zip(_TAIL_TYPES, t, strict=False)))
                    for t in data["tails"])
         return cls(tuple(Coarse.from_list(c) for c in data["coarse"]),
                    tuple(Totals.from_list(t) for t in data["long"]),
@@ -893,12 +893,13 @@ def _learn_tails(tails: tuple[Tail, Tail, Tail], surprise: tuple[float, float, f
             tails[2].learn(surprise[2], n, echo, within))
 
 
-def _mark_alarms(tails: tuple[Tail, Tail, Tail], capped: tuple[float, float, float],
+def _mark_alarms(tails: tuple[Tail, Tail, Tail], learned: tuple[float, float, float],
                  n: int, p: DetectorParams) -> tuple[Tail, Tail, Tail]:
-    """An escalating bucket's alarms (hostile mentions, hostile share) marked on their
-    tails' runs: nothing else of it is learned, and no run ends in it."""
+    """An escalating bucket's alarms (hostile mentions, hostile share; ``learned`` is
+    :func:`_to_learn`'s) marked on their tails' runs: nothing else of it is learned, and
+    no run ends in it."""
     echo = max(p.scales)
-    hostile, share = capped[1], capped[2]
+    hostile, share = learned[1], learned[2]
     return (tails[0],
             tails[1].learn(hostile, n, echo) if hostile >= ALARM else tails[1],
             tails[2].learn(share, n, echo) if share >= ALARM else tails[2])

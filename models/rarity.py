@@ -82,11 +82,10 @@ class Tail(NamedTuple):
         ``within`` buckets after it: a short pile-on, not a storm's first wave, learned
         then at s (the detector passes the threshold the run crossed, not its peak), so
         that an entity whose pile-ons recur raises its threshold step by step. For
-        ``echo`` buckets after an
-        alarm, no run starts: the longer windows still hold the alarm's posts, and
-        their scores flicker about START as it leaves them (learned, one three-minute
-        hostile burst taught an entity four runs and lifted its threshold from 5.5 to
-        6.1).
+        ``echo`` buckets after an alarm, no run starts: the longer windows still hold
+        the alarm's posts, and their scores flicker about START as it leaves them
+        (learned, one three-minute hostile burst taught an entity four runs and lifted
+        its threshold from 5.5 to 6.1).
 
         >>> Tail().learn(3.0, 1).learn(ALARM + 6.0, 2).learn(0.0, 3).k  # forgotten
         0.0
