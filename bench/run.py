@@ -16,7 +16,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("negativity scorer: held-out AUC/F1 and batch throughput", ["bench_negativity.py"]),
-    ("replay pipeline throughput", ["bench_replay.py"]),
+    ("replay pipeline throughput (target: CLI >= 50,000 mentions/s)", ["bench_replay.py"]),
+    ("replay on a busy stream: >= 3M mentions, >= 20 per entity-minute"
+     " (target: CLI >= 100,000 mentions/s)", ["bench_replay.py", "--busy"]),
     ("what a quiet entity-minute costs: 1,000 entities, 6 h replayed (target: a few µs)",
      ["bench_quiet.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
