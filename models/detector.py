@@ -26,7 +26,7 @@ from operator import add, attrgetter
 from typing import Any, NamedTuple
 
 from models.baseline import Baseline
-from models.escalation import Judgement, Thresholds, build_tone, judge
+from models.escalation import Judgement, Thresholds, build_excess, build_tone, judge
 from models.horizon import Build, Coarse
 from models.matcher import tokens
 from models.observation import Observation
@@ -814,13 +814,18 @@ def _in_build(build: Build, p: DetectorParams, hours: float) -> bool:
     rise in volume at the usual tone (a level shift: an organisation in the news for
     weeks) crosses its alarm too; kept out, the new level is never learned, the build
     never ends, and every pile-on for days is judged against the old level
-    (detection.md, "2026-12-01: a level shift")."""
+    (detection.md, "2026-12-01: a level shift"). "Up" is significant (``level_shift_z``)
+    and material: at least ``min_shift`` of the run's extra volume, as for a window. Over
+    days of a 3x level, a shift of 0.01 is significant at z 1-3, and held the baseline of
+    a 25-an-hour department for days (detection.md, "2026-12-02: a level shift's
+    tone must be up by a material amount")."""
     if build.score < p.cusum_alarm:
         return False
     if p.level_shift_hours <= 0.0 or hours < p.level_shift_hours:
         return True
     tone = build_tone(build)  # None: no tone to tell it by, and volume alone is no storm
-    return tone is not None and tone[0] > 0.0 and tone[1] >= p.level_shift_z
+    return (tone is not None and tone[0] > 0.0 and tone[1] >= p.level_shift_z
+            and tone[0] >= p.min_shift * build_excess(build))
 
 
 _NONE = (0.0, 0.0, 0.0)

@@ -52,7 +52,7 @@ from models.signals import (
 )
 from models.window import Totals
 
-__all__ = ["Judgement", "Thresholds", "build_tone", "judge"]
+__all__ = ["Judgement", "Thresholds", "build_excess", "build_tone", "judge"]
 
 
 class Thresholds(NamedTuple):
@@ -272,6 +272,15 @@ def build_tone(b: Build) -> tuple[float, float] | None:
     return share - b.share0, binomial_z(share * n, n, b.share0, 1.5)
 
 
+def build_excess(b: Build) -> float:
+    """The share of a build's organic posts beyond what its run expected (0 when not
+    busier): 1 - expected / organic. A tone shift is material when it is at least
+    ``min_shift`` of this, as for a window (signals.tone_up)."""
+    run = b.run
+    organic = max(run.volume - run.excess, 0)
+    return 1.0 - run.expected / organic if organic > run.expected else 0.0
+
+
 def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
     """The CUSUM has crossed its alarm, the share over its run is significantly up, and
     the shortest long window still runs hot (a finished build does not linger)."""
@@ -288,6 +297,5 @@ def _building(b: Build, long: list[Scale], p: DetectorParams) -> bool:
         recent.expected_hostile, 0.5)
     # The tone rose by at least min_shift of the run's extra volume (never less than
     # tone_floor), as for a window (signals.tone_up).
-    excess = 1.0 - run.expected / organic if organic > run.expected else 0.0
-    return z >= p.z_negative and shift >= max(p.tone_floor, p.min_shift * excess) and hot and (
-        organic >= p.rise_ratio * run.expected)
+    return (z >= p.z_negative and shift >= max(p.tone_floor, p.min_shift * build_excess(b))
+            and hot and organic >= p.rise_ratio * run.expected)

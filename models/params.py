@@ -127,10 +127,11 @@ class DetectorParams:
     tone_hold: float = 0.5
     # A build past its alarm is kept out of the baseline, as a storm is. With
     # level_shift_hours > 0, a run that has kept the usual tone (its hostile share not up
-    # at level_shift_z) for that many hours is learned again: more attention, not more
-    # hostility (an organisation in the news for weeks); kept out, the new level is never
-    # learned and the build never ends: the baseline froze for days (detection.md,
-    # "2026-12-01: a level shift" and "... level changes in the evaluation").
+    # at level_shift_z, or up by less than min_shift of the run's extra volume) for that
+    # many hours is learned again: more attention, not more hostility (an organisation in
+    # the news for weeks); kept out, the new level is never learned and the build never
+    # ends: the baseline froze for days (detection.md, "2026-12-01: a level shift",
+    # "... level changes in the evaluation" and "2026-12-02: ... material amount").
     level_shift_z: float = 1.0
     level_shift_hours: float = 24.0  # 0: off (never learned); 12 cost storms, 24 fewer
     # Escalation: sustained, spread, not a blip.

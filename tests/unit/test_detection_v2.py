@@ -269,6 +269,25 @@ def test_a_shift_at_the_usual_tone_is_learned_after_level_shift_hours_and_its_bu
     assert not any(learned for _, learned in minutes[-1440:])
 
 
+def test_a_long_shift_whose_tone_is_up_by_an_immaterial_amount_is_learned_too():
+    # Three times the volume, the hostile share 0.15 -> 0.18 for four days. Over a day of
+    # ~4,300 posts a rise of 0.03 is significant (z ~ 5) but far below min_shift of the
+    # extra volume (0.15 x 2/3 = 0.1): more attention, not a storm. Held as a storm
+    # before 2026-12-02, it froze the baseline for days (a 25-an-hour department, held
+    # 2.6 days at shifts of 0.006-0.015, paged on the news spikes after).
+    plan = [(2880, 1, 0.15, None), (4 * 1440, 3, 0.18, None)]
+    state, minutes = _build_and_learning(plan)
+    assert any(past for past, _ in minutes), "the shift should start a build"
+    last_day = minutes[-1440:]
+    assert sum(learned for _, learned in last_day) > 0.9 * len(last_day)
+    expected = state.baseline.expected(MONDAY + 60 * (6 * 1440 - 1), DetectorParams().baseline)
+    assert expected > 2.5  # posts a minute: the new level
+    # With any significant rise material (min_shift 0), the same run is held: the clause
+    # above is what lets it be learned.
+    _, minutes = _build_and_learning(plan, replace(DetectorParams(), min_shift=0.0))
+    assert sum(learned for _, learned in minutes[-1440:]) < 0.5 * 1440
+
+
 def test_a_build_whose_tone_is_up_is_still_kept_out_of_the_baseline():
     # The slow burn above: its minutes past the alarm teach the baseline nothing, but for
     # the first ones, while the run's own tone is not yet significantly up.
