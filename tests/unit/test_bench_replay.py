@@ -16,6 +16,8 @@ def _line(ts: str) -> bytes:
 def test_density_is_mentions_per_entity_minute_over_the_span():
     lines = [_line("2026-03-01T00:00:00Z")] * 599 + [_line("2026-03-01T00:10:00Z")]
     assert bench_replay.density(lines, 3) == pytest.approx(600 / (3 * 11))  # both ends
+    epoch = [json.dumps({"ts": 1772323200.0 + 60 * i}).encode() for i in range(4)]
+    assert bench_replay.density(epoch, 1) == pytest.approx(1.0)  # epoch seconds too
 
 
 def test_the_default_stream_prints_its_cli_figure_beside_the_target(tmp_path, capsys):
@@ -38,3 +40,10 @@ def test_busy_refuses_an_input_file(tmp_path, capsys):
         bench_replay.main(["--busy", "--input", str(tmp_path / "m.jsonl")])
     assert stop.value.code == 2
     assert "--busy generates its own stream" in capsys.readouterr().err
+
+
+def test_repeat_below_one_is_refused(capsys):
+    with pytest.raises(SystemExit) as stop:
+        bench_replay.main(["--repeat", "0"])
+    assert stop.value.code == 2
+    assert "--repeat must be at least 1" in capsys.readouterr().err
