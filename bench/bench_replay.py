@@ -51,7 +51,6 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime  # noqa: E402
 from itertools import islice  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -61,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 from bench.scenarios.legacy import generate  # noqa: E402
 from models.intake import Intake  # noqa: E402
 from models.matcher import tokens  # noqa: E402
-from models.mention import _DECODER  # noqa: E402
+from models.mention import _DECODER, parse_ts  # noqa: E402
 from models.negativity import NegativityScorer  # noqa: E402
 from models.privacy import Pseudonymiser  # noqa: E402
 from models.watchlist import parse_watchlist  # noqa: E402
@@ -95,16 +94,12 @@ TARGET_BENCH, TARGET_BUSY = 50_000, 100_000
 def density(lines: list[bytes], entities: int) -> float:
     """Mentions per entity-minute over the minutes the stream spans (its first to its
     last timestamp's minute, both counted)."""
-    first = _DECODER.decode(lines[0].decode("utf-8"))["ts"]
-    last = _DECODER.decode(lines[-1].decode("utf-8"))["ts"]
-    return len(lines) / (entities * (_minute(last) - _minute(first) + 1))
-
-
-def _minute(ts: str | float) -> int:
-    """The epoch minute of a mention's ``ts`` (ISO 8601 or epoch seconds, as intake takes)."""
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
-    return int(ts // 60)
+    first, last = (parse_ts(_DECODER.decode(line.decode("utf-8"))["ts"])
+                   for line in (lines[0], lines[-1]))
+    reasons = [t for t in (first, last) if isinstance(t, str)]  # parse_ts's reasons
+    if reasons:
+        raise SystemExit(f"bench_replay: the stream's first or last line: {reasons[0]}")
+    return len(lines) / (entities * (int(last // 60) - int(first // 60) + 1))
 
 
 def batches(lines: list[bytes]):
@@ -215,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             del stages[name]
     if not args.no_cli:
         stages["CLI firestorm replay"] = lambda: time_cli(mentions, watchlist_path)
-    default = not args.input and (args.seeds, args.days, args.warmup_days) == (6, 4, 1)
+    default = not args.input and all(getattr(args, name) == ap.get_default(name)
+                                     for name in ("seeds", "days", "warmup_days"))
     target = TARGET_BUSY if args.busy else TARGET_BENCH if default else None
     # CPU time is the fair figure on a shared machine; wall time is what a run sees.
     print(f"{'stage':26} {'wall s':>8} {'mentions/s':>11} {'CPU s':>8} {'per CPU-s':>10}")

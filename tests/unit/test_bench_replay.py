@@ -20,7 +20,7 @@ def test_density_is_mentions_per_entity_minute_over_the_span():
     assert bench_replay.density(epoch, 1) == pytest.approx(1.0)  # epoch seconds too
 
 
-def test_the_default_stream_prints_its_cli_figure_beside_the_target(tmp_path, capsys):
+def test_a_stream_of_ones_own_prints_its_density_and_no_target(tmp_path, capsys):
     mentions = tmp_path / "m.jsonl"
     watchlist = tmp_path / "w.yaml"
     watchlist.write_text("entities: [{id: acme, name: Acme, kind: partner, terms: [acme]}]\n")
