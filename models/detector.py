@@ -47,6 +47,7 @@ from models.signals import (
     reach,
     unscored,
     velocity,
+    viral,
 )
 from models.verdict import NO_EVIDENCE, Evidence, Sample, Verdict
 from models.window import (
@@ -525,12 +526,14 @@ class Detector:
             sw[0].coordinated_share if sw[0].volume >= 10 else 0.0))
         t = w.totals
         c = w.counts()
+        top = w.centre()
         found = [
             velocity(short, long),
             reach(c.high_reach, tops, p.high_reach),
             calls_to_action(c.calls / t.volume if t.volume else 0.0, hashtags, p.call_share),
             linkage(others, self.linked_to(entity_id), mid.volume, p.linked_share),
-            centre(w.centre(), t.volume, mid.span, p.centre_reshares, p.centre_share),
+            centre(top, t.volume, mid.span, p.centre_reshares, p.centre_share),
+            viral(top, t.volume, mid.span, p.viral_reshares, p.centre_share),
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason,

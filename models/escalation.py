@@ -48,6 +48,7 @@ from models.signals import (
     unusual_hostility,
     unusual_share,
     unusual_volume,
+    usual,
     volume,
 )
 from models.window import Totals
@@ -115,6 +116,9 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     """
     raw_vol, org_vol, neg, esc = [], [], [], []
     decided: Signal | None = None
+    candidate = next((x for x in extras if x.name == "viral"), None)
+    if candidate is not None:
+        extras = [x for x in extras if x is not candidate]
     for s, top in zip(short, busiest, strict=True):
         if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio, organic=False):
             raw_vol.append(s)
@@ -140,6 +144,11 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         # The floor decided: say so first.
         decided = floor(floor_scale, _needed(p, amplified), p.floor.floor_authors, amplified)
         esc.append(floor_scale)
+    if candidate is not None and not esc:
+        viral = _viral(short, busiest, candidate, org_vol, p)
+        if viral is not None:  # a post gone viral decided: say so first
+            decided, scale = viral
+            esc.append(scale)
     since = None
     if build_state is not None and _building(build_state, long, p):
         run = build_state.run
@@ -197,6 +206,24 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since, bool(org_vol))
     return Judgement(None, score, (), escalating, streak, best, since, bool(org_vol))
+
+
+def _viral(short: Sequence[Scale], busiest: Sequence[int], candidate: Signal,
+           org_vol: Sequence[Scale], p: DetectorParams) -> tuple[Signal, Scale] | None:
+    """One post reshared by many (``candidate``, read on the quarter-hour window) in
+    organic volume that is unusual, from many people, with the tone of the posts around it
+    no calmer than usual: a post gone viral, which escalates whatever the sentence model
+    reads in it. An exposé in neutral words or an official's own post reshared by many is
+    hostile attention (issue 8: "plain reshares of the offending post"); a news spike
+    spreads over many posts, and praise shows in the tone around it."""
+    index = min(1, len(short) - 1)  # the window the candidate is read on (Detector._extras)
+    s = short[index]
+    if (not any(x is s for x in org_vol) or s.shift < 0.0 or s.authors < p.min_authors
+            or (s.minutes > 1 and busiest[index] > p.blip_share * s.volume)):
+        return None
+    return Signal("viral", candidate.strength,
+                  f"a post gone viral: {candidate.reason}, volume {s.ratio:.1f}x expected,"
+                  f" the tone around it {s.share:.0%} vs {usual(s.share0)} usual"), s
 
 
 def _escalating(sustained: int, p: DetectorParams) -> str:

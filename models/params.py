@@ -160,6 +160,11 @@ class DetectorParams:
     centre_reshares: int = 20  # reshares of one post in a window that make it the centre
     centre_evidence: int = 3  # reshares that make a post the centre shown in the evidence
     centre_share: float = 0.2  # ... and this share of the window's volume
+    # A post gone viral: reshared this many times in the quarter-hour window (and
+    # centre_share of it), in unusual organic volume from min_authors or more, the tone
+    # around it no calmer than usual, escalates whatever the model reads in the post
+    # (escalation._viral). 0: off (the rule before 2026-12-02).
+    viral_reshares: int = 10
     marker_share: float = 0.15  # share of posts with a marker that makes it a reason
     # Evidence.
     keep_texts: int = 40  # texts kept per bucket (sample for copy-paste, calls, terms)
@@ -367,7 +372,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "author_rate": (0.0, 1e6), "duplicate_min": (2, 10**6),
     "coordination_reason": (0.0, 1.0), "high_reach": (1, 10**12),
     "reach_floor_factor": (0.0, 1.0), "call_share": (0.0, 1.0), "linked_share": (0.0, 1.0),
-    "centre_reshares": (1, 10**9), "amplify_reshares": (1, 10**9),
+    "centre_reshares": (1, 10**9), "amplify_reshares": (1, 10**9), "viral_reshares": (0, 10**9),
     "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),
     "marker_share": (0.0, 1.0),
     "keep_texts": (0, 10_000), "evidence_minutes": (1, 1440), "evidence_posts": (0, 100_000),

@@ -442,6 +442,26 @@ def centre(top: tuple[str, int] | None, volume: int, span: str, min_reshares: in
                   f" mentions): the centre of the storm")
 
 
+def viral(top: tuple[str, int] | None, volume: int, span: str, min_reshares: int,
+          min_share: float) -> Signal | None:
+    """One post reshared by many, read for :func:`models.escalation._viral`, which decides
+    whether the post has gone viral (its reason is then completed there).
+
+    >>> viral(("m42", 12), 30, "15 min", 10, 0.2).reason
+    'one post reshared 12 times in 15 min (40% of mentions)'
+    >>> viral(("m42", 12), 30, "15 min", 0, 0.2) is None   # 0: off
+    True
+    """
+    if top is None or volume == 0 or min_reshares <= 0:
+        return None
+    count = top[1]
+    if count < min_reshares or count / volume < min_share:
+        return None
+    return Signal("viral", count / volume,
+                  f"one post reshared {count} times in {span} ({count / volume:.0%} of"
+                  f" mentions)")
+
+
 _MARKER_REASONS = {
     "demands": "demands (sack, resign, must go) in {share:.0%} of posts",
     "sarcasm": "sarcasm (🙄, \"lovely to see\") in {share:.0%} of posts",

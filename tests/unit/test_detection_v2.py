@@ -312,3 +312,70 @@ def test_a_surge_in_volume_teaches_the_baseline_its_volume_but_not_its_tone():
     assert "watch" in {v.severity for v in verdicts[2880:]}
     assert abs(after.baseline.negative_share(p) - before.baseline.negative_share(p)) < 0.005
     assert after.baseline.n >= before.baseline.n + 100  # the minutes, their volume, learned
+
+
+# ------------------------------------------------------------------ a post gone viral
+
+def _viral(minutes: int, reshares: int, others: int, others_hostile: float,
+           viral_reshares: int = 10, accounts: int | None = None) -> list:
+    """Two days at 2 posts a minute (15% hostile), then ``minutes`` in which ``reshares``
+    people a minute (or as many posts of ``accounts`` accounts) reshare one post whose
+    words are neutral (scored 0.1) beside ``others`` original posts at
+    ``others_hostile``; the verdicts of those minutes."""
+    params = replace(DetectorParams(), viral_reshares=viral_reshares)
+    d = Detector(params)
+    state, verdicts = d.initial(), []
+    for obs in stream([(2880, 2, 0.15, None)]):
+        state, _ = d.observe(state, obs)
+    rng = random.Random(3)
+    start = MONDAY + 60 * 2880
+    state, _ = d.observe(state, Observation("acme", "exposé", start, "x", "@newsdesk",
+                                            "acme quietly doubled the charge", 90_000, 0.1))
+    for minute in range(minutes):
+        t = start + 60 * minute
+        for i in range(reshares):
+            state, out = d.observe(state, Observation(
+                "acme", f"rt{minute}-{i}", t + 1 + i * 50 / reshares, "x",
+                f"r{minute}-{i}" if accounts is None else f"bot{i % accounts}",
+                "RT @newsdesk: acme quietly doubled the charge", 300, 0.1,
+                reshare_of="exposé"))
+            verdicts += out
+        for i in range(others):
+            h = 0.9 if rng.random() < others_hostile else 0.1
+            state, out = d.observe(state, Observation(
+                "acme", f"o{minute}-{i}", t + 2 + i * 50 / max(others, 1), "x",
+                f"o{minute}-{i}", "acme " + " ".join(rng.choice(WORDS) for _ in range(6)),
+                100, h))
+            verdicts += out
+    return verdicts
+
+
+def _top(verdicts: list) -> str | None:
+    return max((v.severity for v in verdicts), key=severity_rank, default=None)
+
+
+def test_a_neutral_post_reshared_by_hundreds_escalates_as_a_post_gone_viral():
+    # 20 reshares a minute of an exposé in neutral words, the replies' tone as usual: the
+    # sentence model reads nothing hostile, the volume is 10x, one post is the centre.
+    verdicts = _viral(30, 20, 2, 0.15)
+    assert severity_rank(_top(verdicts)) >= severity_rank("warning")
+    warned = next(v for v in verdicts if severity_rank(v.severity) >= severity_rank("warning"))
+    assert warned.reasons[0].startswith("a post gone viral: one post reshared")
+    assert "the tone around it" in warned.reasons[0]
+    # The same stream with the rule off stays at watch: hostility as usual.
+    off = _viral(30, 20, 2, 0.15, viral_reshares=0)
+    assert severity_rank(_top(off)) < severity_rank("warning")
+
+
+def test_a_post_gone_viral_to_praise_or_a_spike_spread_over_many_posts_does_not_escalate():
+    # The replies calmer than usual (0% hostile against 15%): praise, not a storm.
+    assert severity_rank(_top(_viral(30, 20, 6, 0.0))) < severity_rank("warning")
+    # No post at the centre: 20 different neutral posts a minute (a news spike).
+    assert severity_rank(_top(_viral(30, 0, 22, 0.15))) < severity_rank("warning")
+
+
+@given(st.integers(3, 10))
+@settings(max_examples=4, deadline=None)
+def test_a_few_accounts_resharing_one_post_hundreds_of_times_is_no_post_gone_viral(accounts):
+    assert severity_rank(_top(_viral(30, 20, 2, 0.15, accounts=accounts))) < severity_rank(
+        "warning")
