@@ -265,16 +265,18 @@ class Lifecycle:
             # The opening carries its build-up: the minutes that led to it.
             return self._emit(state, incident, "opened", verdict, entity, state.recent)
 
-        incident = replace(incident, figures=_figures(verdict))
+        # The minute's changes in one copy (every minute of an open incident).
+        changes: dict[str, Any] = {"figures": _figures(verdict)}
         if rank:
             # The evidence is worked out (and kept) only when an event is emitted: most
             # alerting minutes notify nobody, and evidence is what costs.
-            incident = replace(incident, alerting_at=verdict.at, reasons=verdict.reasons)
+            changes["alerting_at"], changes["reasons"] = verdict.at, verdict.reasons
         current = severity_rank(incident.severity)
         if rank >= current:
-            incident = replace(incident, level_at=verdict.at, below_peak=0)
+            changes["level_at"], changes["below_peak"] = verdict.at, 0
         else:
-            incident = replace(incident, below_peak=max(incident.below_peak, rank))
+            changes["below_peak"] = max(incident.below_peak, rank)
+        incident = replace(incident, **changes)
         minute = (point,)
 
         if confirmed > current:
@@ -305,7 +307,8 @@ class Lifecycle:
         if rank and verdict.at - incident.notified_at >= p.renotify_cooldown:
             incident = replace(incident, notified_at=verdict.at)
             return self._emit(state, incident, "updated", verdict, entity, minute)
-        return replace(state, incident=incident), Emit((), (IncidentPoints(incident.id, minute),))
+        return (IncidentState(state.last_at, state.runs, state.recent, incident),
+                Emit((), (IncidentPoints(incident.id, minute),)))
 
     def acknowledge(self, state: IncidentState, incident_id: str, by: str, at: float,
                     entity: Entity) -> tuple[IncidentState, Emit]:

@@ -214,12 +214,18 @@ class Detector:
     # Per-entity parameters (kind, sensitivity), worked out once.
     _params: dict[str, DetectorParams] = field(init=False, repr=False, compare=False)
     _keep: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    # Per entity, its closed coarse buckets and the authors summed over each long
+    # window's (``_long_scales``): they change every ``coarse_buckets`` buckets, and are
+    # read every unusual minute. A memo (of the very tuple it was summed from), not state.
+    _long_authors: dict[str, tuple[tuple[Coarse, ...], dict[int, float]]] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_params", {
             entity_id: self.params.for_entity(profile.kind, profile.sensitivity)
             for entity_id, profile in (self.profiles or {}).items()})
         object.__setattr__(self, "_keep", self.params.keep)
+        object.__setattr__(self, "_long_authors", {})
 
     def params_for(self, entity_id: str) -> DetectorParams:
         """This entity's parameters (its kind's prior and floors, its sensitivity)."""
@@ -291,7 +297,7 @@ class Detector:
         at = open_.start + p.bucket_seconds
         next_open = OpenBucket(at)
         # Coarse buckets for the long windows: filled every bucket, closed on the boundary.
-        partial = Totals._make(map(add, state.partial, bucket.totals))
+        partial = _sum_totals(state.partial, bucket.totals)
         horizon = state.horizon
         closing = at % (p.coarse_buckets * p.bucket_seconds) == 0
         uncertainty = 1.0 / (bp.prior_weight + base.n) if bp.prior_weight > 0 else 0.0
@@ -325,6 +331,11 @@ class Detector:
         windows = [Window(m, t, ring[-m:]) for m, t in zip(p.scales, sums, strict=True)]
         scales: list[Scale] = []
         reads: dict[int, tuple[float, float]] = {}
+        if _may_escalate(windows[-1].totals, p):
+            # The longest window's copy-paste read, made now rather than after the shorter
+            # ones' (``_scale`` makes it for this window anyway): where it finds no copies,
+            # the shorter windows, which keep some of its texts, have none either.
+            _copies_read(windows[-1], p, reads)
         for w, d, m in zip(windows, dispersion, p.scales, strict=True):
             scales.append(self._scale(w, share0, d, m * uncertainty, p,
                                       scales[-1] if scales else None, reads))
@@ -332,13 +343,16 @@ class Detector:
             ring = _keep_copies(ring, old, leaving, p)
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
-                                        holding.coordinated_share, base.n)
+                                        holding.coordinated_share, base.n, entity_id)
         extras = self._extras(windows, scales, entity_id, p, reads)
         amplified = (any(x.name == "reach" for x in extras)
                      and _amplifying(windows[min(1, len(windows) - 1)], windows[-1], p))
         build = horizon.build
         hours = 0.0 if build.started is None else (at - build.started) / 3600.0
-        judgement = judge(scales, [w.busiest() for w in windows], long_scales, extras,
+        # The busiest bucket of each window: the windows are suffixes of the longest.
+        volumes = [b.totals.volume for b in windows[-1].buckets]
+        busiest = [max(volumes[-m:], default=0) for m in p.scales]
+        judgement = judge(scales, busiest, long_scales, extras,
                           max(state.streak, 0), thresholds, p, build, amplified, hours, base.n,
                           _recent_escalations(state.recent, p))
         best = judgement.best
@@ -445,8 +459,7 @@ class Detector:
         organic = float(t.volume - t.excess)
         authors = float(t.volume)
         hostility = 1.0
-        if (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
-                t.scored and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor):
+        if _may_escalate(t, p):
             # Only a window that could be escalating pays for the coordination estimate.
             organic, authors, hostility = _organic(w, organic, p, reads)
         if shorter is not None and shorter.volume - shorter.organic > t.volume - organic:
@@ -460,7 +473,7 @@ class Detector:
 
     def _long_scales(self, horizon: Horizon, partial: Totals, share0: float,
                      uncertainty: float, p: DetectorParams, coordinated: float,
-                     n: int) -> list[Scale]:
+                     n: int, entity_id: str = "") -> list[Scale]:
         """The hour-scale windows: closed coarse buckets plus the one being filled (whose
         ``coordinated`` share is taken from the short window that holds it). A window is
         judged once the baseline had learned for its whole length (``n`` buckets)."""
@@ -468,12 +481,19 @@ class Detector:
         per = p.coarse_buckets
         partial = partial._replace(excess=partial.excess + round(
             coordinated * (partial.volume - partial.excess)))
+        coarse = horizon.coarse
+        memo = self._long_authors.get(entity_id)
+        if memo is None or memo[0] is not coarse:
+            memo = self._long_authors[entity_id] = (coarse, {})
+        summed_authors = memo[1]
         for m, t in zip(p.long_scales, horizon.long, strict=False):
             k = m // per
-            if len(horizon.coarse) < k or n < m + p.quiet_start:
+            if len(coarse) < k or n < m + p.quiet_start:
                 break  # not a full window of a learned baseline yet
-            t = Totals._make(map(add, t, partial))
-            authors = sum(map(_AUTHORS, horizon.coarse[-k:]))
+            t = _sum_totals(t, partial)
+            authors = summed_authors.get(k)
+            if authors is None:
+                authors = summed_authors[k] = sum(map(_AUTHORS, coarse[-k:]))
             organic = float(max(t.volume - t.excess, 0))
             out.append(Scale(m, t.volume, t.expected, organic, t.scored, t.mass, t.hostile,
                              share0, authors, horizon.dispersion, m * uncertainty))
@@ -519,21 +539,33 @@ class Detector:
                 ) -> list[Signal]:
         short, mid, long = scales[0], scales[min(1, len(scales) - 1)], scales[-1]
         w = windows[min(1, len(windows) - 1)]
-        tops = _merge_top(w.buckets, p.top_authors)
-        hashtags = _hashtags(w.buckets, call_only=True)
-        others = _co_mentions(w.buckets)
         coordinated, cw = max(zip(scales, windows, strict=True), key=lambda sw: (
             sw[0].coordinated_share if sw[0].volume >= 10 else 0.0))
         t = w.totals
         c = w.counts()
-        top = w.centre()
+        # Each read below is made only where its signal can speak (the signal returns
+        # None without looking at it otherwise): most unusual minutes have no high-reach
+        # post, no calls to action and no post reshared enough to be a centre.
+        # The top author only: ``reach`` names the first (top_authors 0 keeps none).
+        tops = _top_author(w.buckets) if c.high_reach and p.top_authors else ()
+        calls = c.calls / t.volume if t.volume else 0.0
+        hashtags = _hashtags(w.buckets, call_only=True) if calls >= p.call_share else ()
+        linked = self.linked_to(entity_id)
+        others = _co_mentions(w.buckets) if linked and mid.volume else _NO_OTHERS
+        # A window's reshares of its top post are at most all of its reshares
+        # (``Counts.reshares``, of every root; a bucket keeps its top three roots): read
+        # only when they could make a centre or a post gone viral (0: off).
+        least = (min(p.centre_reshares, p.viral_reshares) if p.viral_reshares > 0
+                 else p.centre_reshares)
+        top_root = (w.centre() if t.volume and c.reshares >= least
+                    and c.reshares / t.volume >= p.centre_share else None)
         found = [
             velocity(short, long),
             reach(c.high_reach, tops, p.high_reach),
-            calls_to_action(c.calls / t.volume if t.volume else 0.0, hashtags, p.call_share),
-            linkage(others, self.linked_to(entity_id), mid.volume, p.linked_share),
-            centre(top, t.volume, mid.span, p.centre_reshares, p.centre_share),
-            viral(top, t.volume, mid.span, p.viral_reshares, p.centre_share),
+            calls_to_action(calls, hashtags, p.call_share),
+            linkage(others, linked, mid.volume, p.linked_share),
+            centre(top_root, t.volume, mid.span, p.centre_reshares, p.centre_share),
+            viral(top_root, t.volume, mid.span, p.viral_reshares, p.centre_share),
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason,
@@ -686,12 +718,26 @@ def _copies_read(w: Window, p: DetectorParams,
     ``reads`` when a window of the same minute with as many text-keeping buckets made
     it (see :func:`_organic`), else made and kept there."""
     texted = sum(1 for b in w.buckets if b.texts)
-    read = None if reads is None else reads.get(texted)
+    if reads is None:
+        return w.duplicates(p.duplicate_min, p.negative_threshold)
+    read = reads.get(texted)
     if read is None:
-        read = w.duplicates(p.duplicate_min, p.negative_threshold)
-        if reads is not None:
-            reads[texted] = read
+        # A window of the same minute with more buckets that keep texts holds all of
+        # this one's (they are suffixes of one ring): if it found no copies, neither
+        # can this one (``Window.duplicates`` says (0.0, 1.0) for none).
+        if any(n > texted and not dup for n, (dup, _) in reads.items()):
+            read = (0.0, 1.0)
+        else:
+            read = w.duplicates(p.duplicate_min, p.negative_threshold)
+        reads[texted] = read
     return read
+
+
+def _may_escalate(t: Totals, p: DetectorParams) -> bool:
+    """A window busy enough, or hostile enough, to be escalating: only such a window
+    pays for the coordination estimate (:func:`_organic`)."""
+    return (t.volume >= p.min_excess and t.volume >= p.rise_ratio * max(t.expected, 0.5)) or (
+        bool(t.scored) and t.share * t.volume >= p.floor.floor_hostile * p.reach_floor_factor)
 
 
 def _coordinated_kind(w: Window, p: DetectorParams,
@@ -922,6 +968,26 @@ def _merge_top(buckets: tuple[Bucket, ...], k: int) -> tuple[tuple[str, int], ..
     return ranked(best)[:k]
 
 
+def _top_author(buckets: tuple[Bucket, ...]) -> tuple[tuple[str, int], ...]:
+    """``_merge_top(buckets, k)[:1]`` for k >= 1, without ranking every author: the
+    highest followers of any author, ties by name.
+
+    >>> b = Bucket(0.0, top_authors=(("@b", 90), ("@a", 5)))
+    >>> c = Bucket(60.0, top_authors=(("@c", 7), ("@a", 90)))
+    >>> _top_author((b, c)), _merge_top((b, c), 5)[:1]
+    ((('@a', 90),), (('@a', 90),))
+    """
+    top: tuple[str, int] | None = None
+    for b in buckets:
+        for pair in b.top_authors:
+            if top is None or pair[1] > top[1] or (pair[1] == top[1] and pair[0] < top[0]):
+                top = pair
+    return () if top is None else (top,)
+
+
+_NO_OTHERS: Counter[str] = Counter()  # read only (linkage without linked entities)
+
+
 def _co_mentions(buckets: tuple[Bucket, ...]) -> Counter[str]:
     return summed(chain.from_iterable(b.others for b in buckets))
 
@@ -940,6 +1006,11 @@ def _terms(text: str) -> frozenset[str]:
     """Distinct evidence terms of a post: words, not tags, handles, numbers or stop words."""
     return frozenset(t for t in tokens(text) if len(t) > 2 and t[0] not in "#@"
                      and t not in _STOP and not t.isdigit() and "/" not in t)
+
+
+def _sum_totals(a: Totals, b: Totals) -> Totals:
+    """``a + b`` field by field (``Totals._make`` without its call and length check)."""
+    return tuple.__new__(Totals, map(add, a, b))
 
 
 def _minute(t: Totals) -> tuple[int, float, float]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 from models.horizon import Build
@@ -162,13 +163,14 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
             esc.append(long[0])
         elif decided is None:
             extras = [*extras, signal]  # a build under way: said, not deciding
-    signals = {id(s): combined(s) for s in (*short, *long)}
     pool = esc or short
-    best = max(pool, key=lambda s: (signals[id(s)].strength, s.volume_z))
+    # The best scale by its combined signal's strength (``combined(s).strength`` is
+    # ``s.combined_z``); its reason is written only when a warning says it.
+    best = max(pool, key=_STRENGTH)
     boosts = [x for x in extras if x.name not in ("coordination", "unscored")]
     notes = [x for x in extras if x.name in ("coordination", "unscored")]
     weights = dict(p.boosts)
-    score = signals[id(best)].strength + sum(weights.get(x.name, 0.0) for x in boosts)
+    score = best.combined_z + sum(weights.get(x.name, 0.0) for x in boosts)
     escalating = bool(esc)
     streak = streak + 1 if escalating else 0
     if learned is not None and learned < p.judge_after:
@@ -179,7 +181,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         strong = (score >= p.critical_score
                   and max(s.ratio for s in esc) >= p.critical_ratio
                   and max(s.authors for s in esc) >= p.critical_authors)
-        reasons = [signals[id(best)].reason]
+        reasons = [combined(best).reason]
         if decided is not None:
             reasons.insert(0, decided.reason)
         reasons += [volume(best).reason, negativity(best).reason]
@@ -224,6 +226,9 @@ def _viral(short: Sequence[Scale], busiest: Sequence[int], candidate: Signal,
     return Signal("viral", candidate.strength,
                   f"a post gone viral: {candidate.reason}, volume {s.ratio:.1f}x expected,"
                   f" the tone around it {s.share:.0%} vs {usual(s.share0)} usual"), s
+
+
+_STRENGTH = attrgetter("combined_z", "volume_z")  # a scale's rank for the best
 
 
 def _escalating(sustained: int, p: DetectorParams) -> str:

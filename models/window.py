@@ -126,6 +126,7 @@ class Counts(NamedTuple):
 ZERO = Totals()
 NO_COUNTS = Counts()
 _VOLUME = attrgetter("totals.volume")
+_AUTHOR, _OTHERS = itemgetter(0), itemgetter(2)  # of a post record (``OpenBucket.records``)
 
 
 def _totals(values: tuple[Any, ...]) -> Totals:
@@ -178,7 +179,7 @@ class OpenBucket:
         if self.n == 0:
             return Bucket(self.start, Totals(expected=expected))
         records = self.records()
-        per_author = Counter(r[0] for r in records)
+        per_author = Counter(map(_AUTHOR, records))
         sketch, posts = kmv_counts(per_author)
         cap = params.author_cap
         excess = sum(c - cap for c in per_author.values() if c > cap)
@@ -209,7 +210,7 @@ class OpenBucket:
                     questions += (flags & QUESTION) > 0
         if params.share_by == "threshold":
             mass = float(hostile)  # the share counts posts at or above the threshold
-        others = Counter(chain.from_iterable(r[2] for r in records))
+        others = Counter(chain.from_iterable(map(_OTHERS, records)))
         return Bucket(
             start=self.start,
             totals=Totals(self.n, scored, mass, hostile, expected, excess),
@@ -312,7 +313,7 @@ class Bucket:
         memo = self._fingerprints
         if memo is None:
             kept = [p for p in self.texts if p.reshare_of is None]
-            memo = (tuple(fingerprint(p.text) for p in kept),
+            memo = (tuple(map(_fingerprint, [p.text for p in kept])),
                     tuple(p.hostility for p in kept))
             object.__setattr__(self, "_fingerprints", memo)
         return memo
@@ -593,7 +594,14 @@ def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     >>> ranked({"b": 2, "c": 5, "a": 2})
     (('c', 5), ('a', 2), ('b', 2))
     """
+    if len(counts) < 2:  # most buckets' reshared posts: nothing to sort
+        return tuple(counts.items())
     return tuple(sorted(sorted(counts.items()), key=itemgetter(1), reverse=True))
+
+
+# Copy-paste repeats a text verbatim (about half of the bench stream's fingerprinted
+# texts were seen before): fingerprint it once. A pure function of the text.
+_fingerprint = lru_cache(maxsize=16_384)(fingerprint)
 
 
 # Reshares and copy-paste repeat a text verbatim: tag it once.
