@@ -432,14 +432,8 @@ def centre(top: tuple[str, int] | None, volume: int, span: str, min_reshares: in
     >>> centre(("m42", 5), 400, "15 min", 20, 0.2) is None
     True
     """
-    if top is None or volume == 0:
-        return None
-    count = top[1]
-    if count < min_reshares or count / volume < min_share:
-        return None
-    return Signal("centre", count / volume,
-                  f"one post reshared {count} times in {span} ({count / volume:.0%} of"
-                  f" mentions): the centre of the storm")
+    return _reshared("centre", top, volume, span, min_reshares, min_share,
+                     ": the centre of the storm")
 
 
 def viral(top: tuple[str, int] | None, volume: int, span: str, min_reshares: int,
@@ -452,14 +446,20 @@ def viral(top: tuple[str, int] | None, volume: int, span: str, min_reshares: int
     >>> viral(("m42", 12), 30, "15 min", 0, 0.2) is None   # 0: off
     True
     """
+    return _reshared("viral", top, volume, span, min_reshares, min_share, "")
+
+
+def _reshared(name: str, top: tuple[str, int] | None, volume: int, span: str,
+              min_reshares: int, min_share: float, coda: str) -> Signal | None:
+    """The window's most reshared post (``top``: its id and reshares) as signal ``name``,
+    when it holds ``min_reshares`` (> 0) reshares and ``min_share`` of the volume."""
     if top is None or volume == 0 or min_reshares <= 0:
         return None
     count = top[1]
     if count < min_reshares or count / volume < min_share:
         return None
-    return Signal("viral", count / volume,
-                  f"one post reshared {count} times in {span} ({count / volume:.0%} of"
-                  f" mentions)")
+    return Signal(name, count / volume, f"one post reshared {count} times in {span}"
+                                        f" ({count / volume:.0%} of mentions){coda}")
 
 
 _MARKER_REASONS = {
