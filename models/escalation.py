@@ -129,8 +129,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
                 and s.negative_z >= thresholds.share):
             neg.append(s)
         toned = tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
-        blip = s.minutes > 1 and top > p.blip_share * s.volume
-        if (toned and _rising(s, p) and s.authors >= p.min_authors and not blip
+        if (toned and _rising(s, p) and s.authors >= p.min_authors and not _blip(s, top, p)
                 and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
@@ -221,7 +220,7 @@ def _viral(short: Sequence[Scale], busiest: Sequence[int], candidate: Signal,
     index = min(1, len(short) - 1)  # the window the candidate is read on (Detector._extras)
     s = short[index]
     if (not any(x is s for x in org_vol) or s.shift < 0.0 or s.authors < p.min_authors
-            or (s.minutes > 1 and busiest[index] > p.blip_share * s.volume)):
+            or _blip(s, busiest[index], p)):
         return None
     return Signal("viral", candidate.strength,
                   f"a post gone viral: {candidate.reason}, volume {s.ratio:.1f}x expected,"
@@ -229,6 +228,12 @@ def _viral(short: Sequence[Scale], busiest: Sequence[int], candidate: Signal,
 
 
 _STRENGTH = attrgetter("combined_z", "volume_z")  # a scale's rank for the best
+
+
+def _blip(s: Scale, busiest: int, p: DetectorParams) -> bool:
+    """One minute (``busiest``, its largest bucket) holds more than ``blip_share`` of the
+    window: a burst, not a rise."""
+    return s.minutes > 1 and busiest > p.blip_share * s.volume
 
 
 def _escalating(sustained: int, p: DetectorParams) -> str:
