@@ -33,11 +33,12 @@ from models.coordination import (
 from models.hostility import CALL, DEMAND, QUESTION, SARCASM
 from models.matcher import tokens
 
-try:  # the two reads compiled (rust/src/window.rs); the Python here is their specification
+try:  # compiled (rust/src/window.rs, bucket.rs); the Python here is their specification
+    from models._core import bucket_fold as _compiled_fold
     from models._core import window_duplicates as _compiled_duplicates
     from models._core import window_voices as _compiled_voices
 except ImportError:  # pragma: no cover - `make install` builds the core
-    _compiled_duplicates = _compiled_voices = None
+    _compiled_duplicates = _compiled_voices = _compiled_fold = None
 
 __all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "copies_in", "ranked",
            "slide", "slide_all", "summed", "totals", "window"]
@@ -127,6 +128,7 @@ ZERO = Totals()
 NO_COUNTS = Counts()
 _VOLUME = attrgetter("totals.volume")
 _AUTHOR, _OTHERS = itemgetter(0), itemgetter(2)  # of a post record (``OpenBucket.records``)
+_FLAGS = (DEMAND, SARCASM, QUESTION, CALL)  # the marker bits, for the compiled fold
 
 
 def _totals(values: tuple[Any, ...]) -> Totals:
@@ -178,6 +180,28 @@ class OpenBucket:
         (:class:`models.params.DetectorParams`)."""
         if self.n == 0:
             return Bucket(self.start, Totals(expected=expected))
+        if _compiled_fold is not None:
+            folded = _compiled_fold(self.chain, params.author_cap, params.negative_threshold,
+                                    params.high_reach, KMV_K, params.top_authors, _FLAGS)
+            if folded is not None:
+                return self._folded(folded, expected, params)
+        return self._close(expected, params)
+
+    def _folded(self, folded: tuple[Any, ...], expected: float, params: Any) -> Bucket:
+        """The Bucket of the compiled fold's values (:func:`models._core.bucket_fold`)."""
+        (scored, mass, hostile, excess), counts, (sketch, posts, distinct), tops, others, \
+            roots = folded
+        if params.share_by == "threshold":
+            mass = float(hostile)
+        return Bucket(
+            start=self.start, totals=_totals((self.n, scored, mass, hostile, expected, excess)),
+            counts=tuple.__new__(Counts, counts), authors=tuple(sketch), posts=tuple(posts),
+            distinct=distinct, top_authors=tuple(tops), others=tuple(others),
+            roots=tuple(roots), texts=self.texts, langs=self.langs)
+
+    def _close(self, expected: float, params: Any) -> Bucket:
+        """:meth:`close` in Python: the compiled fold's specification (and the reader of
+        a record it leaves to Python)."""
         records = self.records()
         per_author = Counter(map(_AUTHOR, records))
         sketch, posts = kmv_counts(per_author)

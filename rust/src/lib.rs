@@ -27,6 +27,7 @@ mod hostility;
 mod matcher;
 mod text;
 mod window;
+mod bucket;
 
 use features::{interp, Featurizer, Model, Parsed, N_DENSE};
 use matcher::Matcher;
@@ -557,5 +558,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Core>()?;
     m.add_function(wrap_pyfunction!(window::window_voices, m)?)?;
     m.add_function(wrap_pyfunction!(window::window_duplicates, m)?)?;
+    m.add_function(wrap_pyfunction!(bucket::bucket_fold, m)?)?;
+    m.add_function(wrap_pyfunction!(bucket::author_hash, m)?)?;
     Ok(())
 }
