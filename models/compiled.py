@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - the build is checked by `make i
         f" ({exc}): run `make install`, which compiles it with cargo (docs/development.md)"
     ) from exc
 
-__all__ = ["CompiledIntake"]
+__all__ = ["CompiledIntake", "fingerprinter"]
 
 # The configuration rust/src/features.rs implements.
 _COMPILED_FEATURES = FeatureConfig(word_ngrams=2, char_ngrams=(2, 5), contrast_ends_scope=False,
@@ -115,6 +115,17 @@ def _unicode() -> tuple[bytes, dict[str, str], dict[str, str]]:
     lower = _changed("lower")
     lower.pop("\u03a3", None)  # final sigma depends on the neighbours: Python lowers such posts
     return word, _changed("casefold"), lower
+
+
+@cache
+def fingerprinter() -> _core.Fingerprinter:
+    """The compiled :func:`models.coordination.fingerprint`, with this interpreter's
+    ``\\w``, ``\\s`` and casefold (``models.coordination.fingerprints`` uses it)."""
+    word, casefold, _ = _unicode()
+    space = bytearray(sys.maxunicode + 1)
+    for c in re.findall(r"\s", _code_points()):
+        space[ord(c)] = 1
+    return _core.Fingerprinter(word, bytes(space), casefold)
 
 
 def _marker_patterns() -> str:

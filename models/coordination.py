@@ -19,10 +19,11 @@ import zlib
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain
+from typing import Any
 
-__all__ = ["KMV_K", "distinct_estimate", "duplicated", "fingerprint", "kmv_counts",
+__all__ = ["KMV_K", "distinct_estimate", "duplicated", "fingerprint", "fingerprints", "kmv_counts",
            "kmv_merge", "kmv_sketch", "repeat_sample"]
 
 KMV_K = 32
@@ -44,6 +45,36 @@ def fingerprint(text: str) -> int:
         low = _LINKS.sub(" ", low)
     words = _NOT_LETTERS.sub(" ", low).strip()
     return zlib.crc32(words.encode("utf-8"))
+
+
+def fingerprints(texts: list[str]) -> tuple[int, ...]:
+    """:func:`fingerprint` of each text: by the compiled core when it is built
+    (``models._core.Fingerprinter``, an exact port; a text it cannot read, such as one
+    with a lone surrogate, is left to Python), else by Python, remembering recent texts
+    (copy-paste repeats them).
+
+    >>> fingerprints(["Boycott ACME now!!!", "boycott acme now"]) == (fingerprint("boycott acme"
+    ...     " now"),) * 2
+    True
+    """
+    compiled = _fingerprinter()
+    if compiled is None:
+        return tuple(map(_remembered, texts))
+    return tuple(_remembered(t) if fp is None else fp
+                 for t, fp in zip(texts, compiled.fingerprints(texts), strict=True))
+
+
+@cache
+def _fingerprinter() -> Any:
+    try:  # (imported here: models.compiled builds on the intake, which is not pure)
+        from models.compiled import fingerprinter
+    except ImportError:  # pragma: no cover - `make install` builds the core
+        return None
+    return fingerprinter()
+
+
+# Copy-paste repeats a text verbatim: Python fingerprints it once.
+_remembered = lru_cache(maxsize=16_384)(fingerprint)
 
 
 def duplicated(fingerprints: Iterable[int], at_least: int = 3) -> int:

@@ -25,7 +25,7 @@ from models.calls_to_action import call_hashtags
 from models.coordination import (
     KMV_K,
     distinct_estimate,
-    fingerprint,
+    fingerprints,
     kmv_counts,
     kmv_merge,
     repeat_sample,
@@ -337,7 +337,7 @@ class Bucket:
         memo = self._fingerprints
         if memo is None:
             kept = [p for p in self.texts if p.reshare_of is None]
-            memo = (tuple(map(_fingerprint, [p.text for p in kept])),
+            memo = (fingerprints([p.text for p in kept]),
                     tuple(p.hostility for p in kept))
             object.__setattr__(self, "_fingerprints", memo)
         return memo
@@ -621,11 +621,6 @@ def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     if len(counts) < 2:  # most buckets' reshared posts: nothing to sort
         return tuple(counts.items())
     return tuple(sorted(sorted(counts.items()), key=itemgetter(1), reverse=True))
-
-
-# Copy-paste repeats a text verbatim (about half of the bench stream's fingerprinted
-# texts were seen before): fingerprint it once. A pure function of the text.
-_fingerprint = lru_cache(maxsize=16_384)(fingerprint)
 
 
 # Reshares and copy-paste repeat a text verbatim: tag it once.

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyString, PyTuple};
 
 /// CRC-32 (IEEE 802.3, reflected), as zlib.crc32.
-fn crc32(bytes: &[u8]) -> u32 {
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let mut t = [0u32; 256];
@@ -54,14 +54,12 @@ pub fn author_hash(author: &str) -> u32 {
 }
 
 /// models.window.ranked: `(key, value)` by value, largest first, ties by key.
-fn ranked<'a>(counts: HashMap<&'a str, i64>, keep: usize) -> Vec<(&'a str, i64)> {
+fn ranked(counts: HashMap<&str, i64>, keep: usize) -> Vec<(&str, i64)> {
     let mut items: Vec<(&str, i64)> = counts.into_iter().collect();
     items.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     items.truncate(keep);
     items
 }
-
-type Pairs<'a> = Vec<(&'a str, i64)>;
 
 /// What the fold returns to Python: the totals' and counts' integers, the mass, the
 /// sketch, and the three ranked lists.

@@ -28,6 +28,7 @@ mod matcher;
 mod text;
 mod window;
 mod bucket;
+mod fingerprint;
 
 use features::{interp, Featurizer, Model, Parsed, N_DENSE};
 use matcher::Matcher;
@@ -560,5 +561,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(window::window_duplicates, m)?)?;
     m.add_function(wrap_pyfunction!(bucket::bucket_fold, m)?)?;
     m.add_function(wrap_pyfunction!(bucket::author_hash, m)?)?;
+    m.add_class::<fingerprint::Fingerprinter>()?;
     Ok(())
 }

@@ -2,7 +2,8 @@
 exactly with its Python specification, ``OpenBucket._close``: generated buckets (repeat
 authors, colliding reach, reshares, unscored posts, markers, co-mentions, non-ASCII
 names) close to equal Buckets, every field equal, not close. A record off the shape the
-core reads is left to Python, with the same result."""
+core reads is left to Python, with the same result. Also the compiled copy-paste
+fingerprints (rust/src/fingerprint.rs) against ``models.coordination.fingerprint``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from models import window as window_module
-from models.coordination import _author_hash, _mix
+from models import coordination
+from models.coordination import _author_hash, _mix, fingerprint, fingerprints
 from models.params import DetectorParams
 from models.window import OpenBucket, Post
 
@@ -97,3 +99,38 @@ def test_a_record_the_core_does_not_read_is_left_to_python():
 
     assert bucket_fold(b.chain, 2, 0.5, 50_000, 32, 5, (1, 2, 4, 8)) is None
     assert b.close(0.0, DetectorParams()) == b._close(0.0, DetectorParams())
+
+
+# Texts built to exercise the link pattern's edges: schemes with and without text after
+# them, handles and hashtags mid-word, Unicode whitespace and letters that fold to a-z
+# (ß -> ss, K -> k, ﬁ -> fi), digits, emoji.
+PIECES = ["http://", "https://", "https:// ", "http:/x", "www.", "www. ", "@", "#", "@@a",
+          "#a_b", "acme", "ACME", "Boycott", " ", "\u00a0", "\u2003", "\x1c", "\t", "\n",
+          "ß", "\u212a", "ﬁ", "İ", "ǅ", "ς", "Σ", "é", "1", "_", "!", "😀", "🙄", "x.y/z",
+          "wwwx", "httpx", "h", "w", "é#tag", "日本"]
+texts = st.one_of(st.text(max_size=40),
+                  st.lists(st.sampled_from(PIECES), max_size=14).map("".join))
+
+
+@given(st.lists(texts, max_size=12))
+@settings(max_examples=400, deadline=None)
+@example(["Boycott ACME now!!! https://t.co/x1 @bob", "boycott acme now", "https:// x",
+          "abchttp://x def", "#tag#tag2 end", "STRASSE straße", "www.\u00a0a", "", "!!!"])
+def test_compiled_fingerprints_equal_python(batch):
+    from models.compiled import fingerprinter
+
+    compiled = fingerprinter().fingerprints(batch)
+    assert compiled == [fingerprint(t) for t in batch]
+    assert fingerprints(batch) == tuple(fingerprint(t) for t in batch)
+
+
+def test_a_text_the_core_cannot_read_is_fingerprinted_by_python():
+    from models.compiled import fingerprinter
+
+    lone = "boycott \ud800 acme"
+    assert fingerprinter().fingerprints([lone, "acme"])[0] is None
+    assert fingerprints([lone, "acme"]) == (fingerprint(lone), fingerprint("acme"))
+
+
+def test_the_compiled_fingerprints_are_used():
+    assert coordination._fingerprinter() is not None
