@@ -13,6 +13,8 @@ over the last 5, 15 or 60 buckets (slid in O(1) per bucket by :func:`slide`).
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -129,6 +131,7 @@ NO_COUNTS = Counts()
 _VOLUME = attrgetter("totals.volume")
 _AUTHOR, _OTHERS = itemgetter(0), itemgetter(2)  # of a post record (``OpenBucket.records``)
 _FLAGS = (DEMAND, SARCASM, QUESTION, CALL)  # the marker bits, for the compiled fold
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def _totals(values: tuple[Any, ...]) -> Totals:
@@ -300,6 +303,7 @@ class Bucket:
     _tags: dict[bool, Counter[str]] | None = field(default=None, compare=False, repr=False)
     _fingerprints: tuple[tuple[int, ...], tuple[float | None, ...]] | None = field(
         default=None, compare=False, repr=False)
+    _sample: tuple[int, bytes, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -327,6 +331,21 @@ class Bucket:
                 if "#" in post.text:
                     counts.update(tags_of(post.text))
         return counts
+
+    def sample(self) -> tuple[int, bytes, bytes]:
+        """``(distinct, authors, posts)`` with the sketch and its posts packed as
+        little-endian u64s, for the compiled :meth:`Window.voices` (worked out on first
+        use: an unusual hour reads each of its buckets every minute). Raises
+        OverflowError for a value no u64 holds.
+
+        >>> Bucket(0.0, authors=(7,), posts=(2,), distinct=1).sample()[1].hex()
+        '0700000000000000'
+        """
+        memo = self._sample
+        if memo is None:
+            memo = (self.distinct, _packed(self.authors), _packed(self.posts))
+            object.__setattr__(self, "_sample", memo)
+        return memo
 
     def fingerprints(self) -> tuple[int, ...]:
         """Fingerprints of the kept original (non-reshare) posts (copy-paste detection)."""
@@ -431,7 +450,12 @@ class Window:
         (2.0, 0.875, 0.5)
         """
         if _compiled_voices is not None:
-            read = _compiled_voices(self.buckets, self.totals.volume, cap, KMV_K)
+            try:
+                samples = [b.sample() for b in self.buckets]
+            except (OverflowError, TypeError):  # a value no u64 holds: Python reads it
+                samples = None
+            read = (None if samples is None else
+                    _compiled_voices(samples, self.totals.volume, cap, KMV_K))
             if read is not None:
                 return read
         sampled = [(b.authors, b.posts) for b in self.buckets if b.posts]
@@ -609,6 +633,14 @@ def slide_all(olds: tuple[Totals, ...], ring: tuple[Any, ...],
     if not olds:
         olds = (ZERO,) * len(scales)
     return tuple([slide(t, ring, m) for t, m in zip(olds, scales, strict=True)])
+
+
+def _packed(values: tuple[int, ...]) -> bytes:
+    """``values`` as little-endian u64s (OverflowError for one below 0 or above)."""
+    packed = array("Q", values)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return packed.tobytes()
 
 
 def ranked(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:

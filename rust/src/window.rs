@@ -12,8 +12,7 @@
 use crate::fxhash::FxHashMap as HashMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::intern;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 fn nonnegative(x: i64) -> PyResult<u64> {
     // (i64: PyO3 reads a C long faster than an unsigned long long)
@@ -33,33 +32,57 @@ fn extend_ints(seq: &Bound<'_, PyAny>, out: &mut Vec<u64>) -> PyResult<usize> {
     out.extend(&v);
     Ok(v.len())
 }
-/// models.window.Window.voices of `buckets` (models.window.Bucket), whose window holds
-/// `volume` posts: `(distinct authors, posts share, voices share)`, or None for a
-/// window with a bucket whose sketch and posts differ in length, as one stored before
-/// its authors' posts were counted does (Python reads those).
+/// The u64s of little-endian bytes appended to `out` (None: not whole u64s).
+fn extend_packed(b: &[u8], out: &mut Vec<u64>) -> Option<usize> {
+    if !b.len().is_multiple_of(8) {
+        return None;
+    }
+    out.extend(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())));
+    Some(b.len() / 8)
+}
+
+/// models.window.Window.voices of a window holding `volume` posts, from each bucket's
+/// `(distinct, sketch, posts)` (models.window.Bucket.sample: the sketch and its posts
+/// packed as little-endian u64s, so that no int is read one by one):
+/// `(distinct authors, posts share, voices share)`, or None for a window with a bucket
+/// whose sketch and posts differ in length, as one stored before its authors' posts
+/// were counted does (Python reads those).
 #[pyfunction]
-pub fn window_voices(buckets: &Bound<'_, PyTuple>, volume: i64, cap: u64, k: usize)
+pub fn window_voices(samples: &Bound<'_, PyList>, volume: i64, cap: u64, k: usize)
                      -> PyResult<Option<(f64, f64, f64)>> {
     // All buckets' values in one vector each, and where each bucket's end.
     let (mut hashes, mut posts, mut ends) = (Vec::new(), Vec::new(), Vec::new());
     let (mut busiest, mut exact) = (0i64, 0i64);
-    let (authors, posts_name, distinct) = (intern!(buckets.py(), "authors"),
-                                           intern!(buckets.py(), "posts"),
-                                           intern!(buckets.py(), "distinct"));
-    for b in buckets.iter() {
-        let d: i64 = b.getattr(distinct)?.extract()?;
+    for item in samples.iter() {
+        let (d, authors, counts): (i64, Bound<PyBytes>, Bound<PyBytes>) = item.extract()?;
         busiest = busiest.max(d);
         exact += d;
-        let n = extend_ints(&b.getattr(posts_name)?, &mut posts)?;
-        let m = extend_ints(&b.getattr(authors)?, &mut hashes)?;
+        let bad = || PyValueError::new_err("a packed sample of whole u64s");
+        let n = extend_packed(counts.as_bytes(), &mut posts).ok_or_else(bad)?;
+        let m = extend_packed(authors.as_bytes(), &mut hashes).ok_or_else(bad)?;
         if n != m {
             return Ok(None); // (stored before posts were counted: Python reads it)
         }
         ends.push(hashes.len());
     }
-    let mut merged = hashes.clone();
+    // models.coordination.kmv_merge: a sketch of k values bounds the union's k-th
+    // smallest, so only the values up to the smallest such bound are pooled and sorted.
+    let mut bound = u64::MAX;
+    let mut start = 0;
+    for &end in &ends {
+        if end - start >= k.max(1) {
+            bound = bound.min(hashes[start + k.max(1) - 1]);
+        }
+        start = end;
+    }
+    let mut merged: Vec<u64> = hashes.iter().copied().filter(|&h| h <= bound).collect();
     merged.sort_unstable();
     merged.dedup();
+    if merged.len() < k && bound != u64::MAX {
+        merged = hashes.clone(); // a sketch repeated a value: pool them all
+        merged.sort_unstable();
+        merged.dedup();
+    }
     merged.truncate(k);
     // models.coordination.distinct_estimate, then Window._bounded
     let estimate = if merged.len() < k {

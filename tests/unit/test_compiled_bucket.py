@@ -12,8 +12,8 @@ import zlib
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from models import window as window_module
 from models import coordination
+from models import window as window_module
 from models.coordination import _author_hash, _mix, fingerprint, fingerprints
 from models.params import DetectorParams
 from models.window import OpenBucket, Post

@@ -155,3 +155,12 @@ def test_a_hash_collision_within_a_bucket_counts_both_authors():
     with python_reads():
         python = w.voices(4)
     assert w.voices(4) == python == (2.0, 1.0, 1.0)
+
+
+def test_a_sketch_value_no_u64_holds_is_read_by_python():
+    # Packed samples hold u64s: a negative value (state edited by hand) is Python's.
+    b = Bucket(0.0, Totals(volume=3), authors=(-5, 7), posts=(1, 2), distinct=2)
+    w = Window(2, Totals(volume=6), (b, b))
+    compiled = w.voices(1)
+    with python_reads():
+        assert compiled == w.voices(1)
