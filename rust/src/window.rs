@@ -33,8 +33,9 @@ fn extend_ints(seq: &Bound<'_, PyAny>, out: &mut Vec<u64>) -> PyResult<usize> {
     Ok(v.len())
 }
 /// The u64s of little-endian bytes appended to `out` (None: not whole u64s).
+#[allow(clippy::manual_is_multiple_of)]
 fn extend_packed(b: &[u8], out: &mut Vec<u64>) -> Option<usize> {
-    if !b.len().is_multiple_of(8) {
+    if b.len() % 8 != 0 { // (not is_multiple_of: Debian's rustc may predate it)
         return None;
     }
     out.extend(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())));
