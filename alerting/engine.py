@@ -251,10 +251,7 @@ class Engine:
             return state, Stepped([])
         ready = sorted((o for o in state.pending if o.ts < until),
                        key=lambda o: (o.ts, o.mention_id))
-        detector, verdicts = state.detector, []
-        for observation in ready:
-            detector, closed = self.detector.observe(detector, observation)
-            verdicts += closed
+        detector, verdicts = self.detector.observe_many(state.detector, ready)
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
         state = EntityEngineState(state.detector, state.incident, state.clock, until,

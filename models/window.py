@@ -42,8 +42,8 @@ try:  # compiled (rust/src/window.rs, bucket.rs); the Python here is their speci
 except ImportError:  # pragma: no cover - `make install` builds the core
     _compiled_duplicates = _compiled_voices = _compiled_fold = None
 
-__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "copies_in", "ranked",
-           "slide", "slide_all", "summed", "totals", "window"]
+__all__ = ["Bucket", "Counts", "OpenBucket", "Post", "Totals", "Window", "bump_langs", "copies_in",
+           "ranked", "slide", "slide_all", "summed", "totals", "window"]
 
 
 class Post(NamedTuple):
@@ -164,7 +164,7 @@ class OpenBucket:
         ``lang`` names the language of a post not scored for tone (``hostility`` None)."""
         langs = self.langs
         if hostility is None:
-            langs = _bump(langs, lang or "und")
+            langs = bump_langs(langs, lang or "und")
         return OpenBucket(self.start, self.n + 1,
                           (author, followers, others, root, hostility, markers, self.chain),
                           self.texts if post is None else (*self.texts, post), langs)
@@ -533,7 +533,7 @@ def summed(pairs: Iterable[tuple[str, int]]) -> Counter[str]:
     return counts
 
 
-def _bump(langs: tuple[tuple[str, int], ...], lang: str) -> tuple[tuple[str, int], ...]:
+def bump_langs(langs: tuple[tuple[str, int], ...], lang: str) -> tuple[tuple[str, int], ...]:
     """One more post in ``lang`` (a handful of languages at most: a tuple scan)."""
     for i, (name, n) in enumerate(langs):
         if name == lang:
