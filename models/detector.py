@@ -245,36 +245,16 @@ class Detector:
 
     def observe(self, state: EntityState, obs: Observation) -> tuple[EntityState, list[Verdict]]:
         """Fold one observation in, closing the buckets it shows have ended."""
-        p = self.params
-        bucket = state.open
-        verdicts: list[Verdict] = []
-        if bucket is None:
-            bucket = OpenBucket(obs.ts - obs.ts % p.bucket_seconds)
-        elif obs.ts >= bucket.start + p.bucket_seconds:
-            state, verdicts = self.tick(state, obs.ts, obs.entity_id)
-            bucket = state.open
-        # A late observation (event time before the open bucket) counts in the open bucket.
-        followers = obs.followers or 0
-        h = obs.negativity
-        if h is not None and obs.markers:
-            h = 1.0 - (1.0 - h) * self._keep[obs.markers & 7]
-        post = None
-        if len(bucket.texts) < p.keep_texts or followers >= p.high_reach:
-            # High-reach posts are always kept (they are rare): amplification is read
-            # from them (``_amplifying``).
-            post = Post(obs.mention_id, obs.author, obs.text, followers, h, obs.reshare_of,
-                        obs.markers, obs.ts, obs.url)
-        bucket = bucket.add(obs.author, followers, obs.others, obs.reshare_of, h,
-                            obs.markers, post, obs.lang)
-        return EntityState(bucket, state.baseline, state.ring, state.dispersion,
-                           state.streak, state.totals, state.partial, state.horizon,
-                           state.recent), verdicts
+        return self.observe_many(state, (obs,))
 
     def observe_many(self, state: EntityState, observations: Sequence[Observation]
                      ) -> tuple[EntityState, list[Verdict]]:
-        """:meth:`observe` of each observation in turn (the same state and verdicts), the
-        open bucket and the state built once per run of observations in one bucket, not
-        once per mention: those records were a tenth of a replay's time."""
+        """Fold each observation in, in turn, closing the buckets each shows have ended.
+        A late observation (event time before the open bucket) counts in the open
+        bucket; a high-reach post is always kept (amplification is read from them:
+        ``_amplifying``). The open bucket and the state are built once per run of
+        observations in one bucket, not once per mention: those records were a tenth
+        of a replay's time."""
         p = self.params
         size, keep, keep_texts, high_reach = p.bucket_seconds, self._keep, p.keep_texts, \
             p.high_reach
