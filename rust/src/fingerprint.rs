@@ -12,6 +12,7 @@
 
 use crate::bucket::crc32;
 use crate::fxhash::FxHashMap as HashMap;
+use crate::text::casefold;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
@@ -66,17 +67,7 @@ impl Fingerprinter {
     }
 
     fn fingerprint(&self, text: &str) -> u32 {
-        let mut low = String::with_capacity(text.len());
-        for c in text.chars() {
-            if c.is_ascii() {
-                low.push(c.to_ascii_lowercase());
-            } else if let Some(m) = self.casefold.get(&c) {
-                low.push_str(m);
-            } else {
-                low.push(c);
-            }
-        }
-        let cs: Vec<char> = low.chars().collect();
+        let cs: Vec<char> = casefold(&self.casefold, text).chars().collect();
         let mut out: Vec<u8> = Vec::with_capacity(cs.len());
         let mut gap = false;
         let mut i = 0;

@@ -10,6 +10,24 @@ pub const OTHER: u8 = 0;
 pub const WORD: u8 = 1;
 pub const SPACE: u8 = 2;
 
+/// `text.casefold()`, given the non-ASCII code points whose casefold differs.
+pub fn casefold(map: &HashMap<char, Box<str>>, text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if let Some(m) = map.get(&c) {
+            out.push_str(m);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub struct Tables {
     /// Python `re`'s `\w` (str.isalnum() or "_"), one flag per code point.
     word: Vec<bool>,
@@ -53,20 +71,7 @@ impl Tables {
 
     /// `text.casefold()`.
     pub fn casefold(&self, text: &str) -> String {
-        if text.is_ascii() {
-            return text.to_ascii_lowercase();
-        }
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else if let Some(m) = self.casefold.get(&c) {
-                out.push_str(m);
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        casefold(&self.casefold, text)
     }
 
     /// Push `c.lower()` (never U+03A3, whose lower case depends on its neighbours).
