@@ -271,7 +271,7 @@ class Detector:
                 bucket = state.open
             end = bucket.start + size
             count, chain, texts, langs = bucket.n, bucket.chain, list(bucket.texts), bucket.langs
-            while True:  # as observe and OpenBucket.add, for each observation of the run
+            while True:  # as OpenBucket.add, for each observation of the run
                 followers = obs.followers or 0
                 h = obs.negativity
                 if h is not None and obs.markers:

@@ -161,7 +161,9 @@ class OpenBucket:
             hostility: float | None, markers: int, post: Post | None,
             lang: str | None = None) -> OpenBucket:
         """Count one post; ``post`` is its kept record, or None once enough are kept;
-        ``lang`` names the language of a post not scored for tone (``hostility`` None)."""
+        ``lang`` names the language of a post not scored for tone (``hostility`` None).
+        The detector folds a minute's posts in one loop (``Detector.observe_many``, the
+        same record and language count): a change here is a change there."""
         langs = self.langs
         if hostility is None:
             langs = bump_langs(langs, lang or "und")
