@@ -254,6 +254,8 @@ class Engine:
         detector, verdicts = self.detector.observe_many(state.detector, ready)
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
+        # Watched from the first progress on, mentioned or not (Detector.watch).
+        detector = self.detector.watch(detector, until)
         state = EntityEngineState(state.detector, state.incident, state.clock, until,
                                   tuple(o for o in state.pending if o.ts >= until),
                                   state.seen)

@@ -56,6 +56,12 @@ class BaselineParams:
     # level learns 20x the counts, and the next hour's slot expects 20x too (0 was the
     # default until v6: detection.md, "Detection v6").
     profile_prior: float = 5.0
+    # A slot's shape is at most this many times the daily mean. A quiet entity's single
+    # mention is x / level = 20 to 1,000 times its mean; learned per minute, twenty of
+    # them set that hour's shape to tens, and the entity then expected a storm's own
+    # volume in that hour (detection.md, "2026-12-03"). A day's busiest hour is rarely
+    # more than 8 times its mean (a day's news in three hours is 8). 0: no bound.
+    profile_cap: float = 8.0
     share_memory: int = 4320
     prior_share: float = 0.15  # hostile share assumed before data ...
     prior_posts: float = 20.0  # ... worth this many posts
@@ -152,6 +158,8 @@ class Baseline(NamedTuple):
             a_slot = max(1.0 / (seen[slot] + 1 + params.profile_prior),
                          1.0 / params.profile_memory)
             value = profile[slot] + a_slot * (x / self.level - profile[slot])
+            if params.profile_cap > 0.0:
+                value = min(value, params.profile_cap)
             profile = (*profile[:slot], value, *profile[slot + 1:])
             seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
         if not tone:

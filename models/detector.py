@@ -243,6 +243,26 @@ class Detector:
     def initial(self) -> EntityState:
         return EntityState()
 
+    def watch(self, state: EntityState, at: float) -> EntityState:
+        """The state watched from event time ``at`` (its minute): from then on each minute
+        closes, mentioned or not. An entity nobody has mentioned since it was first watched
+        has learned that it is quiet; started only at its first mention instead, a junior
+        official quiet for weeks would meet the storm that first names them as a newly
+        watched entity, which learns its first hours (the storm) as its normal. A state
+        already watched is returned as it is.
+
+        >>> d = Detector()
+        >>> d.watch(d.initial(), 1767603630.0).open.start
+        1767603600.0
+        >>> s = d.watch(d.initial(), 1767603600.0)
+        >>> d.watch(s, 1767690000.0) is s
+        True
+        """
+        if state.open is not None:
+            return state
+        size = self.params.bucket_seconds
+        return state._replace(open=OpenBucket(at - at % size))
+
     def observe(self, state: EntityState, obs: Observation) -> tuple[EntityState, list[Verdict]]:
         """Fold one observation in, closing the buckets it shows have ended."""
         return self.observe_many(state, (obs,))

@@ -382,7 +382,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "floor_authors": (1, 10**9), "floor_ratio": (1.0, 1e6),
     # BaselineParams
     "level_memory": (1, 10**8), "profile_memory": (1, 10**8), "share_memory": (1, 10**8),
-    "profile_prior": (0.0, 1e6),
+    "profile_prior": (0.0, 1e6), "profile_cap": (0.0, 1e6),
     "prior_share": (0.0, 1.0), "prior_posts": (0.0, 1e9), "clip_sigmas": (0.5, 100.0),
     "clip_after": (0, 10**8), "utc_offset_hours": (-14.0, 14.0), "floor": (1e-9, 1e3),
 }

@@ -85,7 +85,7 @@ def score_case(case: Case, negativity: str = "model", replay_args: Sequence[str]
             alerts = Path(tmp) / "alerts.jsonl"
             args = build_parser().parse_args(
                 ["replay", "-w", str(paths["watchlist"]), "-i", str(paths["mentions"]),
-                 "-o", str(alerts), *replay_args])
+                 "-o", str(alerts), "--start", repr(case.spec.start), *replay_args])
             args.settings = settings()
             started = time.process_time()
             args.func(args)
@@ -120,7 +120,7 @@ def _replay_oracle(case: Case) -> tuple[list[Alarm], dict, float]:
     engine = build_engine(watchlist)
     out = io.StringIO()
     started = time.process_time()
-    stats = replay(iter(case.lines()), intake, engine, out)
+    stats = replay(iter(case.lines()), intake, engine, out, start=case.spec.start)
     cpu = time.process_time() - started
     return alarms_of(out.getvalue().splitlines(), source=case.spec.name), stats, cpu
 

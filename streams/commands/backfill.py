@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="detector parameters file, as the worker reads it")
     p.add_argument("--negativity-model", default="", metavar="PATH",
                    help="negativity model artefact (default: the shipped model)")
+    p.add_argument("--start", metavar="TIME", type=_start,
+                   help="with --input: event time the watch began (ISO 8601 with an offset,"
+                        " or epoch seconds), as `firestorm replay --start`")
     p.add_argument("--dry-run", action="store_true",
                    help="list what would be sent, send nothing")
     p.set_defaults(func=run)
@@ -90,9 +93,15 @@ def _learn(args: argparse.Namespace, watchlist: Any) -> list[Seed]:
     engine = build_engine(watchlist, load_params(settings, args.params, scorer))
     states: dict[str, EntityEngineState] = {}
     with open_lines(args.input) as lines:
-        replay(lines, intake, engine, io.StringIO(), states=states)
+        replay(lines, intake, engine, io.StringIO(), states=states, start=args.start)
     return [Seed(entity_id, state.detector.learned()) for entity_id, state in
             sorted(states.items())]
+
+
+def _start(text: str) -> float:
+    from streams.commands.replay import parse_start
+
+    return parse_start(text)
 
 
 def read_seeds(path: str) -> list[Seed]:

@@ -19,6 +19,7 @@ from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from alerting.story import Stories, StoryRules
 from models.intake import Intake, IntakeResult
+from models.mention import parse_ts
 from models.observation import Observation, Tick
 from streams.components import (
     build_engine,
@@ -33,7 +34,7 @@ from streams.progress import Progress
 from streams.render import safe
 from streams.settings import Settings
 
-__all__ = ["add_parser", "replay", "write_states"]
+__all__ = ["add_parser", "parse_start", "replay", "write_states"]
 
 BATCH = 4096
 
@@ -61,6 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state-out", metavar="FILE",
                    help="write what detection learned of each entity here (JSON) at the end,"
                         " for `firestorm backfill --state FILE` to seed a live worker")
+    p.add_argument("--start", metavar="TIME", type=parse_start,
+                   help="event time the watch began (ISO 8601 with an offset, or epoch"
+                        " seconds): every watched entity is watched from then, so one"
+                        " first mentioned days later has learned those quiet days"
+                        " (default: the first minute the replay judges)")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with open_lines(args.input) as lines, open_output(args.alerts, "alerts") as out, \
             open_output(args.dead, "dead letters") as dead:
         stats = replay(lines, intake, engine, out, dead, flush=not args.no_flush,
-                       states=states, stories=stories)
+                       states=states, stories=stories, start=args.start)
     if args.state_out:
         write_states(args.state_out, states)
     elapsed = time.monotonic() - started
@@ -97,8 +103,12 @@ def run(args: argparse.Namespace) -> int:
 def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO | None,
            dead: TextIO | None = None, flush: bool = True,
            states: dict[str, EntityEngineState] | None = None,
-           stories: StoryRules | None = None) -> dict[str, Any]:
+           stories: StoryRules | None = None, start: float | None = None) -> dict[str, Any]:
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
+
+    ``start`` is the event time the watch began (``--start``): every watched entity
+    is watched from its minute, as if a progress had come then. Without it each is
+    watched from the first progress (a batch's newest minute) or its first mention.
 
     ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
     the states at the end. With ``stories``, each event is grouped into its story
@@ -126,6 +136,12 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
         if dead is not None:
             dead.write(json.dumps({"reason": reason, "line": line}) + "\n")
 
+    if start is not None:
+        begin = start - start % intake.tick_seconds
+        for entity in engine.watchlist.entities:
+            states[entity.id], stepped = engine.step(states.get(entity.id),
+                                                     Tick(entity.id, begin))
+            emit(stepped.events)
     while batch := list(islice(lines, BATCH)):
         result, todo, crashed = _accept(intake, batch, now=time.time())
         stats["lines"] += len(batch)
@@ -157,6 +173,20 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     progress.close()
     return stats
 
+
+
+def parse_start(text: str) -> float:
+    """``--start``: ISO 8601 with a UTC offset, or epoch seconds (argparse's type)."""
+    try:
+        value: Any = float(text)
+    except ValueError:
+        value = text
+    parsed = parse_ts(value)
+    if isinstance(parsed, str):  # the reason, worded for a mention's field
+        reason = parsed.replace("field 'ts' ", "")
+        raise argparse.ArgumentTypeError(
+            f"{reason}; give ISO 8601 with an offset (2026-03-01T00:00Z) or epoch seconds")
+    return parsed
 
 
 def write_states(path: str, states: dict[str, EntityEngineState]) -> None:

@@ -121,3 +121,35 @@ def test_a_bucket_learned_without_its_tone_teaches_the_volume_and_keeps_the_shar
     assert held.negative_share(P) == b.negative_share(P)
     assert held.level > b.level and held.n == b.n + 1
     assert b.learn(ts, 12, P, scored=12, mass=12.0).negative_share(P) > b.negative_share(P)
+
+
+def quiet_official(params: BaselineParams) -> Baseline:
+    """Two quiet days, then an hour of a mention every third minute (a pile-on's start)."""
+    b = Baseline()
+    for minute in range(2 * 1440 + 60):
+        count = 1 if minute >= 2 * 1440 and minute % 3 == 0 else 0
+        b = b.learn(MONDAY + 60 * minute, count, params)
+    return b
+
+
+def test_a_quiet_entitys_daily_shape_is_bounded():
+    # A quiet entity's mention is 20-1,000 times its mean: learned minute by minute into
+    # its hour's shape, twenty of them made it tens of times the mean, and the entity
+    # then expected a storm's own volume in that hour (detection.md, "2026-12-03").
+    hour = slot_of(MONDAY + 2 * 86400)  # the hour of the mentions
+    bounded = quiet_official(P)
+    assert max(bounded.profile) <= P.profile_cap == 8.0
+    assert bounded.profile[hour] == max(bounded.profile) > 4.0  # still the busiest hour
+    unbounded = quiet_official(BaselineParams(profile_cap=0.0))
+    assert unbounded.profile[hour] > 30.0
+
+
+def test_a_shape_below_the_cap_is_learned_as_before():
+    busy = learn_days(3, noon=4, night=1)
+    same = Baseline()
+    for minute in range(3 * 1440):
+        ts = MONDAY + 60 * minute
+        count = 4 if 9 <= (minute % 1440) // 60 < 18 else 1
+        same = same.learn(ts, count, BaselineParams(profile_cap=0.0), scored=count,
+                          mass=count / 4)
+    assert busy == same

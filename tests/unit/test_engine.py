@@ -146,3 +146,56 @@ def test_a_partition_that_wakes_makes_the_other_idle_ones_count_again():
     assert stepped.late == 0 and state.released == T0 + 60
     state, _ = ENGINE.step(state, Progress("acme", 1, 2, T0 + 240))
     assert state.released == T0 + 240
+
+
+OFFICIAL = parse_watchlist(
+    "entities: [{id: jo, name: Jo Bloggs, kind: person, terms: [jo bloggs]}]")
+OFFICIAL_ENGINE = Engine.for_watchlist(OFFICIAL)
+WORDS = ("must resign", "is a disgrace", "has to go", "should be sacked", "lied to us",
+         "is shameful", "must answer for this")
+
+
+def word(i: int) -> str:
+    return "".join(chr(97 + (i // 26**k) % 26) for k in range(3))
+
+
+def quiet_then_storm(quiet_minutes: int) -> tuple[list[str], int]:
+    """Progress for ``quiet_minutes`` with nobody mentioning the official, then a pile-on:
+    four hostile mentions a minute from new authors. The alerts, and the baseline's
+    buckets learned when the storm began."""
+    state, events = None, []
+    for minute in range(quiet_minutes):
+        state, stepped = OFFICIAL_ENGINE.step(state, Progress("jo", 0, 1, T0 + 60 * minute))
+        events += [f"{e.event}:{e.severity}" for e in stepped.events]
+    start = T0 + 60 * quiet_minutes
+    learned = state.detector.baseline.n if state is not None else 0
+    for minute in range(30):
+        for k in range(4):
+            i = minute * 4 + k
+            ts = start + 60 * minute + 15 * k
+            state, _ = OFFICIAL_ENGINE.step(state, Observation(
+                "jo", f"m{i}", ts, "x", f"u{i}", f"jo bloggs {WORDS[i % 7]} {word(i)}", 10, 0.9))
+        state, stepped = OFFICIAL_ENGINE.step(state, Progress("jo", 0, 1, ts - ts % 60 + 60))
+        events += [f"{e.event}:{e.severity}:{(e.at - start) / 60:.0f}" for e in stepped.events]
+    return events, learned
+
+
+def test_an_entity_is_watched_from_its_first_progress_not_its_first_mention():
+    # Three quiet days before the first mention are three days learned (4,320 buckets):
+    # started at its first mention instead, the official met the storm as a newly
+    # watched entity, learning the storm's first minutes as its normal.
+    events, learned = quiet_then_storm(3 * 1440)
+    assert 3 * 1440 - 60 <= learned < 3 * 1440  # every closed minute (learned lagged)
+    warned = [e for e in events if e.split(":")[1] in ("warning", "critical")]
+    assert warned and int(warned[0].split(":")[2]) <= 20, events
+
+
+def test_a_watched_entity_quiet_until_a_storm_is_warned_sooner_than_a_new_one():
+    watched, _ = quiet_then_storm(3 * 1440)
+    new, learned = quiet_then_storm(0)
+    assert learned == 0
+
+    def first_warning(events: list[str]) -> float:
+        return min((int(e.split(":")[2]) for e in events
+                    if e.split(":")[1] in ("warning", "critical")), default=float("inf"))
+    assert first_warning(watched) < first_warning(new)

@@ -83,3 +83,43 @@ def test_an_invalid_watchlist_names_the_entity_field_and_fix(tmp_path):
     done = replay("-w", str(bad), "-i", str(SAMPLE), "-o", "-")
     assert done.returncode == 1
     assert b"entity 'acme' field 'kind': must be one of policy, partner" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-01-05T06:00", "12", "nan"])
+def test_a_bad_start_names_the_flag_and_the_forms_it_takes(value):
+    done = replay("-w", str(WATCHLIST), "-i", str(SAMPLE), "-o", "-", "--start", value)
+    assert done.returncode == 2
+    assert b"argument --start" in done.stderr and b"epoch seconds" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_start_watches_every_entity_from_then(tmp_path):
+    # A day before the sample's first mention: each entity has learned that quiet day.
+    first = json.loads(SAMPLE.open().readline())["ts"]
+    runs = {}
+    for name, extra in (("default", []), ("start", ["--start", str(first - 86_400)])):
+        state = tmp_path / f"{name}.json"
+        done = replay("-w", str(WATCHLIST), "-i", str(SAMPLE), "-o", str(tmp_path / "a"),
+                      "--state-out", str(state), *extra)
+        assert done.returncode == 0, done.stderr.decode()
+        runs[name] = {k: v["baseline"]["n"]
+                      for k, v in json.loads(state.read_text())["entities"].items()}
+    assert runs["start"].keys() == runs["default"].keys()
+    for entity, n in runs["default"].items():
+        assert runs["start"][entity] >= n + 1440 - 60, entity
+
+
+def test_backfill_start_seeds_the_quiet_time_before_the_history_too():
+    first = json.loads(SAMPLE.open().readline())["ts"]
+
+    def learned(*extra: str) -> dict[str, int]:
+        done = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "backfill", "-w", str(WATCHLIST), "-i",
+             str(SAMPLE), "--dry-run", *extra], cwd=REPO, capture_output=True, timeout=300,
+            check=False, env={"PATH": "/usr/bin:/bin", "FIRESTORM_PSEUDONYM_KEY": "k"})
+        assert done.returncode == 0, done.stderr.decode()
+        pairs = (line.split(": ") for line in done.stdout.decode().splitlines())
+        return {entity: int(text.split()[0].replace(",", "")) for entity, text in pairs}
+    default, started = learned(), learned("--start", str(first - 86_400))
+    assert default.keys() == started.keys() and default
+    assert all(started[e] >= n + 1440 - 60 for e, n in default.items())
