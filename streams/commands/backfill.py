@@ -61,6 +61,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from streams.components import load_watchlist
 
+    if args.state and args.start is not None:
+        raise ConfigError("--start applies to --input (a history to learn from): the states"
+                          " in --state were learned already; drop --start")
     watchlist = load_watchlist(args.settings.watchlist_path(args.watchlist))
     seeds = read_seeds(args.state) if args.state else _learn(args, watchlist)
     watched = {e.id for e in watchlist.entities}

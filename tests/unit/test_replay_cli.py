@@ -123,3 +123,15 @@ def test_backfill_start_seeds_the_quiet_time_before_the_history_too():
     default, started = learned(), learned("--start", str(first - 86_400))
     assert default.keys() == started.keys() and default
     assert all(started[e] >= n + 1440 - 60 for e, n in default.items())
+
+
+def test_backfill_refuses_start_with_a_states_file(tmp_path):
+    states = tmp_path / "states.json"
+    states.write_text(json.dumps({"firestorm_states": 1, "entities": {}}))
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "backfill", "-w", str(WATCHLIST), "--state",
+         str(states), "--start", "2026-01-01T00:00Z", "--dry-run"], cwd=REPO,
+        capture_output=True, timeout=300, check=False,
+        env={"PATH": "/usr/bin:/bin", "FIRESTORM_PSEUDONYM_KEY": "k"})
+    assert done.returncode == 1
+    assert b"--start applies to --input" in done.stderr and b"Traceback" not in done.stderr
