@@ -390,7 +390,8 @@ class Detector:
         holding = next((s for s in scales if s.minutes >= p.coarse_buckets), scales[-1])
         long_scales = self._long_scales(horizon, partial, share0, uncertainty, p,
                                         holding.coordinated_share, base.n, entity_id)
-        extras = self._extras(windows, scales, entity_id, p, reads)
+        extras = self._extras(windows, scales, entity_id, p, reads,
+                              held=_recent_escalations(state.recent, p) > 0)
         amplified = (any(x.name == "reach" for x in extras)
                      and _amplifying(windows[min(1, len(windows) - 1)], windows[-1], p))
         build = horizon.build
@@ -581,8 +582,11 @@ class Detector:
         return Horizon(coarse, long, d, build, horizon.tails)
 
     def _extras(self, windows: list[Window], scales: list[Scale], entity_id: str,
-                p: DetectorParams, reads: dict[int, tuple[float, float]] | None = None
-                ) -> list[Signal]:
+                p: DetectorParams, reads: dict[int, tuple[float, float]] | None = None,
+                held: bool = False) -> list[Signal]:
+        """The optional signals of this minute. ``held``: some of the last minutes
+        escalated, so a post gone viral keeps its place at ``viral_hold`` of the share it
+        needed (:func:`models.signals.viral`)."""
         short, mid, long = scales[0], scales[min(1, len(scales) - 1)], scales[-1]
         w = windows[min(1, len(windows) - 1)]
         coordinated, cw = max(zip(scales, windows, strict=True), key=lambda sw: (
@@ -603,15 +607,16 @@ class Detector:
         # only when they could make a centre or a post gone viral (0: off).
         least = (min(p.centre_reshares, p.viral_reshares) if p.viral_reshares > 0
                  else p.centre_reshares)
+        share = p.centre_share * (p.viral_hold if held else 1.0)
         top_root = (w.centre() if t.volume and c.reshares >= least
-                    and c.reshares / t.volume >= p.centre_share else None)
+                    and c.reshares / t.volume >= share else None)
         found = [
             velocity(short, long),
             reach(c.high_reach, tops, p.high_reach),
             calls_to_action(calls, hashtags, p.call_share),
             linkage(others, linked, mid.volume, p.linked_share),
             centre(top_root, t.volume, mid.span, p.centre_reshares, p.centre_share),
-            viral(top_root, t.volume, mid.span, p.viral_reshares, p.centre_share),
+            viral(top_root, t.volume, mid.span, p.viral_reshares, share),
             *markers({"demands": c.demands, "sarcasm": c.sarcasm, "questions": c.questions},
                      t.scored, {}, p.marker_share),
             coordination(coordinated, p.coordination_reason,

@@ -165,6 +165,10 @@ class DetectorParams:
     # around it no calmer than usual, escalates whatever the model reads in the post
     # (escalation._viral). 0: off (the rule before 2026-12-02).
     viral_reshares: int = 10
+    # While some of the last sustain_within - 1 minutes escalated, the post needs only this
+    # fraction of centre_share: the crowd it draws dilutes its share, and a bar crossed
+    # one minute in three never sustains (1: no hold).
+    viral_hold: float = 0.5
     marker_share: float = 0.15  # share of posts with a marker that makes it a reason
     # Evidence.
     keep_texts: int = 40  # texts kept per bucket (sample for copy-paste, calls, terms)
@@ -373,6 +377,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "coordination_reason": (0.0, 1.0), "high_reach": (1, 10**12),
     "reach_floor_factor": (0.0, 1.0), "call_share": (0.0, 1.0), "linked_share": (0.0, 1.0),
     "centre_reshares": (1, 10**9), "amplify_reshares": (1, 10**9), "viral_reshares": (0, 10**9),
+    "viral_hold": (0.01, 1.0),
     "centre_evidence": (1, 10**9), "centre_share": (0.0, 1.0),
     "marker_share": (0.0, 1.0),
     "keep_texts": (0, 10_000), "evidence_minutes": (1, 1440), "evidence_posts": (0, 100_000),
