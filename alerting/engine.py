@@ -220,6 +220,12 @@ class Engine:
             return self._release(state, watermark - watermark % size, item.entity_id)
         return self._release(state, item.ts, item.entity_id)
 
+    def watch(self, state: EntityEngineState | None, at: float) -> EntityEngineState:
+        """The state watched from event time ``at`` (``firestorm replay --start``): its
+        minutes close from then, mentioned or not (:meth:`Detector.watch`)."""
+        state = state or self.initial()
+        return replace(state, detector=self.detector.watch(state.detector, at))
+
     def pass_over(self, state: EntityEngineState | None,
                   source: Source) -> EntityEngineState | None:
         """The state with the mention at ``source`` marked as seen, its observation not
@@ -254,8 +260,6 @@ class Engine:
         detector, verdicts = self.detector.observe_many(state.detector, ready)
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
-        # Watched from the first progress on, mentioned or not (Detector.watch).
-        detector = self.detector.watch(detector, until)
         state = EntityEngineState(state.detector, state.incident, state.clock, until,
                                   tuple(o for o in state.pending if o.ts >= until),
                                   state.seen)

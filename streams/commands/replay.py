@@ -107,8 +107,8 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
 
     ``start`` is the event time the watch began (``--start``): every watched entity
-    is watched from its minute, as if a progress had come then. Without it each is
-    watched from the first progress (a batch's newest minute) or its first mention.
+    is watched from its minute, mentioned or not. Without it each is watched from its
+    first mention, as the worker watches it.
 
     ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
     the states at the end. With ``stories``, each event is grouped into its story
@@ -139,9 +139,7 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     if start is not None:
         begin = start - start % intake.tick_seconds
         for entity in engine.watchlist.entities:
-            states[entity.id], stepped = engine.step(states.get(entity.id),
-                                                     Tick(entity.id, begin))
-            emit(stepped.events)
+            states[entity.id] = engine.watch(states.get(entity.id), begin)
     while batch := list(islice(lines, BATCH)):
         result, todo, crashed = _accept(intake, batch, now=time.time())
         stats["lines"] += len(batch)

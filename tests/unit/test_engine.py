@@ -163,7 +163,7 @@ def quiet_then_storm(quiet_minutes: int) -> tuple[list[str], int]:
     """Progress for ``quiet_minutes`` with nobody mentioning the official, then a pile-on:
     four hostile mentions a minute from new authors. The alerts, and the baseline's
     buckets learned when the storm began."""
-    state, events = None, []
+    state, events = OFFICIAL_ENGINE.watch(None, T0) if quiet_minutes else None, []
     for minute in range(quiet_minutes):
         state, stepped = OFFICIAL_ENGINE.step(state, Progress("jo", 0, 1, T0 + 60 * minute))
         events += [f"{e.event}:{e.severity}" for e in stepped.events]
@@ -180,10 +180,10 @@ def quiet_then_storm(quiet_minutes: int) -> tuple[list[str], int]:
     return events, learned
 
 
-def test_an_entity_is_watched_from_its_first_progress_not_its_first_mention():
-    # Three quiet days before the first mention are three days learned (4,320 buckets):
-    # started at its first mention instead, the official met the storm as a newly
-    # watched entity, learning the storm's first minutes as its normal.
+def test_an_entity_watched_from_a_start_learns_its_quiet_minutes():
+    # Watched from a start (replay --start), three quiet days before the first mention
+    # are three days learned: started at its first mention instead, the official meets
+    # the storm as a newly watched entity, learning its first minutes as its normal.
     events, learned = quiet_then_storm(3 * 1440)
     assert 3 * 1440 - 60 <= learned < 3 * 1440  # every closed minute (learned lagged)
     warned = [e for e in events if e.split(":")[1] in ("warning", "critical")]
