@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="event time the watch began (ISO 8601 with an offset, or epoch"
                         " seconds): every watched entity is watched from then, so one"
                         " first mentioned days later has learned those quiet days"
-                        " (default: the first minute the replay judges)")
+                        " (default: each from its first mention, as the worker does)")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -137,9 +137,8 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
             dead.write(json.dumps({"reason": reason, "line": line}) + "\n")
 
     if start is not None:
-        begin = start - start % intake.tick_seconds
-        for entity in engine.watchlist.entities:
-            states[entity.id] = engine.watch(states.get(entity.id), begin)
+        for entity in engine.watchlist.entities:  # from start's minute (Detector.watch)
+            states[entity.id] = engine.watch(states.get(entity.id), start)
     while batch := list(islice(lines, BATCH)):
         result, todo, crashed = _accept(intake, batch, now=time.time())
         stats["lines"] += len(batch)

@@ -322,16 +322,23 @@ def _viral(minutes: int, reshares: int, others: int, others_hostile: float,
     people a minute (or as many posts of ``accounts`` accounts) reshare one post whose
     words are neutral (scored 0.1) beside ``others`` original posts at
     ``others_hostile``; the verdicts of those minutes."""
-    params = replace(DetectorParams(), viral_reshares=viral_reshares)
-    d = Detector(params)
+    detector = Detector(replace(DetectorParams(), viral_reshares=viral_reshares))
+    return _reshared_post(detector, [(reshares, others)] * minutes, others_hostile, 3,
+                          accounts)
+
+
+def _reshared_post(d: Detector, plan: list[tuple[int, int]], others_hostile: float,
+                   seed: int, accounts: int | None = None) -> list:
+    """Two days at 2 posts a minute (15% hostile), then a neutral exposé and, each minute
+    of ``plan``, (reshares of it, other posts at ``others_hostile``); the verdicts."""
     state, verdicts = d.initial(), []
     for obs in stream([(2880, 2, 0.15, None)]):
         state, _ = d.observe(state, obs)
-    rng = random.Random(3)
+    rng = random.Random(seed)
     start = MONDAY + 60 * 2880
     state, _ = d.observe(state, Observation("acme", "exposé", start, "x", "@newsdesk",
                                             "acme quietly doubled the charge", 90_000, 0.1))
-    for minute in range(minutes):
+    for minute, (reshares, others) in enumerate(plan):
         t = start + 60 * minute
         for i in range(reshares):
             state, out = d.observe(state, Observation(
@@ -377,32 +384,12 @@ def test_a_post_gone_viral_to_praise_or_a_spike_spread_over_many_posts_does_not_
 DILUTED = [(8, 4)] * 3 + [(8, 60)] * 8  # (reshares, other posts) a minute
 
 
-def _diluted(viral_hold: float, plan=None) -> list:
-    """Two days at 2 posts a minute, then a post reshared by 8 people a minute beside 4
-    other posts for three minutes, then in a crowd of 60 other posts a minute (the usual
-    tone): the post's share of the quarter hour passes a fifth, then falls below it."""
-    d = Detector(replace(DetectorParams(), viral_hold=viral_hold))
-    state, verdicts = d.initial(), []
-    for obs in stream([(2880, 2, 0.15, None)]):
-        state, _ = d.observe(state, obs)
-    rng = random.Random(5)
-    start = MONDAY + 60 * 2880
-    state, _ = d.observe(state, Observation("acme", "exposé", start, "x", "@newsdesk",
-                                            "acme quietly doubled the charge", 90_000, 0.1))
-    for minute, (reshares, others) in enumerate(plan or DILUTED):
-        t = start + 60 * minute
-        for i in range(reshares):
-            state, out = d.observe(state, Observation(
-                "acme", f"rt{minute}-{i}", t + 1 + i * 50 / reshares, "x", f"r{minute}-{i}",
-                "RT @newsdesk: acme quietly doubled the charge", 300, 0.1, reshare_of="exposé"))
-            verdicts += out
-        for i in range(others):
-            state, out = d.observe(state, Observation(
-                "acme", f"o{minute}-{i}", t + 2 + i * 50 / others, "x", f"o{minute}-{i}",
-                "acme " + " ".join(rng.choice(WORDS) for _ in range(6)), 100,
-                0.9 if rng.random() < 0.17 else 0.1))
-            verdicts += out
-    return verdicts
+def _diluted(viral_hold: float) -> list:
+    """A post reshared by 8 people a minute beside 4 other posts for three minutes, then
+    in a crowd of 60 other posts a minute (the usual tone): the post's share of the
+    quarter hour passes a fifth, then falls below it."""
+    return _reshared_post(Detector(replace(DetectorParams(), viral_hold=viral_hold)),
+                          DILUTED, 0.17, 5)
 
 
 def test_a_post_gone_viral_stays_viral_while_the_crowd_it_draws_dilutes_its_share():
