@@ -257,7 +257,18 @@ class Engine:
             return state, Stepped([])
         ready = sorted((o for o in state.pending if o.ts < until),
                        key=lambda o: (o.ts, o.mention_id))
-        detector, verdicts = self.detector.observe_many(state.detector, ready)
+        detector = state.detector
+        if detector.open is None and not detector.baseline.n and entity_id in self.watchlist:
+            since = self.watchlist.since(entity_id)
+            # Watched from the watchlist's start if it came before the entity's first
+            # mention: decided by the first mention alone (with none yet, every minute
+            # up to ``until`` is before it), so a worker and a replay, however their
+            # batches fall, start it at the same minute. A seeded state (it has learned)
+            # is left to start at its first mention: a gap after its history is not
+            # silence (EntityState.learned).
+            if since is not None and since <= (ready[0].ts if ready else until):
+                detector = self.detector.watch(detector, since)
+        detector, verdicts = self.detector.observe_many(detector, ready)
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
         state = EntityEngineState(state.detector, state.incident, state.clock, until,

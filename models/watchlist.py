@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from models.errors import ParamsError, WatchlistError
+from models.mention import parse_ts
 from models.params import sensitivity_of
 from models.yamldoc import Fields, load_yaml
 
@@ -19,8 +21,12 @@ __all__ = ["KINDS", "Entity", "Watchlist", "parse_watchlist"]
 KINDS = ("policy", "partner", "department", "person")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _FIELDS = frozenset(
-    ("id", "name", "kind", "terms", "hashtags", "handles", "owner", "linked", "sensitivity")
+    ("id", "name", "kind", "terms", "hashtags", "handles", "owner", "linked", "sensitivity",
+     "since")
 )
+_TOP = frozenset(("entities", "watch_since"))
+_TIME_FIX = ("give the event time watching began, ISO 8601 with an offset"
+             " (2026-03-01T00:00:00Z) or epoch seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class Entity:
     owner: str | None = None
     linked: tuple[str, ...] = ()
     sensitivity: float = 1.0  # 2 (or "high") alerts earlier, 0.5 ("low") later
+    since: float | None = None  # event time its watch began (epoch s); None: the list's
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,8 @@ class Watchlist:
     """
 
     entities: tuple[Entity, ...]
+    # Event time the watch began (``watch_since``), for entities without their own ``since``.
+    watch_since: float | None = None
     # Looked up for every observation the engine steps: index once, not a scan each time.
     _by_id: dict[str, Entity] = field(init=False, repr=False, compare=False)
 
@@ -63,6 +72,22 @@ class Watchlist:
 
     def __contains__(self, entity_id: object) -> bool:
         return entity_id in self._by_id
+
+    def since(self, entity_id: str) -> float | None:
+        """Event time the entity has been watched from: its own ``since``, else the
+        list's ``watch_since``, else None (from its first mention). The minutes before
+        its first mention then close as quiet ones: a junior official nobody names for
+        weeks has learned that, and the storm that first names them is judged as a storm.
+
+        >>> wl = parse_watchlist(
+        ...     "watch_since: 2026-03-01T00:00:00Z\\n"
+        ...     "entities: [{id: dwp, name: DWP, kind: department, terms: [dwp]},"
+        ...     " {id: jo, name: Jo, kind: person, terms: [jo], since: 1772841600}]")
+        >>> wl.since("dwp"), wl.since("jo")
+        (1772323200.0, 1772841600.0)
+        """
+        entity = self[entity_id]
+        return entity.since if entity.since is not None else self.watch_since
 
     def linked_to(self, entity_id: str) -> tuple[str, ...]:
         """Entities linked with this one, in either direction."""
@@ -76,6 +101,8 @@ def parse_watchlist(text: str, source: str = "watchlist") -> Watchlist:
     doc = load_yaml(text, source, WatchlistError)
     if not isinstance(doc, dict) or not isinstance(doc.get("entities"), list):
         raise WatchlistError(f"{source}: expected a top-level 'entities:' list of entities")
+    top = Fields(source, "", WatchlistError)
+    top.only(doc, _TOP)
     if not doc["entities"]:
         raise WatchlistError(f"{source}: 'entities' is empty: add at least one entity to watch")
     entities = [_entity(item, i, source) for i, item in enumerate(doc["entities"], start=1)]
@@ -92,7 +119,26 @@ def parse_watchlist(text: str, source: str = "watchlist") -> Watchlist:
                     f"{source}: entity '{entity.id}' field 'linked': unknown entity '{target}';"
                     f" link to one of: {', '.join(sorted(seen))}"
                 )
-    return Watchlist(tuple(entities))
+    return Watchlist(tuple(entities), _time(top, doc, "watch_since"))
+
+
+def _time(f: Fields, data: dict[str, Any], name: str) -> float | None:
+    """An optional event time: ISO 8601 with an offset (YAML may have read it as a
+    datetime already), or epoch seconds."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise f.fail(name, "has no UTC offset: add 'Z' or '+01:00' (2026-03-01T00:00:00Z)")
+        value = value.isoformat()
+    elif isinstance(value, date):
+        raise f.fail(name, f"is a date without a time; {_TIME_FIX}")
+    parsed = parse_ts(value)
+    if isinstance(parsed, str):  # the reason, worded for a mention's field
+        reason = parsed.replace("field 'ts' ", "")
+        raise f.fail(name, f"{reason}; {_TIME_FIX}")
+    return parsed
 
 
 def _entity(item: Any, index: int, source: str) -> Entity:
@@ -125,4 +171,4 @@ def _entity(item: Any, index: int, source: str) -> Entity:
             raise f.fail("sensitivity", "use low, normal, high or a number from 0.1 to 10"
                          " (2 alerts earlier, 0.5 later)") from None
     return Entity(id=item["id"], name=item["name"].strip(), kind=item["kind"], owner=owner,
-                  sensitivity=sensitivity, **lists)
+                  sensitivity=sensitivity, since=_time(f, item, "since"), **lists)

@@ -3,7 +3,8 @@
 The watchlist changes without a restart: on SIGHUP, or when the file's content
 changes (a Kubernetes ConfigMap update swaps the mounted file). Entities keep
 their state while their id stays in the list (state lives in the table, by id);
-new ids start cold, from the detector's prior; removed ids are skipped. An
+new ids start cold, from the detector's prior, watched from their ``since`` (or the
+list's ``watch_since``) or else from their first mention; removed ids are skipped. An
 invalid file is refused and logged at ERROR, and the watchlist in force stays.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +22,31 @@ from models.intake import Intake
 from models.watchlist import Watchlist
 from streams.errors import FirestormError
 
-__all__ = ["Pipeline", "Reloaded", "WatchlistSource"]
+__all__ = ["CATCH_UP_WARN_DAYS", "Pipeline", "Reloaded", "WatchlistSource", "log_watch_start"]
 
 log = logging.getLogger("firestorm.worker")
+
+# An entity watched from a start this far back learns every quiet minute since then
+# at its first progress (about 1.6 CPU-seconds a month of minutes): say so.
+CATCH_UP_WARN_DAYS = 30
+
+
+def log_watch_start(watchlist: Watchlist, now: float | None = None) -> None:
+    """Say when the entities' watch began (the watchlist's ``watch_since`` and
+    ``since``), and warn when a start is so far back that catching up is slow."""
+    now = time.time() if now is None else now
+    starts = [s for e in watchlist.entities if (s := watchlist.since(e.id)) is not None]
+    unset = len(watchlist.entities) - len(starts)
+    log.info("watch start: %d entities from their watchlist since, %d from their first"
+             " mention%s", len(starts), unset,
+             "" if watchlist.watch_since is not None else
+             " (set watch_since to when this deployment began: docs/operations.md)")
+    days = (now - min(starts)) / 86_400 if starts else 0.0
+    if days > CATCH_UP_WARN_DAYS:
+        log.warning("watch start %.0f days ago: an entity first mentioned now first learns"
+                    " %.0f days of quiet minutes, about %.0f CPU-seconds each, once; set"
+                    " watch_since to when this deployment began watching", days, days,
+                    days / 30 * 1.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +112,16 @@ class WatchlistSource:
         added = tuple(sorted(new.watched - current.watched))
         removed = tuple(sorted(current.watched - new.watched))
         log.warning("watchlist reloaded path=%s trigger=%s entities=%d added=%s removed=%s"
-                    " (new entities start cold; the others keep their state)", self.path, why,
+                    " (new entities start cold, from their since or first mention; the others"
+                    " keep their state)", self.path, why,
                     len(new.watched), ",".join(added) or "-", ",".join(removed) or "-")
+        log_watch_start(watchlist)
+        inherit = [a for a in added if watchlist[a].since is None]
+        if inherit and watchlist.watch_since is not None:
+            # Its mentions were not being tagged before now: from watch_since it would
+            # learn that time as silence, and its usual volume would look like a storm.
+            log.warning("watchlist reload: added %s without a since of its own: watched from"
+                        " watch_since, so the time before it was added counts as quiet; give"
+                        " each `since: %s` (now)", ",".join(inherit),
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         return Reloaded(new, added, removed)

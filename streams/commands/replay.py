@@ -66,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="event time the watch began (ISO 8601 with an offset, or epoch"
                         " seconds): every watched entity is watched from then, so one"
                         " first mentioned days later has learned those quiet days"
-                        " (default: each from its first mention, as the worker does)")
+                        " (default: the watchlist's since or watch_since, else each from"
+                        " its first mention, as the worker does)")
     p.add_argument("--no-flush", action="store_true",
                    help="leave the last open minute unjudged, as a live stream still running"
                         " would (default: judge it at end of input)")
@@ -107,8 +108,9 @@ def replay(lines: Iterator[bytes], intake: Intake, engine: Engine, out: TextIO |
     """Drive ``intake`` and ``engine`` over raw lines; write events to ``out``.
 
     ``start`` is the event time the watch began (``--start``): every watched entity
-    is watched from its minute, mentioned or not. Without it each is watched from its
-    first mention, as the worker watches it.
+    is watched from its minute, mentioned or not. Without it each is watched as the
+    worker watches it: from the watchlist's ``since`` (or ``watch_since``) when that
+    came before its first mention, else from its first mention.
 
     ``states`` (entity id -> engine state) is updated in place: pass a dict to keep
     the states at the end. With ``stories``, each event is grouped into its story

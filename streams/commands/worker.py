@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from streams.liveness import Pulse, worker_name
     from streams.metrics import Metrics
-    from streams.pipeline import Pipeline, WatchlistSource
+    from streams.pipeline import Pipeline, WatchlistSource, log_watch_start
     from streams.topics import ensure_topics
 
     settings: Settings = args.settings
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         "starting app=%s kafka=%s entities=%d topic=%s dead=%s member=%s", settings.app_id,
         settings.kafka_bootstrap, len(watchlist.entities), settings.topic_mentions,
         settings.topic_dead, member)
+    log_watch_start(watchlist)
     worker = faust_worker(app, settings.log_level, settings.log_format)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:

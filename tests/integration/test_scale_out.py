@@ -15,6 +15,7 @@ import json
 import signal
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import redis
@@ -44,8 +45,16 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
     # so the alerts differ from replay's a little): a stream that pauses longer than the
     # idle bound does that in production too (docs/operations.md). This test is about
     # rebalances and a kill, so it pauses less than the bound.
-    env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS), "FIRESTORM_IDLE_SECONDS": "30"}
     lines = retimed_sample(tmp_path / "all.jsonl")
+    # Watched from six hours before the stream (the watchlist's watch_since): each worker
+    # starts its entities there at whichever progress comes first, the replay at each
+    # entity's first mention, and the minute must be the same (alerting/engine.py).
+    first = min(t for line in lines if (t := stamp(line)) is not None)
+    watchlist = tmp_path / "watchlist.yaml"
+    watchlist.write_text(f"watch_since: {first - 6 * 3600}\n"
+                         + Path(stream_env["FIRESTORM_WATCHLIST"]).read_text())
+    env = {**stream_env, "FIRESTORM_PARTITIONS": str(PARTITIONS), "FIRESTORM_IDLE_SECONDS": "30",
+           "FIRESTORM_WATCHLIST": str(watchlist)}
     cuts = [0, int(len(lines) * 0.45), int(len(lines) * 0.75), len(lines)]
     parts = []
     for i in range(3):
@@ -128,6 +137,15 @@ def test_three_workers_one_killed_give_the_alerts_of_a_single_replay(
         f"http://127.0.0.1:{w.env['FIRESTORM_WEB_PORT']}/metrics", timeout=5).read().decode()
         .splitlines() if line.startswith("firestorm_mentions_received_total "))
     assert received > 0
+
+
+def stamp(line: bytes) -> float | None:
+    """A sample line's event time, if it has a numeric one."""
+    try:
+        ts = json.loads(line)["ts"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
 
 
 def assigned(w) -> int:

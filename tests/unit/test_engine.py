@@ -159,23 +159,28 @@ def word(i: int) -> str:
     return "".join(chr(97 + (i // 26**k) % 26) for k in range(3))
 
 
-def quiet_then_storm(quiet_minutes: int) -> tuple[list[str], int]:
-    """Progress for ``quiet_minutes`` with nobody mentioning the official, then a pile-on:
-    four hostile mentions a minute from new authors. The alerts, and the baseline's
-    buckets learned when the storm began."""
-    state, events = OFFICIAL_ENGINE.watch(None, T0) if quiet_minutes else None, []
-    for minute in range(quiet_minutes):
-        state, stepped = OFFICIAL_ENGINE.step(state, Progress("jo", 0, 1, T0 + 60 * minute))
+def quiet_then_storm(quiet_minutes: int, engine: Engine = OFFICIAL_ENGINE,
+                     watch: bool = True, progress: bool = True) -> tuple[list[str], int]:
+    """``quiet_minutes`` with nobody mentioning the official (a progress each minute
+    unless not ``progress``), then a pile-on: four hostile mentions a minute from new
+    authors. Watched from the first of those minutes if ``watch`` (replay --start). The
+    alerts, and the baseline's buckets learned when the storm began."""
+    state = engine.watch(None, T0) if watch and quiet_minutes else None
+    events: list[str] = []
+    for minute in range(quiet_minutes if progress else 0):
+        state, stepped = engine.step(state, Progress("jo", 0, 1, T0 + 60 * minute))
         events += [f"{e.event}:{e.severity}" for e in stepped.events]
     start = T0 + 60 * quiet_minutes
-    learned = state.detector.baseline.n if state is not None else 0
+    learned = 0
     for minute in range(30):
         for k in range(4):
             i = minute * 4 + k
             ts = start + 60 * minute + 15 * k
-            state, _ = OFFICIAL_ENGINE.step(state, Observation(
+            state, _ = engine.step(state, Observation(
                 "jo", f"m{i}", ts, "x", f"u{i}", f"jo bloggs {WORDS[i % 7]} {word(i)}", 10, 0.9))
-        state, stepped = OFFICIAL_ENGINE.step(state, Progress("jo", 0, 1, ts - ts % 60 + 60))
+        state, stepped = engine.step(state, Progress("jo", 0, 1, ts - ts % 60 + 60))
+        if minute == 0:  # the storm's first minute is closed: what came before is learned
+            learned = max(state.detector.baseline.n - 1, 0)
         events += [f"{e.event}:{e.severity}:{(e.at - start) / 60:.0f}" for e in stepped.events]
     return events, learned
 
@@ -199,3 +204,55 @@ def test_a_watched_entity_quiet_until_a_storm_is_warned_sooner_than_a_new_one():
         return min((int(e.split(":")[2]) for e in events
                     if e.split(":")[1] in ("warning", "critical")), default=float("inf"))
     assert first_warning(watched) < first_warning(new)
+
+
+def since_engine(since: float) -> Engine:
+    return Engine.for_watchlist(parse_watchlist(
+        f"watch_since: {since}\nentities: [{{id: jo, name: Jo Bloggs, kind: person,"
+        " terms: [jo bloggs]}]"))
+
+
+def test_the_watchlists_watch_since_starts_an_entity_before_its_first_mention():
+    # No progress at all before the storm (a replay: only the official's own mentions):
+    # the watchlist's start alone makes the three quiet days learned, as replay --start.
+    engine = since_engine(T0)
+    events, learned = quiet_then_storm(3 * 1440, engine, watch=False, progress=False)
+    assert learned == quiet_then_storm(3 * 1440)[1]
+    assert events == [e for e in quiet_then_storm(3 * 1440)[0] if e.count(":") == 2]
+    new, _ = quiet_then_storm(0)
+    assert events != new
+
+
+def test_a_watch_since_after_the_first_mention_leaves_the_entity_started_there():
+    # Named before the watch began (a history older than the watchlist's start): the
+    # entity starts at its first mention, as with no start at all.
+    engine = since_engine(T0 + 3600)
+    assert quiet_then_storm(0, engine) == quiet_then_storm(0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(since=st.integers(0, 40), first=st.integers(0, 40),
+       marks=st.lists(st.integers(0, 80), max_size=12))
+def test_where_progress_falls_never_moves_the_start(since, first, marks):
+    # A worker's progress falls where its batches end; a replay's, elsewhere. The
+    # minute an entity is watched from must not depend on it, or several workers and
+    # a replay of one stream give different alerts.
+    engine = since_engine(T0 + 60 * since)
+    posts = [Observation("jo", f"m{i:03d}", T0 + 60 * (first + i // 3) + 20 * (i % 3), "x",
+                         f"u{i}", f"jo bloggs {WORDS[i % 7]} {word(i)}", 10, 0.9)
+             for i in range(90)]
+
+    def run(progress_at: list[int]) -> tuple[list[str], float | None]:
+        state, events = None, []
+        marks_left = sorted(set(progress_at))
+        for obs in posts:
+            while marks_left and T0 + 60 * marks_left[0] <= obs.ts:
+                mark = T0 + 60 * marks_left.pop(0)
+                state, stepped = engine.step(state, Progress("jo", 0, 1, mark))
+                events += [f"{e.event}:{e.severity}:{e.at}" for e in stepped.events]
+            state, _ = engine.step(state, obs)
+        state, stepped = engine.step(state, Tick("jo", T0 + 60 * 90))
+        events += [f"{e.event}:{e.severity}:{e.at}" for e in stepped.events]
+        return events, state.detector.baseline.n
+
+    assert run(marks) == run([])
