@@ -35,6 +35,7 @@ __all__ = [
     "Mention",
     "Rejection",
     "decode",
+    "event_time",
     "parse_ts",
 ]
 
@@ -162,6 +163,17 @@ def decode(raw: bytes | bytearray | memoryview | str | None, *, now: float
     if reason is not None:
         return Rejection(reason, raw_bytes)
     return _build(data, repaired)
+
+
+def event_time(value: Any) -> float | str:
+    """A time given outside a mention (``--start``, a watchlist's ``since``): epoch
+    seconds, or the reason it is not one, without a mention's field name.
+
+    >>> event_time("2026-03-01T00:00Z"), event_time("soon")
+    (1772323200.0, "is not an ISO-8601 timestamp: 'soon'")
+    """
+    parsed = parse_ts(value)
+    return parsed.replace("field 'ts' ", "") if isinstance(parsed, str) else parsed
 
 
 def parse_ts(value: Any) -> float | str:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from models.errors import ParamsError, WatchlistError
-from models.mention import parse_ts
+from models.mention import event_time
 from models.params import sensitivity_of
 from models.yamldoc import Fields, load_yaml
 
@@ -134,10 +134,9 @@ def _time(f: Fields, data: dict[str, Any], name: str) -> float | None:
         value = value.isoformat()
     elif isinstance(value, date):
         raise f.fail(name, f"is a date without a time; {_TIME_FIX}")
-    parsed = parse_ts(value)
-    if isinstance(parsed, str):  # the reason, worded for a mention's field
-        reason = parsed.replace("field 'ts' ", "")
-        raise f.fail(name, f"{reason}; {_TIME_FIX}")
+    parsed = event_time(value)
+    if isinstance(parsed, str):
+        raise f.fail(name, f"{parsed}; {_TIME_FIX}")
     return parsed
 
 

@@ -19,7 +19,7 @@ from alerting.engine import Engine, EntityEngineState
 from alerting.event import AlertEvent
 from alerting.story import Stories, StoryRules
 from models.intake import Intake, IntakeResult
-from models.mention import parse_ts
+from models.mention import event_time
 from models.observation import Observation, Tick
 from streams.components import (
     build_engine,
@@ -180,11 +180,10 @@ def parse_start(text: str) -> float:
         value: Any = float(text)
     except ValueError:
         value = text
-    parsed = parse_ts(value)
-    if isinstance(parsed, str):  # the reason, worded for a mention's field
-        reason = parsed.replace("field 'ts' ", "")
+    parsed = event_time(value)
+    if isinstance(parsed, str):
         raise argparse.ArgumentTypeError(
-            f"{reason}; give ISO 8601 with an offset (2026-03-01T00:00Z) or epoch seconds")
+            f"{parsed}; give ISO 8601 with an offset (2026-03-01T00:00Z) or epoch seconds")
     return parsed
 
 
