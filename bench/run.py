@@ -22,6 +22,8 @@ BENCHES = [
     ("what a quiet entity-minute costs: 1,000 entities, 6 h replayed (target: a few µs)",
      ["bench_quiet.py"]),
     ("mention-to-console delay on the real broker and Redis", ["bench_latency.py"]),
+    ("faust's floor: a bare agent's cost per message, faust's drain loop and ours",
+     ["bench_faust_floor.py"]),
     ("worker end to end beside a raw aiokafka consumer and replay, on one topic"
      " (targets >= 20,000 mentions/s, >= half of replay's rate)", ["bench_worker_rate.py"]),
     ("alert latency under load: p99 at 80% of the sustainable rate (target <= 1 s)",
