@@ -122,7 +122,13 @@ def main() -> int:
     if not 1 <= args.lines <= len(raw):
         parser.error(f"--lines must be between 1 and {len(raw):,} (the bench stream)")
     topic = f"floor-{uuid.uuid4().hex[:8]}"
-    fill(bootstrap, topic, raw[:args.lines])
+    from kafka.errors import KafkaError
+
+    try:
+        fill(bootstrap, topic, raw[:args.lines])
+    except KafkaError as exc:
+        sys.exit(f"no Kafka at {bootstrap} ({type(exc).__name__}): start the stack first"
+                 " (make bench does, or deploy/local/with-stack.sh)")
     print(f"{args.lines:,} lines of the bench stream on {topic}, one partition", flush=True)
     rows = [("faust's drain loop", run(bootstrap, topic, args.lines, ours=False)),
             ("streams/drain.py (the worker's)", run(bootstrap, topic, args.lines, ours=True))]
