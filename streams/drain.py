@@ -15,7 +15,8 @@ wait (a full queue, flow control), the rest of the *same* coroutine goes to
 ``wait_first`` beside ``suspend_flow`` exactly as faust does it, so a rebalance still
 abandons a message stuck on a full queue. While flow is suspended, or the consumer is
 stopping or crashed, a message takes faust's own path from the start. Nothing else
-in the loop changes (read offsets, gaps, commits, the yield every 100 messages).
+in the loop changes (read offsets, gaps, commits, the yield every 100 messages) but
+the fetch's wait while a partition is paused for a full queue (``PAUSED_WAIT``).
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ async def _hand_over(self: Consumer, message: Any, callback: Any) -> None:
     await service.wait_first(_continue(coro, waiting), self.suspend_flow.wait())
 
 
-async def _drain_messages(self: Consumer, fetcher: Any) -> None:  # pragma: no cover
-    """faust-streaming 0.15.3's ``Consumer._drain_messages``, handing each message over
-    with :func:`_hand_over` (the only change; its error handling is faust's)."""
+async def _drain_messages(self: Consumer, fetcher: Any) -> None:
+    """faust-streaming 0.15.3's ``Consumer._drain_messages`` with two changes: each
+    message is handed over with :func:`_hand_over`, and a fetch waits ``PAUSED_WAIT``
+    while a partition is paused for a full queue. The rest (error handling included)
+    is faust's."""
     callback = self.callback
     getmany = self.getmany
     consumer_should_stop = cast(Service, self)._stopped.is_set
