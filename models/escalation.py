@@ -54,7 +54,7 @@ from models.signals import (
 )
 from models.window import Totals
 
-__all__ = ["Judgement", "Thresholds", "build_excess", "build_tone", "judge"]
+__all__ = ["Judgement", "Thresholds", "build_excess", "build_tone", "judge", "tone_bar"]
 
 
 class Thresholds(NamedTuple):
@@ -120,6 +120,7 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
     candidate = next((x for x in extras if x.name == "viral"), None)
     if candidate is not None:
         extras = [x for x in extras if x is not candidate]
+    bar = tone_bar(p, learned)
     for s, top in zip(short, busiest, strict=True):
         if unusual_volume(s, thresholds.volume, p.min_excess, p.min_ratio, organic=False):
             raw_vol.append(s)
@@ -128,13 +129,13 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         if (unusual_share(s, p.z_negative, p.min_shift, p.min_share_posts)
                 and s.negative_z >= thresholds.share):
             neg.append(s)
-        toned = tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
+        toned = tone_up(s, bar, p.min_shift, p.tone_floor, p.min_share_posts)
         if (toned and _rising(s, p) and s.authors >= p.min_authors and not _blip(s, top, p)
                 and unusual_hostility(s, thresholds.hostile, p.min_excess, p.hostile_ratio)):
             esc.append(s)
     for s in long:
         # Hours-long windows: a slow burn, judged against the global floors.
-        if (tone_up(s, p.z_tone, p.min_shift, p.tone_floor, p.min_share_posts)
+        if (tone_up(s, bar, p.min_shift, p.tone_floor, p.min_share_posts)
                 and _rising(s, p)
                 and s.authors >= p.min_authors
                 and unusual_hostility(s, p.z_long, p.min_excess, p.hostile_ratio)):
@@ -207,6 +208,23 @@ def judge(short: list[Scale], busiest: list[int], long: list[Scale], extras: lis
         return Judgement("watch", score, tuple(reasons), escalating, streak,
                          max(raw_vol or neg, key=lambda s: s.volume_z), since, bool(org_vol))
     return Judgement(None, score, (), escalating, streak, best, since, bool(org_vol))
+
+
+def tone_bar(p: DetectorParams, learned: int | None) -> float:
+    """The share z at which an escalation's tone is "up": ``z_tone`` (a kind may set its
+    own, :meth:`DetectorParams.for_entity`), at most ``z_tone_learning`` while the entity
+    is young. Most false pages of busy entities were news spikes and reply pile-ons whose
+    share rose by a z of 2.0-2.5 over a few dozen posts; a young entity's storm is the one
+    nobody has seen coming, and its first day paged no more at the lower bar.
+
+    >>> from models.params import DetectorParams
+    >>> p = DetectorParams()
+    >>> tone_bar(p, None), tone_bar(p, 30), tone_bar(p.for_entity("person"), None)
+    (2.5, 2.0, 2.0)
+    """
+    if learned is not None and learned < p.learning:
+        return min(p.z_tone, p.z_tone_learning)
+    return p.z_tone
 
 
 def _viral(short: Sequence[Scale], busiest: Sequence[int], candidate: Signal,

@@ -43,7 +43,8 @@ class KindParams:
     ``floor_hostile`` hostile mentions within 15 minutes from ``floor_authors``
     distinct authors are a warning however quiet the entity usually is, provided
     they are at least
-    ``floor_ratio`` times what the baseline expects.
+    ``floor_ratio`` times what the baseline expects. ``z_tone``, when above 0, is the
+    kind's own tone bar in an escalation (0: :attr:`DetectorParams.z_tone`).
     """
 
     prior_rate: float = 4.0
@@ -51,13 +52,16 @@ class KindParams:
     floor_hostile: float = 25.0
     floor_authors: int = 12
     floor_ratio: float = 3.0
+    z_tone: float = 0.0
 
 
 DEFAULT_KINDS: dict[str, KindParams] = {
     "policy": KindParams(prior_rate=6.0, floor_hostile=30.0, floor_authors=15),
     "partner": KindParams(prior_rate=3.0, floor_hostile=25.0, floor_authors=12),
     "department": KindParams(prior_rate=10.0, floor_hostile=40.0, floor_authors=20),
-    "person": KindParams(prior_rate=0.5, floor_hostile=20.0, floor_authors=10),
+    # A person's usual volume is near zero: the first minutes of their storm hold a few
+    # posts, where a share test has little power (see docs/detection.md, 2026-12-03).
+    "person": KindParams(prior_rate=0.5, floor_hostile=20.0, floor_authors=10, z_tone=2.0),
 }
 
 
@@ -104,7 +108,8 @@ class DetectorParams:
     z_rise: float = 0.0  # ... and this significant
     # Hostile-share shift (binomial).
     z_negative: float = 3.0  # share surprise for a watch on tone alone (floor of the entity's)
-    z_tone: float = 2.0  # share surprise that lets hostile mentions escalate (the tone is up)
+    z_tone: float = 2.5  # share surprise that lets hostile mentions escalate (the tone is up)
+    z_tone_learning: float = 2.0  # ... at most, while an entity is young (`learning`)
     min_shift: float = 0.15  # share points above baseline (of the extra volume, in an escalation)
     tone_floor: float = 0.15  # ... never fewer than this (= min_shift: v2's rule; 0.05 earlier)
     min_share_posts: int = 10  # scored posts in the window before tone alone is judged
@@ -194,13 +199,15 @@ class DetectorParams:
         baseline = replace(self.baseline,
                            prior_level=kind_params.prior_rate * self.bucket_seconds / 3600.0,
                            prior_weight=kind_params.prior_minutes * 60.0 / self.bucket_seconds)
+        z_tone = kind_params.z_tone or self.z_tone
         if sensitivity == 1.0:
-            return replace(self, floor=kind_params, baseline=baseline)
+            return replace(self, floor=kind_params, baseline=baseline, z_tone=z_tone)
         root = math.sqrt(sensitivity)
         return replace(
             self, budget=self.budget * sensitivity, baseline=baseline,
             z_volume=self.z_volume / root, z_negative=self.z_negative / root,
-            z_tone=self.z_tone / root, z_young=self.z_young / root,
+            z_tone=z_tone / root, z_tone_learning=self.z_tone_learning / root,
+            z_young=self.z_young / root,
             cusum_alarm=self.cusum_alarm / root,
             floor=replace(kind_params, floor_hostile=kind_params.floor_hostile / sensitivity,
                           floor_authors=max(3, round(kind_params.floor_authors / sensitivity))))
@@ -363,7 +370,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "rise_ratio": (0.0, 1e6),
     "z_rise": (-100.0, 100.0),
     "z_negative": (0.0, 100.0), "z_tone": (0.0, 100.0), "min_shift": (0.0, 1.0),
-    "tone_floor": (0.0, 1.0),
+    "tone_floor": (0.0, 1.0), "z_tone_learning": (0.0, 100.0),
     "min_share_posts": (1, 10**9), "budget": (0.001, 1e4),
     "tail_prior": (0.0, 1e6), "volume_tail_shape": (0.0, 0.45),
     "alarm_learn_within": (0, 10**7),

@@ -83,6 +83,8 @@ def test_an_entity_whose_news_spikes_recur_gets_a_higher_threshold_than_a_quiet_
     ("sustian: 3", "sustian"),
     ("sustain: 0", "sustain"),
     ("z_tone: -1", "z_tone"),
+    ("z_tone_learning: -1", "z_tone_learning"),
+    ("kinds: {person: {z_tone: -1}}", "z_tone"),
     ("share_by: median", "share_by"),
     ("baseline: {prior_share: 2}", "prior_share"),
     ("kinds: {person: {floor_hostile: -3}}", "floor_hostile"),

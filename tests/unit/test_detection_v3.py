@@ -166,14 +166,42 @@ def test_a_storm_doubling_the_volume_needs_the_shift_of_its_extra_volume_not_of_
 
     s = Scale(15, volume=80, expected=40.0, organic=80.0, scored=80, mass=21.6, hostile=22,
               share0=0.15, authors=70.0, dispersion=1.5)
-    early = DetectorParams(tone_floor=0.05)
+    # Its tone z is 2.4: the bar is set at 2.0 here, so that only the shift decides.
+    early = DetectorParams(tone_floor=0.05, z_tone=2.0)
     assert judge([s], [6], [], [], 4, _thresholds(), early).severity == "warning"
     # By default (tone_floor = min_shift) the rule is v2's: 0.15 share points.
-    assert judge([s], [6], [], [], 4, _thresholds(), DetectorParams()).severity == "watch"
+    assert judge([s], [6], [], [], 4, _thresholds(),
+                 DetectorParams(z_tone=2.0)).severity == "watch"
     # A news spike: ten times the volume, the share 0.05 up: attention, not a storm.
     spike = Scale(15, volume=400, expected=40.0, organic=400.0, scored=400, mass=80.0,
                   hostile=80, share0=0.15, authors=350.0, dispersion=1.5)
     assert judge([spike], [30], [], [], 4, _thresholds(), early).severity == "watch"
+
+
+def test_the_tone_bar_is_higher_for_an_established_entity_than_a_young_one_or_a_person():
+    # A quarter hour at 4x the volume, the share from 15% to 34% over 40 posts: tone z 2.4.
+    # On a busy entity with a history, a news spike or a reply pile-on looks like this;
+    # a young entity's storm, or a person's (few posts, little power), may not show more.
+    from models.escalation import judge, tone_bar
+    from models.params import DetectorParams, parse_params
+    from models.signals import Scale
+
+    s = Scale(15, volume=40, expected=10.0, organic=40.0, scored=40, mass=13.5, hostile=13,
+              share0=0.15, authors=40.0, dispersion=1.5)
+    assert 2.0 < s.negative_z < 2.5
+    p = DetectorParams()
+    partner = p.for_entity("partner")
+    assert judge([s], [4], [], [], 4, _thresholds(), partner).severity == "watch"
+    assert judge([s], [4], [], [], 4, _thresholds(), partner, learned=90).severity == "warning"
+    assert judge([s], [4], [], [], 4, _thresholds(), p.for_entity("person")).severity == "warning"
+    # The bar is a parameter, per kind too, and sensitivity lowers it as the other z's.
+    assert judge([s], [4], [], [], 4, _thresholds(),
+                 DetectorParams(z_tone=2.0).for_entity("partner")).severity == "warning"
+    tuned = parse_params("z_tone_learning: 2.5\nkinds: {partner: {z_tone: 3.0}}\n")
+    assert tone_bar(tuned.for_entity("partner"), None) == 3.0
+    assert tone_bar(tuned.for_entity("policy"), 30) == 2.5
+    assert tone_bar(p.for_entity("policy", sensitivity=4.0), None) == pytest.approx(1.25)
+    assert tone_bar(p.for_entity("policy", sensitivity=4.0), 30) == pytest.approx(1.0)
 
 
 def test_a_build_is_judged_on_the_shift_of_its_extra_volume_too():
