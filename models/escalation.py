@@ -215,9 +215,9 @@ def tone_bar(p: DetectorParams, learned: int | None) -> float:
     own, :meth:`DetectorParams.for_entity`), at most ``z_tone_learning`` while the entity
     is young. Most false pages of busy entities were news spikes and reply pile-ons whose
     share rose by a z of 2.0-2.5 over a few dozen posts; a young entity's storm is the one
-    nobody has seen coming, and its first day paged no more at the lower bar.
+    nobody has seen coming, and its first day stayed within the page budget at the lower
+    bar (docs/detection.md, "2026-12-03, evening: the tone bar").
 
-    >>> from models.params import DetectorParams
     >>> p = DetectorParams()
     >>> tone_bar(p, None), tone_bar(p, 30), tone_bar(p.for_entity("person"), None)
     (2.5, 2.0, 2.0)
