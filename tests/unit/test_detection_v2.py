@@ -99,6 +99,15 @@ def test_a_parameter_file_sets_fields_and_kinds():
     assert p.z_tone == 2.5 and p.for_entity("person").floor.floor_hostile == 12
 
 
+def test_the_example_parameter_file_states_the_defaults():
+    # deploy/examples/detector.yaml is what an operator copies and docs/detection.md
+    # points to: a default changed in code and not there would tell them the old value.
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "detector.yaml"
+    assert parse_params(example.read_text(), source=str(example)) == DetectorParams()
+
+
 def test_watchlist_sensitivity_by_name_or_number_and_a_bad_one_says_the_fix():
     doc = ("entities: [{id: acme, name: Acme, kind: partner, terms: [acme],"
            " sensitivity: %s}]")
