@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -48,8 +49,10 @@ def child(bootstrap: str, topic: str, count: int, ours: bool) -> None:
     fetchwait.apply(Settings().fetch_max_wait)
     if ours:
         drain.apply()
+    # Faust's data dir defaults to "<app id>-data" in the working directory.
     app = faust.App(f"floor-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}",
                     store="memory://", web_enabled=False,
+                    datadir=tempfile.mkdtemp(prefix="firestorm-floor-"),
                     consumer_auto_offset_reset="earliest")
     source = app.topic(topic, value_type=bytes, value_serializer="raw")
     other = app.topic(f"{topic}-other", value_type=bytes, value_serializer="raw",

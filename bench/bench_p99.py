@@ -236,10 +236,12 @@ def main() -> int:
             print(f"  {agent} agent: {n:,.0f} batches, {secs:.1f} s busy"
                   f" ({secs / sent_for:.0%} of the paced time),"
                   f" {1000 * secs / max(n, 1):,.0f} ms a batch on average")
-        spent = {phase: secs - phases_before.get(phase, (0.0, 0.0))[1]
-                 for phase, (_, secs) in phases.items()}
-        print("  detect batches by phase: " + ", ".join(
-            f"{phase} {secs:.1f} s" for phase, secs in spent.items()))
+        spent = {phase: (n - phases_before.get(phase, (0.0, 0.0))[0],
+                         secs - phases_before.get(phase, (0.0, 0.0))[1])
+                 for phase, (n, secs) in phases.items()}
+        # judge and deliver are counted per batch; write and changelog per state flush.
+        print("  detect agent by phase: " + ", ".join(
+            f"{phase} {secs:.1f} s ({n:,.0f}x)" for phase, (n, secs) in spent.items()))
         print(f"alert events on {STREAM}: {len(follower.arrivals):,} in all,"
               f" {len(delays):,} judging a minute of the paced part")
         if len(delays) < 100:

@@ -63,7 +63,8 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-# Where a detect batch's time goes, in order (firestorm_detect_phase_seconds).
+# Where the detect agent's time goes (firestorm_detect_phase_seconds): judge and deliver
+# for each batch, write and changelog for each flush of the batches' states.
 DETECT_PHASES = ("judge", "deliver", "write", "changelog")
 # A batch's alert events and timeline points, step by step in order, into the outbox.
 Deliver = Callable[[list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]], object]
@@ -103,6 +104,7 @@ class Counters:
     late: int = 0  # observations that came after their minute had closed
     alerts: int = 0
     acks: int = 0  # acknowledgements answered (recorded or refused)
+    flushes: int = 0  # writes of the detect batches' states to the changelog
     beat: float = 0.0  # monotonic time of the last batch or timer: the heartbeat
     beat_reload: float = 0.0  # when the watchlist file was last compared
 
@@ -115,10 +117,43 @@ class Current:
 
 
 @dataclass(slots=True)
+class Unflushed:
+    """Detect batches judged, their alerts delivered, whose entity states are not on the
+    changelog yet. An entity's state is written once for all of them (a write encodes,
+    compresses and sends every record that changed since the last one: new minute
+    buckets, core, head, tombstones; once a batch, it was the detect agent's largest
+    cost), and their messages are acked only once Kafka has it, so a crash before then
+    reads them again and judges them against the state last written
+    (docs/operations.md, "The state changelog")."""
+
+    touched: dict[str, EntityEngineState | None] = field(default_factory=dict)
+    events: list[faust.types.EventT] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    sent: list[Awaitable[Any]] = field(default_factory=list)
+    since: float = 0.0  # monotonic time the first of them was judged
+
+    def add(self, batch: Sequence[faust.types.EventT], positions: Sequence[Position],
+            sent: list[Awaitable[Any]]) -> None:
+        """Hold ``batch``'s messages unacked (faust acks a batch's events when the agent
+        takes the next: a reference each keeps them from counting as done) until a flush."""
+        if not self.events:
+            self.since = time.monotonic()
+        for event in batch:
+            event.message.incref()
+        self.events += batch
+        self.positions += positions
+        self.sent += sent
+
+    def due(self, every: float) -> bool:
+        return bool(self.events) and time.monotonic() - self.since >= every
+
+
+@dataclass(slots=True)
 class DetectBatch:
     """What one detect batch works with and gathers, item by item: the pipeline it
-    read at its start, the entity states it touched (written once at its end), and the
-    alerts, ack answers and sends it waits for before it acks its messages."""
+    read at its start, the entity states it touched (those of the batches not yet
+    flushed: :class:`Unflushed`), and the alerts, ack answers and sends it waits for
+    before its messages are acked."""
 
     pipeline: Pipeline
     touched: dict[str, EntityEngineState | None] = field(default_factory=dict)
@@ -202,6 +237,8 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     # value it was written with: while the table still holds that head, the state is
     # reused (no re-parse) and the next write sends only what changed (streams/statestore.py).
     parsed: dict[str, tuple[object, Loaded]] = {}
+    unflushed = Unflushed()  # detect batches judged whose states are not written yet
+    flushing = asyncio.Lock()
     heard: dict[int, float] = {}  # mentions partition -> monotonic time of its last message
     declared: dict[int, float] = {}  # mentions partition -> when it was last said to be idle
 
@@ -392,13 +429,18 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         counters.judged += 1
 
     async def detect_batch(batch: Sequence[faust.types.EventT]) -> None:
+        # A flush (the timer's) never runs in the middle of a batch: a state on Kafka
+        # must hold no observation whose alerts are not in the outbox yet.
+        async with flushing:
+            await _detect_batch(batch)
+
+    async def _detect_batch(batch: Sequence[faust.types.EventT]) -> None:
         started = time.perf_counter()
         positions = see(batch)
-        # State is read once and written once per entity per batch: an entity's
-        # state is large during a storm, and every write goes to the changelog.
-        work = DetectBatch(current.pipeline)
-        touched, deliveries, answers, sent = (work.touched, work.deliveries, work.answers,
-                                              work.sent)
+        # State is read once and written once per entity per flush: an entity's state
+        # is large during a storm, and every write goes to the changelog.
+        work = DetectBatch(current.pipeline, unflushed.touched)
+        deliveries, answers, sent = work.deliveries, work.answers, work.sent
 
         for event, where in zip(batch, positions, strict=True):
             detected[event.message.partition] = event.message.offset + 1
@@ -412,7 +454,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
                 continue
             for index, envelope in enumerate(envelopes):  # a batch's items, in order
                 await judge_item(envelope, event.message, where, work, index)
-        phases = [time.perf_counter()]
+        judged = time.perf_counter()
         loop = asyncio.get_running_loop()
         if deliveries:
             # Into the outbox before the batch is acked: a crash here redelivers the
@@ -421,24 +463,41 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         if answers and answer is not None:
             # After delivery: "recorded" means the event is already on its way to Redis.
             await loop.run_in_executor(None, _answer_all, answer, answers)
-        phases.append(time.perf_counter())
-        for entity_id, after in touched.items():
+        delivered = time.perf_counter()
+        unflushed.add(batch, positions, sent)
+        if unflushed.due(settings.state_flush_seconds):
+            await flush_states()
+        counters.beat = time.monotonic()
+        metrics.batch_seconds.labels("detect").observe(time.perf_counter() - started)
+        metrics.detect_phase_seconds.labels("judge").observe(judged - started)
+        metrics.detect_phase_seconds.labels("deliver").observe(delivered - judged)
+
+    async def flush_states() -> None:
+        """Write the states the batches since the last flush touched, wait until Kafka
+        has them and those batches' dead letters, then ack the batches' messages."""
+        started = time.perf_counter()
+        for entity_id, after in unflushed.touched.items():
             if after is not None:
                 cached = parsed.get(entity_id)
                 written = statestore.write(states, entity_id,
                                            cached[1].written if cached else NOTHING, after)
                 parsed[entity_id] = (states.get(statestore.key_of(entity_id)),
                                      Loaded(after, written))
-        phases.append(time.perf_counter())
-        # The state must be on Kafka before the batch is acked (streams/changelog.py).
-        await asyncio.gather(states.written(), *sent)
-        done(positions)
-        counters.beat = time.monotonic()
-        phases.append(time.perf_counter())
-        metrics.batch_seconds.labels("detect").observe(phases[-1] - started)
-        for phase, begun, ended in zip(DETECT_PHASES, (started, *phases[:-1]), phases,
-                                       strict=True):
-            metrics.detect_phase_seconds.labels(phase).observe(ended - begun)
+        wrote = time.perf_counter()
+        # The state must be on Kafka before the batches are acked (streams/changelog.py).
+        await asyncio.gather(states.written(), *unflushed.sent)
+        for event in unflushed.events:
+            event.ack()
+        done(unflushed.positions)
+        flushed = len(unflushed.touched)
+        unflushed.touched.clear()
+        unflushed.events.clear()
+        unflushed.positions.clear()
+        unflushed.sent.clear()
+        counters.flushes += 1
+        metrics.detect_phase_seconds.labels("write").observe(wrote - started)
+        metrics.detect_phase_seconds.labels("changelog").observe(time.perf_counter() - wrote)
+        log.debug("state flush entities=%d", flushed)
 
     async def run_agent(name: str, stream: faust.StreamT,
                         process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]],
@@ -465,6 +524,33 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
         await run_agent("detect", stream, detect_batch,
                         detect_take(settings.batch_size, len(current.pipeline.watched)))
 
+    # Before faust gives partitions away (a rebalance) or stops, it waits until every
+    # message it handed over is acked; those of unflushed batches are acked by a flush,
+    # so flush first (the timers are already stopped when the worker stops).
+    if not hasattr(app, "_consumer_wait_empty"):
+        raise RuntimeError("faust's App._consumer_wait_empty is gone: re-check the state"
+                           " flush in streams/app.py against this faust-streaming version")
+    wait_empty = app._consumer_wait_empty
+
+    async def flush_then_wait_empty(consumer: Any, logger: Any) -> None:
+        if unflushed.events:
+            async with flushing:
+                with failstop.guard("detect", "the state flush before a rebalance or stop"):
+                    await flush_states()
+        await wait_empty(consumer, logger)
+
+    app._consumer_wait_empty = flush_then_wait_empty  # type: ignore[method-assign]
+
+    if settings.state_flush_seconds > 0:
+        @app.timer(interval=max(0.05, settings.state_flush_seconds / 2))
+        async def flush_quiet() -> None:
+            # The last batches before a pause, and those of a rebalance (faust waits for
+            # every message handed over to be acked before it gives a partition away).
+            if unflushed.due(settings.state_flush_seconds):
+                async with flushing:
+                    with failstop.guard("detect", "a state flush"):
+                        await flush_states()
+
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
         # Events queued while Redis was away go out when it returns, new events or not.
@@ -479,9 +565,15 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             # nothing to republish from yet (None).
             recovery = app.tables.recovery
             recovering = app.rebalancing or recovery.in_recovery or not recovery.completed.is_set()
-            held = None if recovering else open_states(
-                states, active_filter(app, settings.topic_observations, settings.partitions),
-                parsed)
+            active = active_filter(app, settings.topic_observations, settings.partitions)
+            held = None if recovering else open_states(states, active, parsed)
+            for entity_id, state in ([] if held is None else unflushed.touched.items()):
+                # Judged since the last flush: newer than what the table holds.
+                if state is not None and state.incident.open_incident is not None and active(
+                        entity_id):
+                    held[entity_id] = state
+                else:
+                    held.pop(entity_id, None)
             lag = consumer_lag(app, (settings.topic_mentions, settings.topic_observations))
             await asyncio.get_running_loop().run_in_executor(
                 None, pulse.beat, held, lag, current.pipeline.engine)

@@ -66,6 +66,10 @@ class Settings:
     batch_size: int = 500
     batch_wait: float = 0.5  # seconds to wait for a batch to fill
     fetch_max_wait: float = 0.1  # seconds a Kafka fetch may wait for data (faust: 1.5)
+    # Entity states judged by several detect batches are written to the changelog once,
+    # at most this long after the first of them (0: after every batch); their messages
+    # are acked only then. Alerts go out with each batch whatever this is.
+    state_flush_seconds: float = 1.0
     lateness_seconds: float = 5.0  # how far a mention may trail its partition's newest
     idle_seconds: float = 30.0  # a caught-up partition quiet this long stops holding minutes
     data_dir: str = ""  # empty: $XDG_STATE_HOME/firestorm (~/.local/state/firestorm)
@@ -204,6 +208,9 @@ class Settings:
             raise ConfigError(f"{w('idle_seconds')} must be > 0 seconds (try 30)")
         if self.batch_wait <= 0:
             raise ConfigError(f"{w('batch_wait')} must be > 0 seconds (try 0.5)")
+        if not 0 <= self.state_flush_seconds <= 60:
+            raise ConfigError(f"{w('state_flush_seconds')} must be >= 0 and <= 60 seconds"
+                              " (try 1; 0 writes the states after every batch)")
         if not 0 < self.fetch_max_wait <= 30:
             raise ConfigError(f"{w('fetch_max_wait')} must be > 0 and <= 30 seconds"
                               " (try 0.1)")

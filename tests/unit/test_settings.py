@@ -19,6 +19,7 @@ def test_values_are_typed_from_the_environment():
     s = Settings.from_env({"FIRESTORM_PARTITIONS": "4", "FIRESTORM_BATCH_WAIT": "0.1",
                            "FIRESTORM_REDIS_URL": "rediss://:pw@redis.internal:6380/0"})
     assert (s.partitions, s.batch_wait, s.redis_url.startswith("rediss://")) == (4, 0.1, True)
+    assert Settings.from_env({"FIRESTORM_STATE_FLUSH_SECONDS": "0"}).state_flush_seconds == 0.0
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -26,6 +27,9 @@ def test_values_are_typed_from_the_environment():
     ({"FIRESTORM_PARTITIONS": "0"}, "FIRESTORM_PARTITIONS must be >= 1"),
     ({"FIRESTORM_BATCH_WAIT": "-1"}, "FIRESTORM_BATCH_WAIT must be > 0"),
     ({"FIRESTORM_FETCH_MAX_WAIT": "0"}, "FIRESTORM_FETCH_MAX_WAIT must be > 0 and <= 30"),
+    ({"FIRESTORM_STATE_FLUSH_SECONDS": "-0.5"},
+     "FIRESTORM_STATE_FLUSH_SECONDS must be >= 0 and <= 60 seconds (try 1; 0 writes"),
+    ({"FIRESTORM_STATE_FLUSH_SECONDS": "soon"}, "FIRESTORM_STATE_FLUSH_SECONDS='soon'"),
     ({"FIRESTORM_REDIS_URL": "localhost:6379"}, "FIRESTORM_REDIS_URL must start with"),
     ({"FIRESTORM_KAFKA_BOOTSTRAP": "localhost"}, "FIRESTORM_KAFKA_BOOTSTRAP must be host:port"),
     ({"FIRESTORM_LOG_LEVEL": "loud"}, "FIRESTORM_LOG_LEVEL must be"),
