@@ -332,9 +332,9 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             source = Source(message.partition, message.offset) if message else None
             per_entity.setdefault(item.entity_id, []).append((item, source))
         for entity_id, pairs in per_entity.items():  # one message per entity (in order)
-            for value in batches(pairs):
+            for wire in batches(pairs):  # JSON already: the detect agent reads it as such
                 sent.append(await observations.send(key=entity_id.encode("utf-8"),
-                                                    value=value))
+                                                    value=wire, value_serializer="raw"))
         # Offsets are acked after this batch: wait until Kafka has every output.
         await asyncio.gather(*sent)
         done(positions)
