@@ -211,7 +211,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     dead = app.topic(settings.topic_dead, key_serializer="raw", value_serializer="raw")
     observations = app.topic(settings.topic_observations, key_type=str,
                              key_serializer="raw", value_serializer="json")
-    # Written once per batch, outside any one event's context: use_partitioner sends
+    # Written once per state flush, outside any one event's context: use_partitioner sends
     # each entry to its key's partition, the partition the entity's observations use.
     # That holds only with raw keys (key_type=bytes): with str keys Faust writes JSON,
     # and '"acme"' hashes to another partition than 'acme', so the state lived on a
@@ -718,7 +718,8 @@ def _labels(gauge: Any) -> set[tuple[str, ...]]:
 
 def _load(touched: dict[str, EntityEngineState | None], states: Any,
           parsed: dict[str, tuple[object, Loaded]], entity_id: str) -> EntityEngineState | None:
-    """The entity's state as this batch has it: read from the table once per batch."""
+    """The entity's state as this batch has it: read from the table once per flush
+    (``touched`` holds the states of the batches not flushed yet)."""
     if entity_id not in touched:
         head = states.get(statestore.key_of(entity_id))
         cached = parsed.get(entity_id)

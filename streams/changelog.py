@@ -13,7 +13,8 @@ still empty, the observations committed, and a storm later in the stream raised
 no alert because the baseline had never been warmed up.
 
 :class:`DurableTable` keeps the future of every write; :meth:`DurableTable.written`
-waits for them, so the detect agent acks a batch only once Kafka holds its state.
+waits for them, so the detect agent acks a batch only once Kafka holds its state
+(written for a second's batches at once: streams/app.py, ``flush_states``).
 Deletes (tombstones) are kept the same way.
 
 An entity's state is several records (streams/statestore.py): the head under the entity
