@@ -67,7 +67,7 @@ class Settings:
     batch_wait: float = 0.5  # seconds to wait for a batch to fill
     fetch_max_wait: float = 0.1  # seconds a Kafka fetch may wait for data (faust: 1.5)
     # Entity states judged by several detect batches are written to the changelog once,
-    # at most this long after the first of them (0: after every batch); their messages
+    # about this long after the first of them (0: after every batch); their messages
     # are acked only then. Alerts go out with each batch whatever this is.
     state_flush_seconds: float = 1.0
     lateness_seconds: float = 5.0  # how far a mention may trail its partition's newest
