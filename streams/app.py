@@ -63,9 +63,6 @@ __all__ = ["Counters", "build_app"]
 
 log = logging.getLogger("firestorm.worker")
 
-# Where the detect agent's time goes (firestorm_detect_phase_seconds): judge and deliver
-# for each batch, write and changelog for each flush of the batches' states.
-DETECT_PHASES = ("judge", "deliver", "write", "changelog")
 # A batch's alert events and timeline points, step by step in order, into the outbox.
 Deliver = Callable[[list[tuple[list[AlertEvent], tuple[IncidentPoints, ...]]]], object]
 Answer = Callable[[AckAnswer, AuditEntry], object]
@@ -146,6 +143,12 @@ class Unflushed:
 
     def due(self, every: float) -> bool:
         return bool(self.events) and time.monotonic() - self.since >= every
+
+    def clear(self) -> None:
+        self.touched.clear()
+        self.events.clear()
+        self.positions.clear()
+        self.sent.clear()
 
 
 @dataclass(slots=True)
@@ -490,14 +493,18 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             event.ack()
         done(unflushed.positions)
         flushed = len(unflushed.touched)
-        unflushed.touched.clear()
-        unflushed.events.clear()
-        unflushed.positions.clear()
-        unflushed.sent.clear()
+        unflushed.clear()
         counters.flushes += 1
         metrics.detect_phase_seconds.labels("write").observe(wrote - started)
         metrics.detect_phase_seconds.labels("changelog").observe(time.perf_counter() - wrote)
         log.debug("state flush entities=%d", flushed)
+
+    async def flush_between_batches(why: str) -> None:
+        """A flush outside a batch (after a pause, before a rebalance or stop): never
+        during one, and a failure stops the worker as a batch's would."""
+        async with flushing:
+            with failstop.guard("detect", why):
+                await flush_states()
 
     async def run_agent(name: str, stream: faust.StreamT,
                         process: Callable[[Sequence[faust.types.EventT]], Awaitable[None]],
@@ -534,9 +541,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     async def flush_then_wait_empty(consumer: Any, logger: Any) -> None:
         if unflushed.events:
-            async with flushing:
-                with failstop.guard("detect", "the state flush before a rebalance or stop"):
-                    await flush_states()
+            await flush_between_batches("the state flush before a rebalance or stop")
         await wait_empty(consumer, logger)
 
     app._consumer_wait_empty = flush_then_wait_empty  # type: ignore[method-assign]
@@ -547,9 +552,7 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
             # The last batches before a pause, and those of a rebalance (faust waits for
             # every message handed over to be acked before it gives a partition away).
             if unflushed.due(settings.state_flush_seconds):
-                async with flushing:
-                    with failstop.guard("detect", "a state flush"):
-                        await flush_states()
+                await flush_between_batches("a state flush")
 
     @app.timer(interval=1.0)
     async def flush_outbox() -> None:
