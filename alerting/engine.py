@@ -255,8 +255,10 @@ class Engine:
         close the minutes that ended by ``until``."""
         if until <= state.released:
             return state, Stepped([])
-        ready = sorted((o for o in state.pending if o.ts < until),
-                       key=lambda o: (o.ts, o.mention_id))
+        pending = state.pending
+        # Most minutes of most entities have no mention waiting: nothing to sort or keep.
+        ready = sorted((o for o in pending if o.ts < until),
+                       key=lambda o: (o.ts, o.mention_id)) if pending else []
         detector = state.detector
         if detector.open is None and not detector.baseline.n and entity_id in self.watchlist:
             since = self.watchlist.since(entity_id)
@@ -268,12 +270,14 @@ class Engine:
             # silence (EntityState.learned).
             if since is not None and since <= (ready[0].ts if ready else until):
                 detector = self.detector.watch(detector, since)
-        detector, verdicts = self.detector.observe_many(detector, ready)
+        verdicts: list[Verdict] = []
+        if ready:
+            detector, verdicts = self.detector.observe_many(detector, ready)
         detector, closed = self.detector.tick(detector, until, entity_id)
         verdicts += closed
         state = EntityEngineState(state.detector, state.incident, state.clock, until,
-                                  tuple(o for o in state.pending if o.ts >= until),
-                                  state.seen)
+                                  tuple(o for o in pending if o.ts >= until)
+                                  if len(ready) < len(pending) else (), state.seen)
         state, emit = self._judge(state, detector, verdicts, entity_id)
         return state, Stepped(list(emit.events), points=emit.points)
 

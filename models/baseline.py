@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 __all__ = ["SLOTS", "Baseline", "BaselineParams", "slot_of"]
+
+_new = tuple.__new__
 
 SLOTS = 48  # 24 weekday hours, then 24 weekend hours
 _DAY = 86_400.0
@@ -74,6 +77,12 @@ class BaselineParams:
     # from its kind by DetectorParams.for_entity.
     prior_level: float = 0.05
     prior_weight: float = 5.0
+
+
+@lru_cache(maxsize=64)
+def _keep(memory: int) -> float:
+    """What a discounted count keeps of itself per bucket: a half-life of ``memory``."""
+    return 0.5 ** (1.0 / memory)
 
 
 class Baseline(NamedTuple):
@@ -144,29 +153,35 @@ class Baseline(NamedTuple):
         slot = slot_of(ts, params.utc_offset_hours)
         shape = self.shape(slot)
         x, s, k = float(count), float(scored), float(mass)
-        if self.n >= params.clip_after or guarded:
+        n = self.n
+        if n >= params.clip_after or guarded:
             mu = max(self.mean_level(params) * shape, params.floor)
             cap = mu + params.clip_sigmas * math.sqrt(max(dispersion, 1.0) * mu) + 1.0
             if x > cap:
                 k, s, x = k * cap / x, s * cap / x, cap
                 if guarded:
                     k = s = 0.0
-        a_level = max(1.0 / (self.n + 1), 1.0 / params.level_memory)
-        level = self.level + a_level * (x / shape - self.level)
+        a_level = max(1.0 / (n + 1), 1.0 / params.level_memory)
+        old = self.level
+        level = old + a_level * (x / shape - old)
         profile, seen = self.profile, self.seen
-        if self.level > params.floor:
+        if old > params.floor:
             a_slot = max(1.0 / (seen[slot] + 1 + params.profile_prior),
                          1.0 / params.profile_memory)
-            value = profile[slot] + a_slot * (x / self.level - profile[slot])
+            value = profile[slot] + a_slot * (x / old - profile[slot])
             if params.profile_cap > 0.0:
                 value = min(value, params.profile_cap)
-            profile = (*profile[:slot], value, *profile[slot + 1:])
-            seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
+            # Built from lists, not by slicing twice: this runs for every entity every minute.
+            shapes, counts = list(profile), list(seen)
+            shapes[slot] = value
+            counts[slot] = min(counts[slot] + 1, 10**6)
+            profile, seen = tuple(shapes), tuple(counts)
+        # Built with tuple.__new__: the generated constructor costs more than the fields.
         if not tone:
-            return Baseline(level, profile, seen, self.negatives, self.posts, self.n + 1)
-        keep = 0.5 ** (1.0 / params.share_memory)
-        return Baseline(level, profile, seen, self.negatives * keep + k, self.posts * keep + s,
-                        self.n + 1)
+            return _new(Baseline, (level, profile, seen, self.negatives, self.posts, n + 1))
+        keep = _keep(params.share_memory)
+        return _new(Baseline, (level, profile, seen, self.negatives * keep + k,
+                               self.posts * keep + s, n + 1))
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "profile": list(self.profile), "seen": list(self.seen),

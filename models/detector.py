@@ -367,9 +367,11 @@ class Detector:
                                              base.n)
                 partial = ZERO
             t, m = sums[0], bucket.totals
-            verdict = Verdict(entity_id, at, None, 0.0, t.volume, round(t.expected, 3),
-                              round(t.share, 4), round(share0, 4), (), NO_EVIDENCE,
-                              *_minute(m), float(p.scales[0] * p.bucket_seconds))
+            verdict = Verdict(entity_id, at, None, 0.0, t[0], round(t[4], 3),
+                              round(t[2] / t[1], 4) if t[1] else 0.0, round(share0, 4), (),
+                              NO_EVIDENCE, m[0], round(m[4], 3),
+                              round(m[2] / m[1], 4) if m[1] else 0.0,
+                              float(p.scales[0] * p.bucket_seconds))
             return EntityState(next_open, baseline, ring, dispersion, calm, sums, partial,
                                horizon, (state.recent << 1) & _RECENT_MASK), verdict
 
@@ -635,11 +637,17 @@ class Detector:
             if filled < minutes:
                 out.append(d)
                 continue
-            e = max(t.expected, 0.5)
+            e = t[4]  # expected
+            if e < 0.5:
+                e = 0.5
             # Capped at 3 sd: the bulk's dispersion, not the news spikes' (the tails have
             # those), so a spike neither hides behind its own variance nor the next storm.
-            residual = min((t.volume - e) ** 2 / e, 9.0)
-            out.append(max(1.0, d + a * (residual - d)))
+            x = t[0] - e  # volume - expected
+            residual = x * x / e
+            if residual > 9.0:
+                residual = 9.0
+            d = d + a * (residual - d)
+            out.append(d if d > 1.0 else 1.0)
         return tuple(out)
 
     def _evidence(self, ring: tuple[Bucket, ...], entity_id: str, coordinated: float,

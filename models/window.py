@@ -184,7 +184,7 @@ class OpenBucket:
         """Summarise this bucket; ``params`` are the detector's
         (:class:`models.params.DetectorParams`)."""
         if self.n == 0:
-            return Bucket(self.start, Totals(expected=expected))
+            return Bucket(self.start, _totals((0, 0, 0.0, 0, expected, 0)))
         if _compiled_fold is not None:
             folded = _compiled_fold(self.chain, params.author_cap, params.negative_threshold,
                                     params.high_reach, KMV_K, params.top_authors, _FLAGS)
@@ -634,7 +634,23 @@ def slide_all(olds: tuple[Totals, ...], ring: tuple[Any, ...],
     """
     if not olds:
         olds = (ZERO,) * len(scales)
-    return tuple([slide(t, ring, m) for t, m in zip(olds, scales, strict=True)])
+    # :func:`slide` written out in the loop: this runs for every entity every minute.
+    a = ring[-1].totals
+    a0, a1, a2, a3, a4, a5 = a
+    n = len(ring)
+    out = []
+    for old, minutes in zip(olds, scales, strict=True):
+        if n > minutes:
+            b = ring[-minutes - 1].totals
+            mass, expected = old[2] + a2 - b[2], old[4] + a4 - b[4]
+            if expected < 0.0 or mass < 0.0:  # float round-off of long sums
+                expected, mass = max(expected, 0.0), max(mass, 0.0)
+            out.append(_totals((old[0] + a0 - b[0], old[1] + a1 - b[1], mass,
+                                old[3] + a3 - b[3], expected, old[5] + a5 - b[5])))
+        else:
+            out.append(_totals((old[0] + a0, old[1] + a1, old[2] + a2, old[3] + a3,
+                                old[4] + a4, old[5] + a5)))
+    return tuple(out)
 
 
 def _packed(values: tuple[int, ...]) -> bytes:
