@@ -1,7 +1,8 @@
 """The hot records written for speed compute exactly what their plain forms did.
 
-``Scale`` derives its figures in its constructor (a tuple, not a frozen dataclass) and
-``slide`` adds and subtracts field by field: both run for every entity every minute,
+``Scale`` derives its figures in its constructor (a tuple, not a frozen dataclass),
+``slide`` adds and subtracts field by field, and a quiet minute's baseline and dispersion
+learning is written out: all run for every entity every minute,
 and a replay must give the same alerts and states bit for bit as before they were
 rewritten. The references below are the plain forms they replaced.
 """
@@ -15,6 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.baseline import Baseline, BaselineParams, slot_of
+from models.detector import Detector
+from models.params import DetectorParams
 from models.signals import THREADS, Scale, binomial_z, poisson_z
 from models.window import ZERO, Bucket, Totals, slide, slide_all, window
 
@@ -120,3 +124,77 @@ def test_slide_keeps_long_sums_from_going_below_zero():
     ring = (Bucket(0.0, Totals(mass=0.1 + 0.2, expected=0.3)), Bucket(60.0, ZERO))
     out = slide(Totals(mass=0.3, expected=0.1 + 0.2 - 1e-17), ring, 1)
     assert out.mass >= 0.0 and out.expected >= 0.0
+
+
+def reference_learn(b, ts, count, params, scored=0, mass=0.0, dispersion=1.0, guarded=False,
+                    tone=True):
+    """Baseline.learn as it was: the shape and counts rebuilt by slicing, the record by
+    its generated constructor."""
+    slot = slot_of(ts, params.utc_offset_hours)
+    shape = b.shape(slot)
+    x, s, k = float(count), float(scored), float(mass)
+    if b.n >= params.clip_after or guarded:
+        mu = max(b.mean_level(params) * shape, params.floor)
+        cap = mu + params.clip_sigmas * math.sqrt(max(dispersion, 1.0) * mu) + 1.0
+        if x > cap:
+            k, s, x = k * cap / x, s * cap / x, cap
+            if guarded:
+                k = s = 0.0
+    a_level = max(1.0 / (b.n + 1), 1.0 / params.level_memory)
+    level = b.level + a_level * (x / shape - b.level)
+    profile, seen = b.profile, b.seen
+    if b.level > params.floor:
+        a_slot = max(1.0 / (seen[slot] + 1 + params.profile_prior), 1.0 / params.profile_memory)
+        value = profile[slot] + a_slot * (x / b.level - profile[slot])
+        if params.profile_cap > 0.0:
+            value = min(value, params.profile_cap)
+        profile = (*profile[:slot], value, *profile[slot + 1:])
+        seen = (*seen[:slot], min(seen[slot] + 1, 10**6), *seen[slot + 1:])
+    if not tone:
+        return Baseline(level, profile, seen, b.negatives, b.posts, b.n + 1)
+    keep = 0.5 ** (1.0 / params.share_memory)
+    return Baseline(level, profile, seen, b.negatives * keep + k, b.posts * keep + s, b.n + 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(0, 50),
+                          st.floats(min_value=0.0, max_value=1.0), st.booleans(),
+                          st.booleans(), st.floats(min_value=0.5, max_value=20.0)),
+                min_size=1, max_size=60),
+       st.integers(min_value=0, max_value=10_000))
+def test_baseline_learn_is_the_old_arithmetic_bit_for_bit(steps, start_minute):
+    params = BaselineParams(prior_level=0.3, clip_after=5)
+    new = old = Baseline()
+    for i, (count, scored, share, guarded, tone, dispersion) in enumerate(steps):
+        ts = 1767603600.0 + 60.0 * (start_minute + 37 * i)  # through the day's slots
+        scored = min(scored, count)
+        new = new.learn(ts, count, params, scored, scored * share, dispersion, guarded, tone)
+        old = reference_learn(old, ts, count, params, scored, scored * share, dispersion,
+                              guarded, tone)
+        assert new == old and type(new) is Baseline
+        assert type(new.profile) is tuple and type(new.seen) is tuple
+
+
+def reference_dispersion(dispersion, sums, filled, n, p):
+    """Detector._learn_dispersion as it was (max and min, ** 2)."""
+    a = max(1.0 / (n + 1 - p.quiet_start - max(p.scales)), 1.0 / 1440)
+    out = []
+    for d, t, minutes in zip(dispersion, sums, p.scales, strict=True):
+        if filled < minutes:
+            out.append(d)
+            continue
+        e = max(t.expected, 0.5)
+        residual = min((t.volume - e) ** 2 / e, 9.0)
+        out.append(max(1.0, d + a * (residual - d)))
+    return tuple(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=1.0, max_value=9.0), min_size=3, max_size=3),
+       st.lists(totals, min_size=3, max_size=3), st.integers(min_value=0, max_value=70),
+       st.integers(min_value=121, max_value=10**6))
+def test_dispersion_learning_is_the_old_arithmetic_bit_for_bit(dispersion, sums, filled, n):
+    p = DetectorParams()
+    detector = Detector(p)
+    got = detector._learn_dispersion(tuple(dispersion), tuple(sums), filled, n, p)
+    assert got == reference_dispersion(tuple(dispersion), tuple(sums), filled, n, p)
