@@ -83,6 +83,9 @@ PRODUCER_LINGER_SECONDS = 0.005
 # back, the worker stops (exit 70) to read it again.
 COMMIT_STALL_SECONDS = 120.0
 RELOAD_CHECK_SECONDS = 5.0  # how often the watchlist file is compared with the one in force
+# How often a rebalance or stop, waiting for every message handed over to be acked,
+# flushes the states of batches the detect agent finished meanwhile.
+WAIT_EMPTY_FLUSH_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -533,16 +536,27 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
 
     # Before faust gives partitions away (a rebalance) or stops, it waits until every
     # message it handed over is acked; those of unflushed batches are acked by a flush,
-    # so flush first (the timers are already stopped when the worker stops).
+    # so flush (the timers are already stopped when the worker stops) - and flush again
+    # while it waits: the detect agent may finish more batches meanwhile (seen under
+    # load: a batch after the first flush, and faust waited on it until its broker went).
     if not hasattr(app, "_consumer_wait_empty"):
         raise RuntimeError("faust's App._consumer_wait_empty is gone: re-check the state"
                            " flush in streams/app.py against this faust-streaming version")
     wait_empty = app._consumer_wait_empty
 
     async def flush_then_wait_empty(consumer: Any, logger: Any) -> None:
-        if unflushed.events:
-            await flush_between_batches("the state flush before a rebalance or stop")
-        await wait_empty(consumer, logger)
+        waiting = asyncio.ensure_future(wait_empty(consumer, logger))
+        try:
+            while True:
+                if unflushed.events:
+                    await flush_between_batches("the state flush before a rebalance or stop")
+                finished, _ = await asyncio.wait({waiting}, timeout=WAIT_EMPTY_FLUSH_SECONDS)
+                if finished:
+                    break
+        finally:
+            if not waiting.done():
+                waiting.cancel()
+        waiting.result()
 
     app._consumer_wait_empty = flush_then_wait_empty  # type: ignore[method-assign]
 

@@ -88,3 +88,27 @@ def test_a_worker_stopped_before_its_state_flush_writes_it_and_stops_at_once(
     assert time.monotonic() - started < 30, worker.tail()  # not a minute of wait_empty
     committed = group_offsets(kafka_bootstrap, env["FIRESTORM_APP_ID"])
     assert committed.get((observations, 0), 0) >= end, (committed, end, worker.tail())
+
+
+def test_a_worker_stopped_while_busy_flushes_the_batches_it_finishes_and_stops(
+        stream_env, start_worker, kafka_bootstrap, tmp_path):
+    # Stopped mid-stream, the detect agent may finish batches after the stop's first
+    # flush; faust then waited for their acks until its broker went away (seen by
+    # bench_rss.py under load). Every batch finished before the worker stops is flushed.
+    env = {**stream_env, "FIRESTORM_STATE_FLUSH_SECONDS": "60", "FIRESTORM_BATCH_SIZE": "50"}
+    sample = tmp_path / "sample.jsonl"
+    lines = retimed_sample(sample)
+    worker = start_worker(env)
+    produced = firestorm("produce", "--input", str(sample), env=env)
+    assert produced.returncode == 0, produced.stderr.decode()
+    wait_for(lambda: (h := worker.health()) and h["judged"] > 0, 120,
+             "the worker to judge its first observations", show=worker.tail)
+    health = worker.health()
+    assert health["received"] < len(lines) or health["judged"] < health["forwarded"], (
+        "the worker finished before it could be stopped busy", health)
+
+    worker.proc.terminate()
+    started = time.monotonic()
+    code = worker.proc.wait(timeout=180)
+    assert code == 0, worker.tail()
+    assert time.monotonic() - started < 45, worker.tail()
