@@ -606,24 +606,14 @@ def slide(old: Totals, ring: tuple[Any, ...], minutes: int) -> Totals:
     >>> slide(window(ring[1:4], 3).totals, ring, 3) == window(ring[2:], 3).totals
     True
     """
-    a = ring[-1].totals
-    if len(ring) > minutes:
-        b = ring[-minutes - 1].totals
-        # Field by field, (old + new) - leaving, as ``map(sub, map(add, ...))`` would:
-        # written out, because this runs for every scale of every entity every minute.
-        mass, expected = old[2] + a[2] - b[2], old[4] + a[4] - b[4]
-        if expected < 0.0 or mass < 0.0:  # float round-off of long sums
-            expected, mass = max(expected, 0.0), max(mass, 0.0)
-        return _totals((old[0] + a[0] - b[0], old[1] + a[1] - b[1], mass,
-                        old[3] + a[3] - b[3], expected, old[5] + a[5] - b[5]))
-    return _totals((old[0] + a[0], old[1] + a[1], old[2] + a[2], old[3] + a[3],
-                    old[4] + a[4], old[5] + a[5]))
+    return slide_all((old,), ring, (minutes,))[0]
 
 
 def slide_all(olds: tuple[Totals, ...], ring: tuple[Any, ...],
               scales: tuple[int, ...]) -> tuple[Totals, ...]:
-    """:func:`slide` for each window length of ``scales`` (``olds``: their sums one entry
-    earlier, or empty for none yet).
+    """The sums of the last ``m`` entries of ``ring`` for each ``m`` of ``scales``, each
+    slid from ``olds``, their sums one entry earlier (or empty for none yet): see
+    :func:`slide`.
 
     >>> ring = tuple(Bucket(60.0 * i, Totals(volume=i, expected=1.0)) for i in range(5))
     >>> sums = ()
@@ -634,9 +624,8 @@ def slide_all(olds: tuple[Totals, ...], ring: tuple[Any, ...],
     """
     if not olds:
         olds = (ZERO,) * len(scales)
-    # :func:`slide` written out in the loop: this runs for every entity every minute.
-    a = ring[-1].totals
-    a0, a1, a2, a3, a4, a5 = a
+    # One loop, no call per scale: this runs for every entity every minute.
+    a0, a1, a2, a3, a4, a5 = ring[-1].totals
     n = len(ring)
     out = []
     for old, minutes in zip(olds, scales, strict=True):

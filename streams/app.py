@@ -547,15 +547,12 @@ def build_app(settings: Settings, pipeline: Pipeline, deliver: Deliver,
     async def flush_then_wait_empty(consumer: Any, logger: Any) -> None:
         waiting = asyncio.ensure_future(wait_empty(consumer, logger))
         try:
-            while True:
+            while not waiting.done():
                 if unflushed.events:
                     await flush_between_batches("the state flush before a rebalance or stop")
-                finished, _ = await asyncio.wait({waiting}, timeout=WAIT_EMPTY_FLUSH_SECONDS)
-                if finished:
-                    break
+                await asyncio.wait({waiting}, timeout=WAIT_EMPTY_FLUSH_SECONDS)
         finally:
-            if not waiting.done():
-                waiting.cancel()
+            waiting.cancel()  # nothing once it is done
         waiting.result()
 
     app._consumer_wait_empty = flush_then_wait_empty  # type: ignore[method-assign]
